@@ -1,0 +1,33 @@
+// Process-wide settings: seed, threads, devices, version.
+#include "slovo.h"
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+SLOVO_API int slovo_manual_seed(uint64_t seed) {
+  SLOVO_TRY
+  at::manual_seed(seed);
+  SLOVO_CATCH
+}
+
+SLOVO_API int slovo_set_num_threads(int32_t n) {
+  SLOVO_TRY
+  TORCH_CHECK(n > 0, "thread count must be positive, got ", n);
+  at::set_num_threads(n);
+  SLOVO_CATCH
+}
+
+SLOVO_API int slovo_get_num_threads() { return at::get_num_threads(); }
+
+SLOVO_API int slovo_cuda_device_count() {
+  try {
+    return static_cast<int>(torch::cuda::device_count());
+  } catch (...) {
+    return 0;
+  }
+}
+
+SLOVO_API const char* slovo_torch_version() { return TORCH_VERSION; }
+
+// Bumped whenever the C ABI changes, so a stale native build is detected at load time.
+SLOVO_API int slovo_abi_version() { return 1; }

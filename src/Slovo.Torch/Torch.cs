@@ -1,0 +1,122 @@
+using System.Runtime.InteropServices;
+using Slovo.Torch.Native;
+
+namespace Slovo.Torch;
+
+/// <summary>Process-wide settings and guards of the libtorch runtime.</summary>
+public static class Torch
+{
+    /// <summary>The libtorch version string, e.g. "1.13.0".</summary>
+    public static string Version
+    {
+        get
+        {
+            NativeLibraryLoader.EnsureLoaded();
+            return Marshal.PtrToStringUTF8(NativeMethods.slovo_torch_version()) ?? "";
+        }
+    }
+
+    /// <summary>Seeds every libtorch random generator.</summary>
+    public static void ManualSeed(ulong seed)
+    {
+        NativeLibraryLoader.EnsureLoaded();
+        NativeLibraryLoader.Check(NativeMethods.slovo_manual_seed(seed));
+    }
+
+    /// <summary>Intra-op thread count.</summary>
+    public static int Threads
+    {
+        get
+        {
+            NativeLibraryLoader.EnsureLoaded();
+            return NativeMethods.slovo_get_num_threads();
+        }
+        set
+        {
+            if (value <= 0) throw new ArgumentOutOfRangeException(nameof(value), value, "thread count must be positive");
+            NativeLibraryLoader.EnsureLoaded();
+            NativeLibraryLoader.Check(NativeMethods.slovo_set_num_threads(value));
+        }
+    }
+
+    /// <summary>The number of CUDA devices (0 on a CPU-only build).</summary>
+    public static int CudaDeviceCount
+    {
+        get
+        {
+            NativeLibraryLoader.EnsureLoaded();
+            return NativeMethods.slovo_cuda_device_count();
+        }
+    }
+
+    /// <summary>Whether a CUDA device can be used.</summary>
+    public static bool CudaIsAvailable => CudaDeviceCount > 0;
+
+    /// <summary>The best device here: cuda when available, else cpu.</summary>
+    public static Device DefaultDevice => CudaIsAvailable ? Device.CUDA() : Device.CPU;
+
+    /// <summary>Whether autograd records operations on this thread.</summary>
+    public static bool IsGradEnabled
+    {
+        get
+        {
+            NativeLibraryLoader.EnsureLoaded();
+            return NativeMethods.slovo_grad_enabled() != 0;
+        }
+    }
+
+    /// <summary>Turns gradient recording off on this thread until the returned guard is disposed.</summary>
+    public static GradModeGuard NoGrad() => new(false);
+
+    /// <summary>Sets gradient recording on this thread until the returned guard is disposed.</summary>
+    public static GradModeGuard EnableGrad(bool enabled = true) => new(enabled);
+
+    /// <summary>Enters inference mode (no autograd, no version counters) until the guard is disposed, on this thread.</summary>
+    public static InferenceModeGuard InferenceMode() => new();
+
+    /// <summary>Whether inference mode is on for this thread.</summary>
+    public static bool IsInferenceMode
+    {
+        get
+        {
+            NativeLibraryLoader.EnsureLoaded();
+            return NativeMethods.slovo_is_inference_mode() != 0;
+        }
+    }
+}
+
+/// <summary>Restores the previous grad mode when disposed.</summary>
+public readonly struct GradModeGuard : IDisposable
+{
+    private readonly bool _previous;
+
+    internal GradModeGuard(bool enabled)
+    {
+        NativeLibraryLoader.EnsureLoaded();
+        _previous = NativeMethods.slovo_set_grad_enabled(enabled ? 1 : 0) != 0;
+    }
+
+    /// <summary>Restores the grad mode that was in force before.</summary>
+    public void Dispose() => NativeMethods.slovo_set_grad_enabled(_previous ? 1 : 0);
+}
+
+/// <summary>Leaves inference mode when disposed (on the thread that entered it).</summary>
+public sealed class InferenceModeGuard : IDisposable
+{
+    private IntPtr _guard;
+
+    internal unsafe InferenceModeGuard()
+    {
+        NativeLibraryLoader.EnsureLoaded();
+        IntPtr g;
+        NativeLibraryLoader.Check(NativeMethods.slovo_inference_mode_enter(&g));
+        _guard = g;
+    }
+
+    /// <summary>Leaves inference mode.</summary>
+    public void Dispose()
+    {
+        IntPtr g = Interlocked.Exchange(ref _guard, IntPtr.Zero);
+        if (g != IntPtr.Zero) NativeMethods.slovo_inference_mode_exit(g);
+    }
+}
