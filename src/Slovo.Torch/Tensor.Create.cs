@@ -43,6 +43,27 @@ public sealed unsafe partial class Tensor
     public static Tensor From<T>(T[] data, params long[] shape) where T : unmanaged =>
         From<T>((ReadOnlySpan<T>)data, (ReadOnlySpan<long>)shape);
 
+    /// <summary>Creates a CPU tensor from raw little-endian bytes of the given element type.</summary>
+    public static Tensor FromBytes(ReadOnlySpan<byte> bytes, long[] shape, ScalarType dtype)
+    {
+        NativeLibraryLoader.EnsureLoaded();
+        IntPtr h;
+        fixed (byte* pd = bytes)
+        fixed (long* ps = shape)
+            NativeLibraryLoader.Check(NativeMethods.slovo_tensor_from_data(pd, bytes.Length, ps, shape.Length, (int)dtype, &h));
+        return new Tensor(h);
+    }
+
+    /// <summary>The elements as raw bytes (row-major, native little-endian).</summary>
+    public byte[] ToBytes()
+    {
+        NativeTensorInfo info = Info();
+        var bytes = new byte[checked(info.Numel * ((ScalarType)info.DType).ElementSize())];
+        fixed (byte* p = bytes)
+            NativeLibraryLoader.Check(NativeMethods.slovo_tensor_copy_to(Handle, p, bytes.Length));
+        return bytes;
+    }
+
     /// <summary>Copies a 2-d array into a new CPU tensor.</summary>
     public static Tensor From<T>(T[,] data) where T : unmanaged
     {
@@ -129,6 +150,8 @@ public sealed unsafe partial class Tensor
     /// <summary>Copies the elements (row-major) into <paramref name="destination"/>, which must be exactly the right size.</summary>
     public void CopyTo<T>(Span<T> destination) where T : unmanaged
     {
+        if (ScalarTypes.Of<T>() != DType)
+            throw new ArgumentException($"tensor holds {DType} but the destination is {typeof(T).Name}", nameof(destination));
         fixed (T* p = destination)
             NativeLibraryLoader.Check(NativeMethods.slovo_tensor_copy_to(Handle, p, (long)destination.Length * sizeof(T)));
     }

@@ -14,7 +14,7 @@ public sealed partial class Tensor
     private static readonly Op s_expand = new("expand"), s_repeat = new("repeat"), s_flatten = new("flatten", "using_ints");
     private static readonly Op s_narrow = new("narrow"), s_flip = new("flip"), s_roll = new("roll"), s_t = new("t");
     private static readonly Op s_toDtype = new("to", "dtype"), s_toDevice = new("to", "device");
-    private static readonly Op s_tril = new("tril"), s_triu = new("triu");
+    private static readonly Op s_tril = new("tril"), s_triu = new("triu"), s_diagonal = new("diagonal");
 
     /// <summary>A view with a new shape (one dimension may be −1).</summary>
     public Tensor View(params long[] shape) => s_view.Call(this, NativeArg.Ints(shape));
@@ -95,6 +95,9 @@ public sealed partial class Tensor
 
     /// <summary>Rolls elements along a dimension.</summary>
     public Tensor Roll(long shift, long dim) => s_roll.Call(this, NativeArg.Ints(shift), NativeArg.Ints(dim));
+
+    /// <summary>The diagonal (a view).</summary>
+    public Tensor Diagonal(long offset = 0, long dim1 = 0, long dim2 = 1) => s_diagonal.Call(this, offset, dim1, dim2);
 
     /// <summary>Lower triangle.</summary>
     public Tensor Tril(long diagonal = 0) => s_tril.Call(this, diagonal);

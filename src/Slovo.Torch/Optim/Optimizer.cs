@@ -1,0 +1,236 @@
+using System.Globalization;
+using Slovo.Torch.Serialization;
+
+namespace Slovo.Torch.Optim;
+
+/// <summary>
+/// Updates parameters from their gradients. State (moment buffers, step counts) can be saved and restored,
+/// so a resumed run continues exactly where it stopped.
+/// </summary>
+public abstract class Optimizer : IDisposable
+{
+    private readonly Dictionary<string, Tensor> _state = new(StringComparer.Ordinal);
+
+    /// <summary>The parameters, in a fixed order that names their state ("0.exp_avg", ...).</summary>
+    public IReadOnlyList<Tensor> Parameters { get; }
+
+    /// <summary>The learning rate (schedulers change it).</summary>
+    public double LearningRate { get; set; }
+
+    /// <summary>The learning rate given at construction (schedulers scale from it).</summary>
+    public double InitialLearningRate { get; }
+
+    /// <summary>Steps taken.</summary>
+    public long StepCount { get; protected set; }
+
+    /// <summary>Creates the optimizer over <paramref name="parameters"/>.</summary>
+    protected Optimizer(IEnumerable<Tensor> parameters, double lr)
+    {
+        if (lr < 0 || double.IsNaN(lr)) throw new ArgumentOutOfRangeException(nameof(lr), lr, "learning rate must be non-negative");
+        Parameters = parameters.ToList();
+        if (Parameters.Count == 0) throw new ArgumentException("the optimizer got no parameters", nameof(parameters));
+        LearningRate = InitialLearningRate = lr;
+    }
+
+    /// <summary>Applies one update from the current gradients (parameters without a gradient are skipped).</summary>
+    public void Step()
+    {
+        using var scope = DisposeScope.Begin();
+        using var noGrad = Torch.NoGrad();
+        ++StepCount;
+        for (int i = 0; i < Parameters.Count; ++i)
+        {
+            Tensor? grad = Parameters[i].Grad;
+            if (grad is null) continue;
+            Update(i, Parameters[i], grad);
+        }
+    }
+
+    /// <summary>Updates parameter <paramref name="index"/> (called without autograd, inside a dispose scope).</summary>
+    protected abstract void Update(int index, Tensor param, Tensor grad);
+
+    /// <summary>The state tensor <paramref name="name"/> of parameter <paramref name="index"/>, created zero on first use.</summary>
+    protected Tensor State(int index, string name, Tensor like)
+    {
+        string key = index.ToString(CultureInfo.InvariantCulture) + "." + name;
+        if (!_state.TryGetValue(key, out Tensor? t))
+        {
+            t = like.Detach().Clone().Zero_().DetachFromScope();
+            _state[key] = t;
+        }
+        return t;
+    }
+
+    /// <summary>Whether parameter <paramref name="index"/> already has state <paramref name="name"/>.</summary>
+    protected bool HasState(int index, string name) =>
+        _state.ContainsKey(index.ToString(CultureInfo.InvariantCulture) + "." + name);
+
+    /// <summary>Drops (or zeroes) every parameter's gradient.</summary>
+    public void ZeroGrad(bool setToNone = true)
+    {
+        foreach (Tensor p in Parameters) p.ZeroGrad(setToNone);
+    }
+
+    /// <summary>Hyper-parameters that must match when state is restored.</summary>
+    protected abstract IEnumerable<(string Name, double Value)> HyperParameters();
+
+    /// <summary>Saves the state (buffers, step count, learning rate, hyper-parameters) to a safetensors file, atomically.</summary>
+    public void Save(string path)
+    {
+        var meta = new Dictionary<string, string>
+        {
+            ["optimizer"] = GetType().Name,
+            ["step"] = StepCount.ToString(CultureInfo.InvariantCulture),
+            ["lr"] = LearningRate.ToString("R", CultureInfo.InvariantCulture),
+            ["num_params"] = Parameters.Count.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach ((string n, double v) in HyperParameters()) meta["hp." + n] = v.ToString("R", CultureInfo.InvariantCulture);
+        SafeTensors.Save(path, _state, meta);
+    }
+
+    /// <summary>Restores state saved by <see cref="Save"/> for the same parameters and optimizer kind.</summary>
+    public void Load(string path)
+    {
+        (Dictionary<string, Tensor> tensors, Dictionary<string, string> meta) = SafeTensors.LoadWithMetadata(path);
+        try
+        {
+            if (!meta.TryGetValue("optimizer", out string? kind) || kind != GetType().Name)
+                throw new InvalidDataException($"{path} holds {kind ?? "no"} optimizer state, not {GetType().Name}");
+            if (meta.GetValueOrDefault("num_params") != Parameters.Count.ToString(CultureInfo.InvariantCulture))
+                throw new InvalidDataException($"{path} holds state for {meta.GetValueOrDefault("num_params")} parameters, this optimizer has {Parameters.Count}");
+            foreach ((string key, Tensor t) in tensors)
+            {
+                int index = int.Parse(key[..key.IndexOf('.')], CultureInfo.InvariantCulture);
+                long[] want = Parameters[index].Shape;
+                if (!t.Shape.SequenceEqual(want))
+                    throw new InvalidDataException($"{path}: state '{key}' has shape [{string.Join(", ", t.Shape)}] but parameter {index} is [{string.Join(", ", want)}]");
+            }
+            foreach (Tensor old in _state.Values) old.Dispose();
+            _state.Clear();
+            foreach ((string key, Tensor t) in tensors)
+            {
+                int index = int.Parse(key[..key.IndexOf('.')], CultureInfo.InvariantCulture);
+                Device device = Parameters[index].Device;
+                using (Torch.NoGrad())
+                    _state[key] = device.Type == DeviceType.CPU ? t : t.To(device).DetachFromScope();
+                if (device.Type != DeviceType.CPU) t.Dispose();
+            }
+            StepCount = long.Parse(meta["step"], CultureInfo.InvariantCulture);
+            LearningRate = double.Parse(meta["lr"], CultureInfo.InvariantCulture);
+        }
+        catch
+        {
+            foreach (Tensor t in tensors.Values) if (!_state.ContainsValue(t)) t.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Releases the state tensors.</summary>
+    public void Dispose()
+    {
+        foreach (Tensor t in _state.Values) t.Dispose();
+        _state.Clear();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight decay (PyTorch's formulas).</summary>
+public sealed class SGD : Optimizer
+{
+    private readonly double _momentum, _dampening, _weightDecay;
+    private readonly bool _nesterov;
+
+    /// <summary>Creates the optimizer.</summary>
+    public SGD(IEnumerable<Tensor> parameters, double lr, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false)
+        : base(parameters, lr)
+    {
+        if (nesterov && (momentum <= 0 || dampening != 0))
+            throw new ArgumentException("Nesterov momentum needs momentum > 0 and dampening = 0");
+        (_momentum, _dampening, _weightDecay, _nesterov) = (momentum, dampening, weightDecay, nesterov);
+    }
+
+    /// <inheritdoc />
+    protected override void Update(int index, Tensor param, Tensor grad)
+    {
+        Tensor d = _weightDecay != 0 ? grad.Add(param, _weightDecay) : grad;
+        if (_momentum != 0)
+        {
+            bool first = !HasState(index, "momentum_buffer");
+            Tensor buf = State(index, "momentum_buffer", param);
+            if (first) buf.Copy_(d);
+            else buf.Mul_(_momentum).Add_(d, 1 - _dampening);
+            d = _nesterov ? d.Add(buf, _momentum) : buf;
+        }
+        param.Add_(d, -LearningRate);
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string, double)> HyperParameters() =>
+        [("momentum", _momentum), ("dampening", _dampening), ("weight_decay", _weightDecay), ("nesterov", _nesterov ? 1 : 0)];
+}
+
+/// <summary>Adam; with <c>decoupled</c> weight decay it is AdamW (see <see cref="AdamW"/>).</summary>
+public class Adam : Optimizer
+{
+    private readonly double _beta1, _beta2, _eps, _weightDecay;
+    private readonly bool _decoupled;
+
+    /// <summary>Creates Adam with L2 weight decay added to the gradient (PyTorch's Adam).</summary>
+    public Adam(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0)
+        : this(parameters, lr, beta1, beta2, eps, weightDecay, decoupled: false)
+    {
+    }
+
+    /// <summary>Creates the optimizer.</summary>
+    protected Adam(IEnumerable<Tensor> parameters, double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled)
+        : base(parameters, lr)
+    {
+        if (beta1 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "must be in [0, 1)");
+        if (beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "must be in [0, 1)");
+        (_beta1, _beta2, _eps, _weightDecay, _decoupled) = (beta1, beta2, eps, weightDecay, decoupled);
+    }
+
+    /// <inheritdoc />
+    protected override void Update(int index, Tensor param, Tensor grad)
+    {
+        double lr = LearningRate;
+        if (_decoupled && _weightDecay != 0) param.Mul_(1 - lr * _weightDecay);
+        Tensor g = !_decoupled && _weightDecay != 0 ? grad.Add(param, _weightDecay) : grad;
+        Tensor m = State(index, "exp_avg", param);
+        Tensor v = State(index, "exp_avg_sq", param);
+        m.Mul_(_beta1).Add_(g, 1 - _beta1);
+        v.Mul_(_beta2).AddCMul_(g, g, 1 - _beta2);
+        double step = StepCount;
+        double bc1 = 1 - Math.Pow(_beta1, step);
+        double bc2Sqrt = Math.Sqrt(1 - Math.Pow(_beta2, step));
+        Tensor denom = v.Sqrt().Div_(bc2Sqrt).Add_(_eps);
+        param.AddCDiv_(m, denom, -lr / bc1);
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string, double)> HyperParameters() =>
+        [("beta1", _beta1), ("beta2", _beta2), ("eps", _eps), ("weight_decay", _weightDecay)];
+}
+
+/// <summary>Adam with decoupled weight decay (Loshchilov &amp; Hutter), PyTorch's AdamW.</summary>
+public sealed class AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01)
+    : Adam(parameters, lr, beta1, beta2, eps, weightDecay, decoupled: true);
+
+/// <summary>Gradient clipping.</summary>
+public static class GradClip
+{
+    /// <summary>Scales all gradients so their joint 2-norm is at most <paramref name="maxNorm"/>; returns the norm before clipping.</summary>
+    public static double ClipGradNorm(IEnumerable<Tensor> parameters, double maxNorm)
+    {
+        using var scope = DisposeScope.Begin();
+        using var noGrad = Torch.NoGrad();
+        var grads = parameters.Select(p => p.Grad).Where(g => g is not null).Cast<Tensor>().ToList();
+        if (grads.Count == 0) return 0;
+        Tensor total = Tensor.Stack(grads.Select(g => g.Norm(2)).ToList()).Norm(2);
+        double norm = total.ToDouble();
+        double coef = maxNorm / (norm + 1e-6);
+        if (coef < 1)
+            foreach (Tensor g in grads) g.Mul_(coef);
+        return norm;
+    }
+}

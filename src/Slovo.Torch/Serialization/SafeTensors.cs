@@ -1,0 +1,207 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Slovo.Torch.Serialization;
+
+/// <summary>A safetensors file that breaks the format; the message says where.</summary>
+public sealed class SafeTensorsFormatException(string path, string problem)
+    : Exception($"{path}: not a valid safetensors file: {problem}")
+{
+    /// <summary>The file.</summary>
+    public string Path { get; } = path;
+}
+
+/// <summary>
+/// Reads and writes the safetensors format: an 8-byte little-endian header length N, N bytes of JSON
+/// ({name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}}), then the data buffer.
+/// Writes are atomic (temporary file, flush to disk, rename). Reads validate everything before allocating.
+/// </summary>
+public static class SafeTensors
+{
+    /// <summary>The largest header accepted (the reference implementation's limit).</summary>
+    public const long MaxHeaderBytes = 100_000_000;
+
+    /// <summary>Loads every tensor (on the CPU).</summary>
+    public static Dictionary<string, Tensor> Load(string path) => LoadWithMetadata(path).Tensors;
+
+    /// <summary>Loads every tensor and the free-form metadata.</summary>
+    public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) LoadWithMetadata(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file not found: {path}", path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        (List<Entry> entries, Dictionary<string, string> metadata, long dataStart) = ReadHeader(stream, path);
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (Entry e in entries)
+            {
+                var bytes = new byte[e.End - e.Begin];
+                stream.Position = dataStart + e.Begin;
+                stream.ReadExactly(bytes);
+                tensors[e.Name] = Tensor.FromBytes(bytes, e.Shape, e.DType).DetachFromScope();
+            }
+        }
+        catch
+        {
+            foreach (Tensor t in tensors.Values) t.Dispose();
+            throw;
+        }
+        return (tensors, metadata);
+    }
+
+    /// <summary>Names, dtypes and shapes without reading the data.</summary>
+    public static IReadOnlyList<(string Name, ScalarType DType, long[] Shape)> Inspect(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return ReadHeader(stream, path).Entries.Select(e => (e.Name, e.DType, e.Shape)).ToList();
+    }
+
+    private sealed record Entry(string Name, ScalarType DType, long[] Shape, long Begin, long End);
+
+    private static (List<Entry> Entries, Dictionary<string, string> Metadata, long DataStart) ReadHeader(FileStream stream, string path)
+    {
+        long fileLength = stream.Length;
+        if (fileLength < 8) throw new SafeTensorsFormatException(path, $"the file has {fileLength} bytes, fewer than the 8-byte header length");
+        Span<byte> lenBytes = stackalloc byte[8];
+        stream.ReadExactly(lenBytes);
+        ulong n = BitConverter.ToUInt64(lenBytes);
+        if (n > MaxHeaderBytes) throw new SafeTensorsFormatException(path, $"header length {n} exceeds the {MaxHeaderBytes}-byte limit");
+        if ((long)n > fileLength - 8)
+            throw new SafeTensorsFormatException(path, $"header length {n} runs past the end of the file ({fileLength} bytes); the file is truncated");
+        var header = new byte[n];
+        stream.ReadExactly(header);
+        long dataStart = 8 + (long)n, dataLength = fileLength - dataStart;
+
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(header); }
+        catch (JsonException e) { throw new SafeTensorsFormatException(path, $"the header is not valid JSON ({e.Message})"); }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new SafeTensorsFormatException(path, "the header is not a JSON object");
+            var entries = new List<Entry>();
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (JsonProperty p in doc.RootElement.EnumerateObject())
+            {
+                if (p.Name == "__metadata__")
+                {
+                    if (p.Value.ValueKind != JsonValueKind.Object) throw new SafeTensorsFormatException(path, "__metadata__ must be an object of strings");
+                    foreach (JsonProperty m in p.Value.EnumerateObject())
+                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()!
+                            : throw new SafeTensorsFormatException(path, $"metadata '{m.Name}' is not a string");
+                    continue;
+                }
+                entries.Add(ParseEntry(p, path, dataLength));
+            }
+            entries.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+            long expected = 0;
+            foreach (Entry e in entries)
+            {
+                if (e.Begin != expected)
+                    throw new SafeTensorsFormatException(path, $"tensor '{e.Name}' starts at {e.Begin} but the previous data ends at {expected} (overlap or gap)");
+                expected = e.End;
+            }
+            if (expected != dataLength)
+                throw new SafeTensorsFormatException(path, $"the tensors cover {expected} data bytes but the file holds {dataLength}; the file is truncated or padded");
+            return (entries, metadata, dataStart);
+        }
+    }
+
+    private static Entry ParseEntry(JsonProperty p, string path, long dataLength)
+    {
+        JsonElement v = p.Value;
+        string where = $"tensor '{p.Name}'";
+        if (v.ValueKind != JsonValueKind.Object) throw new SafeTensorsFormatException(path, $"{where} is not an object");
+        if (!v.TryGetProperty("dtype", out JsonElement dt) || dt.ValueKind != JsonValueKind.String)
+            throw new SafeTensorsFormatException(path, $"{where} has no dtype");
+        ScalarType dtype = ScalarTypes.FromSafetensorsName(dt.GetString()!)
+                           ?? throw new SafeTensorsFormatException(path, $"{where} has unsupported dtype '{dt.GetString()}'");
+        if (!v.TryGetProperty("shape", out JsonElement sh) || sh.ValueKind != JsonValueKind.Array)
+            throw new SafeTensorsFormatException(path, $"{where} has no shape");
+        var shape = new List<long>();
+        long numel = 1;
+        foreach (JsonElement d in sh.EnumerateArray())
+        {
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out long size) || size < 0)
+                throw new SafeTensorsFormatException(path, $"{where} has an invalid dimension {d}");
+            shape.Add(size);
+            try { numel = checked(numel * size); }
+            catch (OverflowException) { throw new SafeTensorsFormatException(path, $"{where} has a shape too large to address"); }
+        }
+        if (!v.TryGetProperty("data_offsets", out JsonElement off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2
+            || !off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end))
+            throw new SafeTensorsFormatException(path, $"{where} has no valid data_offsets [begin, end]");
+        if (begin < 0 || end < begin || end > dataLength)
+            throw new SafeTensorsFormatException(path, $"{where} has data_offsets [{begin}, {end}] outside the {dataLength}-byte data buffer");
+        long need;
+        try { need = checked(numel * dtype.ElementSize()); }
+        catch (OverflowException) { throw new SafeTensorsFormatException(path, $"{where} has a shape too large to address"); }
+        if (end - begin != need)
+            throw new SafeTensorsFormatException(path, $"{where} of shape [{string.Join(", ", shape)}] and dtype {dt.GetString()} needs {need} bytes but its offsets span {end - begin}");
+        return new Entry(p.Name, dtype, shape.ToArray(), begin, end);
+    }
+
+    /// <summary>Writes tensors (any device; copied to host) and optional metadata atomically.</summary>
+    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var names = tensors.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
+        if (names.Contains("__metadata__")) throw new ArgumentException("'__metadata__' is reserved", nameof(tensors));
+        var blobs = new List<byte[]>(names.Count);
+        var header = new Dictionary<string, object>(StringComparer.Ordinal);
+        if (metadata is { Count: > 0 }) header["__metadata__"] = metadata;
+        long offset = 0;
+        foreach (string name in names)
+        {
+            Tensor t = tensors[name];
+            byte[] bytes = t.ToBytes();
+            blobs.Add(bytes);
+            header[name] = new Dictionary<string, object>
+            {
+                ["dtype"] = t.DType.SafetensorsName(),
+                ["shape"] = t.Shape,
+                ["data_offsets"] = new[] { offset, offset + bytes.Length },
+            };
+            offset += bytes.Length;
+        }
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
+        int padded = (json.Length + 7) / 8 * 8;
+        AtomicFile.Write(path, stream =>
+        {
+            stream.Write(BitConverter.GetBytes((ulong)padded));
+            stream.Write(json);
+            for (int k = json.Length; k < padded; ++k) stream.WriteByte((byte)' ');
+            foreach (byte[] b in blobs) stream.Write(b);
+        });
+    }
+}
+
+/// <summary>Writes a file so that readers see either the old or the new content, never a partial one.</summary>
+public static class AtomicFile
+{
+    /// <summary>Writes through <paramref name="write"/> into a temporary file beside <paramref name="path"/>, flushes it to disk, then renames it over <paramref name="path"/>.</summary>
+    public static void Write(string path, Action<Stream> write)
+    {
+        string full = Path.GetFullPath(path);
+        string dir = Path.GetDirectoryName(full) ?? ".";
+        Directory.CreateDirectory(dir);
+        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    /// <summary>Writes text atomically (UTF-8).</summary>
+    public static void WriteAllText(string path, string text) =>
+        Write(path, s => s.Write(Encoding.UTF8.GetBytes(text)));
+}
