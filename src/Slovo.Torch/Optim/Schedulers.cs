@@ -47,7 +47,7 @@ public sealed class StepLR : LRScheduler
     public override double RateAt(long epoch) => Optimizer.InitialLearningRate * Math.Pow(_gamma, epoch / _stepSize);
 }
 
-/// <summary>Cosine annealing from the initial rate to minLr over tMax steps (then held).</summary>
+/// <summary>Cosine annealing from the initial rate to minLr over tMax steps; past tMax the cosine continues (rising again), as in PyTorch.</summary>
 public sealed class CosineAnnealingLR : LRScheduler
 {
     private readonly long _tMax;
@@ -63,7 +63,7 @@ public sealed class CosineAnnealingLR : LRScheduler
 
     /// <inheritdoc />
     public override double RateAt(long epoch) =>
-        _minLr + (Optimizer.InitialLearningRate - _minLr) * (1 + Math.Cos(Math.PI * Math.Min(epoch, _tMax) / _tMax)) / 2;
+        _minLr + (Optimizer.InitialLearningRate - _minLr) * (1 + Math.Cos(Math.PI * epoch / _tMax)) / 2;
 }
 
 /// <summary>Linear warm-up from 0 over warmupSteps, then linear decay to 0 at totalSteps (held constant when totalSteps is 0).</summary>

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Writes the golden files that Slovo.Torch's tests compare against, using PyTorch (Debian python3-torch 1.13).
+
+Run from the repository root:  /usr/bin/python3 tests/golden/make_golden.py
+Each case is one safetensors file: inputs ("in.*"), module parameters ("param.*", PyTorch names), the upstream
+gradient ("gout"), outputs ("out.*") and gradients ("grad.in.*", "grad.param.*").
+"""
+import json
+import os
+import struct
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OUT = os.path.dirname(os.path.abspath(__file__))
+DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32", torch.bool: "BOOL", torch.uint8: "U8"}
+
+
+def save(name, tensors, metadata=None):
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
+    for key in sorted(tensors):
+        t = tensors[key].detach().contiguous().cpu()
+        data = t.numpy().tobytes()
+        header[key] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * ((8 - len(raw) % 8) % 8)
+    with open(os.path.join(OUT, name + ".safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for b in blobs:
+            f.write(b)
+
+
+def module_case(name, module, inputs, forward, metadata=None):
+    """Runs forward, then backward of sum(out * gout) for every output; records everything."""
+    record = {}
+    for k, v in inputs.items():
+        record["in." + k] = v
+    for k, p in module.named_parameters():
+        record["param." + k] = p.detach().clone()
+    outs = forward(module, inputs)
+    total = 0
+    for k, o in outs.items():
+        g = torch.randn_like(o)
+        record["gout." + k] = g
+        record["out." + k] = o
+        total = total + (o * g).sum()
+    total.backward()
+    for k, v in inputs.items():
+        if v.requires_grad:
+            record["grad.in." + k] = v.grad
+    for k, p in module.named_parameters():
+        if p.grad is not None:
+            record["grad.param." + k] = p.grad
+    save(name, record, metadata)
+
+
+def rand(*shape):
+    return torch.randn(*shape, dtype=torch.float32).requires_grad_()
+
+
+def main():
+    torch.manual_seed(1234)
+    torch.set_num_threads(1)
+
+    module_case("linear", nn.Linear(5, 3), {"x": rand(4, 5)}, lambda m, i: {"y": m(i["x"])})
+
+    emb = nn.Embedding(10, 6, padding_idx=0)
+    idx = torch.tensor([[1, 2, 0, 4], [9, 0, 0, 3], [5, 5, 7, 8]])
+    module_case("embedding", emb, {"idx": idx}, lambda m, i: {"y": m(i["idx"])})
+
+    for mode in ("sum", "mean", "max"):
+        bag = nn.EmbeddingBag(10, 4, mode=mode)
+        flat = torch.tensor([1, 2, 4, 5, 4, 3, 2, 9])
+        offsets = torch.tensor([0, 2, 5])
+        module_case("embedding_bag_" + mode, bag, {"idx": flat, "offsets": offsets},
+                    lambda m, i: {"y": m(i["idx"], i["offsets"])})
+
+    ln = nn.LayerNorm(8)
+    with torch.no_grad():
+        ln.weight.normal_()
+        ln.bias.normal_()
+    module_case("layer_norm", ln, {"x": rand(2, 3, 8)}, lambda m, i: {"y": m(i["x"])})
+
+    conv = nn.Conv1d(4, 6, 3, padding=1)
+    module_case("conv1d", conv, {"x": rand(2, 4, 10)}, lambda m, i: {
+        "y": m(i["x"]),
+        "maxpool": F.max_pool1d(m(i["x"]), 2),
+        "avgpool": F.avg_pool1d(m(i["x"]), 2),
+        "adaptivemax": F.adaptive_max_pool1d(m(i["x"]), 1),
+    })
+
+    lstm = nn.LSTM(4, 6, num_layers=2, batch_first=True, bidirectional=True)
+    module_case("lstm_bi2", lstm, {"x": rand(3, 5, 4), "h0": rand(4, 3, 6), "c0": rand(4, 3, 6)},
+                lambda m, i: dict(zip(("y", "h", "c"), flatten(m(i["x"], (i["h0"], i["c0"]))))))
+
+    gru = nn.GRU(4, 5)
+    module_case("gru", gru, {"x": rand(6, 2, 4)}, lambda m, i: dict(zip(("y", "h"), m(i["x"]))))
+
+    rnn = nn.RNN(4, 5, num_layers=2)
+    module_case("rnn_tanh2", rnn, {"x": rand(6, 2, 4)}, lambda m, i: dict(zip(("y", "h"), m(i["x"]))))
+
+    packed_lstm = nn.LSTM(3, 4, batch_first=True, bidirectional=True)
+    lengths = torch.tensor([2, 5, 3])
+
+    def run_packed(m, i):
+        packed = nn.utils.rnn.pack_padded_sequence(i["x"], i["lengths"], batch_first=True, enforce_sorted=False)
+        out, (h, c) = m(packed)
+        y, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=5)
+        return {"y": y, "h": h, "c": c}
+
+    module_case("lstm_packed", packed_lstm, {"x": rand(3, 5, 3), "lengths": lengths}, run_packed)
+
+    losses()
+    optimizers()
+    schedulers()
+
+
+def flatten(result):
+    out, (h, c) = result
+    return out, h, c
+
+
+def losses():
+    logits = rand(6, 5)
+    target = torch.tensor([0, 4, -100, 2, 2, 1])
+    ce = F.cross_entropy(logits, target, ignore_index=-100, label_smoothing=0.1)
+    ce.backward()
+    seq_logits = rand(2, 5, 3)  # (N, C, d)
+    seq_target = torch.tensor([[0, 1, 4], [3, 3, 0]])
+    ce2 = F.cross_entropy(seq_logits, seq_target, ignore_index=0)
+    ce2.backward()
+    a, b = rand(4, 3), torch.randn(4, 3)
+    mse = F.mse_loss(a, b)
+    mse.backward()
+    z, t = rand(5), torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0])
+    bce = F.binary_cross_entropy_with_logits(z, t)
+    bce.backward()
+    u, v, s = rand(4, 6), rand(4, 6), torch.tensor([1.0, -1.0, 1.0, -1.0])
+    cos = F.cosine_embedding_loss(u, v, s, margin=0.1)
+    cos.backward()
+    save("losses", {
+        "ce.logits": logits, "ce.target": target, "ce.loss": ce, "ce.grad": logits.grad,
+        "ce2.logits": seq_logits, "ce2.target": seq_target, "ce2.loss": ce2, "ce2.grad": seq_logits.grad,
+        "mse.a": a, "mse.b": b, "mse.loss": mse, "mse.grad": a.grad,
+        "bce.z": z, "bce.t": t, "bce.loss": bce, "bce.grad": z.grad,
+        "cos.u": u, "cos.v": v, "cos.s": s, "cos.loss": cos, "cos.grad_u": u.grad, "cos.grad_v": v.grad,
+    })
+
+
+def optimizers():
+    torch.manual_seed(99)
+    x = torch.randn(16, 6)
+    y = torch.randn(16, 1)
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 1))
+    init = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    configs = {
+        "adam": lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.01, foreach=False),
+        "adamw": lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1, foreach=False),
+        "sgd_momentum": lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=0.01, foreach=False),
+        "sgd_nesterov": lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, foreach=False),
+    }
+    for name, make in configs.items():
+        model.load_state_dict(init)
+        opt = make(model.parameters())
+        trajectory = []
+        for _ in range(10):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            trajectory.append(loss.item())
+        record = {"x": x, "y": y, "losses": torch.tensor(trajectory, dtype=torch.float64)}
+        record.update({"init." + k: v for k, v in init.items()})
+        record.update({"final." + k: v.detach().clone() for k, v in model.state_dict().items()})
+        save("optim_" + name, record)
+
+
+def schedulers():
+    def run(make):
+        p = [torch.zeros(1, requires_grad=True)]
+        opt = torch.optim.SGD(p, lr=0.1)
+        sched = make(opt)
+        rates = [opt.param_groups[0]["lr"]]
+        for _ in range(12):
+            opt.step()
+            sched.step()
+            rates.append(opt.param_groups[0]["lr"])
+        return torch.tensor(rates, dtype=torch.float64)
+
+    warm, total = 3, 10
+    save("schedulers", {
+        "step": run(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=4, gamma=0.5)),
+        "cosine": run(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=8, eta_min=0.01)),
+        "warmup": run(lambda o: torch.optim.lr_scheduler.LambdaLR(
+            o, lambda s: s / warm if s < warm else max(0.0, (total - s) / (total - warm)))),
+    })
+
+
+if __name__ == "__main__":
+    main()
