@@ -131,7 +131,7 @@ public static class SafeTensors
             || !off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end))
             throw new SafeTensorsFormatException(path, $"{where} has no valid data_offsets [begin, end]");
         if (begin < 0 || end < begin || end > dataLength)
-            throw new SafeTensorsFormatException(path, $"{where} has data_offsets [{begin}, {end}] outside the {dataLength}-byte data buffer");
+            throw new SafeTensorsFormatException(path, $"{where} has data_offsets [{begin}, {end}] outside the {dataLength}-byte data buffer; the file is truncated or its header is wrong");
         long need;
         try { need = checked(numel * dtype.ElementSize()); }
         catch (OverflowException) { throw new SafeTensorsFormatException(path, $"{where} has a shape too large to address"); }
