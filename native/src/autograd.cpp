@@ -3,44 +3,49 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <c10/core/InferenceMode.h>
 
-SLOVO_API int slovo_tensor_set_requires_grad(TensorHandle t, int32_t value) {
+SLOVO_API int slovo_tensor_set_requires_grad(TensorHandle th, int32_t value) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr && t->defined(), "undefined tensor");
+  TORCH_CHECK(th != nullptr, "undefined tensor");
+  slovo::Borrowed t(th);
   t->set_requires_grad(value != 0);
   SLOVO_CATCH
 }
 
 // backward(t, gradient?, retain_graph, create_graph); `grad` may be null for a scalar output.
-SLOVO_API int slovo_backward(TensorHandle t, TensorHandle grad, int32_t retain_graph, int32_t create_graph) {
+SLOVO_API int slovo_backward(TensorHandle th, TensorHandle grad, int32_t retain_graph, int32_t create_graph) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr && t->defined(), "undefined tensor");
+  TORCH_CHECK(th != nullptr, "undefined tensor");
+  slovo::Borrowed t(th);
   torch::autograd::variable_list grads;
-  if (grad != nullptr) grads.push_back(*grad);
+  if (grad != nullptr) grads.push_back(*slovo::Borrowed(grad));
   torch::autograd::backward({*t}, grads, c10::optional<bool>(retain_graph != 0), create_graph != 0);
   SLOVO_CATCH
 }
 
 // The accumulated gradient of `t`, or null when it has none.
-SLOVO_API int slovo_tensor_grad(TensorHandle t, TensorHandle* out) {
+SLOVO_API int slovo_tensor_grad(TensorHandle th, TensorHandle* out) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr && t->defined(), "undefined tensor");
+  TORCH_CHECK(th != nullptr, "undefined tensor");
+  slovo::Borrowed t(th);
   const at::Tensor& g = t->grad();
-  *out = g.defined() ? new at::Tensor(g) : nullptr;
+  *out = slovo::release(g);
   SLOVO_CATCH
 }
 
 // Sets (or with null clears) the gradient of `t`.
-SLOVO_API int slovo_tensor_set_grad(TensorHandle t, TensorHandle grad) {
+SLOVO_API int slovo_tensor_set_grad(TensorHandle th, TensorHandle grad) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr && t->defined(), "undefined tensor");
-  t->mutable_grad() = grad ? *grad : at::Tensor();
+  TORCH_CHECK(th != nullptr, "undefined tensor");
+  slovo::Borrowed t(th);
+  t->mutable_grad() = grad ? *slovo::Borrowed(grad) : at::Tensor();
   SLOVO_CATCH
 }
 
 // Drops the gradient (set_to_none) or zeroes it in place.
-SLOVO_API int slovo_tensor_zero_grad(TensorHandle t, int32_t set_to_none) {
+SLOVO_API int slovo_tensor_zero_grad(TensorHandle th, int32_t set_to_none) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr && t->defined(), "undefined tensor");
+  TORCH_CHECK(th != nullptr, "undefined tensor");
+  slovo::Borrowed t(th);
   at::Tensor& g = t->mutable_grad();
   if (!g.defined()) return 0;
   if (set_to_none) {

@@ -11,8 +11,8 @@ c10::IValue to_ivalue(const SlovoArg& a) {
     case ARG_NONE:
       return c10::IValue();
     case ARG_TENSOR: {
-      auto* t = static_cast<TensorHandle>(a.v.p);
-      return t ? c10::IValue(*t) : c10::IValue();
+      auto t = static_cast<TensorHandle>(a.v.p);
+      return t ? c10::IValue(*slovo::Borrowed(t)) : c10::IValue();
     }
     case ARG_INT:
       return c10::IValue(a.v.i);
@@ -33,7 +33,7 @@ c10::IValue to_ivalue(const SlovoArg& a) {
       auto* p = static_cast<TensorHandle*>(a.v.p);
       for (int32_t k = 0; k < a.len; ++k) {
         TORCH_CHECK(p[k] != nullptr, "tensor list element ", k, " is undefined");
-        list.push_back(*p[k]);
+        list.push_back(*slovo::Borrowed(p[k]));
       }
       return c10::IValue(std::move(list));
     }
@@ -42,7 +42,7 @@ c10::IValue to_ivalue(const SlovoArg& a) {
       list.reserve(a.len);
       auto* p = static_cast<TensorHandle*>(a.v.p);
       for (int32_t k = 0; k < a.len; ++k)
-        list.push_back(p[k] ? c10::optional<at::Tensor>(*p[k]) : c10::optional<at::Tensor>());
+        list.push_back(p[k] ? c10::optional<at::Tensor>(*slovo::Borrowed(p[k])) : c10::optional<at::Tensor>());
       return c10::IValue(std::move(list));
     }
     case ARG_DOUBLE_LIST: {
@@ -75,7 +75,7 @@ c10::IValue to_ivalue(const SlovoArg& a) {
 void put_tensor(const at::Tensor& t, SlovoRet* rets, int32_t cap, int32_t& n) {
   TORCH_CHECK(n < cap, "operator returned more than ", cap, " values");
   rets[n].tag = RET_TENSOR;
-  rets[n].v.t = t.defined() ? new at::Tensor(t) : nullptr;
+  rets[n].v.t = slovo::release(t);
   ++n;
 }
 
@@ -163,8 +163,8 @@ SLOVO_API int slovo_op_call_tt(void* op, TensorHandle a, TensorHandle b, TensorH
   SLOVO_TRY
   TORCH_CHECK(a != nullptr && b != nullptr, "undefined tensor");
   auto* handle = static_cast<c10::OperatorHandle*>(op);
-  at::Tensor r = handle->typed<at::Tensor(const at::Tensor&, const at::Tensor&)>().call(*a, *b);
-  *out = new at::Tensor(std::move(r));
+  slovo::Borrowed ta(a), tb(b);
+  *out = slovo::release(handle->typed<at::Tensor(const at::Tensor&, const at::Tensor&)>().call(*ta, *tb));
   SLOVO_CATCH
 }
 
@@ -175,9 +175,9 @@ SLOVO_API int slovo_op_call_tts(void* op, TensorHandle a, TensorHandle b, double
   SLOVO_TRY
   TORCH_CHECK(a != nullptr && b != nullptr, "undefined tensor");
   auto* handle = static_cast<c10::OperatorHandle*>(op);
-  at::Tensor r = handle->typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Scalar&)>().call(
-      *a, *b, alpha_is_int ? at::Scalar(static_cast<int64_t>(alpha)) : at::Scalar(alpha));
-  *out = new at::Tensor(std::move(r));
+  slovo::Borrowed ta(a), tb(b);
+  *out = slovo::release(handle->typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Scalar&)>().call(
+      *ta, *tb, alpha_is_int ? at::Scalar(static_cast<int64_t>(alpha)) : at::Scalar(alpha)));
   SLOVO_CATCH
 }
 
@@ -186,7 +186,7 @@ SLOVO_API int slovo_op_call_t(void* op, TensorHandle a, TensorHandle* out) {
   SLOVO_TRY
   TORCH_CHECK(a != nullptr, "undefined tensor");
   auto* handle = static_cast<c10::OperatorHandle*>(op);
-  at::Tensor r = handle->typed<at::Tensor(const at::Tensor&)>().call(*a);
-  *out = new at::Tensor(std::move(r));
+  slovo::Borrowed ta(a);
+  *out = slovo::release(handle->typed<at::Tensor(const at::Tensor&)>().call(*ta));
   SLOVO_CATCH
 }

@@ -30,4 +30,4 @@ SLOVO_API int slovo_cuda_device_count() {
 SLOVO_API const char* slovo_torch_version() { return TORCH_VERSION; }
 
 // Bumped whenever the C ABI changes, so a stale native build is detected at load time.
-SLOVO_API int slovo_abi_version() { return 1; }
+SLOVO_API int slovo_abi_version() { return 2; }

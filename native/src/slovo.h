@@ -28,8 +28,38 @@ void set_error(const char* message);
   }                                                                        \
   return 0;
 
-// A tensor handle is an owned at::Tensor on the heap; null stands for an undefined tensor.
-typedef at::Tensor* TensorHandle;
+// A tensor handle is a TensorImpl* that owns one reference; null stands for an undefined tensor.
+// Handing the impl itself across (rather than a heap-allocated at::Tensor) saves an allocation per result.
+typedef c10::TensorImpl* TensorHandle;
+
+namespace slovo {
+
+// Transfers ownership of `t`'s reference into a handle.
+inline TensorHandle release(at::Tensor t) { return t.defined() ? t.unsafeReleaseTensorImpl() : nullptr; }
+
+// Drops the handle's reference.
+inline void free_handle(TensorHandle h) {
+  if (h) c10::raw::intrusive_ptr::decref(h);
+}
+
+// An at::Tensor that borrows a handle's reference for the duration of a call (no refcount traffic).
+class Borrowed {
+ public:
+  explicit Borrowed(TensorHandle h)
+      : t_(h ? at::Tensor(c10::intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>::reclaim(h)) : at::Tensor()) {}
+  ~Borrowed() {
+    if (t_.defined()) t_.unsafeReleaseTensorImpl();
+  }
+  Borrowed(const Borrowed&) = delete;
+  Borrowed& operator=(const Borrowed&) = delete;
+  at::Tensor& operator*() { return t_; }
+  at::Tensor* operator->() { return &t_; }
+
+ private:
+  at::Tensor t_;
+};
+
+}  // namespace slovo
 
 // Typed operator arguments (blittable; mirrored by NativeArg in C#).
 enum SlovoArgTag : int32_t {

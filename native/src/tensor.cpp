@@ -2,7 +2,7 @@
 #include "slovo.h"
 #include <cstring>
 
-SLOVO_API void slovo_tensor_free(TensorHandle t) { delete t; }
+SLOVO_API void slovo_tensor_free(TensorHandle th) { slovo::free_handle(th); }
 
 // Copies `nbytes` from `data` into a new CPU tensor of the given shape and dtype.
 SLOVO_API int slovo_tensor_from_data(const void* data, int64_t nbytes, const int64_t* shape, int32_t ndim,
@@ -14,13 +14,14 @@ SLOVO_API int slovo_tensor_from_data(const void* data, int64_t nbytes, const int
   TORCH_CHECK(expected == nbytes, "tensor of shape ", t.sizes(), " and dtype ", t.scalar_type(), " needs ",
               expected, " bytes but ", nbytes, " were given");
   if (nbytes > 0) std::memcpy(t.data_ptr(), data, static_cast<size_t>(nbytes));
-  *out = new at::Tensor(std::move(t));
+  *out = slovo::release(std::move(t));
   SLOVO_CATCH
 }
 
-SLOVO_API int slovo_tensor_info(TensorHandle t, SlovoTensorInfo* info) {
+SLOVO_API int slovo_tensor_info(TensorHandle th, SlovoTensorInfo* info) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr && t->defined(), "undefined tensor");
+  slovo::Borrowed t(th);
+  TORCH_CHECK(th != nullptr && t->defined(), "undefined tensor");
   info->numel = t->numel();
   info->dim = static_cast<int32_t>(t->dim());
   info->dtype = static_cast<int32_t>(t->scalar_type());
@@ -34,9 +35,10 @@ SLOVO_API int slovo_tensor_info(TensorHandle t, SlovoTensorInfo* info) {
 }
 
 // Writes up to `cap` sizes (or strides when `strides` != 0) into `out`.
-SLOVO_API int slovo_tensor_sizes(TensorHandle t, int32_t strides, int64_t* out, int32_t cap) {
+SLOVO_API int slovo_tensor_sizes(TensorHandle th, int32_t strides, int64_t* out, int32_t cap) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr && t->defined(), "undefined tensor");
+  slovo::Borrowed t(th);
+  TORCH_CHECK(th != nullptr && t->defined(), "undefined tensor");
   auto values = strides ? t->strides() : t->sizes();
   TORCH_CHECK(static_cast<int64_t>(values.size()) <= cap, "buffer too small for ", values.size(), " dimensions");
   for (size_t k = 0; k < values.size(); ++k) out[k] = values[k];
@@ -44,9 +46,10 @@ SLOVO_API int slovo_tensor_sizes(TensorHandle t, int32_t strides, int64_t* out, 
 }
 
 // Copies the tensor's elements (row-major) into `dst`, moving to CPU and making contiguous as needed.
-SLOVO_API int slovo_tensor_copy_to(TensorHandle t, void* dst, int64_t nbytes) {
+SLOVO_API int slovo_tensor_copy_to(TensorHandle th, void* dst, int64_t nbytes) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr && t->defined(), "undefined tensor");
+  slovo::Borrowed t(th);
+  TORCH_CHECK(th != nullptr && t->defined(), "undefined tensor");
   at::Tensor src = t->detach().to(at::kCPU).contiguous();
   const int64_t have = src.numel() * static_cast<int64_t>(src.element_size());
   TORCH_CHECK(have == nbytes, "destination holds ", nbytes, " bytes but the tensor has ", have);
@@ -55,9 +58,10 @@ SLOVO_API int slovo_tensor_copy_to(TensorHandle t, void* dst, int64_t nbytes) {
 }
 
 // Copies `nbytes` from host memory into an existing tensor (any device, any layout), without autograd.
-SLOVO_API int slovo_tensor_copy_from(TensorHandle t, const void* src, int64_t nbytes) {
+SLOVO_API int slovo_tensor_copy_from(TensorHandle th, const void* src, int64_t nbytes) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr && t->defined(), "undefined tensor");
+  slovo::Borrowed t(th);
+  TORCH_CHECK(th != nullptr && t->defined(), "undefined tensor");
   const int64_t need = t->numel() * static_cast<int64_t>(t->element_size());
   TORCH_CHECK(need == nbytes, "tensor needs ", need, " bytes but ", nbytes, " were given");
   at::Tensor host = at::empty(t->sizes(), at::TensorOptions().dtype(t->scalar_type()));
@@ -68,39 +72,45 @@ SLOVO_API int slovo_tensor_copy_from(TensorHandle t, const void* src, int64_t nb
 }
 
 // A pointer to the first element of a CPU tensor (null for other devices); valid while the tensor lives.
-SLOVO_API int slovo_tensor_data_ptr(TensorHandle t, void** out) {
+SLOVO_API int slovo_tensor_data_ptr(TensorHandle th, void** out) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr && t->defined(), "undefined tensor");
+  slovo::Borrowed t(th);
+  TORCH_CHECK(th != nullptr && t->defined(), "undefined tensor");
   *out = t->device().is_cpu() ? t->data_ptr() : nullptr;
   SLOVO_CATCH
 }
 
-SLOVO_API int slovo_tensor_item_double(TensorHandle t, double* out) {
+SLOVO_API int slovo_tensor_item_double(TensorHandle th, double* out) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr && t->defined(), "undefined tensor");
+  slovo::Borrowed t(th);
+  TORCH_CHECK(th != nullptr && t->defined(), "undefined tensor");
   *out = t->item<double>();
   SLOVO_CATCH
 }
 
-SLOVO_API int slovo_tensor_item_int64(TensorHandle t, int64_t* out) {
+SLOVO_API int slovo_tensor_item_int64(TensorHandle th, int64_t* out) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr && t->defined(), "undefined tensor");
+  slovo::Borrowed t(th);
+  TORCH_CHECK(th != nullptr && t->defined(), "undefined tensor");
   *out = t->item<int64_t>();
   SLOVO_CATCH
 }
 
 // A new handle sharing the same tensor (same storage and autograd identity).
-SLOVO_API int slovo_tensor_share(TensorHandle t, TensorHandle* out) {
+SLOVO_API int slovo_tensor_share(TensorHandle th, TensorHandle* out) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr, "undefined tensor");
-  *out = new at::Tensor(*t);
+  slovo::Borrowed t(th);
+  TORCH_CHECK(th != nullptr, "undefined tensor");
+  *out = slovo::release(*t);
   SLOVO_CATCH
 }
 
 // Replaces the data of `t` with that of `src` in place (like `param.data = src` in PyTorch).
-SLOVO_API int slovo_tensor_set_data(TensorHandle t, TensorHandle src) {
+SLOVO_API int slovo_tensor_set_data(TensorHandle th, TensorHandle srch) {
   SLOVO_TRY
-  TORCH_CHECK(t != nullptr && t->defined() && src != nullptr && src->defined(), "undefined tensor");
+  slovo::Borrowed t(th);
+  slovo::Borrowed src(srch);
+  TORCH_CHECK(th != nullptr && srch != nullptr, "undefined tensor");
   t->set_data(*src);
   SLOVO_CATCH
 }

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""PyTorch side of bench/Slovo.Bench, run as a persistent peer so rounds can alternate one by one.
+
+Reads commands on stdin, answers each with one line (seconds for the round, or "ok"):
+  add_setup                       -> ok        (4x4 float tensors, 1 thread)
+  add OPS                         -> seconds for OPS adds
+  lstm_setup THREADS              -> ok        (the word-level LSTM LM of bench (b))
+  lstm STEPS                      -> seconds per training step, averaged over STEPS
+"""
+import sys
+import time
+
+import torch
+
+state = {}
+
+
+def add_setup():
+    torch.set_num_threads(1)
+    state["a"], state["b"] = torch.ones(4, 4), torch.ones(4, 4)
+
+
+def add(ops):
+    a, b = state["a"], state["b"]
+    t = time.perf_counter()
+    for _ in range(ops):
+        c = a + b
+    return time.perf_counter() - t
+
+
+def lstm_setup(threads):
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    vocab, emb, hidden, layers, batch, seq = 14358, 128, 128, 2, 32, 230
+    embedding = torch.nn.Embedding(vocab, emb)
+    lstm = torch.nn.LSTM(emb, hidden, num_layers=layers, batch_first=True)
+    head = torch.nn.Linear(hidden, vocab)
+    params = list(embedding.parameters()) + list(lstm.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3, foreach=False)
+    x = torch.randint(0, vocab, (batch, seq))
+    y = torch.randint(0, vocab, (batch * seq,))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        out, _ = lstm(embedding(x))
+        loss = torch.nn.functional.cross_entropy(head(out).reshape(-1, vocab), y)
+        loss.backward()
+        opt.step()
+
+    state["step"] = step
+    step()  # warm-up
+
+
+def lstm(steps):
+    t = time.perf_counter()
+    for _ in range(steps):
+        state["step"]()
+    return (time.perf_counter() - t) / steps
+
+
+for line in sys.stdin:
+    cmd, *args = line.split()
+    if cmd == "add_setup":
+        add_setup()
+        print("ok", flush=True)
+    elif cmd == "add":
+        print(add(int(args[0])), flush=True)
+    elif cmd == "lstm_setup":
+        lstm_setup(int(args[0]))
+        print("ok", flush=True)
+    elif cmd == "lstm":
+        print(lstm(int(args[0])), flush=True)
+    else:
+        print(f"error unknown command {cmd}", flush=True)
