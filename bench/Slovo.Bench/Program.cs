@@ -18,7 +18,7 @@ if (!File.Exists(python))
     Console.Error.WriteLine($"The PyTorch peer needs {python} with torch. HINT: apt-get install -y python3-torch (or set SLOVO_PYTHON)");
     return 2;
 }
-Console.WriteLine($"libtorch {Torch.Version}, {Environment.ProcessorCount} cores");
+Console.WriteLine($"libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores");
 if (which is "add" or "all") BenchAdd();
 if (which is "lstm" or "all") BenchLstm();
 return 0;
@@ -26,7 +26,7 @@ return 0;
 void BenchAdd()
 {
     const int ops = 1_000_000, rounds = 11;
-    Torch.Threads = 1;
+    LibTorch.Threads = 1;
     using Tensor a = Tensor.Ones(4, 4), b = Tensor.Ones(4, 4);
     using Peer torchPeer = Peer.Start(python, peer);
     torchPeer.Ask("add_setup");
@@ -51,8 +51,8 @@ void BenchLstm()
     const int vocab = 14358, emb = 128, hidden = 128, layers = 2, batch = 32, seq = 230;
     const int steps = 2, rounds = 7;
     int threads = Environment.ProcessorCount;
-    Torch.Threads = threads;
-    Torch.ManualSeed(0);
+    LibTorch.Threads = threads;
+    LibTorch.ManualSeed(0);
     using var embedding = new Embedding(vocab, emb);
     using var lstm = new LSTM(emb, hidden, numLayers: layers, batchFirst: true);
     using var head = new Linear(hidden, vocab);
@@ -64,9 +64,19 @@ void BenchLstm()
     {
         using var scope = DisposeScope.Begin();
         opt.ZeroGrad();
-        (Tensor output, _) = lstm.Forward(embedding.Forward(x)); // (B, T, H)
-        Tensor logits = head.Forward(output).Reshape(-1, vocab); // (B*T, V)
-        Tensor loss = Losses.CrossEntropy(logits, y);
+        // Big intermediates are released as soon as they are consumed, as Python's reference counting does;
+        // autograd keeps what it needs on its own references.
+        Tensor loss;
+        using (Tensor emb = embedding.Forward(x))                   // (B, T, E)
+        {
+            (Tensor output, (Tensor h, Tensor c)) = lstm.Forward(emb); // (B, T, H)
+            h.Dispose();
+            c.Dispose();
+            using (output)
+            using (Tensor logits = head.Forward(output))            // (B, T, V)
+            using (Tensor flat = logits.Reshape(-1, vocab))          // (B*T, V)
+                loss = Losses.CrossEntropy(flat, y);
+        }
         loss.Backward();
         opt.Step();
     }

@@ -22,7 +22,7 @@ public class MemoryTests
     [Fact]
     public void TenThousandTrainingStepsKeepResidentMemoryFlat()
     {
-        Torch.ManualSeed(3);
+        LibTorch.ManualSeed(3);
         using var model = new Sequential(new Linear(32, 64), Activation.Tanh(), new Linear(64, 4));
         using var opt = new Adam(model.Parameters(), lr: 1e-3);
         using Tensor x = Tensor.RandN(16, 32);

@@ -62,13 +62,13 @@ public class ShimTests
     [Fact]
     public void ThreadsAndDevicesAreReported()
     {
-        int before = Torch.Threads;
-        Torch.Threads = 1;
-        Assert.Equal(1, Torch.Threads);
-        Torch.Threads = before;
-        Assert.Throws<ArgumentOutOfRangeException>(() => Torch.Threads = 0);
-        Assert.True(Torch.CudaDeviceCount >= 0);
-        Assert.StartsWith("1.", Torch.Version.Length > 0 && char.IsDigit(Torch.Version[0]) ? "1." : "x");
+        int before = LibTorch.Threads;
+        LibTorch.Threads = 1;
+        Assert.Equal(1, LibTorch.Threads);
+        LibTorch.Threads = before;
+        Assert.Throws<ArgumentOutOfRangeException>(() => LibTorch.Threads = 0);
+        Assert.True(LibTorch.CudaDeviceCount >= 0);
+        Assert.StartsWith("1.", LibTorch.Version.Length > 0 && char.IsDigit(LibTorch.Version[0]) ? "1." : "x");
     }
 
     [Fact]

@@ -128,24 +128,24 @@ public class TensorBasicsTests
         Assert.Equal(new float[] { 2, 4, 6 }, x.Grad!.ToArray<float>());
         x.ZeroGrad();
         Assert.Null(x.Grad);
-        using (Torch.NoGrad())
+        using (LibTorch.NoGrad())
         {
-            Assert.False(Torch.IsGradEnabled);
+            Assert.False(LibTorch.IsGradEnabled);
             Assert.False((x * 2).RequiresGrad);
         }
-        Assert.True(Torch.IsGradEnabled);
-        using (Torch.InferenceMode())
-            Assert.True(Torch.IsInferenceMode);
-        Assert.False(Torch.IsInferenceMode);
+        Assert.True(LibTorch.IsGradEnabled);
+        using (LibTorch.InferenceMode())
+            Assert.True(LibTorch.IsInferenceMode);
+        Assert.False(LibTorch.IsInferenceMode);
     }
 
     [Fact]
     public void ManualSeedMakesRandomnessRepeatable()
     {
         using var scope = DisposeScope.Begin();
-        Torch.ManualSeed(7);
+        LibTorch.ManualSeed(7);
         float[] a = Tensor.RandN(5).ToArray<float>();
-        Torch.ManualSeed(7);
+        LibTorch.ManualSeed(7);
         float[] b = Tensor.RandN(5).ToArray<float>();
         Assert.Equal(a, b);
     }

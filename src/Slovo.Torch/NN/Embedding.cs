@@ -29,7 +29,7 @@ public sealed class Embedding : Module<Tensor, Tensor>
         Weight = RegisterParameter("weight", weight, requiresGrad: !freeze);
         if (zeroPadding && PaddingIdx is { } pad)
         {
-            using var g = Torch.NoGrad();
+            using var g = LibTorch.NoGrad();
             using Tensor row = Weight[pad];
             row.Zero_();
         }
@@ -39,7 +39,7 @@ public sealed class Embedding : Module<Tensor, Tensor>
     public static Embedding FromPretrained(Tensor embeddings, bool freeze = true, long? paddingIdx = null)
     {
         Tensor copy;
-        using (Torch.NoGrad()) copy = embeddings.Detach().Clone().DetachFromScope();
+        using (LibTorch.NoGrad()) copy = embeddings.Detach().Clone().DetachFromScope();
         return new Embedding(copy, paddingIdx, freeze, zeroPadding: false);
     }
 

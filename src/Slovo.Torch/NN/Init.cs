@@ -10,21 +10,21 @@ public static class Init
     /// <summary>Fills with U(from, to).</summary>
     public static Tensor Uniform_(Tensor t, double from = 0, double to = 1)
     {
-        using var g = Torch.NoGrad();
+        using var g = LibTorch.NoGrad();
         return t.Uniform_(from, to);
     }
 
     /// <summary>Fills with N(mean, std²).</summary>
     public static Tensor Normal_(Tensor t, double mean = 0, double std = 1)
     {
-        using var g = Torch.NoGrad();
+        using var g = LibTorch.NoGrad();
         return t.Normal_(mean, std);
     }
 
     /// <summary>Fills with a constant.</summary>
     public static Tensor Constant_(Tensor t, double value)
     {
-        using var g = Torch.NoGrad();
+        using var g = LibTorch.NoGrad();
         return t.Fill_(value);
     }
 
@@ -93,7 +93,7 @@ public static class Init
         if (s.Length < 2) throw new ArgumentException("orthogonal init needs at least 2 dimensions", nameof(t));
         long rows = s[0], cols = t.NumElements / rows;
         using var scope = DisposeScope.Begin();
-        using var g = Torch.NoGrad();
+        using var g = LibTorch.NoGrad();
         Tensor flat = Tensor.RandN([rows, cols], t.DType);
         if (rows < cols) flat = flat.T();
         Tensor?[] qr = s_qr.CallMany(2, flat);

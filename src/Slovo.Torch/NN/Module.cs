@@ -107,7 +107,7 @@ public abstract class Module : IDisposable
                     $"unexpected [{string.Join(", ", unexpected)}]", nameof(state));
         }
         using var scope = DisposeScope.Begin();
-        using var noGrad = Torch.NoGrad();
+        using var noGrad = LibTorch.NoGrad();
         foreach ((string name, Tensor target) in own)
         {
             if (!state.TryGetValue(name, out Tensor? source)) continue;
@@ -139,7 +139,7 @@ public abstract class Module : IDisposable
 
     private Module Apply(Func<Tensor, Tensor> convert)
     {
-        using var noGrad = Torch.NoGrad();
+        using var noGrad = LibTorch.NoGrad();
         foreach (Tensor t in Parameters().Concat(NamedBuffers().Select(b => b.Buffer)))
         {
             using Tensor moved = convert(t);

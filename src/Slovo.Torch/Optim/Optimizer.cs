@@ -36,7 +36,7 @@ public abstract class Optimizer : IDisposable
     public void Step()
     {
         using var scope = DisposeScope.Begin();
-        using var noGrad = Torch.NoGrad();
+        using var noGrad = LibTorch.NoGrad();
         ++StepCount;
         for (int i = 0; i < Parameters.Count; ++i)
         {
@@ -74,8 +74,9 @@ public abstract class Optimizer : IDisposable
     /// <summary>Hyper-parameters that must match when state is restored.</summary>
     protected abstract IEnumerable<(string Name, double Value)> HyperParameters();
 
-    /// <summary>Saves the state (buffers, step count, learning rate, hyper-parameters) to a safetensors file, atomically.</summary>
-    public void Save(string path)
+    /// <summary>The state tensors ("0.exp_avg", ...) and metadata (kind, step, learning rate, hyper-parameters), for
+    /// writing into a checkpoint together with the model. The tensors are the optimizer's own, not copies.</summary>
+    public (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) StateDict()
     {
         var meta = new Dictionary<string, string>
         {
@@ -85,7 +86,42 @@ public abstract class Optimizer : IDisposable
             ["num_params"] = Parameters.Count.ToString(CultureInfo.InvariantCulture),
         };
         foreach ((string n, double v) in HyperParameters()) meta["hp." + n] = v.ToString("R", CultureInfo.InvariantCulture);
-        SafeTensors.Save(path, _state, meta);
+        return (new Dictionary<string, Tensor>(_state), meta);
+    }
+
+    /// <summary>Restores state from <see cref="StateDict"/>'s output (copies the tensors), checking kind, count and shapes.</summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> meta)
+    {
+        if (!meta.TryGetValue("optimizer", out string? kind) || kind != GetType().Name)
+            throw new InvalidDataException($"the saved optimizer state is {kind ?? "missing"}, not {GetType().Name}");
+        if (meta.GetValueOrDefault("num_params") != Parameters.Count.ToString(CultureInfo.InvariantCulture))
+            throw new InvalidDataException($"the saved state is for {meta.GetValueOrDefault("num_params")} parameters, this optimizer has {Parameters.Count}");
+        foreach ((string key, Tensor t) in tensors)
+        {
+            int dot = key.IndexOf('.');
+            if (dot <= 0 || !int.TryParse(key[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out int index) || index >= Parameters.Count)
+                throw new InvalidDataException($"the saved optimizer state has an unexpected entry '{key}'");
+            long[] want = Parameters[index].Shape;
+            if (!t.Shape.SequenceEqual(want))
+                throw new InvalidDataException($"optimizer state '{key}' has shape [{string.Join(", ", t.Shape)}] but parameter {index} is [{string.Join(", ", want)}]");
+        }
+        foreach (Tensor old in _state.Values) old.Dispose();
+        _state.Clear();
+        using (LibTorch.NoGrad())
+            foreach ((string key, Tensor t) in tensors)
+            {
+                int index = int.Parse(key[..key.IndexOf('.')], CultureInfo.InvariantCulture);
+                _state[key] = t.To(Parameters[index].Device, copy: true).DetachFromScope();
+            }
+        StepCount = long.Parse(meta["step"], CultureInfo.InvariantCulture);
+        LearningRate = double.Parse(meta["lr"], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Saves the state to a safetensors file, atomically.</summary>
+    public void Save(string path)
+    {
+        (Dictionary<string, Tensor> tensors, Dictionary<string, string> meta) = StateDict();
+        SafeTensors.Save(path, tensors, meta);
     }
 
     /// <summary>Restores state saved by <see cref="Save"/> for the same parameters and optimizer kind.</summary>
@@ -94,34 +130,15 @@ public abstract class Optimizer : IDisposable
         (Dictionary<string, Tensor> tensors, Dictionary<string, string> meta) = SafeTensors.LoadWithMetadata(path);
         try
         {
-            if (!meta.TryGetValue("optimizer", out string? kind) || kind != GetType().Name)
-                throw new InvalidDataException($"{path} holds {kind ?? "no"} optimizer state, not {GetType().Name}");
-            if (meta.GetValueOrDefault("num_params") != Parameters.Count.ToString(CultureInfo.InvariantCulture))
-                throw new InvalidDataException($"{path} holds state for {meta.GetValueOrDefault("num_params")} parameters, this optimizer has {Parameters.Count}");
-            foreach ((string key, Tensor t) in tensors)
-            {
-                int index = int.Parse(key[..key.IndexOf('.')], CultureInfo.InvariantCulture);
-                long[] want = Parameters[index].Shape;
-                if (!t.Shape.SequenceEqual(want))
-                    throw new InvalidDataException($"{path}: state '{key}' has shape [{string.Join(", ", t.Shape)}] but parameter {index} is [{string.Join(", ", want)}]");
-            }
-            foreach (Tensor old in _state.Values) old.Dispose();
-            _state.Clear();
-            foreach ((string key, Tensor t) in tensors)
-            {
-                int index = int.Parse(key[..key.IndexOf('.')], CultureInfo.InvariantCulture);
-                Device device = Parameters[index].Device;
-                using (Torch.NoGrad())
-                    _state[key] = device.Type == DeviceType.CPU ? t : t.To(device).DetachFromScope();
-                if (device.Type != DeviceType.CPU) t.Dispose();
-            }
-            StepCount = long.Parse(meta["step"], CultureInfo.InvariantCulture);
-            LearningRate = double.Parse(meta["lr"], CultureInfo.InvariantCulture);
+            LoadStateDict(tensors, meta);
         }
-        catch
+        catch (InvalidDataException e)
         {
-            foreach (Tensor t in tensors.Values) if (!_state.ContainsValue(t)) t.Dispose();
-            throw;
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+        finally
+        {
+            foreach (Tensor t in tensors.Values) t.Dispose();
         }
     }
 
@@ -223,7 +240,7 @@ public static class GradClip
     public static double ClipGradNorm(IEnumerable<Tensor> parameters, double maxNorm)
     {
         using var scope = DisposeScope.Begin();
-        using var noGrad = Torch.NoGrad();
+        using var noGrad = LibTorch.NoGrad();
         var grads = parameters.Select(p => p.Grad).Where(g => g is not null).Cast<Tensor>().ToList();
         if (grads.Count == 0) return 0;
         Tensor total = Tensor.Stack(grads.Select(g => g.Norm(2)).ToList()).Norm(2);

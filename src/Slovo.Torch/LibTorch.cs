@@ -4,7 +4,7 @@ using Slovo.Torch.Native;
 namespace Slovo.Torch;
 
 /// <summary>Process-wide settings and guards of the libtorch runtime.</summary>
-public static class Torch
+public static class LibTorch
 {
     /// <summary>The libtorch version string, e.g. "1.13.0".</summary>
     public static string Version

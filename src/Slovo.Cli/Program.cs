@@ -1,0 +1,50 @@
+using Slovo.Cli;
+using Slovo.Cli.Commands;
+using Slovo.Torch;
+
+// The `slovo` command line.
+const string Usage = """
+    usage: slovo <command> [options]
+
+    commands:
+      info     show the libtorch version, threads and devices
+      demo     train a character-level LSTM language model on a text file (default: the shipped
+               Pushkin poems), with validation, atomic checkpoints and --resume, then sample from it
+
+    run 'slovo <command> --help' for a command's options
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 1 : 0;
+}
+
+string command = args[0];
+string[] rest = args[1..];
+try
+{
+    return command switch
+    {
+        "info" => InfoCommand.Run(rest),
+        "demo" => DemoCommand.Run(rest),
+        _ => throw new UsageException($"unknown command '{command}'"),
+    };
+}
+catch (UsageException e)
+{
+    Console.Error.WriteLine($"slovo {command}: {e.Message}");
+    Console.Error.WriteLine(command == "demo" ? DemoCommand.Usage : Usage);
+    return 2;
+}
+catch (TorchNotFoundException e)
+{
+    Console.Error.WriteLine($"slovo: {e.Message}");
+    return 3;
+}
+catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or TorchException
+                              or Slovo.Torch.Serialization.SafeTensorsFormatException or ArgumentException)
+{
+    Console.Error.WriteLine($"slovo {command}: {e.Message}");
+    return 1;
+}
