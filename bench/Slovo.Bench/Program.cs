@@ -135,6 +135,8 @@ internal sealed class Peer : IDisposable
     public static Peer Start(string python, string script)
     {
         var psi = new ProcessStartInfo(python, script) { RedirectStandardInput = true, RedirectStandardOutput = true };
+        // The same BLAS configuration Slovo uses: one OpenBLAS thread inside each libtorch worker.
+        psi.Environment["OPENBLAS_NUM_THREADS"] = "1";
         return new Peer(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}"));
     }
 

@@ -1,5 +1,6 @@
 // Process-wide settings: seed, threads, devices, version.
 #include "slovo.h"
+#include <dlfcn.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
@@ -31,3 +32,14 @@ SLOVO_API const char* slovo_torch_version() { return TORCH_VERSION; }
 
 // Bumped whenever the C ABI changes, so a stale native build is detected at load time.
 SLOVO_API int slovo_abi_version() { return 2; }
+
+// Sets OpenBLAS's own thread pool size when OpenBLAS is the loaded BLAS (returns 0 when it is not).
+// libtorch already parallelises across ops with OpenMP; a multi-threaded BLAS inside each of those threads
+// oversubscribes the cores (measured here: a char-LSTM training step 2.6x slower).
+SLOVO_API int slovo_set_blas_threads(int32_t n) {
+  using SetThreads = void (*)(int);
+  auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (fn == nullptr) return 0;
+  fn(n);
+  return 1;
+}

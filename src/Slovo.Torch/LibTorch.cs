@@ -39,6 +39,17 @@ public static class LibTorch
         }
     }
 
+    /// <summary>
+    /// Sets OpenBLAS's own thread count; returns false when the loaded BLAS is not OpenBLAS. Slovo sets 1 at start
+    /// (unless OPENBLAS_NUM_THREADS is set), since libtorch already runs <see cref="Threads"/> workers that each call BLAS.
+    /// </summary>
+    public static bool SetBlasThreads(int n)
+    {
+        if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n), n, "thread count must be positive");
+        NativeLibraryLoader.EnsureLoaded();
+        return NativeMethods.slovo_set_blas_threads(n) != 0;
+    }
+
     /// <summary>The number of CUDA devices (0 on a CPU-only build).</summary>
     public static int CudaDeviceCount
     {

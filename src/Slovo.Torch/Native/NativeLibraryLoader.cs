@@ -37,6 +37,8 @@ internal static class NativeLibraryLoader
                 throw new TorchNotFoundException(
                     $"libslovo_native has ABI version {abi} but this Slovo.Torch expects {ExpectedAbiVersion}. " +
                     "HINT: rebuild the native shim: rm -rf native/build && dotnet build", null);
+            // One BLAS thread per libtorch worker unless the user chose otherwise (see slovo_set_blas_threads).
+            if (Environment.GetEnvironmentVariable("OPENBLAS_NUM_THREADS") is null) NativeMethods.slovo_set_blas_threads(1);
             _ready = true;
         }
     }

@@ -96,4 +96,5 @@ internal static unsafe partial class NativeMethods
     [DllImport(Lib)] internal static extern int slovo_set_num_threads(int n);
     [DllImport(Lib)] internal static extern int slovo_get_num_threads();
     [DllImport(Lib)] internal static extern int slovo_cuda_device_count();
+    [DllImport(Lib)] internal static extern int slovo_set_blas_threads(int n);
 }
