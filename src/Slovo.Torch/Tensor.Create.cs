@@ -17,18 +17,18 @@ public sealed unsafe partial class Tensor
     private static readonly Op s_eye = new("eye");
     private static readonly Op s_scalarTensor = new("scalar_tensor");
 
-    /// <summary>Copies <paramref name="data"/> into a new CPU tensor of the given shape (default: 1-d).</summary>
+    /// <summary>Copies <paramref name="data"/> into a new CPU tensor of the given shape (default: 1-d, as
+    /// torch.tensor([...]); use <see cref="Scalar"/> for a 0-d tensor).</summary>
     public static Tensor From<T>(ReadOnlySpan<T> data, params ReadOnlySpan<long> shape) where T : unmanaged
     {
         NativeLibraryLoader.EnsureLoaded();
-        long[] dims = shape.Length == 0 && data.Length != 1 ? [data.Length] : shape.ToArray();
+        long[] dims = shape.Length == 0 ? [data.Length] : shape.ToArray(); // like torch.tensor([...]): 1-d by default
         long count = 1;
         foreach (long d in dims)
         {
             if (d < 0) throw new ArgumentException($"negative dimension {d} in shape [{string.Join(", ", dims)}]", nameof(shape));
             count *= d;
         }
-        if (shape.Length == 0 && data.Length == 1) dims = [];
         if (count != data.Length)
             throw new ArgumentException($"shape [{string.Join(", ", dims)}] holds {count} elements but {data.Length} were given", nameof(data));
         IntPtr h;

@@ -58,7 +58,7 @@ internal static class NativeLibraryLoader
         return NativeLibrary.TryLoad("libslovo_native.so", assembly, path, out IntPtr handle) ? handle : IntPtr.Zero;
     }
 
-    private static string Describe(DllNotFoundException e)
+    internal static string Describe(DllNotFoundException e)
     {
         string msg = e.Message;
         bool libtorchMissing = msg.Contains("libtorch", StringComparison.Ordinal) ||
