@@ -17,12 +17,17 @@ public sealed unsafe partial class Tensor
     private static readonly Op s_eye = new("eye");
     private static readonly Op s_scalarTensor = new("scalar_tensor");
 
-    /// <summary>Copies <paramref name="data"/> into a new CPU tensor of the given shape (default: 1-d, as
-    /// torch.tensor([...]); use <see cref="Scalar"/> for a 0-d tensor).</summary>
+    /// <summary>Copies <paramref name="data"/> into a new 1-d CPU tensor, as torch.tensor([...]) does.</summary>
+    public static Tensor From<T>(ReadOnlySpan<T> data) where T : unmanaged => From(data, [data.Length]);
+
+    /// <summary>Copies an array into a new 1-d CPU tensor.</summary>
+    public static Tensor From<T>(T[] data) where T : unmanaged => From<T>((ReadOnlySpan<T>)data, [data.Length]);
+
+    /// <summary>Copies <paramref name="data"/> into a new CPU tensor of exactly the given shape (an empty shape is 0-d).</summary>
     public static Tensor From<T>(ReadOnlySpan<T> data, params ReadOnlySpan<long> shape) where T : unmanaged
     {
         NativeLibraryLoader.EnsureLoaded();
-        long[] dims = shape.Length == 0 ? [data.Length] : shape.ToArray(); // like torch.tensor([...]): 1-d by default
+        long[] dims = shape.ToArray();
         long count = 1;
         foreach (long d in dims)
         {
@@ -39,7 +44,7 @@ public sealed unsafe partial class Tensor
         return new Tensor(h);
     }
 
-    /// <summary>Copies an array into a new CPU tensor of the given shape (default: 1-d).</summary>
+    /// <summary>Copies an array into a new CPU tensor of exactly the given shape.</summary>
     public static Tensor From<T>(T[] data, params long[] shape) where T : unmanaged =>
         From<T>((ReadOnlySpan<T>)data, (ReadOnlySpan<long>)shape);
 
