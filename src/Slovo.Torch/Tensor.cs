@@ -83,29 +83,18 @@ public sealed unsafe partial class Tensor : IDisposable
     }
 
     /// <summary>The sizes of each dimension.</summary>
-    public long[] Shape
-    {
-        get
-        {
-            int dim = Dim;
-            var shape = new long[dim];
-            fixed (long* p = shape)
-                NativeLibraryLoader.Check(NativeMethods.slovo_tensor_sizes(Handle, 0, p, dim));
-            return shape;
-        }
-    }
+    public long[] Shape => Sizes(strides: false);
 
     /// <summary>The strides of each dimension, in elements.</summary>
-    public long[] Strides
+    public long[] Strides => Sizes(strides: true);
+
+    private long[] Sizes(bool strides)
     {
-        get
-        {
-            int dim = Dim;
-            var strides = new long[dim];
-            fixed (long* p = strides)
-                NativeLibraryLoader.Check(NativeMethods.slovo_tensor_sizes(Handle, 1, p, dim));
-            return strides;
-        }
+        int dim = Dim;
+        var values = new long[dim];
+        fixed (long* p = values)
+            NativeLibraryLoader.Check(NativeMethods.slovo_tensor_sizes(Handle, strides ? 1 : 0, p, dim));
+        return values;
     }
 
     /// <summary>The size of dimension <paramref name="dim"/> (negative counts from the end).</summary>
