@@ -8,7 +8,7 @@ using Slovo.Torch.Optim;
 // Side-by-side benchmarks of Slovo.Torch against PyTorch (Debian python3-torch: the same libtorch 1.13), in one run.
 // PyTorch runs as a persistent peer process (bench/peer_torch.py), and Slovo and PyTorch rounds alternate one by
 // one so both see the same machine noise; medians are compared and the ratio is printed last.
-// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|all]
+// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt2|all]
 
 string which = args.Length > 0 ? args[0] : "all";
 string python = Environment.GetEnvironmentVariable("SLOVO_PYTHON") ?? "/usr/bin/python3";
@@ -21,7 +21,51 @@ if (!File.Exists(python))
 Console.WriteLine($"libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores");
 if (which is "add" or "all") BenchAdd();
 if (which is "lstm" or "all") BenchLstm();
+if (which is "gpt2" or "all") BenchGpt2();
 return 0;
+
+void BenchGpt2()
+{
+    string root = FindRepoRoot();
+    string shared = Path.GetFullPath(Path.Combine(root, "..", "shared"));
+    string peersDir = Path.Combine(root, "bench", "peers");
+    if (!Directory.Exists(Path.Combine(peersDir, "node_modules", "tiktoken")))
+    {
+        Console.Error.WriteLine($"tiktoken is not installed. HINT: (cd {peersDir} && npm ci)");
+        return;
+    }
+    // Corpus: every arXiv abstract shipped beside the project, joined by newlines.
+    using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(shared, "data", "arxiv", "arxivData.json")));
+    string corpus = string.Join("\n", doc.RootElement.EnumerateArray().Select(e => e.GetProperty("summary").GetString()));
+    string corpusPath = Path.Combine(Path.GetTempPath(), "slovo-bench-gpt2.txt");
+    File.WriteAllText(corpusPath, corpus);
+    var tokenizer = Slovo.Tokenizers.Gpt2Tokenizer.Load(Path.Combine(shared, "models", "gpt2-tokenizer"));
+    using Peer node = Peer.Start("node", Path.Combine(peersDir, "tiktoken_peer.mjs"), peersDir);
+    node.Ask($"load {corpusPath}");
+    node.Ask("encode"); // warm-up
+    tokenizer.Encode(corpus);
+    const int rounds = 9;
+    var slovo = new List<double>();
+    var tik = new List<double>();
+    long tokens = 0, tikTokens = 0;
+    for (int r = 0; r < rounds; ++r)
+    {
+        tokenizer.Model.ClearCache(); // every round is a cold first pass over the text
+        var sw = Stopwatch.StartNew();
+        tokens = tokenizer.Encode(corpus).Length;
+        slovo.Add(sw.Elapsed.TotalSeconds);
+        string[] answer = node.Ask("encode").Split(' ');
+        tik.Add(double.Parse(answer[0], CultureInfo.InvariantCulture));
+        tikTokens = long.Parse(answer[1], CultureInfo.InvariantCulture);
+    }
+    if (tokens != tikTokens) Console.WriteLine($"    WARNING: token counts differ: Slovo {tokens}, tiktoken {tikTokens}");
+    double s = tokens / Median(slovo), t = tikTokens / Median(tik);
+    Console.WriteLine($"(c) GPT-2 encode of the shipped arXiv abstracts ({corpus.Length:N0} characters, {tokens:N0} tokens), 1 thread,");
+    Console.WriteLine($"    median of {rounds} alternating cold rounds");
+    Console.WriteLine($"    Slovo    {s / 1e6:F2} M tokens/s");
+    Console.WriteLine($"    tiktoken {t / 1e6:F2} M tokens/s  (npm tiktoken 1.0.22, encode_ordinary)");
+    Console.WriteLine($"    ratio Slovo/tiktoken throughput = {s / t:F2} (target >= 1.0)");
+}
 
 void BenchAdd()
 {
@@ -125,19 +169,20 @@ static string FindRepoRoot()
     return dir ?? throw new DirectoryNotFoundException("bench/peer_torch.py not found above " + AppContext.BaseDirectory);
 }
 
-/// <summary>The persistent PyTorch peer process (bench/peer_torch.py): one command per line, one answer per line.</summary>
+/// <summary>A persistent peer process (bench/peer_torch.py, bench/peers/tiktoken_peer.mjs): one command per line, one answer per line.</summary>
 internal sealed class Peer : IDisposable
 {
     private readonly Process _process;
 
     private Peer(Process process) => _process = process;
 
-    public static Peer Start(string python, string script)
+    public static Peer Start(string program, string script, string? workingDirectory = null)
     {
-        var psi = new ProcessStartInfo(python, script) { RedirectStandardInput = true, RedirectStandardOutput = true };
+        var psi = new ProcessStartInfo(program, script) { RedirectStandardInput = true, RedirectStandardOutput = true };
+        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
         // The same BLAS configuration Slovo uses: one OpenBLAS thread inside each libtorch worker.
         psi.Environment["OPENBLAS_NUM_THREADS"] = "1";
-        return new Peer(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}"));
+        return new Peer(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {program}"));
     }
 
     public string Ask(string command)
@@ -146,7 +191,7 @@ internal sealed class Peer : IDisposable
         _process.StandardInput.Flush();
         string? line = _process.StandardOutput.ReadLine();
         if (line is null || line.StartsWith("error", StringComparison.Ordinal))
-            throw new InvalidOperationException($"PyTorch peer failed on '{command}': {line ?? "it exited"}. HINT: apt-get install -y python3-torch");
+            throw new InvalidOperationException($"peer failed on '{command}': {line ?? "it exited"}. HINT: apt-get install -y python3-torch; (cd bench/peers && npm ci)");
         return line;
     }
 

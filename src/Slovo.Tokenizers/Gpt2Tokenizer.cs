@@ -10,8 +10,6 @@ namespace Slovo.Tokenizers;
 /// </summary>
 public sealed class Gpt2Tokenizer
 {
-    private readonly Gpt2PreTokenizer _split = new();
-
     /// <summary>The BPE model.</summary>
     public BytePairEncoding Model { get; }
 
@@ -33,10 +31,14 @@ public sealed class Gpt2Tokenizer
     public int[] Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var pieces = new List<(int Start, int Length)>();
-        _split.Split(text, pieces);
         var ids = new List<int>(text.Length / 3 + 4);
-        foreach ((int start, int length) in pieces) Model.EncodePiece(text.AsSpan(start, length), ids);
+        ReadOnlySpan<char> span = text;
+        for (int i = 0; i < span.Length;)
+        {
+            int end = Gpt2PreTokenizer.Match(span, i); // the same pieces as _split.Split, without collecting them
+            Model.EncodePiece(span[i..end], ids);
+            i = end;
+        }
         return ids.ToArray();
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 
@@ -14,12 +13,14 @@ public sealed class BytePairEncoding
     private readonly string[] _idToToken;
     private readonly int[] _byteToId = new int[256];
     private readonly Dictionary<long, (int Rank, int Id)> _merges;
-    private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _tokenBySpan;
+    private readonly ThreadLocal<Dictionary<string, int[]>> _cache = new(() => new Dictionary<string, int[]>(StringComparer.Ordinal));
     private const int CacheLimit = 200_000;
 
     private BytePairEncoding(Dictionary<string, int> vocab, List<(string A, string B)> merges, string source)
     {
         _tokenToId = vocab;
+        _tokenBySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         int size = vocab.Values.Max() + 1;
         _idToToken = new string[size];
         foreach ((string token, int id) in vocab)
@@ -110,42 +111,73 @@ public sealed class BytePairEncoding
     /// <summary>The token (in byte-level characters) of an id, or null.</summary>
     public string? IdToToken(int id) => id >= 0 && id < _idToToken.Length ? _idToToken[id] : null;
 
+    /// <summary>Forgets the cached encodings of pieces seen so far (for measuring cold encoding).</summary>
+    public void ClearCache() => _cache.Value!.Clear();
+
     /// <summary>Appends the ids of one pre-tokenized piece. Lone surrogates are encoded as U+FFFD.</summary>
     public void EncodePiece(ReadOnlySpan<char> piece, List<int> ids)
     {
-        string key = piece.ToString();
-        if (_cache.TryGetValue(key, out int[]? cached))
+        // Byte-level characters of the piece; ASCII maps directly, anything else goes through UTF-8.
+        bool ascii = System.Text.Ascii.IsValid(piece);
+        int byteCount = ascii ? piece.Length : Encoding.UTF8.GetByteCount(piece);
+        Span<byte> bytes = byteCount <= 256 ? stackalloc byte[byteCount] : new byte[byteCount];
+        if (ascii) System.Text.Ascii.FromUtf16(piece, bytes, out _);
+        else Encoding.UTF8.GetBytes(piece, bytes);
+        Span<char> mapped = byteCount <= 256 ? stackalloc char[byteCount] : new char[byteCount];
+        for (int k = 0; k < byteCount; ++k) mapped[k] = ByteLevel.Char(bytes[k]);
+        // A piece that is itself a token (most common words) needs no merging.
+        if (_tokenBySpan.TryGetValue(mapped, out int whole))
+        {
+            ids.Add(whole);
+            return;
+        }
+        // Per-thread cache of merged pieces: encoding stays thread-safe without locks.
+        Dictionary<string, int[]> cache = _cache.Value!;
+        var cacheBySpan = cache.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (cacheBySpan.TryGetValue(mapped, out int[]? cached))
         {
             ids.AddRange(cached);
             return;
         }
-        int[] result = Merge(piece);
-        if (_cache.Count >= CacheLimit) _cache.Clear();
-        _cache.TryAdd(key, result);
+        int[] result = Merge(bytes);
+        if (cache.Count >= CacheLimit) cache.Clear();
+        cacheBySpan.TryAdd(mapped, result);
         ids.AddRange(result);
     }
 
-    private int[] Merge(ReadOnlySpan<char> piece)
+    /// <summary>
+    /// Merges the lowest-ranked adjacent pair (leftmost on ties) until none is mergeable. Each pair's rank is kept
+    /// and only the two pairs next to a merge are looked up again.
+    /// </summary>
+    private int[] Merge(ReadOnlySpan<byte> bytes)
     {
-        int byteCount = Encoding.UTF8.GetByteCount(piece);
-        Span<byte> bytes = byteCount <= 256 ? stackalloc byte[byteCount] : new byte[byteCount];
-        Encoding.UTF8.GetBytes(piece, bytes);
-        var symbols = new List<int>(byteCount);
-        foreach (byte b in bytes) symbols.Add(_byteToId[b]);
-        while (symbols.Count > 1)
+        int n = bytes.Length;
+        Span<int> sym = n <= 256 ? stackalloc int[n] : new int[n];
+        Span<int> rank = n <= 256 ? stackalloc int[n] : new int[n];   // rank[k]: merge rank of (sym[k], sym[k+1])
+        Span<int> merged = n <= 256 ? stackalloc int[n] : new int[n]; // merged[k]: the id that pair would become
+        for (int k = 0; k < n; ++k) sym[k] = _byteToId[bytes[k]];
+        for (int k = 0; k + 1 < n; ++k) (rank[k], merged[k]) = Lookup(sym[k], sym[k + 1]);
+        while (n > 1)
         {
-            int bestRank = int.MaxValue, bestAt = -1, bestId = 0;
-            for (int k = 0; k + 1 < symbols.Count; ++k)
-            {
-                if (_merges.TryGetValue(Key(symbols[k], symbols[k + 1]), out var m) && m.Rank < bestRank)
-                    (bestRank, bestAt, bestId) = (m.Rank, k, m.Id);
-            }
-            if (bestAt < 0) break;
-            symbols[bestAt] = bestId;
-            symbols.RemoveAt(bestAt + 1);
+            int best = -1, bestRank = int.MaxValue;
+            for (int k = 0; k + 1 < n; ++k)
+                if (rank[k] < bestRank) (best, bestRank) = (k, rank[k]);
+            if (best < 0) break;
+            sym[best] = merged[best];
+            // drop sym[best + 1] and the pair starting there
+            sym[(best + 2)..n].CopyTo(sym[(best + 1)..]);
+            rank[(best + 2)..n].CopyTo(rank[(best + 1)..]);
+            merged[(best + 2)..n].CopyTo(merged[(best + 1)..]);
+            --n;
+            if (best + 1 < n) (rank[best], merged[best]) = Lookup(sym[best], sym[best + 1]);
+            else rank[best] = int.MaxValue;
+            if (best > 0) (rank[best - 1], merged[best - 1]) = Lookup(sym[best - 1], sym[best]);
         }
-        return symbols.ToArray();
+        return sym[..n].ToArray();
     }
+
+    private (int Rank, int Id) Lookup(int a, int b) =>
+        _merges.TryGetValue(Key(a, b), out var m) ? m : (int.MaxValue, 0);
 
     /// <summary>The bytes that a sequence of ids stands for (ids out of range are an error).</summary>
     public byte[] DecodeBytes(ReadOnlySpan<int> ids)

@@ -26,8 +26,24 @@ public sealed class Gpt2PreTokenizer : IPreTokenizer
         }
     }
 
+    private static readonly Kind[] Ascii = BuildAscii();
+
+    private static Kind[] BuildAscii()
+    {
+        var table = new Kind[128];
+        for (int c = 0; c < 128; ++c)
+            table[c] = char.IsWhiteSpace((char)c) ? Kind.Space : char.IsLetter((char)c) ? Kind.Letter : char.IsDigit((char)c) ? Kind.Number : Kind.Other;
+        return table;
+    }
+
     private static Kind Classify(ReadOnlySpan<char> text, int i, out int width)
     {
+        char c = text[i];
+        if (c < 128)
+        {
+            width = 1;
+            return Ascii[c];
+        }
         if (Rune.DecodeFromUtf16(text[i..], out Rune r, out width) != OperationStatus.Done)
         {
             width = 1; // a lone surrogate is neither letter, number nor space
@@ -58,7 +74,8 @@ public sealed class Gpt2PreTokenizer : IPreTokenizer
         return i;
     }
 
-    private static int Match(ReadOnlySpan<char> text, int i)
+    /// <summary>The end of the piece that starts at <paramref name="i"/>.</summary>
+    internal static int Match(ReadOnlySpan<char> text, int i)
     {
         char c = text[i];
         // 's 't 're 've 'm 'll 'd (case-sensitive, as in GPT-2)

@@ -1,0 +1,25 @@
+// Persistent tiktoken ("gpt2" encoding) peer for bench/Slovo.Bench: one command per line, one answer per line.
+//   load PATH   -> number of characters read (the text to encode, UTF-8)
+//   encode      -> "<seconds> <tokens>" for encoding the loaded text once
+import { get_encoding } from "tiktoken";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+
+const enc = get_encoding("gpt2");
+let text = "";
+const rl = createInterface({ input: process.stdin });
+for await (const line of rl) {
+  const [cmd, ...rest] = line.split(" ");
+  if (cmd === "load") {
+    text = readFileSync(rest.join(" "), "utf8");
+    console.log(String(text.length));
+  } else if (cmd === "encode") {
+    const t0 = process.hrtime.bigint();
+    const ids = enc.encode_ordinary(text);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    console.log(`${seconds} ${ids.length}`);
+  } else {
+    console.log(`error unknown command ${cmd}`);
+  }
+}
+enc.free();
