@@ -18,7 +18,7 @@ if (!File.Exists(python))
     Console.Error.WriteLine($"The PyTorch peer needs {python} with torch. HINT: apt-get install -y python3-torch (or set SLOVO_PYTHON)");
     return 2;
 }
-Console.WriteLine($"libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores");
+Console.WriteLine(which == "gpt2" ? $"{Environment.ProcessorCount} cores" : $"libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores");
 if (which is "add" or "all") BenchAdd();
 if (which is "lstm" or "all") BenchLstm();
 if (which is "gpt2" or "all") BenchGpt2();
@@ -64,6 +64,8 @@ void BenchGpt2()
     Console.WriteLine($"    median of {rounds} alternating cold rounds");
     Console.WriteLine($"    Slovo    {s / 1e6:F2} M tokens/s");
     Console.WriteLine($"    tiktoken {t / 1e6:F2} M tokens/s  (npm tiktoken 1.0.22, encode_ordinary)");
+    long nodePeak = long.Parse(node.Ask("peak"), CultureInfo.InvariantCulture);
+    Console.WriteLine($"    peak resident memory: Slovo process {PeakRss() / 1048576.0:F0} MiB{(which == "gpt2" ? "" : " (libtorch loaded too)")}, tiktoken process {nodePeak / 1048576.0:F0} MiB");
     Console.WriteLine($"    ratio Slovo/tiktoken throughput = {s / t:F2} (target >= 1.0)");
 }
 
@@ -154,6 +156,14 @@ static double TimeAdds(Tensor a, Tensor b, int ops)
         using Tensor c = a + b;
     }
     return sw.Elapsed.TotalSeconds;
+}
+
+static long PeakRss()
+{
+    foreach (string line in File.ReadLines("/proc/self/status"))
+        if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+    return 0;
 }
 
 static double Median(List<double> xs)

@@ -1,6 +1,7 @@
 // Persistent tiktoken ("gpt2" encoding) peer for bench/Slovo.Bench: one command per line, one answer per line.
 //   load PATH   -> number of characters read (the text to encode, UTF-8)
 //   encode      -> "<seconds> <tokens>" for encoding the loaded text once
+//   peak        -> peak resident memory of this process in bytes
 import { get_encoding } from "tiktoken";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -18,6 +19,8 @@ for await (const line of rl) {
     const ids = enc.encode_ordinary(text);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     console.log(`${seconds} ${ids.length}`);
+  } else if (cmd === "peak") {
+    console.log(String(process.resourceUsage().maxRSS * 1024));
   } else {
     console.log(`error unknown command ${cmd}`);
   }
