@@ -48,13 +48,7 @@ public sealed class Bpe : IModel
         if (vocab.Count == 0) throw new ArgumentException("the vocabulary is empty", nameof(vocab));
         _vocab = new Dictionary<string, int>(vocab, StringComparer.Ordinal);
         _vocabBySpan = _vocab.GetAlternateLookup<ReadOnlySpan<char>>();
-        _idToToken = new string?[_vocab.Values.Max() + 1];
-        foreach ((string token, int id) in _vocab)
-        {
-            if (id < 0) throw new ArgumentException($"token '{token}' has negative id {id}", nameof(vocab));
-            if (_idToToken[id] is not null) throw new ArgumentException($"id {id} is given to both '{_idToToken[id]}' and '{token}'", nameof(vocab));
-            _idToToken[id] = token;
-        }
+        _idToToken = VocabUtil.Invert(_vocab);
         if (unkToken is not null && !_vocab.ContainsKey(unkToken))
             throw new ArgumentException($"the unknown token '{unkToken}' is not in the vocabulary", nameof(unkToken));
         Merges = merges.ToList();
