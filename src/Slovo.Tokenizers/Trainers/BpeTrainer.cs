@@ -1,0 +1,172 @@
+using Slovo.Tokenizers.Models;
+
+namespace Slovo.Tokenizers.Trainers;
+
+/// <summary>Settings of <see cref="BpeTrainer"/>.</summary>
+public sealed record BpeTrainerOptions
+{
+    /// <summary>The vocabulary size to reach (special tokens and alphabet included).</summary>
+    public int VocabSize { get; init; } = 30_000;
+
+    /// <summary>Pairs seen fewer times are never merged.</summary>
+    public long MinFrequency { get; init; } = 2;
+
+    /// <summary>Tokens given the first ids, in order.</summary>
+    public IReadOnlyList<string> SpecialTokens { get; init; } = [];
+
+    /// <summary>Keep only this many most frequent characters in the alphabet (others are dropped), or null for all.</summary>
+    public int? LimitAlphabet { get; init; }
+
+    /// <summary>Start from all 256 byte-level characters (for byte-level pipelines).</summary>
+    public bool ByteLevelAlphabet { get; init; }
+
+    /// <summary>Prefix of symbols inside a word (e.g. "##"), or null.</summary>
+    public string? ContinuingSubwordPrefix { get; init; }
+
+    /// <summary>Suffix of a word's last symbol (e.g. "&lt;/w&gt;"), or null.</summary>
+    public string? EndOfWordSuffix { get; init; }
+
+    /// <summary>Receives progress of the merge loop.</summary>
+    public IProgress<TrainingProgress>? Progress { get; init; }
+}
+
+/// <summary>
+/// Learns BPE merges from word counts: repeatedly merges the most frequent adjacent pair (ties go to the pair whose
+/// token strings sort first, so training is deterministic) until the vocabulary is full or no pair is frequent enough.
+/// Pair counts are updated only in the words that contain the merged pair.
+/// </summary>
+public static class BpeTrainer
+{
+    /// <summary>Trains on <paramref name="wordCounts"/> (as counted by <see cref="WordCounter"/>).</summary>
+    public static Bpe Train(IReadOnlyDictionary<string, long> wordCounts, BpeTrainerOptions options, string? unkToken = null)
+    {
+        if (wordCounts.Count == 0) throw new ArgumentException("the corpus holds no words; check the training files and the pre-tokenizer", nameof(wordCounts));
+        string prefix = options.ContinuingSubwordPrefix ?? "", suffix = options.EndOfWordSuffix ?? "";
+        var tokens = new List<string>();
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        int Intern(string t)
+        {
+            if (!ids.TryGetValue(t, out int id)) { id = tokens.Count; tokens.Add(t); ids[t] = id; }
+            return id;
+        }
+        foreach (string s in options.SpecialTokens) Intern(s);
+
+        // Alphabet: characters by frequency, limited if asked; byte-level adds every byte character.
+        var charCounts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach ((string w, long c) in wordCounts)
+            for (int i = 0; i < w.Length;)
+            {
+                int n = char.IsHighSurrogate(w[i]) && i + 1 < w.Length ? 2 : 1;
+                string ch = w.Substring(i, n);
+                charCounts[ch] = charCounts.GetValueOrDefault(ch) + c;
+                i += n;
+            }
+        var alphabet = charCounts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key);
+        if (options.LimitAlphabet is { } limit) alphabet = alphabet.Take(limit);
+        var alphabetSet = new HashSet<string>(alphabet, StringComparer.Ordinal);
+        if (options.ByteLevelAlphabet)
+            for (int b = 0; b < 256; ++b) alphabetSet.Add(ByteLevel.Char((byte)b).ToString());
+        int required = options.SpecialTokens.Count + alphabetSet.Count;
+        if (options.VocabSize < required)
+            throw new ArgumentOutOfRangeException(nameof(options), options.VocabSize,
+                $"vocab size {options.VocabSize} is below the {alphabetSet.Count}-character alphabet plus {options.SpecialTokens.Count} special tokens ({required}); raise the vocab size or limit the alphabet");
+        foreach (string ch in alphabetSet.Order(StringComparer.Ordinal)) Intern(ch);
+
+        // Words as symbol ids (prefix inside words, suffix at the end); characters outside the alphabet are dropped.
+        var words = new List<int[]>(wordCounts.Count);
+        var counts = new List<long>(wordCounts.Count);
+        foreach ((string w, long c) in wordCounts.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            var syms = new List<int>();
+            for (int i = 0; i < w.Length;)
+            {
+                int n = char.IsHighSurrogate(w[i]) && i + 1 < w.Length ? 2 : 1;
+                string ch = w.Substring(i, n);
+                bool last = i + n == w.Length;
+                if (alphabetSet.Contains(ch)) syms.Add(Intern((i > 0 ? prefix : "") + ch + (last ? suffix : "")));
+                i += n;
+            }
+            if (syms.Count == 0) continue;
+            words.Add(syms.ToArray());
+            counts.Add(c);
+        }
+
+        // Pair statistics and where each pair occurs.
+        var pairCount = new Dictionary<long, long>();
+        var where = new Dictionary<long, HashSet<int>>();
+        static long Key(int a, int b) => ((long)a << 32) | (uint)b;
+        for (int wi = 0; wi < words.Count; ++wi)
+        {
+            int[] s = words[wi];
+            for (int k = 0; k + 1 < s.Length; ++k)
+            {
+                long key = Key(s[k], s[k + 1]);
+                pairCount[key] = pairCount.GetValueOrDefault(key) + counts[wi];
+                if (!where.TryGetValue(key, out var set)) where[key] = set = new HashSet<int>();
+                set.Add(wi);
+            }
+        }
+        var comparer = Comparer<(long Count, long Key)>.Create((x, y) =>
+        {
+            int c = y.Count.CompareTo(x.Count); // more frequent first
+            if (c != 0) return c;
+            int l = string.CompareOrdinal(tokens[(int)(x.Key >> 32)], tokens[(int)(y.Key >> 32)]);
+            return l != 0 ? l : string.CompareOrdinal(tokens[(int)(uint)x.Key], tokens[(int)(uint)y.Key]);
+        });
+        var queue = new PriorityQueue<long, (long Count, long Key)>(comparer);
+        foreach ((long key, long c) in pairCount) queue.Enqueue(key, (c, key));
+
+        var merges = new List<(string, string)>();
+        int target = options.VocabSize;
+        while (tokens.Count < target && queue.TryDequeue(out long best, out var prio))
+        {
+            long current = pairCount.GetValueOrDefault(best);
+            if (current != prio.Count) // stale entry: requeue with the current count
+            {
+                if (current > 0) queue.Enqueue(best, (current, best));
+                continue;
+            }
+            if (current < options.MinFrequency) break;
+            int a = (int)(best >> 32), b = (int)(uint)best;
+            string right = tokens[b];
+            string merged = tokens[a] + (prefix.Length > 0 && right.StartsWith(prefix, StringComparison.Ordinal) ? right[prefix.Length..] : right);
+            int m = Intern(merged);
+            merges.Add((tokens[a], tokens[b]));
+            var changed = new HashSet<long>();
+            foreach (int wi in where[best].ToArray())
+            {
+                int[] s = words[wi];
+                long c = counts[wi];
+                for (int k = 0; k + 1 < s.Length; ++k) Adjust(Key(s[k], s[k + 1]), -c, wi);
+                var next = new List<int>(s.Length);
+                for (int k = 0; k < s.Length; ++k)
+                {
+                    if (k + 1 < s.Length && s[k] == a && s[k + 1] == b) { next.Add(m); ++k; }
+                    else next.Add(s[k]);
+                }
+                s = words[wi] = next.ToArray();
+                for (int k = 0; k + 1 < s.Length; ++k) Adjust(Key(s[k], s[k + 1]), c, wi);
+            }
+            foreach (long key in changed)
+                if (pairCount.GetValueOrDefault(key) > 0) queue.Enqueue(key, (pairCount[key], key));
+            options.Progress?.Report(new TrainingProgress("merging pairs", tokens.Count, target));
+
+            void Adjust(long key, long delta, int wi)
+            {
+                long v = pairCount.GetValueOrDefault(key) + delta;
+                if (v <= 0) { pairCount.Remove(key); where.Remove(key); }
+                else
+                {
+                    pairCount[key] = v;
+                    if (!where.TryGetValue(key, out var set)) where[key] = set = new HashSet<int>();
+                    set.Add(wi);
+                }
+                if (delta > 0) changed.Add(key);
+            }
+        }
+        var vocab = new Dictionary<string, int>(ids, StringComparer.Ordinal);
+        if (unkToken is not null && !vocab.ContainsKey(unkToken))
+            throw new ArgumentException($"the unknown token '{unkToken}' must be one of the special tokens", nameof(unkToken));
+        return new Bpe(vocab, merges, unkToken, options.ContinuingSubwordPrefix, options.EndOfWordSuffix);
+    }
+}

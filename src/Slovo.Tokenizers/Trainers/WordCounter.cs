@@ -1,0 +1,112 @@
+using System.Text;
+using Slovo.Tokenizers.Models;
+using Slovo.Tokenizers.Normalizers;
+using Slovo.Tokenizers.PreTokenizers;
+
+namespace Slovo.Tokenizers.Trainers;
+
+/// <summary>Progress of a long step: what is being done, how far, out of how much (0 when unknown).</summary>
+public readonly record struct TrainingProgress(string Stage, long Done, long Total);
+
+/// <summary>
+/// Counts pre-tokenized words the way a tokenizer will see them (its normalizer, its pre-tokenizer, byte-level mapping
+/// when it uses one). Files are streamed line by line, so a corpus far larger than memory only costs its distinct words.
+/// </summary>
+public sealed class WordCounter
+{
+    private readonly INormalizer? _normalizer;
+    private readonly IPreTokenizer? _preTokenizer;
+    private readonly bool _byteLevel;
+    private readonly List<(int, int)> _pieces = new();
+
+    /// <summary>Word → occurrences.</summary>
+    public Dictionary<string, long> Counts { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Counts words as a pipeline with this normalizer and pre-tokenizer splits them.</summary>
+    public WordCounter(INormalizer? normalizer, IPreTokenizer? preTokenizer)
+    {
+        (_normalizer, _preTokenizer) = (normalizer, preTokenizer);
+        _byteLevel = preTokenizer is ByteLevelPreTokenizer || (preTokenizer is SequencePreTokenizer s && s.Steps.Any(x => x is ByteLevelPreTokenizer));
+    }
+
+    /// <summary>Counts the words of one text.</summary>
+    public void Add(string text)
+    {
+        string t = _normalizer is null ? text : _normalizer.Normalize(NormalizedText.Identity(text)).Text;
+        _pieces.Clear();
+        if (_preTokenizer is null) { if (t.Length > 0) _pieces.Add((0, t.Length)); }
+        else _preTokenizer.Split(t, _pieces);
+        var lookup = Counts.GetAlternateLookup<ReadOnlySpan<char>>();
+        foreach ((int s, int l) in _pieces)
+        {
+            if (_byteLevel)
+            {
+                string mapped = ByteLevel.Map(t.AsSpan(s, l), out _);
+                Counts[mapped] = Counts.GetValueOrDefault(mapped) + 1;
+            }
+            else
+            {
+                ReadOnlySpan<char> word = t.AsSpan(s, l);
+                lookup[word] = lookup.TryGetValue(word, out long c) ? c + 1 : 1;
+            }
+        }
+    }
+
+    /// <summary>Counts every line of a UTF-8 file; invalid UTF-8 is an error naming the file, line and byte offset.</summary>
+    public void AddFile(string path, IProgress<TrainingProgress>? progress = null)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"training file not found: {Path.GetFullPath(path)}", path);
+        long total = new FileInfo(path).Length;
+        long lineNo = 0;
+        foreach ((string line, long offset) in ReadLines(path))
+        {
+            ++lineNo;
+            Add(line);
+            if ((lineNo & 1023) == 0) progress?.Report(new TrainingProgress($"counting words in {Path.GetFileName(path)}", offset, total));
+        }
+        progress?.Report(new TrainingProgress($"counting words in {Path.GetFileName(path)}", total, total));
+    }
+
+    /// <summary>Lines (with their '\n', CRLF turned into LF) and the byte offset after each, decoded strictly one line at a time.</summary>
+    internal static IEnumerable<(string Line, long Offset)> ReadLines(string path)
+    {
+        var strict = new UTF8Encoding(false, throwOnInvalidBytes: true);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var buffer = new byte[1 << 20];
+        var pending = new List<byte>();
+        long position = 0, lineNo = 0;
+        int n;
+        bool first = true;
+        while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            int start = 0;
+            if (first && n >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF) start = 3; // byte-order mark
+            first = false;
+            for (int i = start; i < n; ++i)
+            {
+                if (buffer[i] != (byte)'\n') continue;
+                pending.AddRange(new ArraySegment<byte>(buffer, start, i + 1 - start));
+                yield return (Decode(pending), position + i + 1);
+                pending.Clear();
+                start = i + 1;
+            }
+            pending.AddRange(new ArraySegment<byte>(buffer, start, n - start));
+            position += n;
+        }
+        if (pending.Count > 0) yield return (Decode(pending), position);
+
+        string Decode(List<byte> bytes)
+        {
+            ++lineNo;
+            try
+            {
+                string s = strict.GetString(bytes.ToArray());
+                return s.EndsWith("\r\n", StringComparison.Ordinal) ? s[..^2] + "\n" : s;
+            }
+            catch (DecoderFallbackException e)
+            {
+                throw new InvalidDataException($"{path}:{lineNo}: not valid UTF-8 (byte {e.Index} of the line); convert the file (e.g. iconv -f cp1251 -t utf-8)");
+            }
+        }
+    }
+}
