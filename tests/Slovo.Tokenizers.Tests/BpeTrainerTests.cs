@@ -39,19 +39,52 @@ public class BpeTrainerTests
         return new Tokenizer(model, [new AddedToken("<|endoftext|>", 0)]) { PreTokenizer = pre, Decoder = new ByteLevelDecoder() };
     }
 
+    internal static Tokenizer TrainWordPiece(string corpus)
+    {
+        var normalizer = new Normalizers.SequenceNormalizer([new Normalizers.UnicodeNormalizer(System.Text.NormalizationForm.FormKC), new Normalizers.LowercaseNormalizer()]);
+        var pre = new WhitespacePreTokenizer();
+        var counter = new WordCounter(normalizer, pre);
+        counter.AddFile(corpus);
+        string[] specials = ["[UNK]", "[CLS]", "[SEP]", "[PAD]"];
+        WordPiece model = WordPieceTrainer.Train(counter.Counts, new BpeTrainerOptions { VocabSize = 1000, SpecialTokens = specials });
+        var added = specials.Select((t, i) => new AddedToken(t, i)).ToList();
+        return new Tokenizer(model, added)
+        {
+            Normalizer = normalizer, PreTokenizer = pre, Decoder = new WordPieceDecoder(),
+            PostProcessor = Processors.TemplateProcessing.Parse("[CLS] $A [SEP]", added.ToDictionary(a => a.Content, a => a.Id)),
+        };
+    }
+
+    internal static Tokenizer TrainWordLevel(string corpus)
+    {
+        var pre = new WhitespacePreTokenizer();
+        var counter = new WordCounter(null, pre);
+        counter.AddFile(corpus);
+        WordLevel model = WordLevelTrainer.Train(counter.Counts, 2000, specialTokens: ["[UNK]", "[PAD]"]);
+        return new Tokenizer(model, [new AddedToken("[UNK]", 0), new AddedToken("[PAD]", 1)]) { PreTokenizer = pre };
+    }
+
     [Theory]
     [InlineData("slovo-bpe-whitespace-1400.json")]
     [InlineData("slovo-bpe-bytelevel-1000.json")]
+    [InlineData("slovo-wordpiece-1000.json")]
+    [InlineData("slovo-wordlevel-2000.json")]
     public void TrainingReproducesTheCommittedTokenizer(string file)
     {
         string corpus = CorpusSlice();
-        Tokenizer trained = file.Contains("bytelevel") ? TrainByteLevelBpe(corpus) : TrainWhitespaceBpe(corpus);
+        Tokenizer trained = file switch
+        {
+            _ when file.Contains("bytelevel") => TrainByteLevelBpe(corpus),
+            _ when file.Contains("wordpiece") => TrainWordPiece(corpus),
+            _ when file.Contains("wordlevel") => TrainWordLevel(corpus),
+            _ => TrainWhitespaceBpe(corpus),
+        };
         string json = TokenizerJson.ToJson(trained);
         string path = Path.Combine(HuggingFaceParityTests.GoldenDir(), file);
         if (Environment.GetEnvironmentVariable("SLOVO_WRITE_GOLDEN") == "1") File.WriteAllText(path, json);
         Assert.True(File.Exists(path), $"{path} is missing; run the tests with SLOVO_WRITE_GOLDEN=1, then node tests/golden/tokenizers/make_golden.mjs");
         Assert.True(json == File.ReadAllText(path), $"training no longer reproduces {file}; if the change is intended, regenerate it (SLOVO_WRITE_GOLDEN=1) and the HF golden");
-        Assert.Equal(file.Contains("bytelevel") ? 1000 : 1400, trained.VocabSize);
+        Assert.Equal(int.Parse(file[(file.LastIndexOf('-') + 1)..^5]), trained.VocabSize);
     }
 
     [Fact]
