@@ -7,7 +7,8 @@ const string Usage = """
     usage: slovo <command> [options]
 
     commands:
-      info     show the libtorch version, threads and devices
+      info       show the libtorch version, threads and devices
+      tokenizer  train, encode with, decode with, and measure subword tokenizers (tokenizer.json)
       demo     train a character-level LSTM language model on a text file (default: the shipped
                Pushkin poems), with validation, atomic checkpoints and --resume, then sample from it
 
@@ -28,13 +29,14 @@ try
     {
         "info" => InfoCommand.Run(rest),
         "demo" => DemoCommand.Run(rest),
+        "tokenizer" => TokenizerCommand.Run(rest),
         _ => throw new UsageException($"unknown command '{command}'"),
     };
 }
 catch (UsageException e)
 {
     Console.Error.WriteLine($"slovo {command}: {e.Message}");
-    Console.Error.WriteLine(command == "demo" ? DemoCommand.Usage : Usage);
+    Console.Error.WriteLine(command switch { "demo" => DemoCommand.Usage, "tokenizer" => TokenizerCommand.Usage, _ => Usage });
     return 2;
 }
 catch (TorchNotFoundException e)
@@ -42,7 +44,7 @@ catch (TorchNotFoundException e)
     Console.Error.WriteLine($"slovo: {e.Message}");
     return 3;
 }
-catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or TorchException
+catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or UnauthorizedAccessException or TorchException
                               or Slovo.Torch.Serialization.SafeTensorsFormatException or ArgumentException)
 {
     Console.Error.WriteLine($"slovo {command}: {e.Message}");

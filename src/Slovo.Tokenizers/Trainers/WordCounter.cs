@@ -68,7 +68,7 @@ public sealed class WordCounter
     }
 
     /// <summary>Lines (with their '\n', CRLF turned into LF) and the byte offset after each, decoded strictly one line at a time.</summary>
-    internal static IEnumerable<(string Line, long Offset)> ReadLines(string path)
+    public static IEnumerable<(string Line, long Offset)> ReadLines(string path)
     {
         var strict = new UTF8Encoding(false, throwOnInvalidBytes: true);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
