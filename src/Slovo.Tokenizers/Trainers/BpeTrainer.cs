@@ -31,9 +31,9 @@ public sealed record BpeTrainerOptions
 }
 
 /// <summary>
-/// Learns BPE merges from word counts: repeatedly merges the most frequent adjacent pair (ties go to the pair whose
-/// token strings sort first, so training is deterministic) until the vocabulary is full or no pair is frequent enough.
-/// Pair counts are updated only in the words that contain the merged pair.
+/// Learns BPE merges from word counts: repeatedly merges the most frequent adjacent pair (ties go to the pair of smaller
+/// token ids, which are assigned in a fixed order, so training is deterministic) until the vocabulary is full or no pair
+/// is frequent enough. Only the pairs beside each merge site are updated.
 /// </summary>
 public static class BpeTrainer
 {
@@ -90,34 +90,36 @@ public static class BpeTrainer
             words.Add(syms.ToArray());
             counts.Add(c);
         }
+        var lengths = words.Select(w => w.Length).ToArray();
 
-        // Pair statistics and where each pair occurs.
+        // Pair statistics, and the words each pair may occur in (lists may hold stale or repeated entries).
         var pairCount = new Dictionary<long, long>();
-        var where = new Dictionary<long, HashSet<int>>();
+        var where = new Dictionary<long, List<int>>();
         static long Key(int a, int b) => ((long)a << 32) | (uint)b;
+        void Inc(long key, long c, int wi)
+        {
+            pairCount[key] = pairCount.GetValueOrDefault(key) + c;
+            if (!where.TryGetValue(key, out var list)) where[key] = list = new List<int>();
+            if (list.Count == 0 || list[^1] != wi) list.Add(wi);
+        }
         for (int wi = 0; wi < words.Count; ++wi)
         {
             int[] s = words[wi];
-            for (int k = 0; k + 1 < s.Length; ++k)
-            {
-                long key = Key(s[k], s[k + 1]);
-                pairCount[key] = pairCount.GetValueOrDefault(key) + counts[wi];
-                if (!where.TryGetValue(key, out var set)) where[key] = set = new HashSet<int>();
-                set.Add(wi);
-            }
+            for (int k = 0; k + 1 < s.Length; ++k) Inc(Key(s[k], s[k + 1]), counts[wi], wi);
         }
+        // Most frequent first; ties go to the pair of smaller ids (ids are assigned in a fixed order, so this is deterministic).
         var comparer = Comparer<(long Count, long Key)>.Create((x, y) =>
         {
-            int c = y.Count.CompareTo(x.Count); // more frequent first
-            if (c != 0) return c;
-            int l = string.CompareOrdinal(tokens[(int)(x.Key >> 32)], tokens[(int)(y.Key >> 32)]);
-            return l != 0 ? l : string.CompareOrdinal(tokens[(int)(uint)x.Key], tokens[(int)(uint)y.Key]);
+            int c = y.Count.CompareTo(x.Count);
+            return c != 0 ? c : x.Key.CompareTo(y.Key);
         });
         var queue = new PriorityQueue<long, (long Count, long Key)>(comparer);
         foreach ((long key, long c) in pairCount) queue.Enqueue(key, (c, key));
 
         var merges = new List<(string, string)>();
-        int target = options.VocabSize;
+        var grown = new HashSet<long>();
+        var seen = new int[words.Count];
+        int target = options.VocabSize, mergeNo = 0;
         while (tokens.Count < target && queue.TryDequeue(out long best, out var prio))
         {
             long current = pairCount.GetValueOrDefault(best);
@@ -126,42 +128,62 @@ public static class BpeTrainer
                 if (current > 0) queue.Enqueue(best, (current, best));
                 continue;
             }
-            if (current < options.MinFrequency) break;
+            if (current < Math.Max(1, options.MinFrequency)) break;
             int a = (int)(best >> 32), b = (int)(uint)best;
             string right = tokens[b];
             string merged = tokens[a] + (prefix.Length > 0 && right.StartsWith(prefix, StringComparison.Ordinal) ? right[prefix.Length..] : right);
             int m = Intern(merged);
             merges.Add((tokens[a], tokens[b]));
-            var changed = new HashSet<long>();
-            foreach (int wi in where[best].ToArray())
+            ++mergeNo;
+            grown.Clear();
+            List<int> occurrences = where[best];
+            where.Remove(best);
+            foreach (int wi in occurrences)
             {
+                if (seen[wi] == mergeNo) continue;
+                seen[wi] = mergeNo;
                 int[] s = words[wi];
+                int n = lengths[wi], w = 0;
                 long c = counts[wi];
-                for (int k = 0; k + 1 < s.Length; ++k) Adjust(Key(s[k], s[k + 1]), -c, wi);
-                var next = new List<int>(s.Length);
-                for (int k = 0; k < s.Length; ++k)
+                // Rewrite the word in place; only pairs touching a merge site change.
+                for (int k = 0; k < n;)
                 {
-                    if (k + 1 < s.Length && s[k] == a && s[k + 1] == b) { next.Add(m); ++k; }
-                    else next.Add(s[k]);
+                    if (k + 1 < n && s[k] == a && s[k + 1] == b)
+                    {
+                        Dec(best, c);
+                        if (w > 0)
+                        {
+                            Dec(Key(s[w - 1], a), c);
+                            Grow(Key(s[w - 1], m), c, wi);
+                        }
+                        if (k + 2 < n)
+                        {
+                            Dec(Key(b, s[k + 2]), c);
+                            Grow(Key(m, s[k + 2]), c, wi);
+                        }
+                        s[w++] = m;
+                        k += 2;
+                    }
+                    else s[w++] = s[k++];
                 }
-                s = words[wi] = next.ToArray();
-                for (int k = 0; k + 1 < s.Length; ++k) Adjust(Key(s[k], s[k + 1]), c, wi);
+                lengths[wi] = w;
             }
-            foreach (long key in changed)
-                if (pairCount.GetValueOrDefault(key) > 0) queue.Enqueue(key, (pairCount[key], key));
+            pairCount.Remove(best);
+            foreach (long key in grown)
+                if (pairCount.TryGetValue(key, out long v) && v > 0) queue.Enqueue(key, (v, key));
             options.Progress?.Report(new TrainingProgress("merging pairs", tokens.Count, target));
 
-            void Adjust(long key, long delta, int wi)
+            void Dec(long key, long delta)
             {
-                long v = pairCount.GetValueOrDefault(key) + delta;
-                if (v <= 0) { pairCount.Remove(key); where.Remove(key); }
-                else
-                {
-                    pairCount[key] = v;
-                    if (!where.TryGetValue(key, out var set)) where[key] = set = new HashSet<int>();
-                    set.Add(wi);
-                }
-                if (delta > 0) changed.Add(key);
+                long v = pairCount.GetValueOrDefault(key) - delta;
+                if (v <= 0) pairCount.Remove(key);
+                else pairCount[key] = v;
+            }
+
+            void Grow(long key, long delta, int wi)
+            {
+                Inc(key, delta, wi);
+                grown.Add(key);
             }
         }
         var vocab = new Dictionary<string, int>(ids, StringComparer.Ordinal);
