@@ -8,7 +8,7 @@ using Slovo.Torch.Optim;
 // Side-by-side benchmarks of Slovo.Torch against PyTorch (Debian python3-torch: the same libtorch 1.13), in one run.
 // PyTorch runs as a persistent peer process (bench/peer_torch.py), and Slovo and PyTorch rounds alternate one by
 // one so both see the same machine noise; medians are compared and the ratio is printed last.
-// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt2|all]
+// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt2|bpe-train|batch-encode|all]
 
 string which = args.Length > 0 ? args[0] : "all";
 string python = Environment.GetEnvironmentVariable("SLOVO_PYTHON") ?? "/usr/bin/python3";
@@ -18,11 +18,100 @@ if (!File.Exists(python))
     Console.Error.WriteLine($"The PyTorch peer needs {python} with torch. HINT: apt-get install -y python3-torch (or set SLOVO_PYTHON)");
     return 2;
 }
-Console.WriteLine(which == "gpt2" ? $"{Environment.ProcessorCount} cores" : $"libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores");
+bool torchFree = which is "gpt2" or "bpe-train" or "batch-encode";
+Console.WriteLine(torchFree ? $"{Environment.ProcessorCount} cores" : $"libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores");
 if (which is "add" or "all") BenchAdd();
 if (which is "lstm" or "all") BenchLstm();
 if (which is "gpt2" or "all") BenchGpt2();
+if (which is "bpe-train" or "all") BenchBpeTrain();
+if (which is "batch-encode" or "all") BenchBatchEncode();
 return 0;
+
+// ~100 MB of the shipped text (Pushkin, arXiv abstracts, tweets, IMDb train, Yelp), repeated; written once to /tmp.
+string Corpus100()
+{
+    string path = Path.Combine(Path.GetTempPath(), "slovo-bench-corpus100.txt");
+    if (File.Exists(path) && new FileInfo(path).Length >= 100_000_000) return path;
+    string shared = Path.GetFullPath(Path.Combine(FindRepoRoot(), "..", "shared", "data"));
+    using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(shared, "arxiv", "arxivData.json")));
+    var parts = new List<string>
+    {
+        File.ReadAllText(Path.Combine(shared, "pushkin", "pushkin.txt")).Replace("\r\n", "\n"),
+        string.Join("\n", doc.RootElement.EnumerateArray().Select(e => e.GetProperty("summary").GetString())),
+    };
+    foreach (string f in new[] { "tweets/positive.txt", "tweets/negative.txt", "imdb/train/positive", "imdb/train/negative", "yelp/reviews.txt" })
+        parts.Add(File.ReadAllText(Path.Combine(shared, f)));
+    string unit = string.Join("\n", parts);
+    using var writer = new StreamWriter(path, false, new System.Text.UTF8Encoding(false));
+    long written = 0, unitBytes = System.Text.Encoding.UTF8.GetByteCount(unit);
+    while (written < 100_000_000) { writer.Write(unit); written += unitBytes; }
+    return path;
+}
+
+void BenchBpeTrain()
+{
+    string peersDir = Path.Combine(FindRepoRoot(), "bench", "peers");
+    string corpus = Corpus100();
+    using Peer hf = Peer.Start("node", Path.Combine(peersDir, "hf_peer.mjs"), peersDir, "=> ");
+    var slovo = new List<double>();
+    var hfTimes = new List<double>();
+    for (int r = 0; r < 2; ++r)
+    {
+        var sw = Stopwatch.StartNew();
+        var counts = Slovo.Tokenizers.Trainers.WordCounter.CountFiles([corpus], null, new Slovo.Tokenizers.PreTokenizers.WhitespacePreTokenizer());
+        var model = Slovo.Tokenizers.Trainers.BpeTrainer.Train(counts, new Slovo.Tokenizers.Trainers.BpeTrainerOptions { VocabSize = 30_000, MinFrequency = 0 });
+        slovo.Add(sw.Elapsed.TotalSeconds);
+        if (model.VocabSize != 30_000) throw new InvalidOperationException($"Slovo trained {model.VocabSize} tokens");
+        hfTimes.Add(double.Parse(hf.Ask($"train {corpus} 30000 {Path.Combine(Path.GetTempPath(), "slovo-bench-hf-bpe.json")}"), CultureInfo.InvariantCulture));
+    }
+    long hfPeak = long.Parse(hf.Ask("peak"), CultureInfo.InvariantCulture);
+    double s = slovo.Min(), t = hfTimes.Min();
+    Console.WriteLine($"(d) BPE training, 30,000 tokens, Whitespace pre-tokenizer, on {new FileInfo(corpus).Length / 1e6:F0} MB of the shipped text repeated;");
+    Console.WriteLine($"    {Environment.ProcessorCount} cores; best of 2 alternating rounds (counting words + merging)");
+    Console.WriteLine($"    Slovo        {s:F2} s   (rounds: {string.Join(", ", slovo.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))})");
+    Console.WriteLine($"    HF tokenizers {t:F2} s   (rounds: {string.Join(", ", hfTimes.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))})");
+    Console.WriteLine($"    peak resident memory: Slovo process {PeakRss() / 1048576.0:F0} MiB, HF process {hfPeak / 1048576.0:F0} MiB");
+    Console.WriteLine($"    ratio Slovo/HF time = {s / t:F2} (target <= 0.7)");
+}
+
+void BenchBatchEncode()
+{
+    string peersDir = Path.Combine(FindRepoRoot(), "bench", "peers");
+    string tokPath = Path.Combine(Path.GetTempPath(), "slovo-bench-hf-bpe.json");
+    using Peer hf = Peer.Start("node", Path.Combine(peersDir, "hf_peer.mjs"), peersDir, "=> ");
+    if (!File.Exists(tokPath)) hf.Ask($"train {Corpus100()} 30000 {tokPath}");
+    // Lines to encode: the first 16.8 MB of the corpus (one copy of the shipped text).
+    string linesPath = Path.Combine(Path.GetTempPath(), "slovo-bench-lines.txt");
+    string[] lines = File.ReadLines(Corpus100()).Take(150_000).ToArray();
+    File.WriteAllText(linesPath, string.Join("\n", lines));
+    lines = File.ReadAllText(linesPath).Split('\n');
+    hf.Ask($"load {tokPath} {linesPath}");
+    var tokenizer = Slovo.Tokenizers.Serialization.TokenizerJson.Load(tokPath);
+    hf.Ask("encode"); // warm-up
+    tokenizer.EncodeBatch(lines);
+    var slovo = new List<double>();
+    var hfTimes = new List<double>();
+    long tokens = 0, hfTokens = 0;
+    for (int r = 0; r < 5; ++r)
+    {
+        var sw = Stopwatch.StartNew();
+        var encs = tokenizer.EncodeBatch(lines);
+        slovo.Add(sw.Elapsed.TotalSeconds);
+        tokens = encs.Sum(e => (long)e.Length);
+        string[] answer = hf.Ask("encode").Split(' ');
+        hfTimes.Add(double.Parse(answer[0], CultureInfo.InvariantCulture));
+        hfTokens = long.Parse(answer[1], CultureInfo.InvariantCulture);
+    }
+    if (tokens != hfTokens) Console.WriteLine($"    WARNING: token counts differ: Slovo {tokens}, HF {hfTokens}");
+    double s = tokens / Median(slovo), t = hfTokens / Median(hfTimes);
+    long hfPeak = long.Parse(hf.Ask("peak"), CultureInfo.InvariantCulture);
+    Console.WriteLine($"(e) batch encode of {lines.Length:N0} lines ({tokens:N0} tokens) with the 30,000-token BPE from (d), {Environment.ProcessorCount} cores,");
+    Console.WriteLine($"    median of 5 alternating rounds (Slovo EncodeBatch vs HF encodeBatch, full encodings with offsets)");
+    Console.WriteLine($"    Slovo         {s / 1e6:F2} M tokens/s");
+    Console.WriteLine($"    HF tokenizers {t / 1e6:F2} M tokens/s");
+    Console.WriteLine($"    peak resident memory: Slovo process {PeakRss() / 1048576.0:F0} MiB, HF process {hfPeak / 1048576.0:F0} MiB");
+    Console.WriteLine($"    ratio Slovo/HF throughput = {s / t:F2} (target >= 2.0)");
+}
 
 void BenchGpt2()
 {
@@ -183,16 +272,18 @@ static string FindRepoRoot()
 internal sealed class Peer : IDisposable
 {
     private readonly Process _process;
+    private readonly string _answerPrefix;
 
-    private Peer(Process process) => _process = process;
+    private Peer(Process process, string answerPrefix) => (_process, _answerPrefix) = (process, answerPrefix);
 
-    public static Peer Start(string program, string script, string? workingDirectory = null)
+    /// <summary>Starts a peer; with <paramref name="answerPrefix"/>, other output lines are skipped and the prefix is removed.</summary>
+    public static Peer Start(string program, string script, string? workingDirectory = null, string answerPrefix = "")
     {
         var psi = new ProcessStartInfo(program, script) { RedirectStandardInput = true, RedirectStandardOutput = true };
         if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
         // The same BLAS configuration Slovo uses: one OpenBLAS thread inside each libtorch worker.
         psi.Environment["OPENBLAS_NUM_THREADS"] = "1";
-        return new Peer(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {program}"));
+        return new Peer(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {program}"), answerPrefix);
     }
 
     public string Ask(string command)
@@ -200,6 +291,9 @@ internal sealed class Peer : IDisposable
         _process.StandardInput.WriteLine(command);
         _process.StandardInput.Flush();
         string? line = _process.StandardOutput.ReadLine();
+        while (_answerPrefix.Length > 0 && line is not null && !line.StartsWith(_answerPrefix, StringComparison.Ordinal))
+            line = _process.StandardOutput.ReadLine();
+        if (line is not null) line = line[_answerPrefix.Length..];
         if (line is null || line.StartsWith("error", StringComparison.Ordinal))
             throw new InvalidOperationException($"peer failed on '{command}': {line ?? "it exited"}. HINT: apt-get install -y python3-torch; (cd bench/peers && npm ci)");
         return line;

@@ -79,13 +79,10 @@ internal static class TokenizerCommand
         if (lowercase) steps.Add(new LowercaseNormalizer());
         INormalizer? normalizer = steps.Count == 0 ? null : steps.Count == 1 ? steps[0] : new SequenceNormalizer(steps);
         IPreTokenizer pre = kind == "bytelevel-bpe" ? new ByteLevelPreTokenizer() : new WhitespacePreTokenizer();
-        var counter = new WordCounter(normalizer, pre);
-        foreach (string f in files)
-        {
-            var bar = new Progress(100, "count");
-            counter.AddFile(f, new Progress<TrainingProgress>(p => bar.Report(p.Total == 0 ? 0 : p.Done * 100 / p.Total, Path.GetFileName(f))));
-        }
-        Console.Error.WriteLine($"{counter.Counts.Count:N0} distinct words");
+        var bar = new Progress(100, "count");
+        Dictionary<string, long> counts = WordCounter.CountFiles(files, normalizer, pre,
+            progress: new SyncProgress(p => { lock (bar) bar.Report(p.Total == 0 ? 0 : p.Done * 100 / p.Total, "% of the bytes"); }));
+        Console.Error.WriteLine($"{counts.Count:N0} distinct words");
         var merge = new Progress(vocabSize, "train");
         var options = new BpeTrainerOptions
         {
@@ -96,9 +93,9 @@ internal static class TokenizerCommand
         string? unk = kind == "bytelevel-bpe" || specials.Length == 0 ? null : specials[0];
         IModel model = kind switch
         {
-            "bpe" or "bytelevel-bpe" => BpeTrainer.Train(counter.Counts, options, unk),
-            "wordpiece" => WordPieceTrainer.Train(counter.Counts, options, unk ?? throw new UsageException("wordpiece needs an unknown token in --special-tokens")),
-            "wordlevel" => WordLevelTrainer.Train(counter.Counts, vocabSize, minFrequency, specials, unk),
+            "bpe" or "bytelevel-bpe" => BpeTrainer.Train(counts, options, unk),
+            "wordpiece" => WordPieceTrainer.Train(counts, options, unk ?? throw new UsageException("wordpiece needs an unknown token in --special-tokens")),
+            "wordlevel" => WordLevelTrainer.Train(counts, vocabSize, minFrequency, specials, unk),
             _ => throw new UsageException($"unknown --model '{kind}'; use bpe, bytelevel-bpe, wordpiece or wordlevel"),
         };
         var added = specials.Select(s => new AddedToken(s, model.TokenToId(s)!.Value)).ToList();
