@@ -95,6 +95,7 @@ public sealed class Tokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         var ids = new List<int>();
+        var strings = new List<string>();
         var offsets = new List<(int, int)>();
         var special = new List<int>();
         bool byteLevel = ByteLevelInput(out bool addPrefixSpace);
@@ -106,6 +107,7 @@ public sealed class Tokenizer
             if (found is not null)
             {
                 ids.Add(found.Id);
+                strings.Add(found.Content);
                 offsets.Add((start, end));
                 special.Add(found.Special ? 1 : 0);
                 continue;
@@ -131,18 +133,18 @@ public sealed class Tokenizer
                         int ns = ps + source[tok.Start];
                         int last = ps + source[tok.End - 1];
                         int ne = last + (char.IsHighSurrogate(t[last]) && last + 1 < t.Length ? 2 : 1);
-                        Emit(tok.Id, nt, ns, ne);
+                        Emit(tok.Id, Model.TokenString(tok, mapped), nt, ns, ne);
                     }
                 }
                 else
                 {
                     Model.Tokenize(t.AsSpan(ps, pl), tokens);
-                    foreach (Token tok in tokens) Emit(tok.Id, nt, ps + tok.Start, ps + tok.End);
+                    foreach (Token tok in tokens) Emit(tok.Id, Model.TokenString(tok, t.AsSpan(ps, pl)), nt, ps + tok.Start, ps + tok.End);
                 }
             }
         }
 
-        void Emit(int id, NormalizedText nt, int ns, int ne)
+        void Emit(int id, string token, NormalizedText nt, int ns, int ne)
         {
             (int os, int oe) = nt.OriginalRange(ns, ne);
             if (TrimOffsets)
@@ -151,6 +153,7 @@ public sealed class Tokenizer
                 while (oe > os && char.IsWhiteSpace(text[oe - 1])) --oe;
             }
             ids.Add(id);
+            strings.Add(token);
             offsets.Add((os, oe));
             special.Add(0);
         }
@@ -162,22 +165,25 @@ public sealed class Tokenizer
             if (max < added) throw new ArgumentOutOfRangeException(nameof(maxLength), max, $"the template alone adds {added} tokens");
             int keep = Math.Min(ids.Count, max - added);
             ids.RemoveRange(keep, ids.Count - keep);
+            strings.RemoveRange(keep, strings.Count - keep);
             offsets.RemoveRange(keep, offsets.Count - keep);
             special.RemoveRange(keep, special.Count - keep);
         }
         if (template is not null)
         {
             ids.InsertRange(0, template.Before.Select(b => b.Id));
+            strings.InsertRange(0, template.Before.Select(b => b.Token));
             offsets.InsertRange(0, template.Before.Select(_ => (0, 0)));
             special.InsertRange(0, template.Before.Select(_ => 1));
             ids.AddRange(template.After.Select(b => b.Id));
+            strings.AddRange(template.After.Select(b => b.Token));
             offsets.AddRange(template.After.Select(_ => (0, 0)));
             special.AddRange(template.After.Select(_ => 1));
         }
         return new TokenEncoding
         {
             Ids = ids.ToArray(),
-            Tokens = ids.Select(i => IdToToken(i) ?? "").ToArray(),
+            Tokens = strings.ToArray(),
             Offsets = offsets.ToArray(),
             AttentionMask = Enumerable.Repeat(1, ids.Count).ToArray(),
             SpecialTokensMask = special.ToArray(),

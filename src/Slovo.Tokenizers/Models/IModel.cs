@@ -20,4 +20,7 @@ public interface IModel
 
     /// <summary>Every token with its id.</summary>
     IReadOnlyDictionary<string, int> Vocab { get; }
+
+    /// <summary>The string shown for token <paramref name="t"/> of <paramref name="piece"/>: its vocabulary entry by default.</summary>
+    string TokenString(Token t, ReadOnlySpan<char> piece) => IdToToken(t.Id) ?? "";
 }

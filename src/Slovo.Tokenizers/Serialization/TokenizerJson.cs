@@ -107,8 +107,18 @@ public static class TokenizerJson
                         m["max_input_chars_per_word"] is JsonValue mx && mx.TryGetValue(out int max) ? max : 100);
                 case "WordLevel":
                     return new WordLevel(ReadVocab(m["vocab"]), OptStr(m, "unk_token"));
+                case "Unigram":
+                {
+                    var pieces = new List<(string, double)>();
+                    foreach (JsonNode? item in m["vocab"] as JsonArray ?? throw new InvalidDataException("Unigram 'vocab' must be an array of [piece, score]"))
+                        pieces.Add(item is JsonArray pair && pair.Count == 2 && pair[0] is JsonValue p0 && p0.TryGetValue(out string? piece)
+                                   && pair[1] is JsonValue p1 && p1.TryGetValue(out double score)
+                            ? (piece, score) : throw new InvalidDataException($"Unigram piece {pieces.Count} is not [piece, score]: {Short(item)}"));
+                    int? unk = m["unk_id"] is JsonValue u && u.TryGetValue(out int ui) ? ui : null;
+                    return new Unigram(pieces, unk, OptBool(m, "byte_fallback", false));
+                }
                 default:
-                    throw new NotSupportedException($"model type '{type}' is not supported (BPE, WordPiece, WordLevel are)");
+                    throw new NotSupportedException($"model type '{type}' is not supported (BPE, WordPiece, WordLevel, Unigram are)");
             }
         }
         catch (ArgumentException e)
@@ -257,6 +267,11 @@ public static class TokenizerJson
             ["max_input_chars_per_word"] = w.MaxInputCharsPerWord, ["vocab"] = VocabObject(w),
         },
         WordLevel wl => new JsonObject { ["type"] = "WordLevel", ["vocab"] = VocabObject(wl), ["unk_token"] = wl.UnkToken },
+        Unigram u => new JsonObject
+        {
+            ["type"] = "Unigram", ["unk_id"] = u.UnkId, ["byte_fallback"] = u.ByteFallback,
+            ["vocab"] = new JsonArray(u.Pieces.Select(p => (JsonNode)new JsonArray(p.Piece, p.Score)).ToArray()),
+        },
         _ => throw new NotSupportedException($"model {m.GetType().Name} cannot be written to tokenizer.json"),
     };
 

@@ -39,6 +39,16 @@ await trainAndSave("hf-bpe-whitespace.json", spec(emptyBpe, { type: "Whitespace"
 await trainAndSave("hf-bpe-bytelevel.json", spec(emptyBpe, { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
   { decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true } }));
 
+await trainAndSave("hf-unigram-whitespace.json", spec({ type: "Unigram", unk_id: null, vocab: [] }, { type: "Whitespace" }));
+{
+  // HF's default Unigram trainer adds no unknown piece and HF then refuses unknown characters: add "<unk>" as piece 0.
+  const path = join(here, "hf-unigram-whitespace.json");
+  const json = JSON.parse(readFileSync(path, "utf8"));
+  json.model.vocab.unshift(["<unk>", 0.0]);
+  json.model.unk_id = 0;
+  writeFileSync(path, JSON.stringify(json));
+}
+
 const texts = [
   "", "Я помню чудное мгновенье:", "Передо мной явилась ты,", "Как мимолетное виденье, Как гений чистой красоты.",
   "Hello, world! It's 2026 and we're testing 12345 tokens.", "  leading and trailing spaces  ", "tabs\tand\nnewlines\n\n",
