@@ -66,8 +66,8 @@ public class TokenizerCommandTests
         Assert.Contains("--ids: 'x' is not an integer",
             Assert.Throws<UsageException>(() => TokenizerCommand.Run(["decode", "--tokenizer", "any.json", "--ids", "1,x"])).Message);
         string broken = Path.Combine(Directory.CreateTempSubdirectory("slovo-broken").FullName, "tokenizer.json");
-        File.WriteAllText(broken, "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}");
-        Assert.Contains("model type 'Unigram' is not supported",
+        File.WriteAllText(broken, "{\"model\": {\"type\": \"WordLevel\", \"vocab\": {\"a\": 0}}, \"decoder\": {\"type\": \"CTC\"}}");
+        Assert.Contains("decoder type 'CTC' is not supported",
             Assert.Throws<NotSupportedException>(() => TokenizerCommand.Run(["encode", "--tokenizer", broken, "--text", "a"])).Message);
     }
 }

@@ -18,7 +18,7 @@ internal static class TokenizerCommand
         usage: slovo tokenizer <train|encode|decode|stats> [options]
 
           train   --files F1,F2,...  --out tokenizer.json
-                  [--model bpe|bytelevel-bpe|wordpiece|wordlevel] (default bpe)
+                  [--model bpe|bytelevel-bpe|wordpiece|wordlevel|unigram] (default bpe)
                   [--vocab-size N] (default 30000)  [--min-frequency N] (default 2)
                   [--special-tokens "[UNK],[PAD]"] (the first is the unknown token for bpe, wordpiece, wordlevel)
                   [--limit-alphabet N]  [--lowercase]  [--nfkc]  [--template "[CLS] $A [SEP]"]
@@ -67,7 +67,7 @@ internal static class TokenizerCommand
         string kind = o.String("model", "bpe");
         int vocabSize = o.Int("vocab-size", 30_000, 1);
         long minFrequency = o.Int("min-frequency", 2, 1);
-        string[] specials = o.String("special-tokens", kind == "bytelevel-bpe" ? "<|endoftext|>" : "[UNK],[PAD]")
+        string[] specials = o.String("special-tokens", kind switch { "bytelevel-bpe" => "<|endoftext|>", "unigram" => "<unk>,<pad>", _ => "[UNK],[PAD]" })
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         int limitAlphabet = o.Int("limit-alphabet", 0, 0);
         bool lowercase = o.Flag("lowercase"), nfkc = o.Flag("nfkc");
@@ -96,7 +96,12 @@ internal static class TokenizerCommand
             "bpe" or "bytelevel-bpe" => BpeTrainer.Train(counts, options, unk),
             "wordpiece" => WordPieceTrainer.Train(counts, options, unk ?? throw new UsageException("wordpiece needs an unknown token in --special-tokens")),
             "wordlevel" => WordLevelTrainer.Train(counts, vocabSize, minFrequency, specials, unk),
-            _ => throw new UsageException($"unknown --model '{kind}'; use bpe, bytelevel-bpe, wordpiece or wordlevel"),
+            "unigram" => UnigramTrainer.Train(counts, new UnigramTrainerOptions
+            {
+                VocabSize = vocabSize, SpecialTokens = specials, UnkToken = unk ?? "<unk>",
+                Progress = new SyncProgress(p => merge.Report(Math.Max(0, vocabSize - Math.Max(0, p.Done - p.Total)), "pieces")),
+            }),
+            _ => throw new UsageException($"unknown --model '{kind}'; use bpe, bytelevel-bpe, wordpiece, wordlevel or unigram"),
         };
         var added = specials.Select(s => new AddedToken(s, model.TokenToId(s)!.Value)).ToList();
         var tokenizer = new Tokenizer(model, added)

@@ -11,7 +11,7 @@ namespace Slovo.Tokenizers.Tests;
 /// (so they are Slovo's own, deterministic output); HuggingFaceParityTests then checks HF gives the same ids on them.
 /// Set SLOVO_WRITE_GOLDEN=1 to rewrite the files, then rerun tests/golden/tokenizers/make_golden.mjs.
 /// </summary>
-public class BpeTrainerTests
+public class TrainerTests
 {
     private static string CorpusSlice()
     {
@@ -64,7 +64,37 @@ public class BpeTrainerTests
         return new Tokenizer(model, [new AddedToken("[UNK]", 0), new AddedToken("[PAD]", 1)]) { PreTokenizer = pre };
     }
 
+    internal static Tokenizer TrainUnigram(string corpus)
+    {
+        var pre = new WhitespacePreTokenizer();
+        var counter = new WordCounter(null, pre);
+        counter.AddFile(corpus);
+        Unigram model = UnigramTrainer.Train(counter.Counts, new UnigramTrainerOptions { VocabSize = 1000, UnkToken = "<unk>" });
+        return new Tokenizer(model, [new AddedToken("<unk>", 0)]) { PreTokenizer = pre };
+    }
+
+    [Fact]
+    public void DigammaMatchesKnownValues()
+    {
+        Assert.Equal(-0.5772156649015329, UnigramTrainer.Digamma(1), 12);   // −γ
+        Assert.Equal(-1.9635100260214235, UnigramTrainer.Digamma(0.5), 12); // −γ − 2 ln 2
+        Assert.Equal(2.251752589066721, UnigramTrainer.Digamma(10), 12);
+    }
+
+    [Fact]
+    public void UnigramTrainingCoversTheAlphabetAndNeverNeedsTheUnknownPieceOnItsOwnText()
+    {
+        string corpus = CorpusSlice();
+        Tokenizer t = TrainUnigram(corpus);
+        Assert.Equal(1000, t.VocabSize);
+        string sample = File.ReadAllText(corpus)[..5000];
+        TokenEncoding e = t.Encode(sample);
+        Assert.DoesNotContain(0, e.Ids);
+        Assert.True(e.Length < sample.Count(c => !char.IsWhiteSpace(c)) * 0.75, "pieces should be longer than characters on average");
+    }
+
     [Theory]
+    [InlineData("slovo-unigram-1000.json")]
     [InlineData("slovo-bpe-whitespace-1400.json")]
     [InlineData("slovo-bpe-bytelevel-1000.json")]
     [InlineData("slovo-wordpiece-1000.json")]
@@ -77,6 +107,7 @@ public class BpeTrainerTests
             _ when file.Contains("bytelevel") => TrainByteLevelBpe(corpus),
             _ when file.Contains("wordpiece") => TrainWordPiece(corpus),
             _ when file.Contains("wordlevel") => TrainWordLevel(corpus),
+            _ when file.Contains("unigram") => TrainUnigram(corpus),
             _ => TrainWhitespaceBpe(corpus),
         };
         string json = TokenizerJson.ToJson(trained);
