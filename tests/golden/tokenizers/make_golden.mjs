@@ -49,6 +49,18 @@ await trainAndSave("hf-unigram-whitespace.json", spec({ type: "Unigram", unk_id:
   writeFileSync(path, JSON.stringify(json));
 }
 
+for (const [name, model] of [
+  ["hf-wordpiece-whitespace.json", { type: "WordPiece", unk_token: "[UNK]", continuing_subword_prefix: "##", max_input_chars_per_word: 100, vocab: {} }],
+  ["hf-wordlevel-whitespace.json", { type: "WordLevel", unk_token: "[UNK]", vocab: {} }],
+]) {
+  await trainAndSave(name, spec(model, { type: "Whitespace" }, name.includes("wordpiece") ? { decoder: { type: "WordPiece", prefix: "##", cleanup: true } } : {}));
+  // HF's default trainers add no unknown token and HF then refuses unknown words: add "[UNK]" with the next free id.
+  const path = join(here, name);
+  const json = JSON.parse(readFileSync(path, "utf8"));
+  if (!("[UNK]" in json.model.vocab)) json.model.vocab["[UNK]"] = Math.max(...Object.values(json.model.vocab)) + 1;
+  writeFileSync(path, JSON.stringify(json));
+}
+
 const texts = [
   "", "Я помню чудное мгновенье:", "Передо мной явилась ты,", "Как мимолетное виденье, Как гений чистой красоты.",
   "Hello, world! It's 2026 and we're testing 12345 tokens.", "  leading and trailing spaces  ", "tabs\tand\nnewlines\n\n",
