@@ -8,7 +8,7 @@ using Slovo.Torch.Optim;
 // Side-by-side benchmarks of Slovo.Torch against PyTorch (Debian python3-torch: the same libtorch 1.13), in one run.
 // PyTorch runs as a persistent peer process (bench/peer_torch.py), and Slovo and PyTorch rounds alternate one by
 // one so both see the same machine noise; medians are compared and the ratio is printed last.
-// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt2|bpe-train|batch-encode|all]
+// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt2|bpe-train|batch-encode|rank|w2v-load|all]
 
 string which = args.Length > 0 ? args[0] : "all";
 string python = Environment.GetEnvironmentVariable("SLOVO_PYTHON") ?? "/usr/bin/python3";
@@ -18,14 +18,73 @@ if (!File.Exists(python))
     Console.Error.WriteLine($"The PyTorch peer needs {python} with torch. HINT: apt-get install -y python3-torch (or set SLOVO_PYTHON)");
     return 2;
 }
-bool torchFree = which is "gpt2" or "bpe-train" or "batch-encode";
+bool torchFree = which is "gpt2" or "bpe-train" or "batch-encode" or "rank" or "w2v-load";
 Console.WriteLine(torchFree ? $"{Environment.ProcessorCount} cores" : $"libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores");
 if (which is "add" or "all") BenchAdd();
 if (which is "lstm" or "all") BenchLstm();
 if (which is "gpt2" or "all") BenchGpt2();
 if (which is "bpe-train" or "all") BenchBpeTrain();
 if (which is "batch-encode" or "all") BenchBatchEncode();
+if (which is "rank" or "all") BenchRank();
+if (which is "w2v-load" or "all") BenchW2vLoad();
 return 0;
+
+void BenchRank()
+{
+    // The course's layout: 3,760 queries, each with its duplicate and 1,000 - 1 negatives drawn from a pool of questions.
+    const int queries = 3760, candidates = 1000, dim = 300, pool = 40_000;
+    var rng = new Random(1);
+    float[] vectors = new float[pool * dim];
+    for (int i = 0; i < vectors.Length; ++i) vectors[i] = (float)(rng.NextDouble() * 2 - 1);
+    var pairs = Enumerable.Range(0, queries).Select(i => (i, queries + i)).ToList();
+    var cases = Slovo.Retrieval.RankingEvaluation.BuildCases(pairs, pool, candidates - 1, seed: 2);
+    Slovo.Retrieval.RankingEvaluation.Ranks(vectors, dim, cases.Take(50).ToList()); // warm-up
+    var times = new List<double>();
+    int[] ranks = [];
+    for (int r = 0; r < 5; ++r)
+    {
+        var sw = Stopwatch.StartNew();
+        ranks = Slovo.Retrieval.RankingEvaluation.Ranks(vectors, dim, cases);
+        double hits = Slovo.Retrieval.RankingEvaluation.HitsAtK(ranks, 10) + Slovo.Retrieval.RankingEvaluation.DcgAtK(ranks, 10);
+        times.Add(sw.Elapsed.TotalSeconds);
+        if (double.IsNaN(hits)) throw new InvalidOperationException("NaN metric");
+    }
+    Console.WriteLine($"(f) ranking: {queries:N0} queries x {candidates:N0} candidates of {dim}-d vectors (pool of {pool:N0}), {Environment.ProcessorCount} cores,");
+    Console.WriteLine($"    ranks + Hits@10 + DCG@10, median of 5 runs: {Median(times):F3} s (target < 5 s; fastest {times.Min():F3} s)");
+}
+
+void BenchW2vLoad()
+{
+    const int words = 500_000, dim = 300;
+    string path = Path.Combine(Path.GetTempPath(), "slovo-bench-500k.bin");
+    if (!File.Exists(path))
+    {
+        var rng = new Random(3);
+        var data = new float[words * dim];
+        for (int i = 0; i < data.Length; ++i) data[i] = (float)(rng.NextDouble() * 2 - 1);
+        new Slovo.Embeddings.KeyedVectors(Enumerable.Range(0, words).Select(i => "w" + i.ToString(CultureInfo.InvariantCulture)).ToList(), data, dim).Save(path);
+    }
+    var slovo = new List<double>();
+    var gensim = new List<double>();
+    for (int r = 0; r < 3; ++r)
+    {
+        var sw = Stopwatch.StartNew();
+        var kv = Slovo.Embeddings.KeyedVectors.Load(path, binary: true);
+        slovo.Add(sw.Elapsed.TotalSeconds);
+        if (kv.Count != words) throw new InvalidOperationException("wrong count");
+        var psi = new ProcessStartInfo(python, $"{Path.Combine(FindRepoRoot(), "bench", "peer_gensim.py")} {path}") { RedirectStandardOutput = true };
+        using Process p = Process.Start(psi)!;
+        string[] answer = p.StandardOutput.ReadToEnd().Trim().Split(' ');
+        p.WaitForExit();
+        if (p.ExitCode != 0 || answer.Length != 2) throw new InvalidOperationException("gensim peer failed. HINT: apt-get install -y python3-gensim");
+        gensim.Add(double.Parse(answer[0], CultureInfo.InvariantCulture));
+    }
+    double s = Median(slovo), g = Median(gensim);
+    Console.WriteLine($"(g) word2vec binary load, {words:N0} x {dim} ({new FileInfo(path).Length / 1e6:F0} MB), median of 3 alternating rounds");
+    Console.WriteLine($"    Slovo  {s:F2} s   (rounds: {string.Join(", ", slovo.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))})");
+    Console.WriteLine($"    gensim {g:F2} s   (rounds: {string.Join(", ", gensim.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))}; gensim 4.2, load time measured inside Python)");
+    Console.WriteLine($"    ratio Slovo/gensim time = {s / g:F2} (target <= 0.5)");
+}
 
 // ~100 MB of the shipped text (Pushkin, arXiv abstracts, tweets, IMDb train, Yelp), repeated; written once to /tmp.
 string Corpus100()
