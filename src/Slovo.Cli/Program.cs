@@ -9,8 +9,9 @@ const string Usage = """
     commands:
       info       show the libtorch version, threads and devices
       tokenizer  train, encode with, decode with, and measure subword tokenizers (tokenizer.json)
-      demo     train a character-level LSTM language model on a text file (default: the shipped
-               Pushkin poems), with validation, atomic checkpoints and --resume, then sample from it
+      vectors    query and convert word vectors (word2vec, GloVe)
+      demo       train a character-level LSTM language model on a text file (default: the shipped
+                 Pushkin poems), with validation, atomic checkpoints and --resume, then sample from it
 
     run 'slovo <command> --help' for a command's options
     """;
@@ -30,13 +31,14 @@ try
         "info" => InfoCommand.Run(rest),
         "demo" => DemoCommand.Run(rest),
         "tokenizer" => TokenizerCommand.Run(rest),
+        "vectors" => VectorsCommand.Run(rest),
         _ => throw new UsageException($"unknown command '{command}'"),
     };
 }
 catch (UsageException e)
 {
     Console.Error.WriteLine($"slovo {command}: {e.Message}");
-    Console.Error.WriteLine(command switch { "demo" => DemoCommand.Usage, "tokenizer" => TokenizerCommand.Usage, _ => Usage });
+    Console.Error.WriteLine(command switch { "demo" => DemoCommand.Usage, "tokenizer" => TokenizerCommand.Usage, "vectors" => VectorsCommand.Usage, _ => Usage });
     return 2;
 }
 catch (TorchNotFoundException e)
