@@ -117,6 +117,7 @@ def main():
     module_case("lstm_packed", packed_lstm, {"x": rand(3, 5, 3), "lengths": lengths}, run_packed)
 
     losses()
+    nt_xent()
     optimizers()
     schedulers()
 
@@ -151,6 +152,20 @@ def losses():
         "bce.z": z, "bce.t": t, "bce.loss": bce, "bce.grad": z.grad,
         "cos.u": u, "cos.v": v, "cos.s": s, "cos.loss": cos, "cos.grad_u": u.grad, "cos.grad_v": v.grad,
     })
+
+
+def nt_xent():
+    """NT-Xent with in-batch negatives in both directions, as the course wrote it for the DSSM model."""
+    torch.manual_seed(77)
+    q = rand(6, 8)
+    d = rand(6, 8)
+    alpha = 0.1
+    qn, dn = F.normalize(q, dim=1), F.normalize(d, dim=1)
+    logits = qn @ dn.t() / alpha
+    target = torch.arange(6)
+    loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+    loss.backward()
+    save("nt_xent", {"q": q, "d": d, "loss": loss, "grad_q": q.grad, "grad_d": d.grad}, {"temperature": alpha})
 
 
 def optimizers():
