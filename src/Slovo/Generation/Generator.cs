@@ -1,0 +1,125 @@
+namespace Slovo.Generation;
+
+/// <summary>Why generation stopped.</summary>
+public enum StopReason
+{
+    /// <summary>The end-of-sequence token was produced.</summary>
+    Eos,
+    /// <summary><see cref="GenerationOptions.MaxTokens"/> tokens were produced.</summary>
+    MaxTokens,
+    /// <summary>The text ended with a stop string.</summary>
+    StopString,
+}
+
+/// <summary>The generated continuation (without the prompt).</summary>
+public sealed record GenerationResult(IReadOnlyList<int> Tokens, StopReason Reason, double LogProbability);
+
+/// <summary>
+/// Generates text from any <see cref="IIncrementalModel{TState}"/>: greedy, sampling (temperature, top-k, top-p, min-p,
+/// repetition penalty, no-repeat n-grams), or beam search (length penalty, EOS handling, optional multinomial beam
+/// sampling). The model's state is carried from token to token; the prompt is read once.
+/// </summary>
+public static class Generator
+{
+    /// <summary>Generates one continuation of <paramref name="prompt"/>. <paramref name="decode"/> turns tokens into text
+    /// (needed for stop strings); <paramref name="onToken"/> receives each token as it is produced (not for beam search).</summary>
+    public static GenerationResult Generate<TState>(IIncrementalModel<TState> model, IReadOnlyList<int> prompt, GenerationOptions options,
+                                                    Func<IReadOnlyList<int>, string>? decode = null, Action<int>? onToken = null)
+    {
+        options.Validate(model.VocabSize);
+        if (options.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder", nameof(decode));
+        if (options.Beams > 1) return BeamSearch(model, prompt, options, decode);
+        var rng = new Random(options.Seed);
+        var history = new List<int>(prompt);
+        var generated = new List<int>();
+        (TState state, float[] logits) = model.Start(prompt);
+        double logProb = 0;
+        for (int step = 0; step < options.MaxTokens; ++step)
+        {
+            float[] l = (float[])logits.Clone();
+            LogitProcessor.ApplyPenalties(l, history, options);
+            double[] p = LogitProcessor.Distribution(l, options);
+            int token = LogitProcessor.Sample(p, rng);
+            logProb += LogitProcessor.LogSoftmax(logits)[token];
+            generated.Add(token);
+            history.Add(token);
+            onToken?.Invoke(token);
+            if (token == options.EosToken) return new GenerationResult(generated, StopReason.Eos, logProb);
+            if (options.StopStrings.Count > 0)
+            {
+                string text = decode!(generated);
+                if (options.StopStrings.Any(s => text.EndsWith(s, StringComparison.Ordinal))) return new GenerationResult(generated, StopReason.StopString, logProb);
+            }
+            if (step + 1 < options.MaxTokens) (state, logits) = model.Advance(state, token);
+        }
+        return new GenerationResult(generated, StopReason.MaxTokens, logProb);
+    }
+
+    private sealed record Beam<TState>(List<int> Tokens, TState State, float[] Logits, double Score);
+
+    private static double Normalized(double score, int length, double penalty) => penalty == 0 ? score : score / Math.Pow(Math.Max(1, length), penalty);
+
+    private static GenerationResult BeamSearch<TState>(IIncrementalModel<TState> model, IReadOnlyList<int> prompt, GenerationOptions o,
+                                                       Func<IReadOnlyList<int>, string>? decode)
+    {
+        var rng = new Random(o.Seed);
+        (TState s0, float[] l0) = model.Start(prompt);
+        var beams = new List<Beam<TState>> { new([], s0, l0, 0) };
+        var finished = new List<(List<int> Tokens, double Score, double Normalized, StopReason Reason)>();
+        for (int step = 0; step < o.MaxTokens && beams.Count > 0; ++step)
+        {
+            var candidates = new List<(Beam<TState> From, int Token, double Score)>();
+            foreach (Beam<TState> beam in beams)
+            {
+                float[] l = (float[])beam.Logits.Clone();
+                LogitProcessor.ApplyPenalties(l, prompt.Concat(beam.Tokens).ToList(), o);
+                double[] logp = LogitProcessor.LogSoftmax(l);
+                IEnumerable<int> picks;
+                if (o.BeamSampling)
+                {
+                    double[] p = LogitProcessor.Distribution(l, o);
+                    var chosen = new HashSet<int>();
+                    int possible = p.Count(x => x > 0);
+                    while (chosen.Count < Math.Min(2 * o.Beams, possible)) chosen.Add(LogitProcessor.Sample(p, rng));
+                    picks = chosen;
+                }
+                else
+                {
+                    picks = Enumerable.Range(0, l.Length).Where(t => !double.IsNegativeInfinity(logp[t]))
+                        .OrderByDescending(t => logp[t]).ThenBy(t => t).Take(2 * o.Beams);
+                }
+                foreach (int t in picks) candidates.Add((beam, t, beam.Score + logp[t]));
+            }
+            var next = new List<Beam<TState>>();
+            foreach ((Beam<TState> from, int token, double score) in candidates.OrderByDescending(c => c.Score).ThenBy(c => c.Token))
+            {
+                var tokens = new List<int>(from.Tokens) { token };
+                bool stop = token == o.EosToken;
+                StopReason reason = StopReason.Eos;
+                if (!stop && o.StopStrings.Count > 0 && decode is not null && o.StopStrings.Any(s => decode(tokens).EndsWith(s, StringComparison.Ordinal)))
+                    (stop, reason) = (true, StopReason.StopString);
+                if (stop) finished.Add((tokens, score, Normalized(score, tokens.Count, o.LengthPenalty), reason));
+                else if (next.Count < o.Beams)
+                {
+                    if (step + 1 < o.MaxTokens)
+                    {
+                        (TState s, float[] l) = model.Advance(from.State, token);
+                        next.Add(new Beam<TState>(tokens, s, l, score));
+                    }
+                    else finished.Add((tokens, score, Normalized(score, tokens.Count, o.LengthPenalty), StopReason.MaxTokens));
+                }
+            }
+            beams = next;
+            // Done when enough hypotheses finished and no live beam can still beat the worst kept one
+            // (log-probabilities only fall, so a live beam's normalized score is an optimistic bound only without length penalty).
+            if (finished.Count >= o.Beams && o.LengthPenalty == 0)
+            {
+                double worstKept = finished.OrderByDescending(f => f.Normalized).Take(o.Beams).Min(f => f.Normalized);
+                if (beams.All(b => b.Score <= worstKept)) break;
+            }
+        }
+        if (finished.Count == 0) return new GenerationResult([], StopReason.MaxTokens, 0); // MaxTokens was 0
+        var best = finished.OrderByDescending(f => f.Normalized).ThenBy(f => f.Tokens.Count).First();
+        return new GenerationResult(best.Tokens, best.Reason, best.Score);
+    }
+}

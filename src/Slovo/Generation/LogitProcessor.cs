@@ -1,0 +1,91 @@
+namespace Slovo.Generation;
+
+/// <summary>Turns a model's logits into the distribution a token is drawn from, following <see cref="GenerationOptions"/>.</summary>
+public static class LogitProcessor
+{
+    /// <summary>Applies the repetition penalty and the n-gram ban for the text so far (in place); banned tokens get −∞.</summary>
+    public static void ApplyPenalties(float[] logits, IReadOnlyList<int> history, GenerationOptions o)
+    {
+        if (o.RepetitionPenalty != 1)
+            foreach (int t in history.Distinct())
+                logits[t] = logits[t] > 0 ? (float)(logits[t] / o.RepetitionPenalty) : (float)(logits[t] * o.RepetitionPenalty);
+        int n = o.NoRepeatNgramSize;
+        if (n > 0 && history.Count >= n - 1)
+        {
+            int start = history.Count - (n - 1);
+            for (int i = 0; i + n - 1 < history.Count; ++i)
+            {
+                bool same = true;
+                for (int k = 0; k < n - 1 && same; ++k) same = history[i + k] == history[start + k];
+                if (same) logits[history[i + n - 1]] = float.NegativeInfinity;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Probabilities after temperature, top-k, top-p and min-p (tokens cut out get 0). Greedy settings put all mass on
+    /// the most likely token.
+    /// </summary>
+    public static double[] Distribution(float[] logits, GenerationOptions o)
+    {
+        int v = logits.Length;
+        var p = new double[v];
+        if (o.Greedy || o.Temperature == 0)
+        {
+            p[ArgMax(logits)] = 1;
+            return p;
+        }
+        double max = logits.Max(), sum = 0;
+        for (int i = 0; i < v; ++i) sum += p[i] = float.IsNegativeInfinity(logits[i]) ? 0 : Math.Exp((logits[i] - max) / o.Temperature);
+        for (int i = 0; i < v; ++i) p[i] /= sum;
+        int[] order = Enumerable.Range(0, v).OrderByDescending(i => p[i]).ThenBy(i => i).ToArray();
+        var keep = new bool[v];
+        double cumulative = 0, top = p[order[0]];
+        for (int r = 0; r < v; ++r)
+        {
+            int i = order[r];
+            if (p[i] == 0) break;
+            if (o.TopK > 0 && r >= o.TopK) break;
+            if (r > 0 && cumulative >= o.TopP) break;
+            if (p[i] < o.MinP * top) break;
+            keep[i] = true;
+            cumulative += p[i];
+        }
+        double kept = 0;
+        for (int i = 0; i < v; ++i) kept += keep[i] ? p[i] : 0;
+        for (int i = 0; i < v; ++i) p[i] = keep[i] ? p[i] / kept : 0;
+        return p;
+    }
+
+    /// <summary>Draws a token from a distribution.</summary>
+    public static int Sample(double[] p, Random rng)
+    {
+        double u = rng.NextDouble(), acc = 0;
+        int last = -1;
+        for (int i = 0; i < p.Length; ++i)
+        {
+            if (p[i] <= 0) continue;
+            acc += p[i];
+            last = i;
+            if (u < acc) return i;
+        }
+        return last >= 0 ? last : throw new InvalidOperationException("every token is forbidden; relax the n-gram ban or the filters");
+    }
+
+    /// <summary>log softmax of the logits (−∞ stays −∞).</summary>
+    public static double[] LogSoftmax(float[] logits)
+    {
+        double max = logits.Max(), sum = 0;
+        foreach (float l in logits) if (!float.IsNegativeInfinity(l)) sum += Math.Exp(l - max);
+        double log = max + Math.Log(sum);
+        return logits.Select(l => float.IsNegativeInfinity(l) ? double.NegativeInfinity : l - log).ToArray();
+    }
+
+    /// <summary>The index of the largest value (the first on ties).</summary>
+    public static int ArgMax(float[] values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; ++i) if (values[i] > values[best]) best = i;
+        return best;
+    }
+}
