@@ -44,30 +44,7 @@ public sealed class CharLstmOovModel : IDisposable
         LibTorch.ManualSeed((ulong)seed);
         var model = new CharLstmOovModel(chars, vectors.Dimension, charDim, hidden);
         using var opt = new Adam(model.Parameters(), lr: lr);
-        var rng = new Random(seed);
-        int[] order = Enumerable.Range(0, words.Count).ToArray();
-        for (int epoch = 1; epoch <= epochs; ++epoch)
-        {
-            rng.Shuffle(order);
-            double total = 0;
-            int batches = 0;
-            for (int start = 0; start < order.Length; start += batchSize)
-            {
-                using var scope = DisposeScope.Begin();
-                var batch = order.Skip(start).Take(batchSize).Select(i => words[i]).ToList();
-                var target = new float[batch.Count * vectors.Dimension];
-                for (int b = 0; b < batch.Count; ++b) vectors[batch[b]].CopyTo(target.AsSpan(b * vectors.Dimension));
-                Tensor y = Tensor.From(target, batch.Count, vectors.Dimension);                 // (B, D)
-                opt.ZeroGrad();
-                Tensor predicted = model.Forward(batch);                                        // (B, D)
-                Tensor l = loss == OovLoss.Mse ? Losses.MSE(predicted, y) : Losses.Cosine(predicted, y);
-                l.Backward();
-                opt.Step();
-                total += l.ToDouble();
-                ++batches;
-            }
-            progress?.Report((epoch, total / batches));
-        }
+        VectorRegression.Fit(vectors, words, model.Forward, opt, loss, epochs, batchSize, seed, progress);
         return model;
     }
 
