@@ -1,0 +1,151 @@
+using Slovo.Embeddings;
+using Slovo.Generation;
+using Slovo.Torch;
+using Slovo.Torch.NN;
+
+namespace Slovo.LanguageModels;
+
+// Shapes: B batch, T time steps, E embedding size, H hidden size, V vocabulary, L·D layers × directions.
+
+/// <summary>Settings of <see cref="RnnLanguageModel"/>.</summary>
+public sealed record RnnLanguageModelOptions
+{
+    /// <summary>Vocabulary size V.</summary>
+    public required int VocabSize { get; init; }
+
+    /// <summary>The recurrence.</summary>
+    public RecurrentKind Kind { get; init; } = RecurrentKind.Lstm;
+
+    /// <summary>Embedding size E.</summary>
+    public int EmbeddingSize { get; init; } = 128;
+
+    /// <summary>Hidden size H.</summary>
+    public int HiddenSize { get; init; } = 128;
+
+    /// <summary>Stacked layers.</summary>
+    public int Layers { get; init; } = 1;
+
+    /// <summary>Dropout on embeddings, between layers and before the output layer.</summary>
+    public double Dropout { get; init; }
+
+    /// <summary>Share the input embedding with the output layer (needs E = H).</summary>
+    public bool TieWeights { get; init; }
+
+    /// <summary>The padding id: its embedding is zero and its targets are ignored.</summary>
+    public int PadId { get; init; }
+}
+
+/// <summary>
+/// A recurrent language model: embedding → RNN/LSTM/GRU → linear layer over the vocabulary, with optionally tied input
+/// and output weights. It is an <see cref="IIncrementalModel{TState}"/>, so generation carries the recurrent state.
+/// </summary>
+public sealed class RnnLanguageModel : Module, IIncrementalModel<(Tensor H, Tensor? C)>
+{
+    private readonly Embedding _embedding;
+    private readonly Recurrent _rnn;
+    private readonly Linear? _head;
+    private readonly Tensor? _tiedBias;
+
+    /// <summary>The settings.</summary>
+    public RnnLanguageModelOptions Options { get; }
+
+    /// <inheritdoc />
+    public int VocabSize => Options.VocabSize;
+
+    /// <summary>Creates the model with PyTorch's default initialisation.</summary>
+    public RnnLanguageModel(RnnLanguageModelOptions options)
+    {
+        if (options.TieWeights && options.EmbeddingSize != options.HiddenSize)
+            throw new ArgumentException($"tied weights need equal embedding and hidden sizes (got {options.EmbeddingSize} and {options.HiddenSize})", nameof(options));
+        Options = options;
+        _embedding = RegisterModule("embedding", new Embedding(options.VocabSize, options.EmbeddingSize, paddingIdx: options.PadId));
+        _rnn = RegisterModule("rnn", new Recurrent(options.Kind, options.EmbeddingSize, options.HiddenSize, options.Layers,
+            batchFirst: true, dropout: options.Layers > 1 ? options.Dropout : 0));
+        if (options.TieWeights)
+            _tiedBias = RegisterParameter("head_bias", Tensor.Zeros(options.VocabSize));
+        else
+            _head = RegisterModule("head", new Linear(options.HiddenSize, options.VocabSize));
+    }
+
+    /// <summary>
+    /// Copies pretrained vectors into the embedding for every vocabulary word found in <paramref name="vectors"/>
+    /// (their dimension must equal E); returns how many were found. <paramref name="freeze"/> stops them from training.
+    /// </summary>
+    public int InitializeEmbeddings(KeyedVectors vectors, IReadOnlyList<string> vocabulary, bool freeze = false)
+    {
+        if (vectors.Dimension != Options.EmbeddingSize)
+            throw new ArgumentException($"the vectors have {vectors.Dimension} dimensions but the embedding has {Options.EmbeddingSize}", nameof(vectors));
+        if (vocabulary.Count != Options.VocabSize)
+            throw new ArgumentException($"the vocabulary has {vocabulary.Count} words but the model {Options.VocabSize}", nameof(vocabulary));
+        int found = 0;
+        using (LibTorch.NoGrad())
+            for (int id = 0; id < vocabulary.Count; ++id)
+            {
+                if (id == Options.PadId || !vectors.Contains(vocabulary[id])) continue;
+                using Tensor row = _embedding.Weight[id];
+                using Tensor v = Tensor.From(vectors[vocabulary[id]].ToArray());
+                row.Copy_(v);
+                ++found;
+            }
+        _embedding.Frozen = freeze;
+        return found;
+    }
+
+    /// <summary>Logits (B, T, V) for ids (B, T) and the state after them; <paramref name="state"/> continues a previous call.</summary>
+    public (Tensor Logits, (Tensor H, Tensor? C) State) Forward(Tensor ids, (Tensor H, Tensor? C)? state = null)
+    {
+        using var scope = DisposeScope.Begin();
+        Tensor x = Dropout.Functional(_embedding.Forward(ids), Options.Dropout, Training);          // (B, T, E)
+        (Tensor output, Tensor h, Tensor? c) = _rnn.Run(x, state?.H, state?.C);                      // (B, T, H), (L·D, B, H)
+        output = Dropout.Functional(output, Options.Dropout, Training);
+        Tensor logits = _head is not null ? _head.Forward(output) : Linear.Functional(output, _embedding.Weight, _tiedBias); // (B, T, V)
+        scope.Keep(logits);
+        scope.Keep(h);
+        if (c is not null) scope.Keep(c);
+        return (logits, (h, c));
+    }
+
+    /// <inheritdoc />
+    public ((Tensor H, Tensor? C) State, float[] Logits) Start(IReadOnlyList<int> prompt)
+    {
+        if (prompt.Count == 0) throw new ArgumentException("the prompt needs at least one token (e.g. a start-of-sequence id)", nameof(prompt));
+        return Step(prompt, null);
+    }
+
+    /// <inheritdoc />
+    public ((Tensor H, Tensor? C) State, float[] Logits) Advance((Tensor H, Tensor? C) state, int token) => Step([token], state);
+
+    private ((Tensor H, Tensor? C), float[]) Step(IReadOnlyList<int> tokens, (Tensor H, Tensor? C)? state)
+    {
+        using var noGrad = LibTorch.NoGrad();
+        using Tensor ids = Tensor.From(tokens.Select(t => (long)t).ToArray(), 1, tokens.Count);       // (1, T)
+        (Tensor logits, (Tensor H, Tensor? C) next) = Forward(ids, state);
+        using (logits)
+        using (Tensor last = logits[0, -1])                                                          // (V)
+            return ((next.H.DetachFromScope(), next.C?.DetachFromScope()), last.ToArray<float>());
+    }
+}
+
+/// <summary>Perplexity done right: exp of the mean negative log-likelihood over all non-pad target tokens.</summary>
+public static class Perplexity
+{
+    /// <summary>Summed negative log-likelihood (nats) and the number of non-pad targets for logits (B, T, V) and targets (B, T).</summary>
+    public static (double NllSum, long Tokens) Accumulate(Tensor logits, Tensor targets, int padId)
+    {
+        using var scope = DisposeScope.Begin();
+        long v = logits.Size(-1);
+        Tensor flatLogits = logits.Reshape(-1, v), flatTargets = targets.Reshape(-1);
+        double sum = Losses.CrossEntropy(flatLogits, flatTargets, ignoreIndex: padId, reduction: Reduction.Sum).ToDouble();
+        long count = flatTargets.Ne(padId).Sum().ToInt64();
+        return (sum, count);
+    }
+
+    /// <summary>The figures for a summed NLL over <paramref name="tokens"/> targets: perplexity exp(mean NLL), bits per
+    /// token (mean NLL / ln 2; bits per character for character models), and the course's 2**(mean NLL), labelled as such.</summary>
+    public static (double Perplexity, double BitsPerToken, double CoursePow2) Figures(double nllSum, long tokens)
+    {
+        if (tokens <= 0) throw new ArgumentException("no targets were scored", nameof(tokens));
+        double mean = nllSum / tokens;
+        return (Math.Exp(mean), mean / Math.Log(2), Math.Pow(2, mean));
+    }
+}
