@@ -40,6 +40,8 @@ public class DemoCommandTests
         Assert.Equal(a.Tensors.Keys.Order(), b.Tensors.Keys.Order());
         foreach ((string key, Tensor t) in a.Tensors)
             Assert.True(t.Equal(b.Tensors[key]), $"{key} differs between the straight and the resumed run");
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(split, "tensorboard"), "events.out.tfevents.*").Length); // one event file per run
+        Assert.True(File.Exists(Path.Combine(straight, "summary.json")));
     }
 
     [Fact]

@@ -23,7 +23,7 @@ internal static class DemoCommand
         Trains a character-level LSTM language model on a UTF-8 text file and samples from it.
 
           --data FILE            training text (default: ../shared/data/pushkin/pushkin.txt)
-          --out DIR              run folder for checkpoint.safetensors and summary.json (default: runs/demo)
+          --out DIR              run folder for checkpoint.safetensors, summary.json and tensorboard/ (default: runs/demo)
           --steps N              training steps in total (default: 300)
           --batch N              sequences per step (default: 32)
           --seq N                characters per sequence (default: 128)
@@ -159,6 +159,7 @@ internal static class DemoCommand
 
         Console.WriteLine($"data: {cfg.Data} ({text.Length:N0} characters, {vocab.Length} distinct; {train.Length:N0} train / {valid.Length:N0} validation)");
         Console.WriteLine($"model: char LSTM, emb {cfg.Emb}, hidden {cfg.Hidden}, {cfg.Layers} layers, {model.ParameterCount():N0} parameters; libtorch {LibTorch.Version}, {cfg.Threads} threads");
+        using var tensorBoard = new Slovo.Training.TensorBoardWriter(Path.Combine(cfg.Out, "tensorboard"));
         var progress = new Progress(cfg.Steps, "train");
         var clock = Stopwatch.StartNew();
         double lastLoss = double.NaN;
@@ -181,10 +182,13 @@ internal static class DemoCommand
                 chars += (long)cfg.Batch * cfg.Seq;
             }
             progress.Report(step, $"loss {lastLoss:F3} {chars / clock.Elapsed.TotalSeconds:N0} chars/s");
+            tensorBoard.Scalar("train/loss", lastLoss, step);
             if (step % cfg.EvalEvery == 0 || step == cfg.Steps)
             {
                 double v = Evaluate(model, valid, cfg.Seq, vocab.Length);
                 history.Add((step, v));
+                tensorBoard.Scalar("valid/loss", v, step);
+                tensorBoard.Scalar("valid/bits_per_char", v / Math.Log(2), step);
                 Console.Error.WriteLine();
                 Console.WriteLine($"step {step}: train loss {lastLoss:F4}, validation loss {v:F4}, {v / Math.Log(2):F3} bits/char, perplexity {Math.Exp(v):F2}");
                 SaveCheckpoint(ckptPath, model, opt, step, vocab, cfg);
