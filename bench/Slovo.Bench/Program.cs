@@ -8,7 +8,8 @@ using Slovo.Torch.Optim;
 // Side-by-side benchmarks of Slovo.Torch against PyTorch (Debian python3-torch: the same libtorch 1.13), in one run.
 // PyTorch runs as a persistent peer process (bench/peer_torch.py), and Slovo and PyTorch rounds alternate one by
 // one so both see the same machine noise; medians are compared and the ratio is printed last.
-// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt2|bpe-train|batch-encode|rank|w2v-load|all]
+// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt2|bpe-train|batch-encode|rank|w2v-load|probes|all]
+// ("probes" prints the seeded quality probes behind the tests' thresholds; it is not part of "all")
 
 string which = args.Length > 0 ? args[0] : "all";
 string python = Environment.GetEnvironmentVariable("SLOVO_PYTHON") ?? "/usr/bin/python3";
@@ -18,7 +19,7 @@ if (!File.Exists(python))
     Console.Error.WriteLine($"The PyTorch peer needs {python} with torch. HINT: apt-get install -y python3-torch (or set SLOVO_PYTHON)");
     return 2;
 }
-bool torchFree = which is "gpt2" or "bpe-train" or "batch-encode" or "rank" or "w2v-load";
+bool torchFree = which is "gpt2" or "bpe-train" or "batch-encode" or "rank" or "w2v-load" or "probes";
 Console.WriteLine(torchFree ? $"{Environment.ProcessorCount} cores" : $"libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores");
 if (which is "add" or "all") BenchAdd();
 if (which is "lstm" or "all") BenchLstm();
@@ -27,6 +28,7 @@ if (which is "bpe-train" or "all") BenchBpeTrain();
 if (which is "batch-encode" or "all") BenchBatchEncode();
 if (which is "rank" or "all") BenchRank();
 if (which is "w2v-load" or "all") BenchW2vLoad();
+if (which is "probes") Probes.Run(FindRepoRoot());
 return 0;
 
 void BenchRank()
