@@ -105,13 +105,15 @@ public sealed class PairReranker : IDisposable
     {
         if (dimension != _dim) throw new ArgumentException($"the reranker was trained on {_dim}-d vectors, got {dimension}", nameof(dimension));
         PairSide Side(int i) => new(tokens[i], vectors.AsSpan(i * dimension, dimension).ToArray());
+        float[] unit = (float[])vectors.Clone(); // unit vectors computed once for the first stage
+        for (int i = 0; i < unit.Length / dimension; ++i) VectorMath.Normalize(unit.AsSpan(i * dimension, dimension));
         var ranks = new int[cases.Count];
         for (int q = 0; q < cases.Count; ++q)
         {
             RankingCase c = cases[q];
             PairSide query = Side(c.Query);
             var candidates = c.Negatives.Prepend(c.Duplicate).ToArray();
-            var firstStage = candidates.Select(k => (Id: k, Sim: VectorMath.Dot(Unit(query.Vector), Unit(vectors.AsSpan(k * dimension, dimension).ToArray()))))
+            var firstStage = candidates.Select(k => (Id: k, Sim: VectorMath.Dot(unit.AsSpan(c.Query * dimension, dimension), unit.AsSpan(k * dimension, dimension))))
                 .OrderByDescending(x => x.Sim).ThenBy(x => x.Id == c.Duplicate ? 0 : 1).Select(x => x.Id).ToList(); // ties as in RankingEvaluation.Ranks
             int first = firstStage.IndexOf(c.Duplicate) + 1;
             if (first > topK) { ranks[q] = first; continue; }
@@ -121,13 +123,6 @@ public sealed class PairReranker : IDisposable
             ranks[q] = 1 + scores.Count(s => s > dupScore);
         }
         return ranks;
-    }
-
-    private static float[] Unit(float[] v)
-    {
-        var u = (float[])v.Clone();
-        VectorMath.Normalize(u);
-        return u;
     }
 
     /// <inheritdoc />
