@@ -10,10 +10,7 @@ public class DemoCommandTests
 {
     private static string PushkinSample()
     {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "..", "shared", "data", "pushkin", "pushkin.txt"))) dir = Path.GetDirectoryName(dir);
-        Assert.NotNull(dir);
-        string text = File.ReadAllText(Path.Combine(dir!, "..", "shared", "data", "pushkin", "pushkin.txt"))[..20_000];
+        string text = File.ReadAllText(TestSupport.TestPaths.SharedData("pushkin", "pushkin.txt"))[..20_000];
         string path = Path.Combine(Directory.CreateTempSubdirectory("slovo-demo").FullName, "text.txt");
         File.WriteAllText(path, text);
         return path;

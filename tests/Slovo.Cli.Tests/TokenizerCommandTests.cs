@@ -9,9 +9,7 @@ public class TokenizerCommandTests
 {
     private static string Corpus()
     {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "..", "shared", "data", "pushkin", "pushkin.txt"))) dir = Path.GetDirectoryName(dir);
-        string text = File.ReadAllText(Path.Combine(dir!, "..", "shared", "data", "pushkin", "pushkin.txt"))[..50_000];
+        string text = File.ReadAllText(TestSupport.TestPaths.SharedData("pushkin", "pushkin.txt"))[..50_000];
         string path = Path.Combine(Directory.CreateTempSubdirectory("slovo-tokcli").FullName, "corpus.txt");
         File.WriteAllText(path, text);
         return path;

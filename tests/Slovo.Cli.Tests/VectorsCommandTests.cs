@@ -7,12 +7,7 @@ namespace Slovo.Cli.Tests;
 [Collection("cli")]
 public class VectorsCommandTests
 {
-    private static string Glove()
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "..", "shared", "data", "glove", "glove.6B.50d.top5k.txt"))) dir = Path.GetDirectoryName(dir);
-        return Path.Combine(dir!, "..", "shared", "data", "glove", "glove.6B.50d.top5k.txt");
-    }
+    private static string Glove() => TestSupport.TestPaths.SharedData("glove", "glove.6B.50d.top5k.txt");
 
     private static string Run(params string[] args)
     {

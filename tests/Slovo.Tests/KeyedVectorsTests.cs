@@ -8,12 +8,7 @@ namespace Slovo.Tests;
 /// <summary>KeyedVectors against gensim 4.2 through tests/golden/vectors (made by make_golden.py there).</summary>
 public class KeyedVectorsTests
 {
-    internal static string Root()
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !Directory.Exists(Path.Combine(dir, "tests", "golden", "vectors"))) dir = Path.GetDirectoryName(dir);
-        return dir ?? throw new DirectoryNotFoundException("tests/golden/vectors");
-    }
+    internal static string Root() => TestSupport.TestPaths.RepoRoot;
 
     private static string Golden(string name) => Path.Combine(Root(), "tests", "golden", "vectors", name);
 

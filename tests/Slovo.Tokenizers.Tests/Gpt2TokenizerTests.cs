@@ -6,13 +6,7 @@ namespace Slovo.Tokenizers.Tests;
 
 public class Gpt2TokenizerTests
 {
-    private static string GptDir()
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !Directory.Exists(Path.Combine(dir, "..", "shared", "models", "gpt2-tokenizer"))) dir = Path.GetDirectoryName(dir);
-        Assert.NotNull(dir);
-        return Path.GetFullPath(Path.Combine(dir!, "..", "shared", "models", "gpt2-tokenizer"));
-    }
+    private static string GptDir() => TestSupport.TestPaths.SharedModel("gpt2-tokenizer");
 
     private static readonly Lazy<Gpt2Tokenizer> Tokenizer = new(() => Gpt2Tokenizer.Load(GptDir()));
 

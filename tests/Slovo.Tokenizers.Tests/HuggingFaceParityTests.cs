@@ -10,13 +10,7 @@ namespace Slovo.Tokenizers.Tests;
 /// </summary>
 public class HuggingFaceParityTests
 {
-    internal static string GoldenDir()
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !Directory.Exists(Path.Combine(dir, "tests", "golden", "tokenizers"))) dir = Path.GetDirectoryName(dir);
-        Assert.NotNull(dir);
-        return Path.Combine(dir!, "tests", "golden", "tokenizers");
-    }
+    internal static string GoldenDir() => Path.Combine(TestSupport.TestPaths.RepoRoot, "tests", "golden", "tokenizers");
 
     public static TheoryData<string> TokenizerNames()
     {
@@ -27,7 +21,7 @@ public class HuggingFaceParityTests
     }
 
     private static string PathOf(string name) => name.StartsWith("shared:", StringComparison.Ordinal)
-        ? Path.GetFullPath(Path.Combine(GoldenDir(), "..", "..", "..", "..", "shared", "models", name["shared:".Length..], "tokenizer.json"))
+        ? TestSupport.TestPaths.SharedModel(name["shared:".Length..], "tokenizer.json")
         : Path.Combine(GoldenDir(), name);
 
     [Theory]

@@ -106,7 +106,7 @@ public class PropertyTests
     [Fact]
     public void Gpt2TokenizerAndTheGeneralPipelineGiveTheSameIds()
     {
-        string dir = Path.GetFullPath(Path.Combine(HuggingFaceParityTests.GoldenDir(), "..", "..", "..", "..", "shared", "models", "gpt2-tokenizer"));
+        string dir = TestSupport.TestPaths.SharedModel("gpt2-tokenizer");
         Gpt2Tokenizer gpt2 = Gpt2Tokenizer.Load(dir);
         var pipeline = new Tokenizer(gpt2.Model) { PreTokenizer = new ByteLevelPreTokenizer(addPrefixSpace: false), Decoder = new ByteLevelDecoder() };
         var rng = new Random(53);

@@ -15,8 +15,7 @@ public class TrainerTests
 {
     private static string CorpusSlice()
     {
-        string shared = Path.GetFullPath(Path.Combine(HuggingFaceParityTests.GoldenDir(), "..", "..", "..", "..", "shared"));
-        string text = File.ReadAllText(Path.Combine(shared, "data", "pushkin", "pushkin.txt")).Replace("\r\n", "\n")[..200_000];
+        string text = File.ReadAllText(TestSupport.TestPaths.SharedData("pushkin", "pushkin.txt")).Replace("\r\n", "\n")[..200_000];
         string path = Path.Combine(Directory.CreateTempSubdirectory("slovo-corpus").FullName, "corpus.txt");
         File.WriteAllText(path, text);
         return path;

@@ -9,17 +9,9 @@ internal sealed class Golden : IDisposable
 
     private Golden(Dictionary<string, Tensor> tensors) => _tensors = tensors;
 
-    public static string RepoRoot
-    {
-        get
-        {
-            string? dir = AppContext.BaseDirectory;
-            while (dir is not null && !Directory.Exists(Path.Combine(dir, "tests", "golden"))) dir = Path.GetDirectoryName(dir);
-            return dir ?? throw new DirectoryNotFoundException("tests/golden not found above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string RepoRoot => TestSupport.TestPaths.RepoRoot;
 
-    public static string SharedDir => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
+    public static string SharedDir => TestSupport.TestPaths.Shared;
 
     public static Golden Load(string name) =>
         new(SafeTensors.Load(Path.Combine(RepoRoot, "tests", "golden", name + ".safetensors")));
