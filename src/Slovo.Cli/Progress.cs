@@ -28,3 +28,9 @@ internal sealed class Progress(long total, string label)
     private static string Format(double seconds) =>
         seconds >= 3600 ? $"{seconds / 3600:F1}h" : seconds >= 60 ? $"{(int)seconds / 60}m{(int)seconds % 60:D2}s" : $"{seconds:F1}s";
 }
+
+/// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+internal sealed class SyncProgress(Action<Slovo.Tokenizers.Trainers.TrainingProgress> report) : IProgress<Slovo.Tokenizers.Trainers.TrainingProgress>
+{
+    public void Report(Slovo.Tokenizers.Trainers.TrainingProgress value) => report(value);
+}

@@ -221,10 +221,4 @@ internal static class TokenizerCommand
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{pad}\" y=\"{H - pad + 18}\">rank</text><text x=\"{2 * pad + panel}\" y=\"{H - pad + 18}\">k</text>\n");
         return sb.Append("</svg>\n").ToString();
     }
-
-    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
 }

@@ -29,30 +29,74 @@ public static class Generator
         options.Validate(model.VocabSize);
         if (options.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder", nameof(decode));
         if (options.Beams > 1) return BeamSearch(model, prompt, options, decode);
-        var rng = new Random(options.Seed);
-        var history = new List<int>(prompt);
-        var generated = new List<int>();
+        var row = new RowSampler(prompt, options, options.Seed, decode);
+        if (row.Result is not null) return row.Result;
         (TState state, float[] logits) = model.Start(prompt);
-        double logProb = 0;
-        for (int step = 0; step < options.MaxTokens; ++step)
+        while (true)
+        {
+            int token = row.Next(logits);
+            onToken?.Invoke(token);
+            if (row.Result is not null) return row.Result;
+            (state, logits) = model.Advance(state, token);
+        }
+    }
+
+    /// <summary>
+    /// Generates a continuation of every prompt at once, stepping all rows through the model together. Row i samples
+    /// with seed <c>Seed + i</c>, so each row equals <see cref="Generate{TState}"/> of that prompt with that seed.
+    /// Beam search runs prompt by prompt. <paramref name="onToken"/> receives (row, token).
+    /// </summary>
+    public static IReadOnlyList<GenerationResult> GenerateBatch<TState>(IBatchedIncrementalModel<TState> model, IReadOnlyList<IReadOnlyList<int>> prompts,
+                                                                       GenerationOptions options, Func<IReadOnlyList<int>, string>? decode = null,
+                                                                       Action<int, int>? onToken = null)
+    {
+        options.Validate(model.VocabSize);
+        if (options.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder", nameof(decode));
+        if (prompts.Count == 0) return [];
+        if (options.Beams > 1)
+            return prompts.Select((p, i) => Generate(model, p, options with { Seed = options.Seed + i }, decode)).ToList();
+        (TState state, float[][] logits) = model.StartBatch(prompts);
+        var rows = prompts.Select((p, i) => new RowSampler(p, options, options.Seed + i, decode)).ToArray();
+        var tokens = new int[rows.Length];
+        while (true)
+        {
+            for (int i = 0; i < rows.Length; ++i)
+            {
+                if (rows[i].Result is not null) continue;        // finished rows keep stepping with their last token; it is ignored
+                tokens[i] = rows[i].Next(logits[i]);
+                onToken?.Invoke(i, tokens[i]);
+            }
+            if (rows.All(r => r.Result is not null)) return rows.Select(r => r.Result!).ToList();
+            (state, logits) = model.AdvanceBatch(state, tokens);
+        }
+    }
+
+    /// <summary>One sequence being sampled: penalties, filtering, drawing, and the stop rules.</summary>
+    private sealed class RowSampler(IReadOnlyList<int> prompt, GenerationOptions options, int seed, Func<IReadOnlyList<int>, string>? decode)
+    {
+        private readonly Random _rng = new(seed);
+        private readonly List<int> _history = new(prompt);
+        private readonly List<int> _generated = [];
+        private double _logProb;
+
+        public GenerationResult? Result { get; private set; } = options.MaxTokens == 0 ? new GenerationResult([], StopReason.MaxTokens, 0) : null;
+
+        /// <summary>Draws the next token from the model's logits and updates <see cref="Result"/> when the sequence ends.</summary>
+        public int Next(float[] logits)
         {
             float[] l = (float[])logits.Clone();
-            LogitProcessor.ApplyPenalties(l, history, options);
+            LogitProcessor.ApplyPenalties(l, _history, options);
             double[] p = LogitProcessor.Distribution(l, options);
-            int token = LogitProcessor.Sample(p, rng);
-            logProb += LogitProcessor.LogSoftmax(logits)[token];
-            generated.Add(token);
-            history.Add(token);
-            onToken?.Invoke(token);
-            if (token == options.EosToken) return new GenerationResult(generated, StopReason.Eos, logProb);
-            if (options.StopStrings.Count > 0)
-            {
-                string text = decode!(generated);
-                if (options.StopStrings.Any(s => text.EndsWith(s, StringComparison.Ordinal))) return new GenerationResult(generated, StopReason.StopString, logProb);
-            }
-            if (step + 1 < options.MaxTokens) (state, logits) = model.Advance(state, token);
+            int token = LogitProcessor.Sample(p, _rng);
+            _logProb += LogitProcessor.LogSoftmax(logits)[token];
+            _generated.Add(token);
+            _history.Add(token);
+            if (token == options.EosToken) Result = new GenerationResult(_generated, StopReason.Eos, _logProb);
+            else if (options.StopStrings.Count > 0 && options.StopStrings.Any(s => decode!(_generated).EndsWith(s, StringComparison.Ordinal)))
+                Result = new GenerationResult(_generated, StopReason.StopString, _logProb);
+            else if (_generated.Count >= options.MaxTokens) Result = new GenerationResult(_generated, StopReason.MaxTokens, _logProb);
+            return token;
         }
-        return new GenerationResult(generated, StopReason.MaxTokens, logProb);
     }
 
     private sealed record Beam<TState>(List<int> Tokens, TState State, float[] Logits, double Score);

@@ -16,3 +16,13 @@ public interface IIncrementalModel<TState>
     /// <summary>Reads one more token; returns the new state and the logits of the token after it.</summary>
     (TState State, float[] Logits) Advance(TState state, int token);
 }
+
+/// <summary>An <see cref="IIncrementalModel{TState}"/> that can also step many sequences at once (one state for all rows).</summary>
+public interface IBatchedIncrementalModel<TState> : IIncrementalModel<TState>
+{
+    /// <summary>Reads every prompt; returns the batched state and each row's next-token logits.</summary>
+    (TState State, float[][] Logits) StartBatch(IReadOnlyList<IReadOnlyList<int>> prompts);
+
+    /// <summary>Reads one more token per row; returns the new state and each row's next-token logits.</summary>
+    (TState State, float[][] Logits) AdvanceBatch(TState state, IReadOnlyList<int> tokens);
+}

@@ -39,7 +39,7 @@ public sealed record RnnLanguageModelOptions
 /// A recurrent language model: embedding → RNN/LSTM/GRU → linear layer over the vocabulary, with optionally tied input
 /// and output weights. It is an <see cref="IIncrementalModel{TState}"/>, so generation carries the recurrent state.
 /// </summary>
-public sealed class RnnLanguageModel : Module, IIncrementalModel<(Tensor H, Tensor? C)>
+public sealed class RnnLanguageModel : Module, IBatchedIncrementalModel<(Tensor H, Tensor? C)>
 {
     private readonly Embedding _embedding;
     private readonly Recurrent _rnn;
@@ -91,6 +91,9 @@ public sealed class RnnLanguageModel : Module, IIncrementalModel<(Tensor H, Tens
         return found;
     }
 
+    /// <summary>Stops (or restarts) training of the input embedding, e.g. to keep pretrained vectors fixed.</summary>
+    public void FreezeEmbeddings(bool freeze = true) => _embedding.Frozen = freeze;
+
     /// <summary>Logits (B, T, V) for ids (B, T) and the state after them; <paramref name="state"/> continues a previous call.</summary>
     public (Tensor Logits, (Tensor H, Tensor? C) State) Forward(Tensor ids, (Tensor H, Tensor? C)? state = null)
     {
@@ -114,6 +117,45 @@ public sealed class RnnLanguageModel : Module, IIncrementalModel<(Tensor H, Tens
 
     /// <inheritdoc />
     public ((Tensor H, Tensor? C) State, float[] Logits) Advance((Tensor H, Tensor? C) state, int token) => Step([token], state);
+
+    /// <inheritdoc />
+    public ((Tensor H, Tensor? C) State, float[][] Logits) StartBatch(IReadOnlyList<IReadOnlyList<int>> prompts)
+    {
+        // Prompts differ in length, so each is read on its own; the states are then stacked along the batch axis.
+        var states = new List<(Tensor H, Tensor? C)>();
+        var logits = new float[prompts.Count][];
+        try
+        {
+            for (int i = 0; i < prompts.Count; ++i)
+            {
+                ((Tensor H, Tensor? C) s, float[] l) = Start(prompts[i]);
+                states.Add(s);
+                logits[i] = l;
+            }
+            Tensor h = Tensor.Cat(states.Select(s => s.H).ToArray(), 1).DetachFromScope();                         // (L·D, B, H)
+            Tensor? c = Options.Kind == RecurrentKind.Lstm ? Tensor.Cat(states.Select(s => s.C!).ToArray(), 1).DetachFromScope() : null;
+            return ((h, c), logits);
+        }
+        finally
+        {
+            foreach ((Tensor h, Tensor? c) in states) { h.Dispose(); c?.Dispose(); }
+        }
+    }
+
+    /// <inheritdoc />
+    public ((Tensor H, Tensor? C) State, float[][] Logits) AdvanceBatch((Tensor H, Tensor? C) state, IReadOnlyList<int> tokens)
+    {
+        using var noGrad = LibTorch.NoGrad();
+        using Tensor ids = Tensor.From(tokens.Select(t => (long)t).ToArray(), tokens.Count, 1);        // (B, 1)
+        (Tensor logits, (Tensor H, Tensor? C) next) = Forward(ids, state);
+        using (logits)
+        {
+            float[] flat = logits.ToArray<float>();                                                     // (B, 1, V)
+            var rows = new float[tokens.Count][];
+            for (int b = 0; b < rows.Length; ++b) rows[b] = flat.AsSpan(b * VocabSize, VocabSize).ToArray();
+            return ((next.H.DetachFromScope(), next.C?.DetachFromScope()), rows);
+        }
+    }
 
     private ((Tensor H, Tensor? C), float[]) Step(IReadOnlyList<int> tokens, (Tensor H, Tensor? C)? state)
     {

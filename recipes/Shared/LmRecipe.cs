@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Slovo.Generation;
+using Slovo.LanguageModels;
+using Slovo.Text;
+using Slovo.Torch;
+
+namespace Slovo.Recipes;
+
+/// <summary>One model of a recipe: its settings and what was measured.</summary>
+public sealed record LmRun(string Name, RnnLanguageModelOptions Model, LmTrainingOptions Training)
+{
+    public long Parameters { get; set; }
+    public LmTrainingResult? Result { get; set; }
+    public int? PretrainedFound { get; set; }
+}
+
+/// <summary>Shared steps of the language-model recipes: train (resumable, in runs/NAME), evaluate, sample, write tables.</summary>
+public static class LmRecipe
+{
+    /// <summary>The repository root, found from the program's folder.</summary>
+    public static string Root() => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));
+
+    /// <summary>../shared/data, or an error naming where it was looked for.</summary>
+    public static string SharedData()
+    {
+        string shared = Path.GetFullPath(Path.Combine(Root(), "..", "shared", "data"));
+        if (!Directory.Exists(shared)) throw new DirectoryNotFoundException($"shipped data not found at {shared}");
+        return shared;
+    }
+
+    /// <summary>Trains <paramref name="run"/> in <paramref name="runDir"/>; a run killed earlier is resumed, a finished one re-trained.</summary>
+    public static RnnLanguageModel Train(LmRun run, LmDataset data, string runDir, Action<RnnLanguageModel>? init = null)
+    {
+        LibTorch.ManualSeed((ulong)run.Training.Seed);
+        var model = new RnnLanguageModel(run.Model);
+        bool resume = File.Exists(Path.Combine(runDir, LmTrainer.CheckpointFile)) && !File.Exists(Path.Combine(runDir, LmTrainer.SummaryFile));
+        if (!resume) // a resumed run takes its weights from the checkpoint (init must not freeze anything)
+        {
+            if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
+            init?.Invoke(model);
+        }
+        run.Parameters = model.ParameterCount();
+        var clock = Stopwatch.StartNew();
+        double lastReport = 0;
+        var trainer = new LmTrainer
+        {
+            OnStep = s =>
+            {
+                if (clock.Elapsed.TotalSeconds - lastReport < 15) return;
+                lastReport = clock.Elapsed.TotalSeconds;
+                Console.Error.WriteLine($"  {run.Name}: epoch {s.Epoch} batch {s.Batch}/{s.Batches} loss {s.Loss:F3} {s.TokensPerSecond:N0} tok/s");
+            },
+            OnEpoch = e => Console.WriteLine($"  {run.Name}: epoch {e.Epoch} validation perplexity {e.Valid.Perplexity:F2}, {e.Valid.BitsPerChar:F3} bits/char ({e.Seconds:F0} s)"),
+        };
+        Console.WriteLine($"{run.Name}: {run.Parameters:N0} parameters, vocabulary {data.Vocab.Size:N0}{(resume ? " (resuming)" : "")}");
+        run.Result = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir, resume);
+        return model;
+    }
+
+    /// <summary>The results table: parameters, validation figures, epochs and training time.</summary>
+    public static string ResultsTable(IEnumerable<LmRun> runs)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| model | parameters | validation perplexity exp(loss) | course's 2\\*\\*loss | bits/char | best epoch / run | training time |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (LmRun r in runs)
+        {
+            LmTrainingResult x = r.Result!;
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Parameters:N0} | {x.BestValid.Perplexity:F2} | {x.BestValid.CoursePow2:F2} | {x.BestValid.BitsPerChar:F3} | {x.BestEpoch} / {x.History.Count}{(x.StoppedEarly ? " (early stop)" : "")} | {x.Seconds / 60:F1} min |");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The decoding strategies compared in the recipes.</summary>
+    public static readonly (string Name, GenerationOptions Options)[] Strategies =
+    [
+        ("greedy", new GenerationOptions { Greedy = true }),
+        ("greedy, no-repeat 3-gram", new GenerationOptions { Greedy = true, NoRepeatNgramSize = 3 }),
+        ("sampling, temperature 1.0", new GenerationOptions { Temperature = 1.0 }),
+        ("sampling, temperature 0.5", new GenerationOptions { Temperature = 0.5 }),
+        ("top-k 10", new GenerationOptions { TopK = 10 }),
+        ("nucleus top-p 0.9", new GenerationOptions { TopP = 0.9 }),
+        ("min-p 0.1", new GenerationOptions { MinP = 0.1 }),
+        ("top-k 40 + repetition penalty 1.3", new GenerationOptions { TopK = 40, RepetitionPenalty = 1.3 }),
+        ("beam search, 5 beams", new GenerationOptions { Beams = 5, LengthPenalty = 1.0 }),
+        ("beam sampling, 5 beams", new GenerationOptions { Beams = 5, BeamSampling = true, LengthPenalty = 1.0 }),
+    ];
+
+    /// <summary>Samples each strategy on each prompt; a table row per (strategy, prompt) with the text and its mean
+    /// log-probability per token under the model.</summary>
+    public static string StrategyTable(RnnLanguageModel model, LmVocabulary vocab, IReadOnlyList<string> prompts, int maxTokens, bool prettify, int seed = 1)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| strategy | prompt → continuation | mean log-prob / token | distinct 2-grams |");
+        sb.AppendLine("|---|---|---:|---:|");
+        foreach ((string name, GenerationOptions o) in Strategies)
+            foreach (string prompt in prompts)
+            {
+                int[] ids = [vocab.SosId, .. vocab.Encode(prompt)];
+                GenerationResult g = Generator.Generate(model, ids, o with { MaxTokens = maxTokens, EosToken = vocab.EosId, Seed = seed }, x => vocab.Decode(x));
+                string text = vocab.Decode(ids.Concat(g.Tokens));
+                if (prettify) text = Prettifier.Prettify(text);
+                double distinct = g.Tokens.Count < 2 ? 1 : g.Tokens.Zip(g.Tokens.Skip(1)).Distinct().Count() / (double)(g.Tokens.Count - 1);
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {Escape(text)} | {g.LogProbability / Math.Max(1, g.Tokens.Count):F2} | {distinct:P0} |");
+            }
+        return sb.ToString();
+    }
+
+    /// <summary>Markdown-safe table cell text.</summary>
+    public static string Escape(string s) => s.Replace("|", "\\|").Replace("\n", " / ").Replace("*", "\\*");
+}

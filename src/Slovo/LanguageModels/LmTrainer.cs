@@ -1,0 +1,368 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Slovo.Torch;
+using Slovo.Torch.NN;
+using Slovo.Torch.Optim;
+using Slovo.Torch.Serialization;
+using Slovo.Training;
+
+namespace Slovo.LanguageModels;
+
+// Shapes: B batch rows, W window length (≤ Bptt), V vocabulary.
+
+/// <summary>Settings of <see cref="LmTrainer"/>. The same options must be given to continue a run.</summary>
+public sealed record LmTrainingOptions
+{
+    /// <summary>Passes over the training data at most.</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Sequences per batch.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Truncated back-propagation: a batch longer than this is trained in windows of this many steps, the state
+    /// carried (detached) from one window to the next; each window is one optimizer step.</summary>
+    public int Bptt { get; init; } = 128;
+
+    /// <summary>Adam's learning rate.</summary>
+    public double LearningRate { get; init; } = 2e-3;
+
+    /// <summary>Gradient norm limit (0: none).</summary>
+    public double Clip { get; init; } = 1.0;
+
+    /// <summary>Stop after this many epochs without a better validation loss (0: never stop early).</summary>
+    public int Patience { get; init; } = 2;
+
+    /// <summary>Seed of batch order and dropout.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Write a resumable checkpoint every this many batches (and at every epoch's end).</summary>
+    public int CheckpointEvery { get; init; } = 100;
+}
+
+/// <summary>Validation figures: summed NLL (nats) over the non-pad targets, their count, and the characters they cover.</summary>
+public sealed record LmEvaluation(double NllSum, long Tokens, long Chars)
+{
+    /// <summary>Mean NLL per target token (nats): the validation loss.</summary>
+    public double Loss => NllSum / Tokens;
+
+    /// <summary>exp(mean NLL): perplexity done right.</summary>
+    public double Perplexity => Math.Exp(Loss);
+
+    /// <summary>2**(mean NLL in nats): the figure the course printed, for comparison only.</summary>
+    public double CoursePow2 => Math.Pow(2, Loss);
+
+    /// <summary>Bits per character: the NLL spread over the characters of the text (comparable across token levels).</summary>
+    public double BitsPerChar => NllSum / Math.Log(2) / Chars;
+}
+
+/// <summary>One epoch's outcome.</summary>
+public sealed record LmEpochReport(int Epoch, double TrainLoss, LmEvaluation Valid, double Seconds, double TokensPerSecond, bool Improved);
+
+/// <summary>Where training stands after a batch (for progress bars).</summary>
+public readonly record struct LmStepInfo(int Epoch, int Batch, int Batches, long Step, double Loss, double TokensPerSecond);
+
+/// <summary>What a training run did.</summary>
+public sealed record LmTrainingResult(IReadOnlyList<LmEpochReport> History, int BestEpoch, LmEvaluation BestValid, bool StoppedEarly,
+                                      long Steps, double Seconds, double TokensPerSecond);
+
+/// <summary>
+/// Trains an <see cref="RnnLanguageModel"/> with Adam on length-bucketed batches, truncated back-propagation, validation
+/// each epoch and early stopping; the best weights are back in the model at the end. With a run folder it writes
+/// <c>checkpoint.safetensors</c> (everything to continue exactly), <c>model.safetensors</c> (the best weights and the
+/// vocabulary, for generation), TensorBoard events and <c>summary.json</c>, all atomically.
+/// </summary>
+public sealed class LmTrainer
+{
+    private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+
+    /// <summary>The file names inside a run folder.</summary>
+    public const string CheckpointFile = "checkpoint.safetensors", ModelFile = "model.safetensors", SummaryFile = "summary.json";
+
+    /// <summary>Called after every batch.</summary>
+    public Action<LmStepInfo>? OnStep { get; init; }
+
+    /// <summary>Called after every epoch's validation.</summary>
+    public Action<LmEpochReport>? OnEpoch { get; init; }
+
+    /// <summary>Called after every checkpoint is written (tests use it to stop a run at a known point).</summary>
+    public Action<long>? OnCheckpoint { get; init; }
+
+    /// <summary>
+    /// Trains <paramref name="model"/> on <paramref name="train"/> (id sequences SOS … EOS). <paramref name="validChars"/>
+    /// is the character count of the validation texts (for bits per character). With <paramref name="runDir"/> and
+    /// <paramref name="resume"/>, continues from that folder's checkpoint, which must come from the same settings.
+    /// </summary>
+    public LmTrainingResult Train(RnnLanguageModel model, LmVocabulary vocab, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid,
+                                  long validChars, LmTrainingOptions o, string? runDir = null, bool resume = false)
+    {
+        if (train.Count == 0) throw new ArgumentException("no training sequences", nameof(train));
+        if (valid.Count == 0) throw new ArgumentException("no validation sequences", nameof(valid));
+        if (o.Bptt < 1 || o.BatchSize < 1 || o.Epochs < 1) throw new ArgumentException("epochs, batch size and bptt must be at least 1", nameof(o));
+        if (model.VocabSize != vocab.Size) throw new ArgumentException($"the model predicts {model.VocabSize} ids, the vocabulary has {vocab.Size}", nameof(vocab));
+        if (resume && runDir is null) throw new ArgumentException("resuming needs the run folder", nameof(resume));
+
+        using var opt = new Adam(model.Parameters(), lr: o.LearningRate);
+        var state = new RunState();
+        string? ckpt = runDir is null ? null : Path.Combine(runDir, CheckpointFile);
+        if (resume) state = LoadCheckpoint(ckpt!, model, opt, vocab, o);
+        Dictionary<string, Tensor>? bestInMemory = null;
+        using TensorBoardWriter? tb = runDir is null ? null : new TensorBoardWriter(Path.Combine(runDir, "tensorboard"));
+        var clock = Stopwatch.StartNew();
+        long tokensThisRun = 0;
+        bool stoppedEarly = state.BadEpochs >= o.Patience && o.Patience > 0;
+
+        while (state.Epoch < o.Epochs && !stoppedEarly)
+        {
+            List<LmBatch> batches = LmBatching.Bucketed(train, o.BatchSize, vocab.PadId, new Random(unchecked(o.Seed * 1_000_003 + state.Epoch)));
+            var epochClock = Stopwatch.StartNew();
+            long epochTokens = 0;
+            for (int bi = state.Batch; bi < batches.Count; ++bi)
+            {
+                (double nll, long count) = TrainBatch(model, opt, batches[bi], vocab.PadId, o, ref state.Step);
+                state.EpochNll += nll;
+                state.EpochTokens += count;
+                epochTokens += count;
+                tokensThisRun += count;
+                state.Batch = bi + 1;
+                double loss = count > 0 ? nll / count : double.NaN;
+                tb?.Scalar("train/loss", loss, state.Step);
+                OnStep?.Invoke(new LmStepInfo(state.Epoch + 1, bi + 1, batches.Count, state.Step, loss, epochTokens / epochClock.Elapsed.TotalSeconds));
+                if (ckpt is not null && state.Batch % o.CheckpointEvery == 0 && state.Batch < batches.Count)
+                {
+                    SaveCheckpoint(ckpt, model, opt, vocab, o, state);
+                    OnCheckpoint?.Invoke(state.Step);
+                }
+            }
+
+            LmEvaluation v = Evaluate(model, valid, validChars, vocab.PadId, o.BatchSize, o.Bptt);
+            bool improved = v.Loss < state.BestLoss;
+            double trainLoss = state.EpochNll / Math.Max(1, state.EpochTokens);
+            var report = new LmEpochReport(state.Epoch + 1, trainLoss, v, epochClock.Elapsed.TotalSeconds, epochTokens / epochClock.Elapsed.TotalSeconds, improved);
+            state.History.Add(report);
+            if (improved)
+            {
+                (state.BestLoss, state.BestEpoch, state.BadEpochs, state.BestValid) = (v.Loss, report.Epoch, 0, v);
+                if (runDir is not null) SaveModel(Path.Combine(runDir, ModelFile), model, vocab);
+                else
+                {
+                    DisposeAll(bestInMemory);
+                    bestInMemory = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone().DetachFromScope());
+                }
+            }
+            else state.BadEpochs++;
+            tb?.Scalar("valid/loss", v.Loss, state.Step);
+            tb?.Scalar("valid/perplexity", v.Perplexity, state.Step);
+            tb?.Scalar("valid/bits_per_char", v.BitsPerChar, state.Step);
+            state.Epoch++;
+            (state.Batch, state.EpochNll, state.EpochTokens) = (0, 0, 0);
+            stoppedEarly = o.Patience > 0 && state.BadEpochs >= o.Patience && state.Epoch < o.Epochs;
+            OnEpoch?.Invoke(report);
+            if (ckpt is not null)
+            {
+                SaveCheckpoint(ckpt, model, opt, vocab, o, state);
+                OnCheckpoint?.Invoke(state.Step);
+            }
+        }
+
+        // The best weights go back into the model.
+        if (runDir is not null && File.Exists(Path.Combine(runDir, ModelFile)))
+        {
+            Dictionary<string, Tensor> best = SafeTensors.Load(Path.Combine(runDir, ModelFile));
+            model.LoadStateDict(best);
+            DisposeAll(best);
+        }
+        else if (bestInMemory is not null)
+        {
+            model.LoadStateDict(bestInMemory);
+            DisposeAll(bestInMemory);
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        var result = new LmTrainingResult(state.History, state.BestEpoch, state.BestValid ?? state.History[^1].Valid, stoppedEarly, state.Step,
+            state.TotalSeconds, tokensThisRun / Math.Max(1e-9, seconds));
+        if (runDir is not null) WriteSummary(Path.Combine(runDir, SummaryFile), model, vocab, o, result);
+        return result;
+    }
+
+    private static (double Nll, long Tokens) TrainBatch(RnnLanguageModel model, Optimizer opt, LmBatch batch, int padId, LmTrainingOptions o, ref long step)
+    {
+        model.Train();
+        (Tensor H, Tensor? C)? carried = null;
+        double nll = 0;
+        long tokens = 0;
+        int targets = batch.Length - 1;
+        try
+        {
+            for (int start = 0; start < targets; start += o.Bptt)
+            {
+                int w = Math.Min(o.Bptt, targets - start);
+                using var scope = DisposeScope.Begin();
+                LibTorch.ManualSeed(unchecked((ulong)o.Seed * 1_000_003UL + (ulong)step)); // dropout depends only on (seed, step)
+                Tensor x = Tensor.From(batch.Columns(start, w), batch.Rows, w);             // (B, W)
+                Tensor y = Tensor.From(batch.Columns(start + 1, w), batch.Rows, w);         // (B, W)
+                long count = y.Ne(padId).Sum().ToInt64();
+                opt.ZeroGrad();
+                (Tensor logits, (Tensor H, Tensor? C) next) = model.Forward(x, carried);     // (B, W, V)
+                if (count > 0)
+                {
+                    Tensor loss = Losses.CrossEntropy(logits.Reshape(-1, logits.Size(-1)), y.Reshape(-1), ignoreIndex: padId, reduction: Reduction.Sum);
+                    nll += loss.ToDouble();
+                    (loss / count).Backward();
+                    if (o.Clip > 0) GradClip.ClipGradNorm(model.Parameters(), o.Clip);
+                    opt.Step();
+                    tokens += count;
+                    ++step;
+                }
+                DisposeState(carried);
+                carried = (next.H.Detach().DetachFromScope(), next.C?.Detach().DetachFromScope());
+            }
+        }
+        finally { DisposeState(carried); }
+        return (nll, tokens);
+    }
+
+    private static void DisposeState((Tensor H, Tensor? C)? s)
+    {
+        s?.H.Dispose();
+        s?.C?.Dispose();
+    }
+
+    /// <summary>Token-weighted validation: the NLL summed over every non-pad target of every sequence, in windows of
+    /// <paramref name="bptt"/> with the state carried (the same as reading each sequence whole).</summary>
+    public static LmEvaluation Evaluate(RnnLanguageModel model, IReadOnlyList<int[]> sequences, long chars, int padId, int batchSize = 32, int bptt = 128)
+    {
+        model.Eval();
+        using var noGrad = LibTorch.NoGrad();
+        double nll = 0;
+        long tokens = 0;
+        foreach (LmBatch batch in LmBatching.Bucketed(sequences, batchSize, padId))
+        {
+            (Tensor H, Tensor? C)? carried = null;
+            for (int start = 0; start < batch.Length - 1; start += bptt)
+            {
+                int w = Math.Min(bptt, batch.Length - 1 - start);
+                using var scope = DisposeScope.Begin();
+                Tensor x = Tensor.From(batch.Columns(start, w), batch.Rows, w);             // (B, W)
+                Tensor y = Tensor.From(batch.Columns(start + 1, w), batch.Rows, w);         // (B, W)
+                (Tensor logits, (Tensor H, Tensor? C) next) = model.Forward(x, carried);     // (B, W, V)
+                (double s, long n) = Perplexity.Accumulate(logits, y, padId);
+                (nll, tokens) = (nll + s, tokens + n);
+                DisposeState(carried);
+                carried = (next.H.DetachFromScope(), next.C?.DetachFromScope());
+            }
+            DisposeState(carried);
+        }
+        return new LmEvaluation(nll, tokens, chars);
+    }
+
+    private sealed class RunState
+    {
+        public int Epoch, Batch, BestEpoch, BadEpochs;
+        public long Step, EpochTokens;
+        public double EpochNll, BestLoss = double.PositiveInfinity, Seconds;
+        public readonly Stopwatch Clock = Stopwatch.StartNew();
+        public double TotalSeconds => Seconds + Clock.Elapsed.TotalSeconds;
+        public LmEvaluation? BestValid;
+        public List<LmEpochReport> History = [];
+    }
+
+    private static string OptionsKey(RnnLanguageModel model, LmTrainingOptions o) =>
+        JsonSerializer.Serialize(model.Options, Json) + JsonSerializer.Serialize(o with { Epochs = 0, Patience = 0 }, Json);
+
+    private static void SaveCheckpoint(string path, RnnLanguageModel model, Optimizer opt, LmVocabulary vocab, LmTrainingOptions o, RunState s)
+    {
+        (Dictionary<string, Tensor> optTensors, Dictionary<string, string> optMeta) = opt.StateDict();
+        var tensors = new Dictionary<string, Tensor>();
+        foreach ((string k, Tensor t) in model.StateDict()) tensors["model." + k] = t;
+        foreach ((string k, Tensor t) in optTensors) tensors["optim." + k] = t;
+        var meta = optMeta.ToDictionary(kv => "optim." + kv.Key, kv => kv.Value);
+        meta["settings"] = OptionsKey(model, o);
+        meta["vocab"] = vocab.ToJson();
+        meta["run"] = JsonSerializer.Serialize(new
+        {
+            s.Epoch, s.Batch, s.BestEpoch, s.BadEpochs, s.Step, s.EpochTokens, s.EpochNll, Seconds = s.TotalSeconds,
+            BestLoss = double.IsInfinity(s.BestLoss) ? (double?)null : s.BestLoss, s.BestValid, s.History,
+        }, Json);
+        SafeTensors.Save(path, tensors, meta);
+    }
+
+    private static RunState LoadCheckpoint(string path, RnnLanguageModel model, Optimizer opt, LmVocabulary vocab, LmTrainingOptions o)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"--resume: no checkpoint at {Path.GetFullPath(path)}; start without --resume", path);
+        (Dictionary<string, Tensor> tensors, Dictionary<string, string> meta) = SafeTensors.LoadWithMetadata(path);
+        try
+        {
+            if (meta.GetValueOrDefault("settings") != OptionsKey(model, o))
+                throw new InvalidDataException($"{path} was written with other model or training settings ({meta.GetValueOrDefault("settings")}); resume with the same options");
+            if (meta.GetValueOrDefault("vocab") != vocab.ToJson())
+                throw new InvalidDataException($"{path} was written with another vocabulary; resume with the same data and tokenizer");
+            model.LoadStateDict(Prefixed(tensors, "model."));
+            opt.LoadStateDict(Prefixed(tensors, "optim."), meta.Where(kv => kv.Key.StartsWith("optim.", StringComparison.Ordinal))
+                .ToDictionary(kv => kv.Key["optim.".Length..], kv => kv.Value));
+            using JsonDocument run = JsonDocument.Parse(meta["run"]);
+            JsonElement r = run.RootElement;
+            var s = new RunState
+            {
+                Epoch = r.GetProperty("Epoch").GetInt32(), Batch = r.GetProperty("Batch").GetInt32(), BestEpoch = r.GetProperty("BestEpoch").GetInt32(),
+                BadEpochs = r.GetProperty("BadEpochs").GetInt32(), Step = r.GetProperty("Step").GetInt64(), EpochTokens = r.GetProperty("EpochTokens").GetInt64(),
+                EpochNll = r.GetProperty("EpochNll").GetDouble(), Seconds = r.GetProperty("Seconds").GetDouble(),
+                BestLoss = r.GetProperty("BestLoss").ValueKind == JsonValueKind.Null ? double.PositiveInfinity : r.GetProperty("BestLoss").GetDouble(),
+                BestValid = r.GetProperty("BestValid").Deserialize<LmEvaluation>(Json),
+                History = r.GetProperty("History").Deserialize<List<LmEpochReport>>(Json) ?? [],
+            };
+            return s;
+        }
+        finally { DisposeAll(tensors); }
+    }
+
+    private static Dictionary<string, Tensor> Prefixed(Dictionary<string, Tensor> all, string prefix) =>
+        all.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
+
+    private static void DisposeAll(Dictionary<string, Tensor>? d)
+    {
+        if (d is null) return;
+        foreach (Tensor t in d.Values) t.Dispose();
+    }
+
+    /// <summary>Writes a model and its vocabulary to one safetensors file (atomically) that <see cref="LoadModel"/> reads.</summary>
+    public static void SaveModel(string path, RnnLanguageModel model, LmVocabulary vocab) =>
+        SafeTensors.Save(path, model.StateDict(), new Dictionary<string, string>
+        {
+            ["format"] = "slovo-rnn-lm",
+            ["options"] = JsonSerializer.Serialize(model.Options, Json),
+            ["vocab"] = vocab.ToJson(),
+        });
+
+    /// <summary>Reads a model written by <see cref="SaveModel"/> (or a run folder holding one).</summary>
+    public static (RnnLanguageModel Model, LmVocabulary Vocab) LoadModel(string path)
+    {
+        if (Directory.Exists(path)) path = Path.Combine(path, ModelFile);
+        if (!File.Exists(path)) throw new FileNotFoundException($"no language model at {Path.GetFullPath(path)}; train one with 'slovo lm train'", path);
+        (Dictionary<string, Tensor> tensors, Dictionary<string, string> meta) = SafeTensors.LoadWithMetadata(path);
+        try
+        {
+            if (meta.GetValueOrDefault("format") != "slovo-rnn-lm")
+                throw new InvalidDataException($"{path} is not a Slovo language model (format '{meta.GetValueOrDefault("format")}')");
+            var options = JsonSerializer.Deserialize<RnnLanguageModelOptions>(meta["options"], Json)!;
+            LmVocabulary vocab = LmVocabulary.FromJson(meta["vocab"]);
+            var model = new RnnLanguageModel(options);
+            model.LoadStateDict(tensors);
+            model.Eval();
+            return (model, vocab);
+        }
+        finally { DisposeAll(tensors); }
+    }
+
+    private static void WriteSummary(string path, RnnLanguageModel model, LmVocabulary vocab, LmTrainingOptions o, LmTrainingResult r)
+    {
+        var summary = new
+        {
+            model = model.Options, parameters = model.ParameterCount(), vocabulary = new { level = vocab.Level.ToString().ToLowerInvariant(), size = vocab.Size },
+            training = o, epochs = r.History, best_epoch = r.BestEpoch,
+            best = new { loss = r.BestValid.Loss, perplexity = r.BestValid.Perplexity, course_pow2 = r.BestValid.CoursePow2, bits_per_char = r.BestValid.BitsPerChar },
+            stopped_early = r.StoppedEarly, steps = r.Steps, seconds = r.Seconds,
+        };
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(summary, new JsonSerializerOptions(Json) { WriteIndented = true }));
+    }
+}
