@@ -6,6 +6,11 @@ Reads commands on stdin, answers each with one line (seconds for the round, or "
   add OPS                         -> seconds for OPS adds
   lstm_setup THREADS              -> ok        (the word-level LSTM LM of bench (b))
   lstm STEPS                      -> seconds per training step, averaged over STEPS
+  lm_train PATH V EMB HIDDEN BATCH BPTT THREADS
+                                  -> "seconds tokens" for one epoch of the language model of Slovo's LmTrainer
+                                     (embedding, dropout 0.2, LSTM, dropout, linear; length-bucketed padded batches,
+                                     truncated back-propagation, summed NLL / tokens, clip 1.0, Adam 2e-3) over the
+                                     id sequences in PATH (one per line)
 """
 import sys
 import time
@@ -58,6 +63,43 @@ def lstm(steps):
     return (time.perf_counter() - t) / steps
 
 
+def lm_train(path, v, emb, hidden, batch, bptt, threads):
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    seqs = [[int(x) for x in line.split()] for line in open(path)]
+    seqs.sort(key=len)
+    batches = []
+    for i in range(0, len(seqs), batch):
+        group = seqs[i:i + batch]
+        length = max(len(s) for s in group)
+        batches.append(torch.tensor([s + [0] * (length - len(s)) for s in group]))
+    embedding = torch.nn.Embedding(v, emb, padding_idx=0)
+    lstm = torch.nn.LSTM(emb, hidden, batch_first=True)
+    head = torch.nn.Linear(hidden, v)
+    drop = torch.nn.Dropout(0.2)
+    params = list(embedding.parameters()) + list(lstm.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=2e-3, foreach=False)
+    t = time.perf_counter()
+    tokens = 0
+    for ids in batches:
+        state = None
+        for start in range(0, ids.shape[1] - 1, bptt):
+            w = min(bptt, ids.shape[1] - 1 - start)
+            x, y = ids[:, start:start + w], ids[:, start + 1:start + 1 + w]
+            count = int((y != 0).sum())
+            opt.zero_grad(set_to_none=True)
+            out, state = lstm(drop(embedding(x)), state)
+            logits = head(drop(out))
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, v), y.reshape(-1), ignore_index=0, reduction="sum")
+            loss.item()
+            (loss / count).backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            tokens += count
+            state = tuple(s.detach() for s in state)
+    return time.perf_counter() - t, tokens
+
+
 for line in sys.stdin:
     cmd, *args = line.split()
     if cmd == "add_setup":
@@ -70,5 +112,8 @@ for line in sys.stdin:
         print("ok", flush=True)
     elif cmd == "lstm":
         print(lstm(int(args[0])), flush=True)
+    elif cmd == "lm_train":
+        seconds, tokens = lm_train(args[0], *(int(a) for a in args[1:]))
+        print(f"{seconds} {tokens}", flush=True)
     else:
         print(f"error unknown command {cmd}", flush=True)

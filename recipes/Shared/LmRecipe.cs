@@ -30,18 +30,13 @@ public static class LmRecipe
         return shared;
     }
 
-    /// <summary>Trains <paramref name="run"/> in <paramref name="runDir"/>; a run killed earlier is resumed, a finished one re-trained.</summary>
+    /// <summary>
+    /// Trains <paramref name="run"/> in <paramref name="runDir"/>. A checkpoint left there by the same settings is
+    /// continued (a killed run resumes; a finished one only reloads its best weights; a larger epoch budget trains on);
+    /// one from other settings is discarded.
+    /// </summary>
     public static RnnLanguageModel Train(LmRun run, LmDataset data, string runDir, Action<RnnLanguageModel>? init = null)
     {
-        LibTorch.ManualSeed((ulong)run.Training.Seed);
-        var model = new RnnLanguageModel(run.Model);
-        bool resume = File.Exists(Path.Combine(runDir, LmTrainer.CheckpointFile)) && !File.Exists(Path.Combine(runDir, LmTrainer.SummaryFile));
-        if (!resume) // a resumed run takes its weights from the checkpoint (init must not freeze anything)
-        {
-            if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
-            init?.Invoke(model);
-        }
-        run.Parameters = model.ParameterCount();
         var clock = Stopwatch.StartNew();
         double lastReport = 0;
         var trainer = new LmTrainer
@@ -54,8 +49,30 @@ public static class LmRecipe
             },
             OnEpoch = e => Console.WriteLine($"  {run.Name}: epoch {e.Epoch} validation perplexity {e.Valid.Perplexity:F2}, {e.Valid.BitsPerChar:F3} bits/char ({e.Seconds:F0} s)"),
         };
-        Console.WriteLine($"{run.Name}: {run.Parameters:N0} parameters, vocabulary {data.Vocab.Size:N0}{(resume ? " (resuming)" : "")}");
-        run.Result = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir, resume);
+        if (File.Exists(Path.Combine(runDir, LmTrainer.CheckpointFile)))
+        {
+            LibTorch.ManualSeed((ulong)run.Training.Seed);
+            var resumed = new RnnLanguageModel(run.Model);
+            try
+            {
+                Console.WriteLine($"{run.Name}: continuing from {runDir}");
+                run.Parameters = resumed.ParameterCount();
+                run.Result = trainer.Train(resumed, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir, resume: true);
+                return resumed;
+            }
+            catch (InvalidDataException e)
+            {
+                resumed.Dispose();
+                Console.WriteLine($"{run.Name}: starting over ({e.Message})");
+            }
+        }
+        if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
+        LibTorch.ManualSeed((ulong)run.Training.Seed);
+        var model = new RnnLanguageModel(run.Model);
+        init?.Invoke(model);
+        run.Parameters = model.ParameterCount();
+        Console.WriteLine($"{run.Name}: {run.Parameters:N0} parameters, vocabulary {data.Vocab.Size:N0}");
+        run.Result = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir);
         return model;
     }
 

@@ -110,6 +110,7 @@ internal static class LmCommand
     {
         List<string> texts = ReadCorpus(o);
         string level = o.String("level", "word");
+        bool lowercase = o.Flag("lowercase"); // the texts are lowercased already; a word vocabulary also lowercases prompts
         int minCount = o.Int("min-count", 3, 1), maxVocab = o.Int("max-vocab", 50_000, 5);
         string tokenizerPath = o.String("tokenizer", "");
         int bpeSize = o.Int("vocab-size", 1400, 260);
@@ -149,7 +150,7 @@ internal static class LmCommand
         }
         LmDataset data = LmDataset.Create(texts, validFraction, train.Seed, buildVocab: part => level switch
         {
-            "word" => WordVocabulary.Build(part, lowercase: false, minCount: minCount, maxSize: maxVocab),
+            "word" => WordVocabulary.Build(part, lowercase: lowercase, minCount: minCount, maxSize: maxVocab),
             "char" => CharVocabulary.Build(part),
             "bpe" when tokenizerPath.Length > 0 => new SubwordVocabulary(TokenizerJson.Load(tokenizerPath)),
             "bpe" => TrainBpe(part, bpeSize),
