@@ -11,6 +11,7 @@ const string Usage = """
       tokenizer  train, encode with, decode with, and measure subword tokenizers (tokenizer.json)
       vectors    query and convert word vectors (word2vec, GloVe)
       lm         train, evaluate and sample from word-, char- or subword-level RNN/LSTM/GRU language models
+      classify   train, evaluate and apply text classifiers (CNN, RNN, LSTM variants; IMDb by default)
       demo       train a character-level LSTM language model on a text file (default: the shipped
                  Pushkin poems), with validation, atomic checkpoints and --resume, then sample from it
 
@@ -34,13 +35,14 @@ try
         "tokenizer" => TokenizerCommand.Run(rest),
         "vectors" => VectorsCommand.Run(rest),
         "lm" => LmCommand.Run(rest),
+        "classify" => ClassifyCommand.Run(rest),
         _ => throw new UsageException($"unknown command '{command}'"),
     };
 }
 catch (UsageException e)
 {
     Console.Error.WriteLine($"slovo {command}: {e.Message}");
-    Console.Error.WriteLine(command switch { "demo" => DemoCommand.Usage, "tokenizer" => TokenizerCommand.Usage, "vectors" => VectorsCommand.Usage, "lm" => LmCommand.Usage, _ => Usage });
+    Console.Error.WriteLine(command switch { "demo" => DemoCommand.Usage, "tokenizer" => TokenizerCommand.Usage, "vectors" => VectorsCommand.Usage, "lm" => LmCommand.Usage, "classify" => ClassifyCommand.Usage, _ => Usage });
     return 2;
 }
 catch (TorchNotFoundException e)

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Slovo.Tokenizers;
 using Slovo.Tokenizers.Decoders;
 using Slovo.Tokenizers.Models;
+using Slovo.Tokenizers.Normalizers;
 using Slovo.Tokenizers.PreTokenizers;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Tokenizers.Trainers;
@@ -245,6 +246,32 @@ public sealed class SubwordVocabulary : LmVocabulary
         });
         var added = specials.Select(s => new AddedToken(s, model.TokenToId(s)!.Value)).ToList();
         return new SubwordVocabulary(new Tokenizer(model, added) { PreTokenizer = pre, Decoder = new ByteLevelDecoder() });
+    }
+
+    /// <summary>
+    /// Trains a subword tokenizer on words split at whitespace and punctuation: <paramref name="model"/> is "bpe",
+    /// "wordpiece" or "unigram"; <paramref name="vocabSize"/> counts the four special tokens.
+    /// </summary>
+    public static SubwordVocabulary Train(IEnumerable<string> texts, string model, int vocabSize, bool lowercase = true, IProgress<TrainingProgress>? progress = null)
+    {
+        INormalizer? normalizer = lowercase ? new LowercaseNormalizer() : null;
+        var pre = new WhitespacePreTokenizer();
+        var counter = new WordCounter(normalizer, pre);
+        foreach (string t in texts) counter.Add(t);
+        string[] specials = [Pad, Sos, Eos, Unk];
+        var options = new BpeTrainerOptions { VocabSize = vocabSize, MinFrequency = 2, SpecialTokens = specials, Progress = progress };
+        IModel trained = model switch
+        {
+            "bpe" => BpeTrainer.Train(counter.Counts, options, Unk),
+            "wordpiece" => WordPieceTrainer.Train(counter.Counts, options, Unk),
+            "unigram" => UnigramTrainer.Train(counter.Counts, new UnigramTrainerOptions { VocabSize = vocabSize, SpecialTokens = specials, UnkToken = Unk, Progress = progress }),
+            _ => throw new ArgumentException($"unknown subword model '{model}'; use bpe, wordpiece or unigram", nameof(model)),
+        };
+        var added = specials.Select(s => new AddedToken(s, trained.TokenToId(s)!.Value)).ToList();
+        return new SubwordVocabulary(new Tokenizer(trained, added)
+        {
+            Normalizer = normalizer, PreTokenizer = pre, Decoder = model == "wordpiece" ? new WordPieceDecoder() : new SpaceJoinDecoder(),
+        });
     }
 
     /// <inheritdoc />

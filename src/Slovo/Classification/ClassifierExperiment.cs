@@ -1,0 +1,51 @@
+using Slovo.Embeddings;
+using Slovo.LanguageModels;
+using Slovo.Torch;
+
+namespace Slovo.Classification;
+
+/// <summary>The steps every classifier comparison shares: one split and vocabulary for all models, one training per seed.</summary>
+public static class ClassifierExperiment
+{
+    /// <summary>Encoded training, validation and (optional) test sets with their vocabulary.</summary>
+    public sealed record Data(LmVocabulary Vocab, EncodedSet Train, EncodedSet Valid, EncodedSet? Test, int MaxLength);
+
+    /// <summary>Holds out <paramref name="validFraction"/> of <paramref name="all"/> (seed 1, the same for every model),
+    /// builds the vocabulary ("word", "bpe", "wordpiece" or "unigram") from the rest, and encodes everything.</summary>
+    public static Data Prepare(IReadOnlyList<LabeledText> all, IReadOnlyList<LabeledText>? test, string tokenizer, int vocabSize, int maxLength, double validFraction = 0.1)
+    {
+        (List<LabeledText> train, List<LabeledText> valid) = LmCorpus.Split(all, validFraction, seed: 1);
+        List<string> texts = train.Select(t => t.Text).ToList();
+        LmVocabulary vocab = tokenizer switch
+        {
+            "word" => WordVocabulary.Build(texts, lowercase: true, minCount: 2, maxSize: vocabSize),
+            "bpe" or "wordpiece" or "unigram" => SubwordVocabulary.Train(texts, tokenizer, vocabSize),
+            _ => throw new ArgumentException($"unknown tokenizer '{tokenizer}'; use word, bpe, wordpiece or unigram", nameof(tokenizer)),
+        };
+        EncodedSet Encode(IReadOnlyList<LabeledText> part) => EncodedSet.Create(vocab, part.Select(t => t.Text).ToList(), part.Select(t => t.Label).ToList(), maxLength);
+        return new Data(vocab, Encode(train), Encode(valid), test is null ? null : Encode(test), maxLength);
+    }
+
+    /// <summary>Trains one model with one seed; returns it (the caller disposes it), its result and how many tokens the
+    /// pretrained vectors covered.</summary>
+    public static (TextClassifier Model, ClassifierTrainingResult Result, int PretrainedFound) TrainOne(Data data, ClassifierOptions options, ClassifierTrainingOptions training,
+        KeyedVectors? vectors = null, bool freeze = false, Action<int, int, double>? onBatch = null, Action<ClassifierEpoch>? onEpoch = null)
+    {
+        LibTorch.ManualSeed((ulong)training.Seed);
+        var model = new TextClassifier(options with { VocabSize = data.Vocab.Size, PadId = data.Vocab.PadId });
+        int found = 0;
+        if (vectors is not null)
+            found = model.InitializeEmbeddings(vectors, Enumerable.Range(0, data.Vocab.Size).Select(data.Vocab.TokenOf).ToList(), freeze);
+        ClassifierTrainingResult result = ClassifierTrainer.Train(model, data.Train, data.Valid, training, onEpoch, onBatch);
+        return (model, result, found);
+    }
+
+    /// <summary>Mean and sample standard deviation (0 for one value).</summary>
+    public static (double Mean, double Std) MeanStd(IEnumerable<double> values)
+    {
+        double[] v = values.ToArray();
+        double mean = v.Average();
+        double std = v.Length < 2 ? 0 : Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
+        return (mean, std);
+    }
+}

@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Slovo.LanguageModels;
+using Slovo.Torch;
+using Slovo.Torch.NN;
+using Slovo.Torch.Optim;
+using Slovo.Torch.Serialization;
+
+namespace Slovo.Classification;
+
+/// <summary>Texts encoded for a classifier: ids (each at least one token) and labels.</summary>
+public sealed record EncodedSet(IReadOnlyList<int[]> Ids, IReadOnlyList<int> Labels)
+{
+    /// <summary>Encodes texts with a vocabulary, truncated to <paramref name="maxLength"/> tokens; an empty text becomes one &lt;unk&gt;.</summary>
+    public static EncodedSet Create(LmVocabulary vocab, IReadOnlyList<string> texts, IReadOnlyList<int>? labels = null, int maxLength = 256)
+    {
+        var ids = new int[texts.Count][];
+        Parallel.For(0, texts.Count, i =>
+        {
+            int[] e = vocab.Encode(texts[i]);
+            ids[i] = e.Length == 0 ? [vocab.UnkId] : e.Length > maxLength ? e[..maxLength] : e;
+        });
+        return new EncodedSet(ids, labels ?? new int[texts.Count]);
+    }
+}
+
+/// <summary>Settings of <see cref="ClassifierTrainer"/>: the same for every model of a fair comparison.</summary>
+public sealed record ClassifierTrainingOptions
+{
+    /// <summary>Passes over the training data at most.</summary>
+    public int Epochs { get; init; } = 5;
+
+    /// <summary>Texts per batch (bucketed by length).</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Adam's learning rate.</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Gradient norm limit (0: none).</summary>
+    public double Clip { get; init; } = 5.0;
+
+    /// <summary>Stop after this many epochs without a better validation accuracy (0: never).</summary>
+    public int Patience { get; init; } = 2;
+
+    /// <summary>Seed of initialisation, batch order and dropout.</summary>
+    public int Seed { get; init; } = 1;
+}
+
+/// <summary>One epoch of classifier training.</summary>
+public sealed record ClassifierEpoch(int Epoch, double TrainLoss, double ValidAccuracy, double Seconds);
+
+/// <summary>What training did; the model holds the weights of <see cref="BestEpoch"/>.</summary>
+public sealed record ClassifierTrainingResult(IReadOnlyList<ClassifierEpoch> History, int BestEpoch, double BestValidAccuracy, double Seconds);
+
+/// <summary>Trains a <see cref="TextClassifier"/> with Adam and cross-entropy; keeps the weights of the best validation epoch.</summary>
+public static class ClassifierTrainer
+{
+    private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+
+    /// <summary>Length-bucketed batches of indices (shuffled with <paramref name="rng"/>, in order without).</summary>
+    public static List<int[]> Batches(IReadOnlyList<int[]> ids, int batchSize, Random? rng)
+    {
+        int[] order = Enumerable.Range(0, ids.Count).ToArray();
+        rng?.Shuffle(order);
+        order = order.OrderBy(i => ids[i].Length).ToArray();
+        List<int[]> batches = order.Chunk(batchSize).ToList();
+        if (rng is not null) rng.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batches));
+        return batches;
+    }
+
+    private static (Tensor Ids, Tensor Lengths) Pack(IReadOnlyList<int[]> ids, int[] rows, int padId, int minLength)
+    {
+        int length = Math.Max(minLength, rows.Max(r => ids[r].Length));
+        var x = new long[rows.Length * length];
+        Array.Fill(x, padId);
+        var lens = new long[rows.Length];
+        for (int b = 0; b < rows.Length; ++b)
+        {
+            int[] s = ids[rows[b]];
+            for (int t = 0; t < s.Length; ++t) x[b * length + t] = s[t];
+            lens[b] = s.Length;
+        }
+        return (Tensor.From(x, rows.Length, length), Tensor.From(lens));
+    }
+
+    /// <summary>Trains; <paramref name="onEpoch"/> sees each epoch, <paramref name="onBatch"/> (done, total, loss) each batch.</summary>
+    public static ClassifierTrainingResult Train(TextClassifier model, EncodedSet train, EncodedSet valid, ClassifierTrainingOptions o,
+                                                 Action<ClassifierEpoch>? onEpoch = null, Action<int, int, double>? onBatch = null)
+    {
+        if (train.Ids.Count == 0 || valid.Ids.Count == 0) throw new ArgumentException("training and validation sets must not be empty", nameof(train));
+        if (train.Labels.Any(l => l < 0 || l >= model.Options.Classes))
+            throw new ArgumentException($"training labels must lie in [0, {model.Options.Classes})", nameof(train));
+        var clock = Stopwatch.StartNew();
+        using var opt = new Adam(model.Parameters().Where(p => p.RequiresGrad), lr: o.LearningRate);
+        var history = new List<ClassifierEpoch>();
+        Dictionary<string, Tensor>? best = null;
+        double bestAccuracy = double.NegativeInfinity;
+        int bestEpoch = 0, bad = 0;
+        long step = 0;
+        try
+        {
+            for (int epoch = 1; epoch <= o.Epochs; ++epoch)
+            {
+                var epochClock = Stopwatch.StartNew();
+                List<int[]> batches = Batches(train.Ids, o.BatchSize, new Random(unchecked(o.Seed * 1_000_003 + epoch)));
+                double lossSum = 0;
+                model.Train();
+                for (int bi = 0; bi < batches.Count; ++bi)
+                {
+                    using var scope = DisposeScope.Begin();
+                    LibTorch.ManualSeed(unchecked((ulong)o.Seed * 1_000_003UL + (ulong)step++));
+                    (Tensor x, Tensor lengths) = Pack(train.Ids, batches[bi], model.Options.PadId, model.MinLength);
+                    Tensor y = Tensor.From(batches[bi].Select(i => (long)train.Labels[i]).ToArray());
+                    opt.ZeroGrad();
+                    Tensor loss = Losses.CrossEntropy(model.Forward(x, lengths), y);
+                    loss.Backward();
+                    if (o.Clip > 0) GradClip.ClipGradNorm(model.Parameters().Where(p => p.RequiresGrad), o.Clip);
+                    opt.Step();
+                    double l = loss.ToDouble();
+                    lossSum += l * batches[bi].Length;
+                    onBatch?.Invoke(bi + 1, batches.Count, l);
+                }
+                double accuracy = Accuracy(model, valid);
+                var report = new ClassifierEpoch(epoch, lossSum / train.Ids.Count, accuracy, epochClock.Elapsed.TotalSeconds);
+                history.Add(report);
+                onEpoch?.Invoke(report);
+                if (accuracy > bestAccuracy)
+                {
+                    (bestAccuracy, bestEpoch, bad) = (accuracy, epoch, 0);
+                    DisposeAll(best);
+                    best = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone().DetachFromScope());
+                }
+                else if (o.Patience > 0 && ++bad >= o.Patience) break;
+            }
+            model.LoadStateDict(best!);
+        }
+        finally { DisposeAll(best); }
+        return new ClassifierTrainingResult(history, bestEpoch, bestAccuracy, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Class probabilities (N, C) for every text of <paramref name="set"/>, in order.</summary>
+    public static float[][] Probabilities(TextClassifier model, EncodedSet set, int batchSize = 128)
+    {
+        model.Eval();
+        using var noGrad = LibTorch.NoGrad();
+        var result = new float[set.Ids.Count][];
+        foreach (int[] rows in Batches(set.Ids, batchSize, null))
+        {
+            using var scope = DisposeScope.Begin();
+            (Tensor x, Tensor lengths) = Pack(set.Ids, rows, model.Options.PadId, model.MinLength);
+            float[] p = model.Forward(x, lengths).Softmax(1).ToArray<float>();                  // (B, C)
+            int c = model.Options.Classes;
+            for (int b = 0; b < rows.Length; ++b) result[rows[b]] = p.AsSpan(b * c, c).ToArray();
+        }
+        return result;
+    }
+
+    /// <summary>The most likely class of every text.</summary>
+    public static int[] Predict(TextClassifier model, EncodedSet set) =>
+        Probabilities(model, set).Select(p => Array.IndexOf(p, p.Max())).ToArray();
+
+    /// <summary>Accuracy on a labelled set.</summary>
+    public static double Accuracy(TextClassifier model, EncodedSet set)
+    {
+        int[] predicted = Predict(model, set);
+        return predicted.Where((p, i) => p == set.Labels[i]).Count() / (double)predicted.Length;
+    }
+
+    private static void DisposeAll(Dictionary<string, Tensor>? d)
+    {
+        if (d is null) return;
+        foreach (Tensor t in d.Values) t.Dispose();
+    }
+
+    /// <summary>Writes the model, its settings and its vocabulary to one safetensors file (atomically).</summary>
+    public static void Save(string path, TextClassifier model, LmVocabulary vocab, int maxLength) =>
+        SafeTensors.Save(path, model.StateDict(), new Dictionary<string, string>
+        {
+            ["format"] = "slovo-text-classifier",
+            ["options"] = JsonSerializer.Serialize(model.Options, Json),
+            ["vocab"] = vocab.ToJson(),
+            ["max_length"] = maxLength.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+
+    /// <summary>Reads a classifier written by <see cref="Save"/> (or a folder holding model.safetensors).</summary>
+    public static (TextClassifier Model, LmVocabulary Vocab, int MaxLength) Load(string path)
+    {
+        if (Directory.Exists(path)) path = Path.Combine(path, "model.safetensors");
+        if (!File.Exists(path)) throw new FileNotFoundException($"no classifier at {Path.GetFullPath(path)}; train one with 'slovo classify train'", path);
+        (Dictionary<string, Tensor> tensors, Dictionary<string, string> meta) = SafeTensors.LoadWithMetadata(path);
+        try
+        {
+            if (meta.GetValueOrDefault("format") != "slovo-text-classifier")
+                throw new InvalidDataException($"{path} is not a Slovo text classifier (format '{meta.GetValueOrDefault("format")}')");
+            var model = new TextClassifier(JsonSerializer.Deserialize<ClassifierOptions>(meta["options"], Json)!);
+            model.LoadStateDict(tensors);
+            model.Eval();
+            return (model, LmVocabulary.FromJson(meta["vocab"]), int.Parse(meta["max_length"], System.Globalization.CultureInfo.InvariantCulture));
+        }
+        finally { DisposeAll(tensors); }
+    }
+}
