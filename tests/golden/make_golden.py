@@ -120,6 +120,31 @@ def main():
     nt_xent()
     optimizers()
     schedulers()
+    text_cnn()
+
+
+class TextCnn(nn.Module):
+    """The CNN of Slovo's TextClassifier: embedding, Conv1d per kernel width, ReLU, max over time, linear head."""
+
+    def __init__(self, vocab, emb, filters, widths, classes):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, emb, padding_idx=0)
+        for i, w in enumerate(widths):
+            setattr(self, f"conv{i}", nn.Conv1d(emb, filters, w))
+        self.widths = widths
+        self.head = nn.Linear(filters * len(widths), classes)
+
+    def forward(self, ids):
+        x = self.embedding(ids).transpose(1, 2)                                  # (B, E, T)
+        pooled = [F.relu(getattr(self, f"conv{i}")(x)).max(2).values for i in range(len(self.widths))]
+        return self.head(torch.cat(pooled, 1))                                   # (B, C)
+
+
+def text_cnn():
+    torch.manual_seed(77)
+    model = TextCnn(vocab=13, emb=6, filters=4, widths=[2, 3, 4], classes=2)
+    ids = torch.tensor([[3, 5, 7, 2, 0, 0], [1, 12, 4, 4, 9, 6], [11, 2, 8, 0, 0, 0]])
+    module_case("text_cnn", model, {"ids": ids}, lambda m, i: {"logits": m(i["ids"])})
 
 
 def flatten(result):
