@@ -23,7 +23,7 @@ var total = Stopwatch.StartNew();
 
 // Yelp's sentences are lowercased, split into words and punctuation, with numbers as _num_. IMDb is brought into the
 // same form, so the models never learn cues (capitals, digits, HTML) that the other domain lacks.
-string Normalize(string s) => string.Join(' ', WordVocabulary.Split(Regex.Replace(s, @"\d+([.,]\d+)*", " _num_ "), lowercase: true)));
+string Normalize(string s) => string.Join(' ', WordVocabulary.Split(Regex.Replace(s, @"\d+([.,]\d+)*", " _num_ "), lowercase: true));
 List<LabeledText> Prepare(IEnumerable<LabeledText> data) => data.Select(d => new LabeledText(Normalize(d.Text), d.Label)).ToList();
 List<LabeledText> imdbTrain = Prepare(ClassificationData.ReadImdb(Path.Combine(shared, "imdb"), "train"));
 List<LabeledText> imdbTest = Prepare(ClassificationData.ReadImdb(Path.Combine(shared, "imdb"), "test"));
