@@ -145,8 +145,8 @@ md.AppendLine(CultureInfo.InvariantCulture, $"- best model ≥ 0.88: **{bestTest
 md.AppendLine();
 md.AppendLine("## Yelp predictions");
 md.AppendLine();
-md.AppendLine(CultureInfo.InvariantCulture, $"`yelp_predictions.txt` holds one 0/1 line per sentence of `../shared/data/yelp/reviews.txt` (1 = positive), from the configuration with the best mean validation accuracy, `{best.Runs[0].Name}` (seed {seeds[0]}); {yelpPredicted.Average():P1} of the sentences are predicted positive. " +
-    "The Yelp labels are not shipped, so its accuracy cannot be measured here; `slovo classify eval --predictions recipes/sentiment/yelp_predictions.txt --labels FILE` scores it when a labels file (\"line index<TAB>label\") is at hand. Tweets stand in as the labelled out-of-domain test.");
+md.Append(CultureInfo.InvariantCulture, $"`yelp_predictions.txt` holds one 0/1 line per sentence of `../shared/data/yelp/reviews.txt` (1 = positive), from the configuration with the best mean validation accuracy, `{best.Runs[0].Name}` (seed {seeds[0]}); {yelpPredicted.Average():P1} of the sentences are predicted positive. ");
+md.AppendLine("The Yelp labels are not shipped, so its accuracy cannot be measured here; `slovo classify eval --predictions recipes/sentiment/yelp_predictions.txt --labels FILE` scores it when a labels file (\"line index<TAB>label\") is at hand. Tweets stand in as the labelled out-of-domain test.");
 File.WriteAllText(Path.Combine(here, "README.md"), md.ToString());
 Console.WriteLine($"wrote recipes/sentiment/README.md and yelp_predictions.txt ({total.Elapsed.TotalMinutes:F1} min)");
 return 0;
