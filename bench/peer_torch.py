@@ -11,6 +11,10 @@ Reads commands on stdin, answers each with one line (seconds for the round, or "
                                      (embedding, dropout 0.2, LSTM, dropout, linear; length-bucketed padded batches,
                                      truncated back-propagation, summed NLL / tokens, clip 1.0, Adam 2e-3) over the
                                      id sequences in PATH (one per line)
+  cls_train PATH V EMB HIDDEN BATCH THREADS
+                                  -> "seconds texts" for one epoch of Slovo's TextClassifier (LSTM, final state):
+                                     embedding, dropout 0.3, packed LSTM, dropout, linear; cross-entropy, clip 5, Adam
+                                     1e-3; batches of texts sorted by length; PATH holds "label id id ..." lines
 """
 import sys
 import time
@@ -100,6 +104,35 @@ def lm_train(path, v, emb, hidden, batch, bptt, threads):
     return time.perf_counter() - t, tokens
 
 
+def cls_train(path, v, emb, hidden, batch, threads):
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    rows = [[int(x) for x in line.split()] for line in open(path)]
+    rows.sort(key=len)
+    embedding = torch.nn.Embedding(v, emb, padding_idx=0)
+    lstm = torch.nn.LSTM(emb, hidden, batch_first=True)
+    head = torch.nn.Linear(hidden, 2)
+    drop = torch.nn.Dropout(0.3)
+    params = list(embedding.parameters()) + list(lstm.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3, foreach=False)
+    t = time.perf_counter()
+    for i in range(0, len(rows), batch):
+        group = rows[i:i + batch]
+        length = max(len(r) - 1 for r in group)
+        ids = torch.tensor([r[1:] + [0] * (length - len(r) + 1) for r in group])
+        lengths = torch.tensor([len(r) - 1 for r in group])
+        y = torch.tensor([r[0] for r in group])
+        opt.zero_grad(set_to_none=True)
+        packed = torch.nn.utils.rnn.pack_padded_sequence(drop(embedding(ids)), lengths, batch_first=True, enforce_sorted=False)
+        _, (h, _) = lstm(packed)
+        loss = torch.nn.functional.cross_entropy(head(drop(h[-1])), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+        loss.item()
+    return time.perf_counter() - t, len(rows)
+
+
 for line in sys.stdin:
     cmd, *args = line.split()
     if cmd == "add_setup":
@@ -115,5 +148,8 @@ for line in sys.stdin:
     elif cmd == "lm_train":
         seconds, tokens = lm_train(args[0], *(int(a) for a in args[1:]))
         print(f"{seconds} {tokens}", flush=True)
+    elif cmd == "cls_train":
+        seconds, texts = cls_train(args[0], *(int(a) for a in args[1:]))
+        print(f"{seconds} {texts}", flush=True)
     else:
         print(f"error unknown command {cmd}", flush=True)

@@ -8,7 +8,7 @@ using Slovo.Torch.Optim;
 // Side-by-side benchmarks of Slovo.Torch against PyTorch (Debian python3-torch: the same libtorch 1.13), in one run.
 // PyTorch runs as a persistent peer process (bench/peer_torch.py), and Slovo and PyTorch rounds alternate one by
 // one so both see the same machine noise; medians are compared and the ratio is printed last.
-// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt2|bpe-train|batch-encode|rank|w2v-load|lm-generate|lm-train|probes|all]
+// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt2|bpe-train|batch-encode|rank|w2v-load|lm-generate|lm-train|cls-lstm|cls-train|probes|all]
 // ("probes" prints the seeded quality probes behind the tests' thresholds; it is not part of "all")
 
 string which = args.Length > 0 ? args[0] : "all";
@@ -30,6 +30,8 @@ if (which is "rank" or "all") BenchRank();
 if (which is "w2v-load" or "all") BenchW2vLoad();
 if (which is "lm-generate" or "all") LmBench.Generate();
 if (which is "lm-train" or "all") LmBench.Train(python, peer);
+if (which is "cls-lstm" or "all") ClassifyBench.HandVsFused();
+if (which is "cls-train" or "all") ClassifyBench.Train(python, peer);
 if (which is "probes") Probes.Run(FindRepoRoot());
 return 0;
 
