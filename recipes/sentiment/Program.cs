@@ -16,8 +16,7 @@ using Slovo.Torch;
 string root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));
 string shared = Path.GetFullPath(Path.Combine(root, "..", "shared", "data"));
 if (!Directory.Exists(shared)) { Console.Error.WriteLine($"shipped data not found at {shared}"); return 2; }
-string here = Path.Combine(root, "recipes", "sentiment"), runs = Path.Combine(here, "runs");
-Directory.CreateDirectory(runs);
+string here = Path.Combine(root, "recipes", "sentiment");
 int[] seeds = args.Length == 2 && args[0] == "--seeds" ? args[1].Split(',').Select(int.Parse).ToArray() : [1, 2, 3];
 var total = Stopwatch.StartNew();
 
@@ -42,6 +41,9 @@ Console.WriteLine($"IMDb {data.Train.Ids.Count:N0} train / {data.Valid.Ids.Count
 
 var training = new ClassifierTrainingOptions { Epochs = 4, Patience = 1, BatchSize = 64, LearningRate = 2e-3 };
 var baseModel = new ClassifierOptions { VocabSize = 1, EmbeddingSize = 100, HiddenSize = 64, Filters = 64, KernelWidths = [3, 4, 5], Dropout = 0.3 };
+// Runs are kept per settings, so a change of the shared settings never mixes old and new figures.
+string runs = Path.Combine(here, "runs", $"len{maxLength}-ep{training.Epochs}-lr{training.LearningRate}-h{baseModel.HiddenSize}");
+Directory.CreateDirectory(runs);
 
 // One measured run: trained once per (name, seed) and kept in runs/NAME-sSEED.json.
 Run Measure(string name, ClassifierOptions options, int seed, bool useGlove = true, bool freeze = false)
@@ -65,91 +67,115 @@ Run Measure(string name, ClassifierOptions options, int seed, bool useGlove = tr
     }
 }
 
-var tables = new List<(string Title, string Note, List<(string Name, List<Run> Runs)> Rows)>();
-List<Run> Seeds(string name, ClassifierOptions o, bool useGlove = true, bool freeze = false) => seeds.Select(s => Measure(name, o, s, useGlove, freeze)).ToList();
 ClassifierOptions Lstm = baseModel with { Encoder = EncoderKind.Lstm };
 ClassifierOptions BiLstm = Lstm with { Bidirectional = true };
-tables.Add(("(a) CNN vs RNN vs LSTM", "Conv1d with widths 3, 4, 5 (64 filters each) and max-over-time pooling; one-layer tanh RNN and LSTM (libtorch's fused kernels), final hidden state.", [
-    ("CNN", Seeds("cnn", baseModel with { Encoder = EncoderKind.Cnn })),
-    ("RNN", Seeds("rnn", baseModel with { Encoder = EncoderKind.Rnn })),
-    ("LSTM", Seeds("lstm", Lstm)),
-]));
-tables.Add(("(c) depth and direction (LSTM, final states)", "", [
-    ("1 layer", Seeds("lstm", Lstm)),
-    ("2 layers", Seeds("lstm-2layers", Lstm with { Layers = 2 })),
-    ("bidirectional", Seeds("bilstm", BiLstm)),
-]));
-tables.Add(("(d) aggregation (bidirectional LSTM)", "final: the last hidden states of both directions; mean and max: over the real (non-pad) steps; attention: softmax over steps of v·tanh(W o_t).", [
-    ("final states", Seeds("bilstm", BiLstm)),
-    ("mean", Seeds("bilstm-mean", BiLstm with { Aggregation = Aggregation.Mean })),
-    ("max", Seeds("bilstm-max", BiLstm with { Aggregation = Aggregation.Max })),
-    ("attention", Seeds("bilstm-attention", BiLstm with { Aggregation = Aggregation.Attention })),
-]));
 ClassifierOptions Hand = baseModel with { Encoder = EncoderKind.HandLstm, Aggregation = Aggregation.Max };
-tables.Add(("(b) gate ablation (hand-written LSTM, max pooling)", "The LSTM written out from its cell (HandLstm, checked against libtorch's fused LSTM by the tests); a forced gate is 1 at every step.", [
-    ("all gates", Seeds("hand-lstm", Hand)),
-    ("input gate = 1", Seeds("hand-lstm-no-input", Hand with { ForcedGates = LstmGates.Input })),
-    ("forget gate = 1", Seeds("hand-lstm-no-forget", Hand with { ForcedGates = LstmGates.Forget })),
-    ("output gate = 1", Seeds("hand-lstm-no-output", Hand with { ForcedGates = LstmGates.Output })),
-]));
-tables.Add(("(e) out-of-domain: what the embeddings do (bidirectional LSTM, max pooling)", "Tweets (Sentiment140, 2,000 per class) are labelled, so they measure out-of-domain accuracy; Yelp is unlabelled here, so only the share predicted positive is shown.", [
-    ("random embeddings", Seeds("bilstm-max-random", BiLstm with { Aggregation = Aggregation.Max }, useGlove: false)),
-    ("GloVe, trained", Seeds("bilstm-max", BiLstm with { Aggregation = Aggregation.Max })),
-    ("GloVe, frozen", Seeds("bilstm-max-frozen", BiLstm with { Aggregation = Aggregation.Max }, freeze: true)),
-]));
-
-// The Yelp predictions come from the configuration with the best mean validation accuracy (never from test figures).
-var all = tables.SelectMany(t => t.Rows).GroupBy(r => r.Runs[0].Name).Select(g => g.First()).ToList();
-var best = all.OrderByDescending(r => r.Runs.Average(x => x.ValidAccuracy)).First();
-(TextClassifier bestModel, LmVocabulary bestVocab, int bestMax) = ClassifierTrainer.Load(Path.Combine(runs, $"{best.Runs[0].Name}.safetensors"));
-int[] yelpPredicted;
-using (bestModel) yelpPredicted = ClassifierTrainer.Predict(bestModel, EncodedSet.Create(bestVocab, yelp, maxLength: bestMax));
-File.WriteAllText(Path.Combine(here, "yelp_predictions.txt"), string.Concat(yelpPredicted.Select(p => p + "\n")));
-
-string Pm(IEnumerable<double> xs, string format = "P1")
+var tables = new List<(string Title, string Note, List<Spec> Rows)>
 {
-    (double m, double s) = ClassifierExperiment.MeanStd(xs);
-    return format == "P1" ? $"{m * 100:F1} ± {s * 100:F1}" : $"{m:F3} ± {s:F3}";
-}
-var md = new StringBuilder();
-md.AppendLine("# Sentiment: IMDb, and out of domain");
-md.AppendLine();
-md.AppendLine("```");
-md.AppendLine("dotnet run -c Release --project recipes/sentiment");
-md.AppendLine("```");
-md.AppendLine();
-md.AppendLine(CultureInfo.InvariantCulture, $"Every model gets the same data, vocabulary and training: IMDb's {data.Train.Ids.Count + data.Valid.Ids.Count:N0} training reviews ({data.Valid.Ids.Count:N0} held out for early stopping, seeded), " +
-    $"a word vocabulary of {data.Vocab.Size:N0} (lowercased words and punctuation seen at least twice), the first {maxLength} tokens of each review, embeddings of 100 dimensions initialised from GloVe 6B-100d (trained on) unless a row says otherwise, hidden size 64, dropout 0.3, " +
-    $"Adam lr {training.LearningRate}, batch {training.BatchSize} bucketed by length, at most {training.Epochs} epochs with early stopping on validation accuracy (patience {training.Patience}), seeds {string.Join(", ", seeds)}. " +
-    $"Figures are mean ± standard deviation over the seeds; accuracy and F1 on IMDb's {data.Test.Ids.Count:N0} test reviews. Written by the command above ({total.Elapsed.TotalMinutes:F0} min on {Environment.ProcessorCount} cores, libtorch {LibTorch.Version}).");
-md.AppendLine();
-md.AppendLine("Preprocessing for robustness: IMDb text is put into Yelp's form (lowercased, split into words and punctuation, numbers replaced by `_num_`, `<br />` removed), so no model can lean on cues the other domain lacks.");
-foreach ((string title, string note, var rows) in tables)
-{
-    md.AppendLine();
-    md.AppendLine("## " + title);
-    md.AppendLine();
-    if (note.Length > 0) { md.AppendLine(note); md.AppendLine(); }
-    md.AppendLine("| model | trainable parameters | IMDb test accuracy % | macro F1 | validation accuracy % | tweets accuracy % | Yelp predicted positive % | training time per run | confusion (seed " + seeds[0] + "; rows gold neg/pos) |");
-    md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
-    foreach ((string name, List<Run> rs) in rows)
-        md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {rs[0].Parameters:N0} | {Pm(rs.Select(r => r.TestAccuracy))} | {Pm(rs.Select(r => r.TestF1), "F3")} | {Pm(rs.Select(r => r.ValidAccuracy))} | {Pm(rs.Select(r => r.TweetAccuracy))} | {Pm(rs.Select(r => r.YelpPositiveShare))} | {rs.Average(r => r.Seconds):F0} s | {rs[0].Confusion[0]} {rs[0].Confusion[1]} / {rs[0].Confusion[2]} {rs[0].Confusion[3]} |");
-}
-double cnn = all.Single(r => r.Runs[0].Name == "cnn").Runs.Average(r => r.TestAccuracy);
-var bestTest = all.OrderByDescending(r => r.Runs.Average(x => x.TestAccuracy)).First();
-md.AppendLine();
-md.AppendLine("## Bars");
-md.AppendLine();
-md.AppendLine(CultureInfo.InvariantCulture, $"- CNN ≥ 0.80 IMDb test accuracy: **{cnn:F3}** (mean over seeds) — {(cnn >= 0.80 ? "met" : "missed")}.");
-md.AppendLine(CultureInfo.InvariantCulture, $"- best model ≥ 0.88: **{bestTest.Runs.Average(r => r.TestAccuracy):F3}** ({bestTest.Name}, mean over seeds) — {(bestTest.Runs.Average(r => r.TestAccuracy) >= 0.88 ? "met" : "missed")}.");
-md.AppendLine();
-md.AppendLine("## Yelp predictions");
-md.AppendLine();
-md.Append(CultureInfo.InvariantCulture, $"`yelp_predictions.txt` holds one 0/1 line per sentence of `../shared/data/yelp/reviews.txt` (1 = positive), from the configuration with the best mean validation accuracy, `{best.Runs[0].Name}` (seed {seeds[0]}); {yelpPredicted.Average():P1} of the sentences are predicted positive. ");
-md.AppendLine("The Yelp labels are not shipped, so its accuracy cannot be measured here; `slovo classify eval --predictions recipes/sentiment/yelp_predictions.txt --labels FILE` scores it when a labels file (\"line index<TAB>label\") is at hand. Tweets stand in as the labelled out-of-domain test.");
-File.WriteAllText(Path.Combine(here, "README.md"), md.ToString());
-Console.WriteLine($"wrote recipes/sentiment/README.md and yelp_predictions.txt ({total.Elapsed.TotalMinutes:F1} min)");
+    ("(a) CNN vs RNN vs LSTM", "Conv1d with widths 3, 4, 5 (64 filters each) and max-over-time pooling; one-layer tanh RNN and LSTM (libtorch's fused kernels), final hidden state.", [
+        new("CNN", "cnn", baseModel with { Encoder = EncoderKind.Cnn }),
+        new("RNN", "rnn", baseModel with { Encoder = EncoderKind.Rnn }),
+        new("LSTM", "lstm", Lstm),
+    ]),
+    ("(b) gate ablation (hand-written LSTM, max pooling)", "The LSTM written out from its cell (HandLstm, checked against libtorch's fused LSTM by the tests); a forced gate is 1 at every step.", [
+        new("all gates", "hand-lstm", Hand),
+        new("input gate = 1", "hand-lstm-no-input", Hand with { ForcedGates = LstmGates.Input }),
+        new("forget gate = 1", "hand-lstm-no-forget", Hand with { ForcedGates = LstmGates.Forget }),
+        new("output gate = 1", "hand-lstm-no-output", Hand with { ForcedGates = LstmGates.Output }),
+    ]),
+    ("(c) depth and direction (LSTM, final states)", "", [
+        new("1 layer", "lstm", Lstm),
+        new("2 layers", "lstm-2layers", Lstm with { Layers = 2 }),
+        new("bidirectional", "bilstm", BiLstm),
+    ]),
+    ("(d) aggregation (bidirectional LSTM)", "final: the last hidden states of both directions; mean and max: over the real (non-pad) steps; attention: softmax over steps of v·tanh(W o_t).", [
+        new("final states", "bilstm", BiLstm),
+        new("mean", "bilstm-mean", BiLstm with { Aggregation = Aggregation.Mean }),
+        new("max", "bilstm-max", BiLstm with { Aggregation = Aggregation.Max }),
+        new("attention", "bilstm-attention", BiLstm with { Aggregation = Aggregation.Attention }),
+    ]),
+    ("(e) out-of-domain: what the embeddings do (bidirectional LSTM, max pooling)", "Tweets (Sentiment140, 2,000 per class) are labelled, so they measure out-of-domain accuracy; Yelp is unlabelled here, so only the share predicted positive is shown.", [
+        new("random embeddings", "bilstm-max-random", BiLstm with { Aggregation = Aggregation.Max }, UseGlove: false),
+        new("GloVe, trained", "bilstm-max", BiLstm with { Aggregation = Aggregation.Max }),
+        new("GloVe, frozen", "bilstm-max-frozen", BiLstm with { Aggregation = Aggregation.Max }, Freeze: true),
+    ]),
+};
+var results = new Dictionary<string, List<Run>>();
+List<Run> Done(string name) => results.TryGetValue(name, out var r) ? r : [];
+// Every configuration, seed by seed; the README is rewritten after each run, so it always shows what is measured so far.
+foreach (Spec spec in tables.SelectMany(t => t.Rows).DistinctBy(r => r.RunName).ToList())
+    foreach (int seed in seeds)
+    {
+        Run run = Measure(spec.RunName, spec.Options, seed, spec.UseGlove, spec.Freeze);
+        if (!results.ContainsKey(spec.RunName)) results[spec.RunName] = [];
+        results[spec.RunName].Add(run);
+        WriteReadme(final: false);
+    }
+WriteReadme(final: true);
 return 0;
+
+void WriteReadme(bool final)
+{
+    // The Yelp predictions come from the configuration with the best mean validation accuracy (never from test figures).
+    var all = results.Where(kv => kv.Value.Count == seeds.Length).Select(kv => (Name: kv.Key, Runs: kv.Value)).ToList();
+    if (all.Count == 0) return;
+    var best = all.OrderByDescending(r => r.Runs.Average(x => x.ValidAccuracy)).First();
+    (TextClassifier bestModel, LmVocabulary bestVocab, int bestMax) = ClassifierTrainer.Load(Path.Combine(runs, $"{best.Name}.safetensors"));
+    int[] yelpPredicted;
+    using (bestModel) yelpPredicted = ClassifierTrainer.Predict(bestModel, EncodedSet.Create(bestVocab, yelp, maxLength: bestMax));
+    File.WriteAllText(Path.Combine(here, "yelp_predictions.txt"), string.Concat(yelpPredicted.Select(p => p + "\n")));
+
+    string Pm(IEnumerable<double> xs, string format = "P1")
+    {
+        (double m, double s) = ClassifierExperiment.MeanStd(xs);
+        return format == "P1" ? $"{m * 100:F1} ± {s * 100:F1}" : $"{m:F3} ± {s:F3}";
+    }
+    var md = new StringBuilder();
+    md.AppendLine("# Sentiment: IMDb, and out of domain");
+    md.AppendLine();
+    md.AppendLine("```");
+    md.AppendLine("dotnet run -c Release --project recipes/sentiment");
+    md.AppendLine("```");
+    md.AppendLine();
+    md.AppendLine(CultureInfo.InvariantCulture, $"Every model gets the same data, vocabulary and training: IMDb's {data.Train.Ids.Count + data.Valid.Ids.Count:N0} training reviews ({data.Valid.Ids.Count:N0} held out for early stopping, seeded), " +
+        $"a word vocabulary of {data.Vocab.Size:N0} (lowercased words and punctuation seen at least twice), the first {maxLength} tokens of each review, embeddings of 100 dimensions initialised from GloVe 6B-100d (trained on) unless a row says otherwise, hidden size 64, dropout 0.3, " +
+        $"Adam lr {training.LearningRate}, batch {training.BatchSize} bucketed by length, at most {training.Epochs} epochs with early stopping on validation accuracy (patience {training.Patience}), seeds {string.Join(", ", seeds)}. " +
+        $"Figures are mean ± standard deviation over the seeds; accuracy and F1 on IMDb's {data.Test.Ids.Count:N0} test reviews. Written by the command above ({(final ? "complete" : "in progress: rows marked pending are still to run")}; this run {total.Elapsed.TotalMinutes:F0} min on {Environment.ProcessorCount} cores, libtorch {LibTorch.Version}).");
+    md.AppendLine();
+    md.AppendLine("Preprocessing for robustness: IMDb text is put into Yelp's form (lowercased, split into words and punctuation, numbers replaced by `_num_`, `<br />` removed), so no model can lean on cues the other domain lacks.");
+    foreach ((string title, string note, var rows) in tables)
+    {
+        md.AppendLine();
+        md.AppendLine("## " + title);
+        md.AppendLine();
+        if (note.Length > 0) { md.AppendLine(note); md.AppendLine(); }
+        md.AppendLine("| model | trainable parameters | IMDb test accuracy % | macro F1 | validation accuracy % | tweets accuracy % | Yelp predicted positive % | training time per run | confusion (seed " + seeds[0] + "; rows gold neg/pos) |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (Spec spec in rows)
+        {
+            List<Run> rs = Done(spec.RunName);
+            string name = spec.Row;
+            if (rs.Count < seeds.Length) { md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | pending: {rs.Count} of {seeds.Length} seeds run | | | | | | | |"); continue; }
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {rs[0].Parameters:N0} | {Pm(rs.Select(r => r.TestAccuracy))} | {Pm(rs.Select(r => r.TestF1), "F3")} | {Pm(rs.Select(r => r.ValidAccuracy))} | {Pm(rs.Select(r => r.TweetAccuracy))} | {Pm(rs.Select(r => r.YelpPositiveShare))} | {rs.Average(r => r.Seconds):F0} s | {rs[0].Confusion[0]} {rs[0].Confusion[1]} / {rs[0].Confusion[2]} {rs[0].Confusion[3]} |");
+        }
+    }
+    double cnn = Done("cnn").Count == seeds.Length ? Done("cnn").Average(r => r.TestAccuracy) : double.NaN;
+    var bestTest = all.OrderByDescending(r => r.Runs.Average(x => x.TestAccuracy)).First();
+    md.AppendLine();
+    md.AppendLine("## Bars");
+    md.AppendLine();
+    md.AppendLine(CultureInfo.InvariantCulture, $"- CNN ≥ 0.80 IMDb test accuracy: **{cnn:F3}** (mean over seeds) — {(cnn >= 0.80 ? "met" : double.IsNaN(cnn) ? "not measured yet" : "missed")}.");
+    md.AppendLine(CultureInfo.InvariantCulture, $"- best model ≥ 0.88: **{bestTest.Runs.Average(r => r.TestAccuracy):F3}** ({bestTest.Name}, mean over seeds{(final ? "" : ", among the configurations run so far")}) — {(bestTest.Runs.Average(r => r.TestAccuracy) >= 0.88 ? "met" : final ? "missed" : "not met so far")}.");
+    md.AppendLine();
+    md.AppendLine("## Yelp predictions");
+    md.AppendLine();
+    md.Append(CultureInfo.InvariantCulture, $"`yelp_predictions.txt` holds one 0/1 line per sentence of `../shared/data/yelp/reviews.txt` (1 = positive), from the configuration with the best mean validation accuracy, `{best.Name}` (seed {seeds[0]}); {yelpPredicted.Average():P1} of the sentences are predicted positive. ");
+    md.AppendLine("The Yelp labels are not shipped, so its accuracy cannot be measured here; `slovo classify eval --predictions recipes/sentiment/yelp_predictions.txt --labels FILE` scores it when a labels file (\"line index<TAB>label\") is at hand. Tweets stand in as the labelled out-of-domain test.");
+    File.WriteAllText(Path.Combine(here, "README.md"), md.ToString());
+    Console.WriteLine($"wrote recipes/sentiment/README.md and yelp_predictions.txt ({total.Elapsed.TotalMinutes:F1} min{(final ? "" : ", partial")})");
+}
 
 internal sealed record Run(string Name, int Seed, long Parameters, double Seconds, int BestEpoch, double ValidAccuracy, double TestAccuracy, double TestF1,
                            long[] Confusion, double TweetAccuracy, double YelpPositiveShare, int GloveFound);
+
+internal sealed record Spec(string Row, string RunName, ClassifierOptions Options, bool UseGlove = true, bool Freeze = false);

@@ -82,7 +82,8 @@ public sealed class TextClassifier : Module
 {
     private readonly Embedding _embedding;
     private readonly Conv1d[] _convs = [];
-    private readonly Recurrent? _rnn;
+    private readonly Recurrent? _rnn;                     // unidirectional: all layers at once
+    private readonly Recurrent[] _directions = [];         // bidirectional: [layer·2 + direction], one layer each
     private readonly HandLstm? _hand;
     private readonly Linear? _attention, _attentionScore;
     private readonly Linear _head;
@@ -114,7 +115,13 @@ public sealed class TextClassifier : Module
             {
                 if (o.ForcedGates != LstmGates.None) throw new ArgumentException("gate ablation needs the hand-written LSTM encoder", nameof(o));
                 RecurrentKind kind = o.Encoder switch { EncoderKind.Rnn => RecurrentKind.RnnTanh, EncoderKind.Gru => RecurrentKind.Gru, _ => RecurrentKind.Lstm };
-                _rnn = RegisterModule("rnn", new Recurrent(kind, o.EmbeddingSize, o.HiddenSize, o.Layers, batchFirst: true, dropout: between, bidirectional: o.Bidirectional));
+                // libtorch's fused kernels run on the padded batch without packing (packing made them ~7x slower here): a
+                // sequence's real steps never see the padding after them, and the backward direction reads each sequence
+                // reversed within its own length, so results equal a packed run.
+                if (!o.Bidirectional) _rnn = RegisterModule("rnn", new Recurrent(kind, o.EmbeddingSize, o.HiddenSize, o.Layers, batchFirst: true, dropout: between));
+                else
+                    _directions = Enumerable.Range(0, 2 * o.Layers).Select(i => RegisterModule($"rnn_l{i / 2}{(i % 2 == 1 ? "_reverse" : "")}",
+                        new Recurrent(kind, i < 2 ? o.EmbeddingSize : 2 * o.HiddenSize, o.HiddenSize, 1, batchFirst: true))).ToArray();
             }
             features = d * o.HiddenSize;
             if (o.Aggregation == Aggregation.Attention)
@@ -158,15 +165,25 @@ public sealed class TextClassifier : Module
         }
         else
         {
-            Tensor output, h;
-            if (_hand is not null) (output, h, _) = _hand.Forward(x, lengths);                              // (B, T, D·H), (L·D, B, H)
-            else (output, h, _) = _rnn!.Run(x, lengths: lengths);
-            int d = Options.Bidirectional ? 2 : 1;
-            long batch = ids.Size(0), steps = output.Size(1);
+            long batch = ids.Size(0), steps = ids.Size(1);
             Tensor mask = Tensor.Arange(steps).Unsqueeze(0).Lt(lengths.Unsqueeze(1)).Unsqueeze(2);         // (B, T, 1) true on real steps
+            Tensor output, final;                                                                           // (B, T, D·H), (B, D·H)
+            if (_hand is not null)
+            {
+                (output, Tensor h, _) = _hand.Forward(x, lengths);                                          // h: (L·D, B, H)
+                int d = Options.Bidirectional ? 2 : 1;
+                final = h.Narrow(0, h.Size(0) - d, d).Permute(1, 0, 2).Reshape(batch, -1);
+            }
+            else if (_rnn is not null)
+            {
+                (output, _, _) = _rnn.Run(x);
+                output = output * mask.To(output.DType);
+                final = Last(output, lengths);
+            }
+            else (output, final) = Bidirectional(x, lengths, mask);
             pooled = Options.Aggregation switch
             {
-                Aggregation.Final => h.Narrow(0, h.Size(0) - d, d).Permute(1, 0, 2).Reshape(batch, -1),     // (B, D·H)
+                Aggregation.Final => final,
                 Aggregation.Mean => output.Sum(1) / lengths.Unsqueeze(1).To(output.DType),
                 Aggregation.Max => output.MaskedFill(mask.LogicalNot(), double.NegativeInfinity).Max(1).Values,
                 _ => Attend(output, mask),
@@ -175,6 +192,41 @@ public sealed class TextClassifier : Module
         Tensor logits = _head.Forward(Dropout.Functional(pooled, Options.Dropout, Training));                 // (B, C)
         scope.Keep(logits);
         return logits;
+    }
+
+    /// <summary>Each row's output at its last real step: (B, T, F) → (B, F).</summary>
+    private static Tensor Last(Tensor output, Tensor lengths)
+    {
+        Tensor index = (lengths - 1).Reshape(-1, 1, 1).Expand(output.Size(0), 1, output.Size(2));          // (B, 1, F)
+        return output.Gather(1, index).Reshape(output.Size(0), -1);
+    }
+
+    /// <summary>For each row, the position of step t in the sequence reversed within its length (pads stay put): (B, T).</summary>
+    private static Tensor ReverseIndex(Tensor lengths, long steps)
+    {
+        Tensor t = Tensor.Arange(steps).Unsqueeze(0);                                                      // (1, T)
+        Tensor len = lengths.Unsqueeze(1);                                                                 // (B, 1)
+        return Tensor.Where(t.Lt(len), len - 1 - t, t.Expand(lengths.Size(0), steps));
+    }
+
+    private (Tensor Output, Tensor Final) Bidirectional(Tensor x, Tensor lengths, Tensor mask)
+    {
+        long batch = x.Size(0), steps = x.Size(1);
+        Tensor rev = ReverseIndex(lengths, steps).Unsqueeze(2);                                           // (B, T, 1)
+        Tensor mf = mask.To(x.DType);
+        Tensor input = x, final = x;
+        for (int layer = 0; layer < Options.Layers; ++layer)
+        {
+            if (layer > 0) input = Dropout.Functional(input, Options.Dropout, Training);
+            (Tensor forward, _, _) = _directions[2 * layer].Run(input);                                    // (B, T, H)
+            Tensor reversedInput = input.Gather(1, rev.Expand(batch, steps, input.Size(2)));
+            (Tensor backward, _, _) = _directions[2 * layer + 1].Run(reversedInput);                       // (B, T, H), reversed order
+            Tensor backwardLast = Last(backward, lengths);                                                 // its final state
+            backward = backward.Gather(1, rev.Expand(batch, steps, Options.HiddenSize));
+            input = Tensor.Cat([forward, backward], 2) * mf;                                               // (B, T, 2H)
+            final = Tensor.Cat([Last(forward, lengths), backwardLast], 1);                                  // (B, 2H)
+        }
+        return (input, final);
     }
 
     private Tensor Attend(Tensor output, Tensor mask)
