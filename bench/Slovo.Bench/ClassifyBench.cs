@@ -48,7 +48,7 @@ internal static class ClassifyBench
             Tensor input = x.Detach().RequiresGrad_();
             hand.Forward(input, lengths).Output.Sum().Backward();
         });
-        Console.WriteLine($"(i) LSTM forward + backward, batch {Batch} x {steps} steps, input {Emb}, hidden {Hidden}; median of {rounds}");
+        Console.WriteLine($"(j) LSTM forward + backward, batch {Batch} x {steps} steps, input {Emb}, hidden {Hidden}; median of {rounds}");
         Console.WriteLine($"    fused (libtorch's LSTM kernel)  {f * 1e3:F1} ms with lengths (packed), {u * 1e3:F1} ms without");
         Console.WriteLine($"    hand-written (HandLstm cell)    {h * 1e3:F1} ms");
         Console.WriteLine($"    time ratio hand-written / fused = {h / f:F2}");
@@ -88,7 +88,7 @@ internal static class ClassifyBench
         }
         finally { File.Delete(path); }
         double a = slovo.Order().ElementAt(rounds / 2), b = peer.Order().ElementAt(rounds / 2);
-        Console.WriteLine($"(j) one training epoch of the LSTM sentiment classifier (vocab {Vocab}, emb {Emb}, hidden {Hidden}, final state): {texts} texts of 40-160 tokens,");
+        Console.WriteLine($"(k) one training epoch of the LSTM sentiment classifier (vocab {Vocab}, emb {Emb}, hidden {Hidden}, final state): {texts} texts of 40-160 tokens,");
         Console.WriteLine($"    batch {Batch} bucketed by length, packed sequences, clip 5, Adam; {threads} threads; median of {rounds} alternating rounds");
         Console.WriteLine($"    Slovo (ClassifierTrainer.Train, validation included) {a:N0} texts/s");
         Console.WriteLine($"    PyTorch (the same loop in Python)                    {b:N0} texts/s");
