@@ -116,7 +116,7 @@ public static class LmRecipe
             foreach (string prompt in prompts)
             {
                 int[] ids = [vocab.SosId, .. vocab.Encode(prompt)];
-                GenerationResult g = Generator.Generate(model, ids, o with { MaxTokens = maxTokens, EosToken = vocab.EosId, Seed = seed }, x => vocab.Decode(x));
+                GenerationResult g = Generator.Generate(model, ids, o with { MaxTokens = maxTokens, MinTokens = maxTokens / 2, EosToken = vocab.EosId, Seed = seed }, x => vocab.Decode(x));
                 string text = vocab.Decode(ids.Concat(g.Tokens));
                 if (prettify) text = Prettifier.Prettify(text);
                 double distinct = g.Tokens.Count < 2 ? 1 : g.Tokens.Zip(g.Tokens.Skip(1)).Distinct().Count() / (double)(g.Tokens.Count - 1);

@@ -57,7 +57,7 @@ var charSamples = new StringBuilder();
 foreach (var (name, o) in LmRecipe.Strategies.Where(s => s.Name is "greedy" or "sampling, temperature 0.5" or "nucleus top-p 0.9"))
 {
     int[] ids = [chars.Vocab.SosId, .. chars.Vocab.Encode("we propose")];
-    var g = Slovo.Generation.Generator.Generate(charLstm, ids, o with { MaxTokens = 200, EosToken = chars.Vocab.EosId, Seed = seed });
+    var g = Slovo.Generation.Generator.Generate(charLstm, ids, o with { MaxTokens = 200, MinTokens = 150, EosToken = chars.Vocab.EosId, Seed = seed });
     charSamples.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {LmRecipe.Escape(chars.Vocab.Decode(ids.Concat(g.Tokens)))} |");
 }
 
@@ -74,7 +74,7 @@ md.AppendLine();
 md.AppendLine(CultureInfo.InvariantCulture, $"Trains word-level RNN, GRU and LSTM language models, an LSTM whose embeddings start from GloVe, and a character-level LSTM on the shipped arXiv abstracts ({texts.Count:N0} papers, \"title ; summary\", lowercased), then compares decoding strategies. " +
     $"{words.TrainTexts.Count:N0} papers train, {words.ValidTexts.Count:N0} are held out (seeded split, seed {seed}); every figure below is on that validation split. " +
     $"The word vocabulary holds the {words.Vocab.Size - 4:N0} training words seen at least 3 times plus <pad> <s> </s> <unk> (rarer words are <unk> and count as targets); {words.TrainTokens:N0} training tokens. " +
-    $"This file was written by the command above ({total.Elapsed.TotalMinutes:F0} min on {Environment.ProcessorCount} cores, libtorch {LibTorch.Version}); runs/ keeps the checkpoints, TensorBoard logs and summary.json of each model.");
+    $"This file was written by the command above on {Environment.ProcessorCount} cores with libtorch {LibTorch.Version}; models already trained in runs/ are reloaded, not retrained, and each training time below is that model's total across runs (this run: {total.Elapsed.TotalMinutes:F0} min); runs/ keeps the checkpoints, TensorBoard logs and summary.json of each model.");
 md.AppendLine();
 md.AppendLine("## Validation results");
 md.AppendLine();
@@ -93,7 +93,7 @@ md.AppendLine(CultureInfo.InvariantCulture, $"- char-level LSTM ≤ 1.45 bits pe
 md.AppendLine();
 md.AppendLine("## Decoding strategies (word LSTM, 30 tokens, `--prettify`)");
 md.AppendLine();
-md.AppendLine("Seed 1 for every sampled row. Mean log-prob is the model's own log-probability of the generated tokens (higher = more typical, not better); distinct 2-grams shows repetition.");
+md.AppendLine("Seed 1 for every sampled row; the end of text is held back for the first 15 tokens. Mean log-prob is the model's own log-probability of the generated tokens (higher = more typical, not better); distinct 2-grams shows repetition.");
 md.AppendLine();
 md.Append(wordTable);
 md.AppendLine();

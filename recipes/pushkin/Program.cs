@@ -69,7 +69,7 @@ foreach ((RnnLanguageModel model, LmVocabulary vocab, string name) in new[] { (c
     foreach ((string strategy, GenerationOptions o) in strategies)
     {
         int[] ids = [vocab.SosId, .. vocab.Encode(prompt)];
-        GenerationResult g = Generator.Generate(model, ids, o with { MaxTokens = vocab.Level == TokenLevel.Char ? 240 : 90, EosToken = vocab.EosId, Seed = seed });
+        GenerationResult g = Generator.Generate(model, ids, o with { MaxTokens = vocab.Level == TokenLevel.Char ? 240 : 90, MinTokens = vocab.Level == TokenLevel.Char ? 150 : 60, EosToken = vocab.EosId, Seed = seed });
         samples.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {strategy} | {LmRecipe.Escape(vocab.Decode(ids.Concat(g.Tokens)))} |");
     }
 
@@ -81,7 +81,7 @@ md.AppendLine("dotnet run -c Release --project recipes/pushkin");
 md.AppendLine("```");
 md.AppendLine();
 md.AppendLine(CultureInfo.InvariantCulture, $"Trains a character-level and a subword-level (byte-level BPE trained by Slovo) LSTM language model on the shipped Pushkin poems ({lines.Count:N0} lines, grouped into {texts.Count:N0} texts of 8 lines with the line breaks kept), " +
-    $"{trainTexts.Count:N0} texts for training and {validTexts.Count:N0} held out (seeded split, seed {seed}). Written by the command above ({total.Elapsed.TotalMinutes:F0} min on {Environment.ProcessorCount} cores, libtorch {LibTorch.Version}).");
+    $"{trainTexts.Count:N0} texts for training and {validTexts.Count:N0} held out (seeded split, seed {seed}). Written by the command above on {Environment.ProcessorCount} cores with libtorch {LibTorch.Version}; models already trained in runs/ are reloaded, not retrained, and each training time below is that model's total across runs (this run: {total.Elapsed.TotalMinutes:F0} min).");
 md.AppendLine();
 md.AppendLine("## Choosing the subword vocabulary by frequency analysis");
 md.AppendLine();
@@ -98,7 +98,7 @@ md.AppendLine();
 md.AppendLine("Perplexity is per token of each model's own vocabulary, so only bits per character (the same log-likelihood spread over the characters of the validation text, each text's end counted as one) compares the two. " +
               "Settings: char LSTM embedding 32, hidden 256, dropout 0.1, lr 0.003, windows of 200 characters, at most 12 epochs; BPE LSTM embedding 128, hidden 256, dropout 0.2, lr 0.002, windows of 128 tokens, at most 12 epochs; both Adam, batch 32 bucketed by length, gradient norm ≤ 1, early stopping with patience 1.");
 md.AppendLine();
-md.AppendLine(CultureInfo.InvariantCulture, $"## Samples (prompt \"{prompt}\", seed {seed})");
+md.AppendLine(CultureInfo.InvariantCulture, $"## Samples (prompt \"{prompt}\", seed {seed}; the end of text is held back for the first 150 characters / 60 subwords)");
 md.AppendLine();
 md.AppendLine("| model | strategy | text (line breaks shown as /) |");
 md.AppendLine("|---|---|---|");

@@ -132,6 +132,22 @@ public class GeneratorTests
         Assert.Empty(Generator.Generate(new Markov(table), [0], new GenerationOptions { MaxTokens = 0, Beams = 3 }).Tokens);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void MinTokensHoldsBackTheEndOfText(int beams)
+    {
+        // Token 3 (EOS) is by far the most likely next token everywhere; the rest are equally likely.
+        float[][] table = Enumerable.Range(0, 4).Select(_ => new float[] { 0, 0, 0, 8 }).ToArray();
+        var o = new GenerationOptions { Greedy = true, MaxTokens = 10, EosToken = 3, Beams = beams };
+        Assert.Equal(new[] { 3 }, Generator.Generate(new Markov(table), [0], o).Tokens);
+        GenerationResult r = Generator.Generate(new Markov(table), [0], o with { MinTokens = 4 });
+        Assert.Equal(5, r.Tokens.Count);
+        Assert.Equal(3, r.Tokens[^1]);
+        Assert.DoesNotContain(3, r.Tokens.Take(4));
+        Assert.Equal(StopReason.Eos, r.Reason);
+    }
+
     [Fact]
     public void BeamSamplingIsSeededAndRespectsLengthPenalty()
     {

@@ -56,6 +56,7 @@ internal static class LmCommand
           --prompt TEXT          the start (default: empty, i.e. from <s>); --prompts FILE: one prompt per line,
                                  generated together as one batch
           --max-tokens N         (default: 60)
+          --min-tokens N         no end of text before N tokens (default: 0)
           --greedy               take the most likely token each step
           --temperature X        (default: 1.0)  --top-k N  --top-p X  --min-p X
           --repetition-penalty X --no-repeat-ngram N
@@ -232,7 +233,7 @@ internal static class LmCommand
         bool prettify = o.Flag("prettify"), stream = o.Flag("stream");
         var options = new GenerationOptions
         {
-            MaxTokens = o.Int("max-tokens", 60, 0), Greedy = o.Flag("greedy"), Temperature = o.Double("temperature", 1.0, 0),
+            MaxTokens = o.Int("max-tokens", 60, 0), MinTokens = o.Int("min-tokens", 0, 0), Greedy = o.Flag("greedy"), Temperature = o.Double("temperature", 1.0, 0),
             TopK = o.Int("top-k", 0, 0), TopP = o.Double("top-p", 1.0, 0), MinP = o.Double("min-p", 0, 0),
             RepetitionPenalty = o.Double("repetition-penalty", 1.0, 0), NoRepeatNgramSize = o.Int("no-repeat-ngram", 0, 0),
             Beams = o.Int("beams", 1, 1), LengthPenalty = o.Double("length-penalty", 1.0), BeamSampling = o.Flag("beam-sampling"),

@@ -27,6 +27,9 @@ public sealed record GenerationOptions
     /// <summary>Forbid any n-gram of this size from appearing twice (0 disables it).</summary>
     public int NoRepeatNgramSize { get; init; }
 
+    /// <summary>The end-of-sequence token cannot be produced before this many tokens were generated.</summary>
+    public int MinTokens { get; init; }
+
     /// <summary>Generation stops after this token (it is kept in the output), or null.</summary>
     public int? EosToken { get; init; }
 
@@ -48,6 +51,7 @@ public sealed record GenerationOptions
     /// <summary>Checks the settings, naming the bad one.</summary>
     public void Validate(int vocabSize)
     {
+        if (MinTokens < 0) throw new ArgumentOutOfRangeException(nameof(MinTokens), MinTokens, "must be non-negative");
         if (MaxTokens < 0) throw new ArgumentOutOfRangeException(nameof(MaxTokens), MaxTokens, "must be non-negative");
         if (Temperature < 0 || double.IsNaN(Temperature)) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "must be non-negative");
         if (TopK < 0) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "must be non-negative");

@@ -86,6 +86,7 @@ public static class Generator
         {
             float[] l = (float[])logits.Clone();
             LogitProcessor.ApplyPenalties(l, _history, options);
+            if (options.EosToken is { } eos && _generated.Count < options.MinTokens) l[eos] = float.NegativeInfinity;
             double[] p = LogitProcessor.Distribution(l, options);
             int token = LogitProcessor.Sample(p, _rng);
             _logProb += LogitProcessor.LogSoftmax(logits)[token];
@@ -117,6 +118,7 @@ public static class Generator
             {
                 float[] l = (float[])beam.Logits.Clone();
                 LogitProcessor.ApplyPenalties(l, prompt.Concat(beam.Tokens).ToList(), o);
+                if (o.EosToken is { } eos && beam.Tokens.Count < o.MinTokens) l[eos] = float.NegativeInfinity;
                 double[] logp = LogitProcessor.LogSoftmax(l);
                 IEnumerable<int> picks;
                 if (o.BeamSampling)
