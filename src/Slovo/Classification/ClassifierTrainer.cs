@@ -59,15 +59,8 @@ public static class ClassifierTrainer
     private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
     /// <summary>Length-bucketed batches of indices (shuffled with <paramref name="rng"/>, in order without).</summary>
-    public static List<int[]> Batches(IReadOnlyList<int[]> ids, int batchSize, Random? rng)
-    {
-        int[] order = Enumerable.Range(0, ids.Count).ToArray();
-        rng?.Shuffle(order);
-        order = order.OrderBy(i => ids[i].Length).ToArray();
-        List<int[]> batches = order.Chunk(batchSize).ToList();
-        if (rng is not null) rng.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batches));
-        return batches;
-    }
+    public static List<int[]> Batches(IReadOnlyList<int[]> ids, int batchSize, Random? rng) =>
+        LmBatching.Groups(ids.Select(x => x.Length).ToList(), batchSize, rng);
 
     private static (Tensor Ids, Tensor Lengths) Pack(IReadOnlyList<int[]> ids, int[] rows, int padId, int minLength)
     {

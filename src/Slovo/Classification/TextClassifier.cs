@@ -134,23 +134,8 @@ public sealed class TextClassifier : Module
     }
 
     /// <summary>Copies pretrained vectors into the embedding for every vocabulary token they hold; returns how many.</summary>
-    public int InitializeEmbeddings(KeyedVectors vectors, IReadOnlyList<string> vocabulary, bool freeze = false)
-    {
-        if (vectors.Dimension != Options.EmbeddingSize)
-            throw new ArgumentException($"the vectors have {vectors.Dimension} dimensions but the embedding has {Options.EmbeddingSize}", nameof(vectors));
-        int found = 0;
-        using (LibTorch.NoGrad())
-            for (int id = 0; id < vocabulary.Count; ++id)
-            {
-                if (id == Options.PadId || !vectors.Contains(vocabulary[id])) continue;
-                using Tensor row = _embedding.Weight[id];
-                using Tensor v = Tensor.From(vectors[vocabulary[id]].ToArray());
-                row.Copy_(v);
-                ++found;
-            }
-        _embedding.Frozen = freeze;
-        return found;
-    }
+    public int InitializeEmbeddings(KeyedVectors vectors, IReadOnlyList<string> vocabulary, bool freeze = false) =>
+        PretrainedEmbeddings.Copy(_embedding, vectors, vocabulary, Options.PadId, freeze);
 
     /// <summary>Logits (B, C) for ids (B, T) whose real lengths are <paramref name="lengths"/> (B, int64, each ≥ 1).</summary>
     public Tensor Forward(Tensor ids, Tensor lengths)

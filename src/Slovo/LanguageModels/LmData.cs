@@ -125,27 +125,35 @@ public static class LmBatching
     /// </summary>
     public static List<LmBatch> Bucketed(IReadOnlyList<int[]> sequences, int batchSize, int padId, Random? rng = null)
     {
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "must be at least 1");
-        int[] order = Enumerable.Range(0, sequences.Count).ToArray();
-        if (rng is not null) rng.Shuffle(order);
-        order = order.OrderBy(i => sequences[i].Length).ToArray(); // stable: ties keep the shuffled order
         var batches = new List<LmBatch>();
-        for (int first = 0; first < order.Length; first += batchSize)
+        foreach (int[] rows in Groups(sequences.Select(s => s.Length).ToList(), batchSize, rng))
         {
-            int rows = Math.Min(batchSize, order.Length - first);
-            int length = 0;
-            for (int r = 0; r < rows; ++r) length = Math.Max(length, sequences[order[first + r]].Length);
-            var ids = new long[rows * length];
+            int length = rows.Max(r => sequences[r].Length);
+            var ids = new long[rows.Length * length];
             Array.Fill(ids, padId);
-            for (int r = 0; r < rows; ++r)
+            for (int r = 0; r < rows.Length; ++r)
             {
-                int[] s = sequences[order[first + r]];
+                int[] s = sequences[rows[r]];
                 for (int t = 0; t < s.Length; ++t) ids[r * length + t] = s[t];
             }
-            batches.Add(new LmBatch(ids, rows, length));
+            batches.Add(new LmBatch(ids, rows.Length, length));
         }
-        if (rng is not null) rng.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batches));
         return batches;
+    }
+
+    /// <summary>
+    /// The bucketing itself: indices grouped <paramref name="batchSize"/> at a time in order of length. With
+    /// <paramref name="rng"/>, equal lengths are ordered randomly and the groups are shuffled; without, all is fixed.
+    /// </summary>
+    public static List<int[]> Groups(IReadOnlyList<int> lengths, int batchSize, Random? rng = null)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "must be at least 1");
+        int[] order = Enumerable.Range(0, lengths.Count).ToArray();
+        rng?.Shuffle(order);
+        order = order.OrderBy(i => lengths[i]).ToArray(); // stable: ties keep the shuffled order
+        List<int[]> groups = order.Chunk(batchSize).ToList();
+        rng?.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(groups));
+        return groups;
     }
 }
 

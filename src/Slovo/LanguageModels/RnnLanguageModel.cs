@@ -71,25 +71,8 @@ public sealed class RnnLanguageModel : Module, IBatchedIncrementalModel<(Tensor 
     /// Copies pretrained vectors into the embedding for every vocabulary word found in <paramref name="vectors"/>
     /// (their dimension must equal E); returns how many were found. <paramref name="freeze"/> stops them from training.
     /// </summary>
-    public int InitializeEmbeddings(KeyedVectors vectors, IReadOnlyList<string> vocabulary, bool freeze = false)
-    {
-        if (vectors.Dimension != Options.EmbeddingSize)
-            throw new ArgumentException($"the vectors have {vectors.Dimension} dimensions but the embedding has {Options.EmbeddingSize}", nameof(vectors));
-        if (vocabulary.Count != Options.VocabSize)
-            throw new ArgumentException($"the vocabulary has {vocabulary.Count} words but the model {Options.VocabSize}", nameof(vocabulary));
-        int found = 0;
-        using (LibTorch.NoGrad())
-            for (int id = 0; id < vocabulary.Count; ++id)
-            {
-                if (id == Options.PadId || !vectors.Contains(vocabulary[id])) continue;
-                using Tensor row = _embedding.Weight[id];
-                using Tensor v = Tensor.From(vectors[vocabulary[id]].ToArray());
-                row.Copy_(v);
-                ++found;
-            }
-        _embedding.Frozen = freeze;
-        return found;
-    }
+    public int InitializeEmbeddings(KeyedVectors vectors, IReadOnlyList<string> vocabulary, bool freeze = false) =>
+        PretrainedEmbeddings.Copy(_embedding, vectors, vocabulary, Options.PadId, freeze);
 
     /// <summary>Stops (or restarts) training of the input embedding, e.g. to keep pretrained vectors fixed.</summary>
     public void FreezeEmbeddings(bool freeze = true) => _embedding.Frozen = freeze;
