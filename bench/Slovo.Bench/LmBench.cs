@@ -63,7 +63,7 @@ internal static class LmBench
 
     public static void Train(string python, string peerScript)
     {
-        const int sequences = 128, batch = 32, bptt = 128, rounds = 3;
+        const int sequences = 128, batch = 32, bptt = 128, rounds = 7;
         int threads = Environment.ProcessorCount;
         LibTorch.Threads = threads;
         var rng = new Random(7);
