@@ -209,6 +209,20 @@ public class LmTrainingTests
         Assert.True(t.BestValid.Loss < r.BestValid.Loss - 1, $"{t.BestValid.Loss} vs {r.BestValid.Loss}");
     }
 
+    [Fact]
+    public void TrainingScoresExactlyTheNonPadTargets()
+    {
+        // Without dropout and with learning rate 0, the training loss of an epoch (computed on the real positions only,
+        // in windows of 4) must equal the evaluation of the same texts (cross-entropy over all non-pad targets).
+        LmDataset d = Words();
+        LibTorch.ManualSeed(3);
+        using var model = new RnnLanguageModel(new RnnLanguageModelOptions { VocabSize = d.Vocab.Size, EmbeddingSize = 8, HiddenSize = 8, PadId = d.Vocab.PadId });
+        LmTrainingResult r = new LmTrainer().Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars,
+            new LmTrainingOptions { Epochs = 1, LearningRate = 0, BatchSize = 3, Bptt = 4, Patience = 0 });
+        LmEvaluation all = LmTrainer.Evaluate(model, d.Train, 1, d.Vocab.PadId);
+        Assert.Equal(all.Loss, r.History[0].TrainLoss, 5);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

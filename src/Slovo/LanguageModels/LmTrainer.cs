@@ -191,27 +191,31 @@ public sealed class LmTrainer
         (Tensor H, Tensor? C)? carried = null;
         double nll = 0;
         long tokens = 0;
-        int targets = batch.Length - 1;
+        int positions = batch.Length - 1;
         try
         {
-            for (int start = 0; start < targets; start += o.Bptt)
+            for (int start = 0; start < positions; start += o.Bptt)
             {
-                int w = Math.Min(o.Bptt, targets - start);
+                int w = Math.Min(o.Bptt, positions - start);
                 using var scope = DisposeScope.Begin();
                 LibTorch.ManualSeed(unchecked((ulong)o.Seed * 1_000_003UL + (ulong)step)); // dropout depends only on (seed, step)
                 Tensor x = Tensor.From(batch.Columns(start, w), batch.Rows, w);             // (B, W)
-                Tensor y = Tensor.From(batch.Columns(start + 1, w), batch.Rows, w);         // (B, W)
-                long count = y.Ne(padId).Sum().ToInt64();
+                long[] targets = batch.Columns(start + 1, w);
+                // Only positions with a real target are scored: the vocabulary projection, the costliest layer, skips
+                // the padding (the loss is the same as cross-entropy with the pad id ignored).
+                long[] real = Enumerable.Range(0, targets.Length).Where(i => targets[i] != padId).Select(i => (long)i).ToArray();
                 opt.ZeroGrad();
-                (Tensor logits, (Tensor H, Tensor? C) next) = model.Forward(x, carried);     // (B, W, V)
-                if (count > 0)
+                (Tensor hidden, (Tensor H, Tensor? C) next) = model.Hidden(x, carried);          // (B, W, H)
+                if (real.Length > 0)
                 {
-                    Tensor loss = Losses.CrossEntropy(logits.Reshape(-1, logits.Size(-1)), y.Reshape(-1), ignoreIndex: padId, reduction: Reduction.Sum);
+                    Tensor rows = hidden.Reshape(-1, hidden.Size(-1)).IndexSelect(0, Tensor.From(real));   // (N, H)
+                    Tensor y = Tensor.From(real.Select(i => targets[i]).ToArray());                         // (N)
+                    Tensor loss = Losses.CrossEntropy(model.Head(rows), y, reduction: Reduction.Sum);      // logits (N, V)
                     nll += loss.ToDouble();
-                    (loss / count).Backward();
+                    (loss / real.Length).Backward();
                     if (o.Clip > 0) GradClip.ClipGradNorm(model.Parameters(), o.Clip);
                     opt.Step();
-                    tokens += count;
+                    tokens += real.Length;
                     ++step;
                 }
                 DisposeState(carried);

@@ -81,15 +81,30 @@ public sealed class RnnLanguageModel : Module, IBatchedIncrementalModel<(Tensor 
     public (Tensor Logits, (Tensor H, Tensor? C) State) Forward(Tensor ids, (Tensor H, Tensor? C)? state = null)
     {
         using var scope = DisposeScope.Begin();
+        (Tensor hidden, (Tensor H, Tensor? C) next) = Hidden(ids, state);
+        Tensor logits = Head(hidden);                                                                 // (B, T, V)
+        scope.Keep(logits);
+        scope.Keep(next.H);
+        if (next.C is not null) scope.Keep(next.C);
+        return (logits, next);
+    }
+
+    /// <summary>The features (B, T, H) the output layer reads (dropout applied while training), and the state after
+    /// them. With <see cref="Head"/>, training can score only the positions that have a real target.</summary>
+    public (Tensor Hidden, (Tensor H, Tensor? C) State) Hidden(Tensor ids, (Tensor H, Tensor? C)? state = null)
+    {
+        using var scope = DisposeScope.Begin();
         Tensor x = Dropout.Functional(_embedding.Forward(ids), Options.Dropout, Training);          // (B, T, E)
         (Tensor output, Tensor h, Tensor? c) = _rnn.Run(x, state?.H, state?.C);                      // (B, T, H), (L·D, B, H)
         output = Dropout.Functional(output, Options.Dropout, Training);
-        Tensor logits = _head is not null ? _head.Forward(output) : Linear.Functional(output, _embedding.Weight, _tiedBias); // (B, T, V)
-        scope.Keep(logits);
+        scope.Keep(output);
         scope.Keep(h);
         if (c is not null) scope.Keep(c);
-        return (logits, (h, c));
+        return (output, (h, c));
     }
+
+    /// <summary>The output layer: logits over the vocabulary for features (…, H).</summary>
+    public Tensor Head(Tensor hidden) => _head is not null ? _head.Forward(hidden) : Linear.Functional(hidden, _embedding.Weight, _tiedBias);
 
     /// <inheritdoc />
     public ((Tensor H, Tensor? C) State, float[] Logits) Start(IReadOnlyList<int> prompt)
