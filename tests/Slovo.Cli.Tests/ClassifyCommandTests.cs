@@ -7,15 +7,7 @@ namespace Slovo.Cli.Tests;
 [Collection("cli")] // the command writes to the console; run these one at a time
 public class ClassifyCommandTests
 {
-    private static string Capture(Func<int> run, out int code)
-    {
-        TextWriter old = Console.Out;
-        var sw = new StringWriter();
-        Console.SetOut(sw);
-        try { code = run(); }
-        finally { Console.SetOut(old); }
-        return sw.ToString();
-    }
+    private static string Capture(Func<int> run, out int code) => ConsoleCapture.Run(run, out code);
 
     private static (string Train, string Test, string Dir) Data()
     {

@@ -20,15 +20,7 @@ public class LmCommandTests
         ["train", "--data", data, "--format", "lines", "--level", level, "--out", outDir, "--emb", "8", "--hidden", "16", "--epochs", "2",
          "--batch", "8", "--bptt", "16", "--checkpoint-every", "5", "--threads", "1", "--vocab-size", "300", .. more];
 
-    private static string Capture(Func<int> run, out int code)
-    {
-        TextWriter old = Console.Out;
-        var sw = new StringWriter();
-        Console.SetOut(sw);
-        try { code = run(); }
-        finally { Console.SetOut(old); }
-        return sw.ToString();
-    }
+    private static string Capture(Func<int> run, out int code) => ConsoleCapture.Run(run, out code);
 
     [Theory]
     [InlineData("char")]
