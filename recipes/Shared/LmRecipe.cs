@@ -19,17 +19,6 @@ public sealed record LmRun(string Name, RnnLanguageModelOptions Model, LmTrainin
 /// <summary>Shared steps of the language-model recipes: train (resumable, in runs/NAME), evaluate, sample, write tables.</summary>
 public static class LmRecipe
 {
-    /// <summary>The repository root, found from the program's folder.</summary>
-    public static string Root() => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));
-
-    /// <summary>../shared/data, or an error naming where it was looked for.</summary>
-    public static string SharedData()
-    {
-        string shared = Path.GetFullPath(Path.Combine(Root(), "..", "shared", "data"));
-        if (!Directory.Exists(shared)) throw new DirectoryNotFoundException($"shipped data not found at {shared}");
-        return shared;
-    }
-
     /// <summary>
     /// Trains <paramref name="run"/> in <paramref name="runDir"/>. A checkpoint left there by the same settings is
     /// continued (a killed run resumes; a finished one only reloads its best weights; a larger epoch budget trains on);

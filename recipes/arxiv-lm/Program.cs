@@ -10,7 +10,7 @@ using Slovo.Torch.NN;
 // recipes/arxiv-lm: word- and char-level language models on the shipped arXiv abstracts; writes README.md.
 // usage: dotnet run -c Release --project recipes/arxiv-lm   (a killed run continues where it stopped when started again)
 
-string root = LmRecipe.Root(), shared = LmRecipe.SharedData();
+string root = RecipePaths.Root(), shared = RecipePaths.SharedData();
 string runs = Path.Combine(root, "recipes", "arxiv-lm", "runs");
 var total = Stopwatch.StartNew();
 // The course's preparation: "title ; summary", lowercased; one text per paper; 10% held out with seed 1.

@@ -8,9 +8,10 @@ using Slovo.Text;
 // recipes/duplicates: duplicate-question ranking on the shipped data; writes README.md with the measured table.
 // usage: dotnet run -c Release --project recipes/duplicates
 
-string root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));
-string shared = Path.GetFullPath(Path.Combine(root, "..", "shared", "data"));
-if (!Directory.Exists(shared)) { Console.Error.WriteLine($"shipped data not found at {shared}"); return 2; }
+string root = Slovo.Recipes.RecipePaths.Root();
+string shared;
+try { shared = Slovo.Recipes.RecipePaths.SharedData(); }
+catch (DirectoryNotFoundException e) { Console.Error.WriteLine(e.Message); return 2; }
 var clock = Stopwatch.StartNew();
 var pre = new Preprocessor(Preprocessor.LoadStopwords(Path.Combine(shared, "stopwords", "english.txt")));
 static string Title(string q) { int i = q.IndexOf('<'); return (i < 0 ? q : q[..i]).Trim(); }

@@ -10,7 +10,7 @@ using Slovo.Torch.NN;
 // recipes/pushkin: character-level vs subword (byte-level BPE) LSTM language models on Pushkin's poems; writes README.md.
 // usage: dotnet run -c Release --project recipes/pushkin   (a killed run continues where it stopped when started again)
 
-string root = LmRecipe.Root(), shared = LmRecipe.SharedData();
+string root = RecipePaths.Root(), shared = RecipePaths.SharedData();
 string runs = Path.Combine(root, "recipes", "pushkin", "runs");
 var total = Stopwatch.StartNew();
 // Texts of 8 consecutive lines (line breaks kept), so the models see verse structure; 10% held out with seed 1.

@@ -13,9 +13,10 @@ using Slovo.Torch;
 // README.md and yelp_predictions.txt. Finished runs are kept in runs/ and reused, so a killed run continues.
 // usage: dotnet run -c Release --project recipes/sentiment [-- --seeds 1,2,3]
 
-string root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));
-string shared = Path.GetFullPath(Path.Combine(root, "..", "shared", "data"));
-if (!Directory.Exists(shared)) { Console.Error.WriteLine($"shipped data not found at {shared}"); return 2; }
+string root = Slovo.Recipes.RecipePaths.Root();
+string shared;
+try { shared = Slovo.Recipes.RecipePaths.SharedData(); }
+catch (DirectoryNotFoundException e) { Console.Error.WriteLine(e.Message); return 2; }
 string here = Path.Combine(root, "recipes", "sentiment");
 int[] seeds = args.Length == 2 && args[0] == "--seeds" ? args[1].Split(',').Select(int.Parse).ToArray() : [1, 2, 3];
 var total = Stopwatch.StartNew();

@@ -6,6 +6,7 @@ using Slovo.Torch;
 using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
 using Slovo.Torch.Serialization;
+using Slovo.Training;
 
 namespace Slovo.Classification;
 
@@ -121,14 +122,14 @@ public static class ClassifierTrainer
                 if (accuracy > bestAccuracy)
                 {
                     (bestAccuracy, bestEpoch, bad) = (accuracy, epoch, 0);
-                    DisposeAll(best);
+                    TensorDictionary.DisposeAll(best);
                     best = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone().DetachFromScope());
                 }
                 else if (o.Patience > 0 && ++bad >= o.Patience) break;
             }
             model.LoadStateDict(best!);
         }
-        finally { DisposeAll(best); }
+        finally { TensorDictionary.DisposeAll(best); }
         return new ClassifierTrainingResult(history, bestEpoch, bestAccuracy, clock.Elapsed.TotalSeconds);
     }
 
@@ -160,11 +161,6 @@ public static class ClassifierTrainer
         return predicted.Where((p, i) => p == set.Labels[i]).Count() / (double)predicted.Length;
     }
 
-    private static void DisposeAll(Dictionary<string, Tensor>? d)
-    {
-        if (d is null) return;
-        foreach (Tensor t in d.Values) t.Dispose();
-    }
 
     /// <summary>Writes the model, its settings and its vocabulary to one safetensors file (atomically).</summary>
     public static void Save(string path, TextClassifier model, LmVocabulary vocab, int maxLength) =>
@@ -191,6 +187,6 @@ public static class ClassifierTrainer
             model.Eval();
             return (model, LmVocabulary.FromJson(meta["vocab"]), int.Parse(meta["max_length"], System.Globalization.CultureInfo.InvariantCulture));
         }
-        finally { DisposeAll(tensors); }
+        finally { TensorDictionary.DisposeAll(tensors); }
     }
 }

@@ -147,7 +147,7 @@ public sealed class LmTrainer
                 if (runDir is not null) SaveModel(Path.Combine(runDir, ModelFile), model, vocab);
                 else
                 {
-                    DisposeAll(bestInMemory);
+                    TensorDictionary.DisposeAll(bestInMemory);
                     bestInMemory = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone().DetachFromScope());
                 }
             }
@@ -171,12 +171,12 @@ public sealed class LmTrainer
         {
             Dictionary<string, Tensor> best = SafeTensors.Load(Path.Combine(runDir, ModelFile));
             model.LoadStateDict(best);
-            DisposeAll(best);
+            TensorDictionary.DisposeAll(best);
         }
         else if (bestInMemory is not null)
         {
             model.LoadStateDict(bestInMemory);
-            DisposeAll(bestInMemory);
+            TensorDictionary.DisposeAll(bestInMemory);
         }
         double seconds = clock.Elapsed.TotalSeconds;
         var result = new LmTrainingResult(state.History, state.BestEpoch, state.BestValid ?? state.History[^1].Valid, stoppedEarly, state.Step,
@@ -301,8 +301,8 @@ public sealed class LmTrainer
                 throw new InvalidDataException($"{path} was written with other model or training settings ({meta.GetValueOrDefault("settings")}); resume with the same options");
             if (meta.GetValueOrDefault("vocab") != vocab.ToJson())
                 throw new InvalidDataException($"{path} was written with another vocabulary; resume with the same data and tokenizer");
-            model.LoadStateDict(Prefixed(tensors, "model."));
-            opt.LoadStateDict(Prefixed(tensors, "optim."), meta.Where(kv => kv.Key.StartsWith("optim.", StringComparison.Ordinal))
+            model.LoadStateDict(TensorDictionary.Prefixed(tensors, "model."));
+            opt.LoadStateDict(TensorDictionary.Prefixed(tensors, "optim."), meta.Where(kv => kv.Key.StartsWith("optim.", StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key["optim.".Length..], kv => kv.Value));
             using JsonDocument run = JsonDocument.Parse(meta["run"]);
             JsonElement r = run.RootElement;
@@ -317,17 +317,9 @@ public sealed class LmTrainer
             };
             return s;
         }
-        finally { DisposeAll(tensors); }
+        finally { TensorDictionary.DisposeAll(tensors); }
     }
 
-    private static Dictionary<string, Tensor> Prefixed(Dictionary<string, Tensor> all, string prefix) =>
-        all.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
-
-    private static void DisposeAll(Dictionary<string, Tensor>? d)
-    {
-        if (d is null) return;
-        foreach (Tensor t in d.Values) t.Dispose();
-    }
 
     /// <summary>Writes a model and its vocabulary to one safetensors file (atomically) that <see cref="LoadModel"/> reads.</summary>
     public static void SaveModel(string path, RnnLanguageModel model, LmVocabulary vocab) =>
@@ -355,7 +347,7 @@ public sealed class LmTrainer
             model.Eval();
             return (model, vocab);
         }
-        finally { DisposeAll(tensors); }
+        finally { TensorDictionary.DisposeAll(tensors); }
     }
 
     private static void WriteSummary(string path, RnnLanguageModel model, LmVocabulary vocab, LmTrainingOptions o, LmTrainingResult r)
