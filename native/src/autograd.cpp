@@ -1,6 +1,7 @@
 // Autograd: requires_grad, backward, grad access, detach, and the grad-mode / inference-mode guards.
 #include "slovo.h"
 #include <torch/csrc/autograd/autograd.h>
+#include <c10/core/GradMode.h>
 #include <c10/core/InferenceMode.h>
 
 SLOVO_API int slovo_tensor_set_requires_grad(TensorHandle th, int32_t value) {

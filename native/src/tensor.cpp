@@ -1,5 +1,6 @@
 // Tensor handles: creation from host memory, metadata, export to host memory, release.
 #include "slovo.h"
+#include <c10/core/GradMode.h>
 #include <cstring>
 
 SLOVO_API void slovo_tensor_free(TensorHandle th) { slovo::free_handle(th); }
@@ -66,7 +67,7 @@ SLOVO_API int slovo_tensor_copy_from(TensorHandle th, const void* src, int64_t n
   TORCH_CHECK(need == nbytes, "tensor needs ", need, " bytes but ", nbytes, " were given");
   at::Tensor host = at::empty(t->sizes(), at::TensorOptions().dtype(t->scalar_type()));
   if (nbytes > 0) std::memcpy(host.data_ptr(), src, static_cast<size_t>(nbytes));
-  at::NoGradGuard guard;
+  c10::NoGradGuard guard;
   t->copy_(host);
   SLOVO_CATCH
 }
