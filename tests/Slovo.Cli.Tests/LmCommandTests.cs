@@ -30,7 +30,8 @@ public class LmCommandTests
     {
         string data = Lines(400);
         string run = Directory.CreateTempSubdirectory("slovo-lm-run").FullName;
-        string log = Capture(() => LmCommand.Run(Train(data, run, level, "--min-count", "1")), out int code);
+        string[] schedule = level == "char" ? ["--schedule", "cosine", "--lr", "0.01", "--min-lr", "0.001"] : [];
+        string log = Capture(() => LmCommand.Run(Train(data, run, level, ["--min-count", "1", .. schedule])), out int code);
         Assert.Equal(0, code);
         Assert.Contains("epoch 2: train loss", log);
         Assert.Contains("course's 2**loss", log);
@@ -38,6 +39,9 @@ public class LmCommandTests
             Assert.True(File.Exists(Path.Combine(run, f)), f);
         using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
         double best = summary.RootElement.GetProperty("best").GetProperty("perplexity").GetDouble();
+        JsonElement training = summary.RootElement.GetProperty("training");
+        if (level == "char") Assert.Equal("Cosine", training.GetProperty("Schedule").GetString());
+        else Assert.False(training.TryGetProperty("Schedule", out _)); // constant: left out, so older runs keep their settings
 
         string eval = Capture(() => LmCommand.Run(["eval", "--model", run, "--data", data, "--format", "lines"]), out code);
         Assert.Equal(0, code);
@@ -86,6 +90,8 @@ public class LmCommandTests
         Assert.Contains("vocab.json is missing", Assert.Throws<FileNotFoundException>(() => LmCommand.Run(Train(data, run, "char", "--resume"))).Message);
         Assert.Contains("train one with 'slovo lm train'", Assert.Throws<FileNotFoundException>(() => LmCommand.Run(["generate", "--model", run])).Message);
         Assert.Contains("--model PATH is required", Assert.Throws<UsageException>(() => LmCommand.Run(["generate"])).Message);
+        Assert.Contains("unknown --schedule 'linear'", Assert.Throws<UsageException>(() => LmCommand.Run(Train(data, run, "char", "--schedule", "linear"))).Message);
+        Assert.Contains("--min-lr (0.5) must not exceed --lr", Assert.Throws<UsageException>(() => LmCommand.Run(Train(data, run, "char", "--schedule", "cosine", "--min-lr", "0.5"))).Message);
         Assert.Contains("corpus not found", Assert.Throws<FileNotFoundException>(() => LmCommand.Run(Train(Path.Combine(run, "none.txt"), run, "char"))).Message);
         Capture(() => LmCommand.Run(Train(data, run, "char", "--epochs", "1")), out int code);
         Assert.Equal(0, code);

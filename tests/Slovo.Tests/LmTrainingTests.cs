@@ -142,12 +142,15 @@ public class LmTrainingTests
     }
 
     [Theory]
-    [InlineData(2)]   // killed mid-epoch, right after a batch checkpoint
-    [InlineData(100)] // killed at an epoch boundary
-    public void AKilledRunResumesToTheSameWeightsAsAnUninterruptedOne(int checkpointEvery)
+    [InlineData(2, false)]   // killed mid-epoch, right after a batch checkpoint
+    [InlineData(100, false)] // killed at an epoch boundary
+    [InlineData(2, true)]    // the same with a cosine schedule: the rate must pick up where it was
+    [InlineData(100, true)]
+    public void AKilledRunResumesToTheSameWeightsAsAnUninterruptedOne(int checkpointEvery, bool cosine)
     {
         LmDataset d = Words();
         var o = new LmTrainingOptions { Epochs = 3, BatchSize = 3, Bptt = 5, LearningRate = 0.01, Patience = 0, Seed = 5, CheckpointEvery = checkpointEvery };
+        if (cosine) o = o with { Schedule = LmSchedule.Cosine, MinLearningRate = 0.001 };
         string full = Path.Combine(Path.GetTempPath(), "slovo-lm-" + Guid.NewGuid().ToString("N"));
         string killed = full + "-killed";
         try
@@ -178,6 +181,15 @@ public class LmTrainingTests
                 var e = Assert.Throws<InvalidDataException>(() => new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { LearningRate = 0.02 }, killed, resume: true));
                 Assert.Contains("same options", e.Message);
             }
+            // More epochs may be asked for when continuing a constant rate; a cosine schedule is shaped by the epoch count, so not there.
+            using (RnnLanguageModel m = NewModel(d))
+            {
+                var longer = o with { Epochs = 4 };
+                if (cosine)
+                    Assert.Contains("same options", Assert.Throws<InvalidDataException>(() => new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, longer, killed, resume: true)).Message);
+                else
+                    Assert.Equal(4, new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, longer, killed, resume: true).History.Count);
+            }
             (RnnLanguageModel loaded, LmVocabulary vocab) = LmTrainer.LoadModel(full);
             using (loaded) Assert.Equal(d.Vocab.ToJson(), vocab.ToJson());
             Assert.True(File.Exists(Path.Combine(full, LmTrainer.SummaryFile)));
@@ -207,6 +219,32 @@ public class LmTrainingTests
         LmTrainingResult t = new LmTrainer().Train(trained, d.Vocab, d.Train, d.Train, d.TrainTexts.Sum(x => x.Length + 1L),
             new LmTrainingOptions { Epochs = 15, Patience = 0, LearningRate = 0.02, BatchSize = 4 });
         Assert.True(t.BestValid.Loss < r.BestValid.Loss - 1, $"{t.BestValid.Loss} vs {r.BestValid.Loss}");
+    }
+
+    [Fact]
+    public void ACosineScheduleFallsFromTheRateToTheMinimumBatchByBatch()
+    {
+        LmDataset d = Words();
+        using RnnLanguageModel model = NewModel(d);
+        var seen = new List<(int Epoch, int Batch, int Batches, double Rate)>();
+        var o = new LmTrainingOptions { Epochs = 3, BatchSize = 2, LearningRate = 0.01, Schedule = LmSchedule.Cosine, MinLearningRate = 0.002, Patience = 0 };
+        new LmTrainer { OnStep = s => seen.Add((s.Epoch, s.Batch, s.Batches, s.LearningRate)) }.Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars, o);
+        int n = seen[0].Batches;
+        Assert.Equal(3 * n, seen.Count);
+        for (int i = 0; i < seen.Count; ++i)
+        {
+            // Batch k of epoch e (both from 1) runs at step (e-1)*n + k-1 of a cosine over 3n steps.
+            long t = (seen[i].Epoch - 1L) * n + seen[i].Batch - 1;
+            Assert.Equal(0.002 + (0.01 - 0.002) * (1 + Math.Cos(Math.PI * t / (3.0 * n))) / 2, seen[i].Rate, 12);
+            if (i > 0) Assert.True(seen[i].Rate < seen[i - 1].Rate);
+        }
+        Assert.Equal(0.01, seen[0].Rate, 12);
+        // A constant schedule keeps the rate; a minimum above the rate is refused.
+        seen.Clear();
+        new LmTrainer { OnStep = s => seen.Add((s.Epoch, s.Batch, s.Batches, s.LearningRate)) }
+            .Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { Schedule = LmSchedule.Constant, MinLearningRate = 0, Epochs = 1 });
+        Assert.All(seen, s => Assert.Equal(0.01, s.Rate));
+        Assert.Throws<ArgumentException>(() => new LmTrainer().Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { MinLearningRate = 0.02 }));
     }
 
     [Fact]

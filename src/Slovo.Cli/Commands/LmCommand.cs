@@ -40,6 +40,9 @@ internal static class LmCommand
           --batch N              sequences per batch, bucketed by length (default: 32)
           --bptt N               truncated back-propagation window (default: 128)
           --lr X, --clip X       Adam learning rate and gradient norm limit (default: 0.002, 1.0)
+          --schedule S           constant, or cosine: the rate falls from --lr to --min-lr over all
+                                 --epochs, batch by batch (default: constant)
+          --min-lr X             where a cosine schedule ends (default: --lr / 10)
           --valid-fraction X     share of texts held out for validation (default: 0.1)
           --seed N               seed of the split, initialisation, batches and dropout (default: 1)
           --checkpoint-every N   also checkpoint every N batches (default: 100)
@@ -132,6 +135,14 @@ internal static class LmCommand
             LearningRate = o.Double("lr", 0.002, 0), Clip = o.Double("clip", 1.0, 0), Seed = o.Int("seed", 1, 0),
             CheckpointEvery = o.Int("checkpoint-every", 100, 1),
         };
+        string schedule = o.String("schedule", "constant");
+        train = schedule switch
+        {
+            "constant" => train,
+            "cosine" => train with { Schedule = LmSchedule.Cosine, MinLearningRate = o.Double("min-lr", train.LearningRate / 10, 0) },
+            _ => throw new UsageException($"unknown --schedule '{schedule}'; use constant or cosine"),
+        };
+        if (train.MinLearningRate > train.LearningRate) throw new UsageException($"--min-lr ({train.MinLearningRate}) must not exceed --lr ({train.LearningRate})");
         double validFraction = o.Double("valid-fraction", 0.1, 0);
         int threads = o.Int("threads", Environment.ProcessorCount, 1);
         string outDir = o.String("out", "runs/lm");
@@ -184,7 +195,7 @@ internal static class LmCommand
             OnStep = s =>
             {
                 if (bar is null || barEpoch != s.Epoch) (bar, barEpoch) = (new Progress(s.Batches, $"epoch {s.Epoch}"), s.Epoch);
-                bar.Report(s.Batch, $"loss {s.Loss:F3} {s.TokensPerSecond:N0} tok/s");
+                bar.Report(s.Batch, $"loss {s.Loss:F3} {s.TokensPerSecond:N0} tok/s" + (train.Schedule == LmSchedule.Constant ? "" : $" lr {s.LearningRate:G3}"));
             },
             OnEpoch = e => Console.WriteLine(
                 $"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation loss {e.Valid.Loss:F4}, perplexity {e.Valid.Perplexity:F2} " +

@@ -28,6 +28,15 @@ public sealed record LmTrainingOptions
     /// <summary>Adam's learning rate.</summary>
     public double LearningRate { get; init; } = 2e-3;
 
+    /// <summary>How the learning rate moves during the run: constant, or a cosine from <see cref="LearningRate"/> down to
+    /// <see cref="MinLearningRate"/> at the end of the last epoch (updated every batch).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] // runs from before schedules keep their settings key
+    public LmSchedule Schedule { get; init; } = LmSchedule.Constant;
+
+    /// <summary>The rate a cosine schedule ends at.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double MinLearningRate { get; init; }
+
     /// <summary>Gradient norm limit (0: none).</summary>
     public double Clip { get; init; } = 1.0;
 
@@ -39,6 +48,16 @@ public sealed record LmTrainingOptions
 
     /// <summary>Write a resumable checkpoint every this many batches (and at every epoch's end).</summary>
     public int CheckpointEvery { get; init; } = 100;
+}
+
+/// <summary>Learning-rate schedules of <see cref="LmTrainer"/>.</summary>
+public enum LmSchedule
+{
+    /// <summary>The same rate throughout.</summary>
+    Constant,
+
+    /// <summary>Cosine annealing over all epochs' batches.</summary>
+    Cosine,
 }
 
 /// <summary>Validation figures: summed NLL (nats) over the non-pad targets, their count, and the characters they cover.</summary>
@@ -61,7 +80,7 @@ public sealed record LmEvaluation(double NllSum, long Tokens, long Chars)
 public sealed record LmEpochReport(int Epoch, double TrainLoss, LmEvaluation Valid, double Seconds, double TokensPerSecond, bool Improved);
 
 /// <summary>Where training stands after a batch (for progress bars).</summary>
-public readonly record struct LmStepInfo(int Epoch, int Batch, int Batches, long Step, double Loss, double TokensPerSecond);
+public readonly record struct LmStepInfo(int Epoch, int Batch, int Batches, long Step, double Loss, double TokensPerSecond, double LearningRate);
 
 /// <summary>What a training run did.</summary>
 public sealed record LmTrainingResult(IReadOnlyList<LmEpochReport> History, int BestEpoch, LmEvaluation BestValid, bool StoppedEarly,
@@ -102,6 +121,8 @@ public sealed class LmTrainer
         if (o.Bptt < 1 || o.BatchSize < 1 || o.Epochs < 1) throw new ArgumentException("epochs, batch size and bptt must be at least 1", nameof(o));
         if (model.VocabSize != vocab.Size) throw new ArgumentException($"the model predicts {model.VocabSize} ids, the vocabulary has {vocab.Size}", nameof(vocab));
         if (resume && runDir is null) throw new ArgumentException("resuming needs the run folder", nameof(resume));
+        if (o.MinLearningRate < 0 || o.MinLearningRate > o.LearningRate)
+            throw new ArgumentException($"need 0 <= min learning rate ({o.MinLearningRate}) <= learning rate ({o.LearningRate})", nameof(o));
 
         using var opt = new Adam(model.Parameters(), lr: o.LearningRate);
         var state = new RunState();
@@ -118,8 +139,10 @@ public sealed class LmTrainer
             List<LmBatch> batches = LmBatching.Bucketed(train, o.BatchSize, vocab.PadId, new Random(unchecked(o.Seed * 1_000_003 + state.Epoch)));
             var epochClock = Stopwatch.StartNew();
             long epochTokens = 0;
+            CosineAnnealingLR? cosine = o.Schedule == LmSchedule.Cosine ? new CosineAnnealingLR(opt, (long)o.Epochs * batches.Count, o.MinLearningRate) : null;
             for (int bi = state.Batch; bi < batches.Count; ++bi)
             {
+                cosine?.SetEpoch((long)state.Epoch * batches.Count + bi);
                 (double nll, long count) = TrainBatch(model, opt, batches[bi], vocab.PadId, o, ref state.Step);
                 state.EpochNll += nll;
                 state.EpochTokens += count;
@@ -128,7 +151,8 @@ public sealed class LmTrainer
                 state.Batch = bi + 1;
                 double loss = count > 0 ? nll / count : double.NaN;
                 tb?.Scalar("train/loss", loss, state.Step);
-                OnStep?.Invoke(new LmStepInfo(state.Epoch + 1, bi + 1, batches.Count, state.Step, loss, epochTokens / epochClock.Elapsed.TotalSeconds));
+                if (cosine is not null) tb?.Scalar("train/lr", opt.LearningRate, state.Step);
+                OnStep?.Invoke(new LmStepInfo(state.Epoch + 1, bi + 1, batches.Count, state.Step, loss, epochTokens / epochClock.Elapsed.TotalSeconds, opt.LearningRate));
                 if (ckpt is not null && state.Batch % o.CheckpointEvery == 0 && state.Batch < batches.Count)
                 {
                     SaveCheckpoint(ckpt, model, opt, vocab, o, state);
@@ -272,7 +296,7 @@ public sealed class LmTrainer
     }
 
     private static string OptionsKey(RnnLanguageModel model, LmTrainingOptions o) =>
-        JsonSerializer.Serialize(model.Options, Json) + JsonSerializer.Serialize(o with { Epochs = 0, Patience = 0 }, Json);
+        JsonSerializer.Serialize(model.Options, Json) + JsonSerializer.Serialize(o with { Epochs = o.Schedule == LmSchedule.Constant ? 0 : o.Epochs, Patience = 0 }, Json);
 
     private static void SaveCheckpoint(string path, RnnLanguageModel model, Optimizer opt, LmVocabulary vocab, LmTrainingOptions o, RunState s)
     {
