@@ -90,9 +90,13 @@ md.AppendLine("## Quality bars");
 md.AppendLine();
 md.AppendLine(CultureInfo.InvariantCulture, $"- word-level LSTM exp-perplexity ≤ 300: **{ppl:F1}** — {(ppl <= 300 ? "met" : "missed")}.");
 var charHistory = charRun.Result!.History;
-string charWhy = charHistory[^1].Improved
-    ? $"its validation loss was still falling at the last of its {charHistory.Count} epochs, so a longer run would get closer"
-    : $"its validation loss stopped improving after epoch {charRun.Result.BestEpoch}, so reaching the bar needs a larger or better-regularised model, not just more epochs";
+LmEpochReport lastChar = charHistory[^1];
+string charWhy = (lastChar.Improved
+    ? $"its validation loss was still falling at the last of its {charHistory.Count} epochs"
+    : $"its validation loss stopped improving after epoch {charRun.Result.BestEpoch}") +
+    (lastChar.TrainLoss >= lastChar.Valid.Loss
+        ? $", and its last training loss ({lastChar.TrainLoss:F3} nats, with dropout) is no lower than the validation loss ({lastChar.Valid.Loss:F3}): the model underfits, so the next step is a larger model trained longer, which costs proportionally more CPU time"
+        : $"; its last training loss ({lastChar.TrainLoss:F3} nats) is below the validation loss ({lastChar.Valid.Loss:F3}), so more regularisation is the next step");
 md.AppendLine(CultureInfo.InvariantCulture, $"- char-level LSTM ≤ 1.45 bits per character: **{bpc:F3}** — {(bpc <= 1.45 ? "met" : $"missed. The model is a {charRun.Model.HiddenSize}-unit LSTM given at most {charRun.Training.Epochs} epochs, so that all five models train in {wordRuns.Append(charRun).Sum(r => r.Result!.Seconds) / 60:F0} min on 2 CPU cores; {charWhy}")}.");
 md.AppendLine();
 md.AppendLine("## Decoding strategies (word LSTM, 30 tokens, `--prettify`)");

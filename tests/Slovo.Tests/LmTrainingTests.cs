@@ -172,6 +172,7 @@ public class LmTrainingTests
             {
                 LmTrainingResult r2 = new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o, killed, resume: true);
                 Assert.Equal(expected, Weights(m));
+                Assert.False(m.Training);
                 Assert.Equal(r1.Steps, r2.Steps);
                 Assert.Equal(r1.History.Select(h => h.Valid.NllSum), r2.History.Select(h => h.Valid.NllSum));
             }
@@ -189,6 +190,15 @@ public class LmTrainingTests
                     Assert.Contains("same options", Assert.Throws<InvalidDataException>(() => new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, longer, killed, resume: true)).Message);
                 else
                     Assert.Equal(4, new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, longer, killed, resume: true).History.Count);
+            }
+            // Continuing a finished run only reloads the best weights; the model must still come back in evaluation mode
+            // (dropout off), or greedy generation from it would vary from call to call.
+            using (RnnLanguageModel m = NewModel(d))
+            {
+                Assert.True(m.Training);
+                new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o, full, resume: true);
+                Assert.False(m.Training);
+                Assert.Equal(expected, Weights(m));
             }
             (RnnLanguageModel loaded, LmVocabulary vocab) = LmTrainer.LoadModel(full);
             using (loaded) Assert.Equal(d.Vocab.ToJson(), vocab.ToJson());

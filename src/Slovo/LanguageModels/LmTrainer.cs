@@ -88,7 +88,7 @@ public sealed record LmTrainingResult(IReadOnlyList<LmEpochReport> History, int 
 
 /// <summary>
 /// Trains an <see cref="RnnLanguageModel"/> with Adam on length-bucketed batches, truncated back-propagation, validation
-/// each epoch and early stopping; the best weights are back in the model at the end. With a run folder it writes
+/// each epoch and early stopping; the best weights are back in the model at the end, in evaluation mode. With a run folder it writes
 /// <c>checkpoint.safetensors</c> (everything to continue exactly), <c>model.safetensors</c> (the best weights and the
 /// vocabulary, for generation), TensorBoard events and <c>summary.json</c>, all atomically.
 /// </summary>
@@ -202,6 +202,7 @@ public sealed class LmTrainer
             model.LoadStateDict(bestInMemory);
             TensorDictionary.DisposeAll(bestInMemory);
         }
+        model.Eval(); // ready for generation and evaluation, also when a finished run was only reloaded
         double seconds = clock.Elapsed.TotalSeconds;
         var result = new LmTrainingResult(state.History, state.BestEpoch, state.BestValid ?? state.History[^1].Valid, stoppedEarly, state.Step,
             state.TotalSeconds, tokensThisRun / Math.Max(1e-9, seconds));
