@@ -21,18 +21,26 @@ if (!File.Exists(python))
 }
 bool torchFree = which is "gpt2" or "bpe-train" or "batch-encode" or "rank" or "w2v-load" or "probes";
 Console.WriteLine(torchFree ? $"{Environment.ProcessorCount} cores" : $"libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores");
-if (which is "add" or "all") BenchAdd();
-if (which is "lstm" or "all") BenchLstm();
-if (which is "gpt2" or "all") BenchGpt2();
-if (which is "bpe-train" or "all") BenchBpeTrain();
-if (which is "batch-encode" or "all") BenchBatchEncode();
-if (which is "rank" or "all") BenchRank();
-if (which is "w2v-load" or "all") BenchW2vLoad();
-if (which is "lm-generate" or "all") LmBench.Generate();
-if (which is "lm-train" or "all") LmBench.Train(python, peer);
-if (which is "cls-lstm" or "all") ClassifyBench.HandVsFused();
-if (which is "cls-train" or "all") ClassifyBench.Train(python, peer);
-if (which is "probes") Probes.Run(FindRepoRoot());
+try
+{
+    if (which is "add" or "all") BenchAdd();
+    if (which is "lstm" or "all") BenchLstm();
+    if (which is "gpt2" or "all") BenchGpt2();
+    if (which is "bpe-train" or "all") BenchBpeTrain();
+    if (which is "batch-encode" or "all") BenchBatchEncode();
+    if (which is "rank" or "all") BenchRank();
+    if (which is "w2v-load" or "all") BenchW2vLoad();
+    if (which is "lm-generate" or "all") LmBench.Generate();
+    if (which is "lm-train" or "all") LmBench.Train(python, peer);
+    if (which is "cls-lstm" or "all") ClassifyBench.HandVsFused();
+    if (which is "cls-train" or "all") ClassifyBench.Train(python, peer);
+    if (which is "probes") Probes.Run(FindRepoRoot());
+}
+catch (InvalidOperationException e) when (e.Message.StartsWith("could not start the peer", StringComparison.Ordinal))
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
 return 0;
 
 void BenchRank()
@@ -348,7 +356,15 @@ internal sealed class Peer : IDisposable
         if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
         // The same BLAS configuration Slovo uses: one OpenBLAS thread inside each libtorch worker.
         psi.Environment["OPENBLAS_NUM_THREADS"] = "1";
-        return new Peer(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {program}"), answerPrefix);
+        try
+        {
+            return new Peer(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {program}"), answerPrefix);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException($"could not start the peer '{program} {script}': {e.Message}. " +
+                (program == "node" ? "HINT: apt-get install -y nodejs npm; (cd bench/peers && npm ci)" : "HINT: apt-get install -y python3-torch (or set SLOVO_PYTHON)"), e);
+        }
     }
 
     public string Ask(string command)
