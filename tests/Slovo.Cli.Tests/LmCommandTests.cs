@@ -92,6 +92,7 @@ public class LmCommandTests
         Assert.Contains("--model PATH is required", Assert.Throws<UsageException>(() => LmCommand.Run(["generate"])).Message);
         Assert.Contains("unknown --schedule 'linear'", Assert.Throws<UsageException>(() => LmCommand.Run(Train(data, run, "char", "--schedule", "linear"))).Message);
         Assert.Contains("--min-lr (0.5) must not exceed --lr", Assert.Throws<UsageException>(() => LmCommand.Run(Train(data, run, "char", "--schedule", "cosine", "--min-lr", "0.5"))).Message);
+        Assert.Contains("--min-lr needs --schedule cosine", Assert.Throws<UsageException>(() => LmCommand.Run(Train(data, run, "char", "--min-lr", "0.001"))).Message);
         Assert.Contains("corpus not found", Assert.Throws<FileNotFoundException>(() => LmCommand.Run(Train(Path.Combine(run, "none.txt"), run, "char"))).Message);
         Capture(() => LmCommand.Run(Train(data, run, "char", "--epochs", "1")), out int code);
         Assert.Equal(0, code);

@@ -136,10 +136,12 @@ internal static class LmCommand
             CheckpointEvery = o.Int("checkpoint-every", 100, 1),
         };
         string schedule = o.String("schedule", "constant");
+        double minLr = o.String("min-lr", "").Length > 0 ? o.Double("min-lr", 0, 0) : -1; // -1: not given
         train = schedule switch
         {
+            "constant" when minLr >= 0 => throw new UsageException("--min-lr needs --schedule cosine"),
             "constant" => train,
-            "cosine" => train with { Schedule = LmSchedule.Cosine, MinLearningRate = o.Double("min-lr", train.LearningRate / 10, 0) },
+            "cosine" => train with { Schedule = LmSchedule.Cosine, MinLearningRate = minLr >= 0 ? minLr : train.LearningRate / 10 },
             _ => throw new UsageException($"unknown --schedule '{schedule}'; use constant or cosine"),
         };
         if (train.MinLearningRate > train.LearningRate) throw new UsageException($"--min-lr ({train.MinLearningRate}) must not exceed --lr ({train.LearningRate})");
