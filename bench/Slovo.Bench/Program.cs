@@ -36,7 +36,7 @@ try
     if (which is "cls-train" or "all") ClassifyBench.Train(python, peer);
     if (which is "probes") Probes.Run(FindRepoRoot());
 }
-catch (InvalidOperationException e) when (e.Message.StartsWith("could not start the peer", StringComparison.Ordinal))
+catch (PeerUnavailableException e)
 {
     Console.Error.WriteLine(e.Message);
     return 2;
@@ -341,6 +341,9 @@ static string FindRepoRoot()
     return dir ?? throw new DirectoryNotFoundException("bench/peer_torch.py not found above " + AppContext.BaseDirectory);
 }
 
+/// <summary>A peer's program is not installed; the message says how to install it.</summary>
+internal sealed class PeerUnavailableException(string message, Exception inner) : Exception(message, inner);
+
 /// <summary>A persistent peer process (bench/peer_torch.py, bench/peers/tiktoken_peer.mjs): one command per line, one answer per line.</summary>
 internal sealed class Peer : IDisposable
 {
@@ -362,7 +365,7 @@ internal sealed class Peer : IDisposable
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new InvalidOperationException($"could not start the peer '{program} {script}': {e.Message}. " +
+            throw new PeerUnavailableException($"could not start the peer '{program} {script}': {e.Message}. " +
                 (program == "node" ? "HINT: apt-get install -y nodejs npm; (cd bench/peers && npm ci)" : "HINT: apt-get install -y python3-torch (or set SLOVO_PYTHON)"), e);
         }
     }
