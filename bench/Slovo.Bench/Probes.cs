@@ -9,7 +9,7 @@ internal static class Probes
 {
     public static void Run(string root)
     {
-        string glove = Path.GetFullPath(Path.Combine(root, "..", "shared", "data", "glove", "glove.6B.50d.top5k.txt"));
+        string glove = Slovo.SharedData.Data("glove", "glove.6B.50d.top5k.txt");
         KeyedVectors kv = KeyedVectors.LoadGlove(glove);
         var rng = new Random(9);
         var held = kv.Words.Where(w => w.Length >= 5 && w.All(char.IsLetter)).OrderBy(_ => rng.Next()).Take(300).ToList();

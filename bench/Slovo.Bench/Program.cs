@@ -105,7 +105,7 @@ string Corpus100()
 {
     string path = Path.Combine(Path.GetTempPath(), "slovo-bench-corpus100.txt");
     if (File.Exists(path) && new FileInfo(path).Length >= 100_000_000) return path;
-    string shared = Path.GetFullPath(Path.Combine(FindRepoRoot(), "..", "shared", "data"));
+    string shared = Slovo.SharedData.Data();
     using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(shared, "arxiv", "arxivData.json")));
     var parts = new List<string>
     {
@@ -189,7 +189,7 @@ void BenchBatchEncode()
 void BenchGpt2()
 {
     string root = FindRepoRoot();
-    string shared = Path.GetFullPath(Path.Combine(root, "..", "shared"));
+    string shared = Slovo.SharedData.RequireRoot();
     string peersDir = Path.Combine(root, "bench", "peers");
     if (!Directory.Exists(Path.Combine(peersDir, "node_modules", "tiktoken")))
     {

@@ -15,7 +15,7 @@ string runs = Path.Combine(root, "recipes", "pushkin", "runs");
 var total = Stopwatch.StartNew();
 // Texts of 8 consecutive lines (line breaks kept), so the models see verse structure; 10% held out with seed 1.
 List<string> lines = LmCorpus.ReadLines(Path.Combine(shared, "pushkin", "pushkin.txt"));
-List<string> texts = lines.Chunk(8).Select(c => string.Join('\n', c)).ToList();
+List<string> texts = LmCorpus.JoinLines(lines, 8);
 const int seed = 1;
 (List<string> trainTexts, List<string> validTexts) = LmCorpus.Split(texts, 0.1, seed);
 long trainChars = trainTexts.Sum(t => (long)t.Length);

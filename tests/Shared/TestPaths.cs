@@ -6,8 +6,8 @@ internal static class TestPaths
     /// <summary>The repository root (the folder holding Slovo.slnx).</summary>
     public static string RepoRoot { get; } = FindRoot();
 
-    /// <summary>../shared beside the repository.</summary>
-    public static string Shared => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
+    /// <summary>The shipped datasets and models, found by <see cref="Slovo.SharedData"/> (../shared beside the repository, or SLOVO_SHARED).</summary>
+    public static string Shared => Slovo.SharedData.RequireRoot();
 
     /// <summary>A path under ../shared/data.</summary>
     public static string SharedData(params string[] parts) => Path.Combine([Shared, "data", .. parts]);

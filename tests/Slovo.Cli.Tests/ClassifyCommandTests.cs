@@ -7,8 +7,6 @@ namespace Slovo.Cli.Tests;
 [Collection("cli")] // the command writes to the console; run these one at a time
 public class ClassifyCommandTests
 {
-    private static string Capture(Func<int> run, out int code) => ConsoleCapture.Run(run, out code);
-
     private static (string Train, string Test, string Dir) Data()
     {
         string dir = Directory.CreateTempSubdirectory("slovo-cls-cli").FullName;
@@ -29,22 +27,22 @@ public class ClassifyCommandTests
     {
         (string train, string test, string dir) = Data();
         string run = Path.Combine(dir, "run");
-        string log = Capture(() => ClassifyCommand.Run(["train", "--train", train, "--test", test, "--model", model, "--tokenizer", tokenizer, "--vocab-size", "60",
+        string log = Cli.Capture(["classify", "train", "--train", train, "--test", test, "--model", model, "--tokenizer", tokenizer, "--vocab-size", "60",
             "--emb", "8", "--hidden", "8", "--filters", "8", "--widths", "1,2", "--epochs", "12", "--patience", "0", "--lr", "0.01", "--batch", "16",
-            "--seeds", "1,2", "--threads", "1", "--out", run, "--bidirectional", "--aggregation", "mean"]), out int code);
+            "--seeds", "1,2", "--threads", "1", "--out", run, "--bidirectional", "--aggregation", "mean"], out int code);
         Assert.Equal(0, code);
         Assert.Contains("over 2 seed(s)", log);
         using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
         Assert.True(summary.RootElement.GetProperty("test_accuracy_mean").GetDouble() >= 0.9, log);
 
-        string eval = Capture(() => ClassifyCommand.Run(["eval", "--model", run, "--tsv", test]), out code);
+        string eval = Cli.Capture(["classify", "eval", "--model", run, "--tsv", test], out code);
         Assert.Equal(0, code);
         Assert.Contains("confusion", eval);
 
         string input = Path.Combine(dir, "input.txt");
         File.WriteAllLines(input, ["", "great great film", "qqq zzz", "awful and dull"]);
         string predictions = Path.Combine(dir, "pred.txt");
-        Capture(() => ClassifyCommand.Run(["predict", "--model", run, "--input", input, "--out", predictions]), out code);
+        Cli.Capture(["classify", "predict", "--model", run, "--input", input, "--out", predictions], out code);
         Assert.Equal(0, code);
         string[] p = File.ReadAllLines(predictions);
         Assert.Equal(4, p.Length);
@@ -52,7 +50,7 @@ public class ClassifyCommandTests
 
         string labels = Path.Combine(dir, "labels.tsv");
         File.WriteAllLines(labels, ["1\t1", "3\t0"]);
-        string scored = Capture(() => ClassifyCommand.Run(["eval", "--predictions", predictions, "--labels", labels]), out code);
+        string scored = Cli.Capture(["classify", "eval", "--predictions", predictions, "--labels", labels], out code);
         Assert.Equal(0, code);
         Assert.Contains("accuracy 100", scored);
     }
@@ -61,15 +59,15 @@ public class ClassifyCommandTests
     public void BadInputGetsClearErrors()
     {
         (string train, _, string dir) = Data();
-        Assert.Contains("unknown --model 'svm'", Assert.Throws<UsageException>(() => ClassifyCommand.Run(["train", "--train", train, "--model", "svm"])).Message);
-        Assert.Contains("--ablate needs --model hand-lstm", Assert.Throws<UsageException>(() => ClassifyCommand.Run(["train", "--train", train, "--ablate", "forget"])).Message);
-        Assert.Contains("unknown gate 'memory'", Assert.Throws<UsageException>(() => ClassifyCommand.Run(["train", "--train", train, "--model", "hand-lstm", "--ablate", "memory"])).Message);
-        Assert.Contains("at most 30000", Assert.Throws<UsageException>(() => ClassifyCommand.Run(["train", "--train", train, "--vocab-size", "50000"])).Message);
-        Assert.Contains("train one with 'slovo classify train'", Assert.Throws<FileNotFoundException>(() => ClassifyCommand.Run(["predict", "--model", Path.Combine(dir, "none")])).Message);
+        Assert.Contains("unknown --model 'svm'", Cli.Fails(2, ["classify", "train", "--train", train, "--model", "svm"]));
+        Assert.Contains("--ablate needs --model hand-lstm", Cli.Fails(2, ["classify", "train", "--train", train, "--ablate", "forget"]));
+        Assert.Contains("unknown gate 'memory'", Cli.Fails(2, ["classify", "train", "--train", train, "--model", "hand-lstm", "--ablate", "memory"]));
+        Assert.Contains("at most 30000", Cli.Fails(2, ["classify", "train", "--train", train, "--vocab-size", "50000"]));
+        Assert.Contains("train one with 'slovo classify train'", Cli.Fails(1, ["classify", "predict", "--model", Path.Combine(dir, "none")]));
         string preds = Path.Combine(dir, "p.txt"), labels = Path.Combine(dir, "l.tsv");
         File.WriteAllLines(preds, ["1", "0"]);
         File.WriteAllLines(labels, ["5\t1"]);
-        Assert.Contains("has 2 lines", Assert.Throws<InvalidDataException>(() => ClassifyCommand.Run(["eval", "--predictions", preds, "--labels", labels])).Message);
-        Assert.Contains("needs both", Assert.Throws<UsageException>(() => ClassifyCommand.Run(["eval", "--predictions", preds])).Message);
+        Assert.Contains("has 2 lines", Cli.Fails(1, ["classify", "eval", "--predictions", preds, "--labels", labels]));
+        Assert.Contains("needs both", Cli.Fails(2, ["classify", "eval", "--predictions", preds]));
     }
 }

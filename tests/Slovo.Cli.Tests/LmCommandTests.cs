@@ -16,11 +16,11 @@ public class LmCommandTests
         return path;
     }
 
+    /// <summary>A small `lm train` command line; options in <paramref name="more"/> replace the defaults given here.</summary>
     private static string[] Train(string data, string outDir, string level, params string[] more) =>
-        ["train", "--data", data, "--format", "lines", "--level", level, "--out", outDir, "--emb", "8", "--hidden", "16", "--epochs", "2",
+        ["train", "--data", data, "--format", "lines", "--level", level, "--out", outDir, "--emb", "8", "--hidden", "16",
+         .. (more.Contains("--epochs") ? new string[0] : ["--epochs", "2"]),
          "--batch", "8", "--bptt", "16", "--checkpoint-every", "5", "--threads", "1", "--vocab-size", "300", .. more];
-
-    private static string Capture(Func<int> run, out int code) => ConsoleCapture.Run(run, out code);
 
     [Theory]
     [InlineData("char")]
@@ -31,7 +31,7 @@ public class LmCommandTests
         string data = Lines(400);
         string run = Directory.CreateTempSubdirectory("slovo-lm-run").FullName;
         string[] schedule = level == "char" ? ["--schedule", "cosine", "--lr", "0.01", "--min-lr", "0.001"] : [];
-        string log = Capture(() => LmCommand.Run(Train(data, run, level, ["--min-count", "1", .. schedule])), out int code);
+        string log = Cli.Capture(["lm", .. Train(data, run, level, ["--min-count", "1", .. schedule])], out int code);
         Assert.Equal(0, code);
         Assert.Contains("epoch 2: train loss", log);
         Assert.Contains("course's 2**loss", log);
@@ -43,19 +43,19 @@ public class LmCommandTests
         if (level == "char") Assert.Equal("Cosine", training.GetProperty("Schedule").GetString());
         else Assert.False(training.TryGetProperty("Schedule", out _)); // constant: left out, so older runs keep their settings
 
-        string eval = Capture(() => LmCommand.Run(["eval", "--model", run, "--data", data, "--format", "lines"]), out code);
+        string eval = Cli.Capture(["lm", "eval", "--model", run, "--data", data, "--format", "lines"], out code);
         Assert.Equal(0, code);
         Assert.Contains($"perplexity {best:F2}", eval);   // the same seeded split gives the same figure
 
         string prompts = Path.Combine(run, "prompts.txt");
         File.WriteAllLines(prompts, ["Я помню", "", "Мой дядя"]);
-        string gen = Capture(() => LmCommand.Run(["generate", "--model", run, "--prompts", prompts, "--max-tokens", "12", "--top-k", "5", "--seed", "3"]), out code);
+        string gen = Cli.Capture(["lm", "generate", "--model", run, "--prompts", prompts, "--max-tokens", "12", "--top-k", "5", "--seed", "3"], out code);
         Assert.Equal(0, code);
         string[] outLines = gen.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(outLines.Length >= 3);
-        string again = Capture(() => LmCommand.Run(["generate", "--model", run, "--prompts", prompts, "--max-tokens", "12", "--top-k", "5", "--seed", "3"]), out _);
+        string again = Cli.Capture(["lm", "generate", "--model", run, "--prompts", prompts, "--max-tokens", "12", "--top-k", "5", "--seed", "3"], out _);
         Assert.Equal(gen, again);                           // seeded
-        string beam = Capture(() => LmCommand.Run(["generate", "--model", run, "--prompt", "Я", "--beams", "3", "--max-tokens", "8"]), out code);
+        string beam = Cli.Capture(["lm", "generate", "--model", run, "--prompt", "Я", "--beams", "3", "--max-tokens", "8"], out code);
         Assert.Equal(0, code);
         Assert.StartsWith("Я", beam);
     }
@@ -65,12 +65,12 @@ public class LmCommandTests
     {
         string data = Lines(300);
         string straight = Directory.CreateTempSubdirectory("slovo-lm-a").FullName, split = Directory.CreateTempSubdirectory("slovo-lm-b").FullName;
-        Capture(() => LmCommand.Run(Train(data, straight, "char", "--epochs", "3", "--patience", "0")), out int code);
+        Cli.Capture(["lm", .. Train(data, straight, "char", "--epochs", "3", "--patience", "0")], out int code);
         Assert.Equal(0, code);
         // "Kill" after two epochs: the same run with --epochs 2 leaves the same checkpoint a kill at that point would.
         // (--epochs is the one setting that may differ on resume.)
-        Capture(() => LmCommand.Run(Train(data, split, "char", "--epochs", "2", "--patience", "0")), out code);
-        Capture(() => LmCommand.Run(Train(data, split, "char", "--epochs", "3", "--patience", "0", "--resume")), out code);
+        Cli.Capture(["lm", .. Train(data, split, "char", "--epochs", "2", "--patience", "0")], out code);
+        Cli.Capture(["lm", .. Train(data, split, "char", "--epochs", "3", "--patience", "0", "--resume")], out code);
         Assert.Equal(0, code);
         Dictionary<string, Tensor> a = SafeTensors.Load(Path.Combine(straight, "checkpoint.safetensors"));
         Dictionary<string, Tensor> b = SafeTensors.Load(Path.Combine(split, "checkpoint.safetensors"));
@@ -83,19 +83,62 @@ public class LmCommandTests
     {
         string data = Lines(50);
         string run = Directory.CreateTempSubdirectory("slovo-lm-bad").FullName;
-        Assert.Contains("unknown --level 'bytes'", Assert.Throws<UsageException>(() => LmCommand.Run(Train(data, run, "bytes"))).Message);
-        Assert.Contains("--tie needs --emb equal to --hidden", Assert.Throws<UsageException>(() => LmCommand.Run(Train(data, run, "char", "--tie"))).Message);
-        Assert.Contains("--glove needs --level word", Assert.Throws<UsageException>(() => LmCommand.Run(Train(data, run, "char", "--glove", "x.txt"))).Message);
-        Assert.Contains("unknown option: --epohcs", Assert.Throws<UsageException>(() => LmCommand.Run(["train", "--epohcs", "3"])).Message);
-        Assert.Contains("vocab.json is missing", Assert.Throws<FileNotFoundException>(() => LmCommand.Run(Train(data, run, "char", "--resume"))).Message);
-        Assert.Contains("train one with 'slovo lm train'", Assert.Throws<FileNotFoundException>(() => LmCommand.Run(["generate", "--model", run])).Message);
-        Assert.Contains("--model PATH is required", Assert.Throws<UsageException>(() => LmCommand.Run(["generate"])).Message);
-        Assert.Contains("unknown --schedule 'linear'", Assert.Throws<UsageException>(() => LmCommand.Run(Train(data, run, "char", "--schedule", "linear"))).Message);
-        Assert.Contains("--min-lr (0.5) must not exceed --lr", Assert.Throws<UsageException>(() => LmCommand.Run(Train(data, run, "char", "--schedule", "cosine", "--min-lr", "0.5"))).Message);
-        Assert.Contains("--min-lr needs --schedule cosine", Assert.Throws<UsageException>(() => LmCommand.Run(Train(data, run, "char", "--min-lr", "0.001"))).Message);
-        Assert.Contains("corpus not found", Assert.Throws<FileNotFoundException>(() => LmCommand.Run(Train(Path.Combine(run, "none.txt"), run, "char"))).Message);
-        Capture(() => LmCommand.Run(Train(data, run, "char", "--epochs", "1")), out int code);
+        Assert.Contains("Argument 'bytes' not recognized", Cli.Fails(2, ["lm", .. Train(data, run, "bytes")]));
+        Assert.Contains("--tie needs --emb equal to --hidden", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--tie")]));
+        Assert.Contains("--glove needs --level word", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--glove", "x.txt")]));
+        string typo = Cli.Fails(2, ["lm", "train", "--epohcs", "3"]);
+        Assert.Contains("Unrecognized command or argument '--epohcs'", typo);
+        Assert.Contains("--epochs", typo);                                          // the suggestion
+        Assert.Contains("Did you mean", Cli.Fails(2, "lm", "trian"));
+        Assert.Contains("vocab.json is missing", Cli.Fails(1, ["lm", .. Train(data, run, "char", "--resume")]));
+        Assert.Contains("train one with 'slovo lm train'", Cli.Fails(1, ["lm", "generate", "--model", run]));
+        Assert.Contains("Option '--model' is required", Cli.Fails(2, ["lm", "generate"]));
+        Assert.Contains("Argument 'linear' not recognized", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--schedule", "linear")]));
+        Assert.Contains("--min-lr (0.5) must not exceed --lr", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--schedule", "cosine", "--min-lr", "0.5")]));
+        Assert.Contains("--min-lr needs --schedule cosine", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--min-lr", "0.001")]));
+        Assert.Contains("corpus not found", Cli.Fails(1, ["lm", .. Train(Path.Combine(run, "none.txt"), run, "char")]));
+        Cli.Capture(["lm", .. Train(data, run, "char", "--epochs", "1")], out int code);
         Assert.Equal(0, code);
-        Assert.Contains("--top-p", Assert.Throws<UsageException>(() => LmCommand.Run(["generate", "--model", run, "--top-p", "1.5"])).Message);
+        Assert.Contains("--top-p", Cli.Fails(2, ["lm", "generate", "--model", run, "--top-p", "1.5"]));
+
+        // Files a user can break or mix up: one line naming the file and the fix, exit code 1.
+        string vocab = Path.Combine(run, "vocab.json");
+        File.WriteAllText(vocab, "{\"level\": \"word\", \"tokens\": [");
+        string broken = Cli.Fails(1, ["lm", .. Train(data, run, "char", "--resume")]);
+        Assert.Contains(vocab, broken);
+        Assert.Contains("train again", broken);
+        File.WriteAllText(vocab, "{\"level\": \"char\"}");
+        Assert.Contains("lacks \"tokens\"", Cli.Fails(1, ["lm", .. Train(data, run, "char", "--resume")]));
+        string classifier = Directory.CreateTempSubdirectory("slovo-lm-cls").FullName;
+        string tsv = Path.Combine(classifier, "t.tsv");
+        File.WriteAllLines(tsv, Enumerable.Range(0, 40).Select(i => $"{(i % 2 == 0 ? "good fine" : "bad awful")} {i}\t{i % 2}"));
+        Cli.Ok("classify", "train", "--train", tsv, "--model", "cnn", "--emb", "4", "--filters", "2", "--epochs", "1", "--threads", "1", "--out", classifier);
+        Assert.Contains("is not a Slovo language model", Cli.Fails(1, ["lm", "generate", "--model", classifier]));
+        Assert.Contains("is not a Slovo text classifier", Cli.Fails(1, ["classify", "predict", "--model", run]));
+        string model = Path.Combine(run, "model.safetensors");
+        File.WriteAllBytes(model, File.ReadAllBytes(model)[..100]);               // truncated
+        Assert.Contains(model, Cli.Fails(1, ["lm", "generate", "--model", run]));
+    }
+
+    [Fact]
+    public void EveryCommandAnswersHelp()
+    {
+        var pending = new Stack<(System.CommandLine.Command Command, string[] Path)>();
+        pending.Push((SlovoCli.Build(), []));
+        int seen = 0;
+        while (pending.TryPop(out var item))
+        {
+            foreach (string flag in new[] { "--help", "-h" })
+            {
+                string help = Cli.Ok([.. item.Path, flag]);
+                Assert.Contains("Usage:", help);
+            }
+            ++seen;
+            foreach (var sub in item.Command.Subcommands) pending.Push((sub, [.. item.Path, sub.Name]));
+        }
+        Assert.True(seen >= 20, $"only {seen} commands");
+        Assert.Contains("[default: 0.002]", Cli.Ok("lm", "train", "--help"));     // defaults are shown
+        Assert.Equal(2, Cli.Run().Code);                                          // a group without a subcommand is a usage mistake
+        Assert.Equal(2, Cli.Run("lm").Code);
     }
 }

@@ -20,20 +20,13 @@ public class TokenizerCommandTests
     {
         string corpus = Corpus();
         string outPath = Path.Combine(Path.GetDirectoryName(corpus)!, "tok.json");
-        Assert.Equal(0, TokenizerCommand.Run(["train", "--files", corpus, "--model", "bytelevel-bpe", "--vocab-size", "600", "--out", outPath]));
+        Cli.Ok(["tokenizer", "train", "--files", corpus, "--model", "bytelevel-bpe", "--vocab-size", "600", "--out", outPath]);
         var tokenizer = TokenizerJson.Load(outPath);
         Assert.Equal(600, tokenizer.VocabSize);
         string line = "Я помню чудное мгновенье: 🙂";
         Assert.Equal(line, tokenizer.Decode(tokenizer.Encode(line).Ids));
-        var sw = new StringWriter();
-        TextWriter old = Console.Out;
-        Console.SetOut(sw);
-        try
-        {
-            Assert.Equal(0, TokenizerCommand.Run(["decode", "--tokenizer", outPath, "--ids", string.Join(",", tokenizer.Encode(line).Ids)]));
-        }
-        finally { Console.SetOut(old); }
-        Assert.Equal(line, sw.ToString().TrimEnd('\n'));
+        string decoded = Cli.Ok("tokenizer", "decode", "--tokenizer", outPath, "--ids", string.Join(",", tokenizer.Encode(line).Ids));
+        Assert.Equal(line, decoded.TrimEnd('\n'));
     }
 
     [Fact]
@@ -42,30 +35,31 @@ public class TokenizerCommandTests
         string corpus = Corpus();
         string dir = Path.GetDirectoryName(corpus)!;
         string tok = Path.Combine(dir, "wl.json");
-        Assert.Equal(0, TokenizerCommand.Run(["train", "--files", corpus, "--model", "wordlevel", "--vocab-size", "500", "--out", tok]));
+        Cli.Ok(["tokenizer", "train", "--files", corpus, "--model", "wordlevel", "--vocab-size", "500", "--out", tok]);
         string stats = Path.Combine(dir, "stats");
-        Assert.Equal(0, TokenizerCommand.Run(["stats", "--tokenizer", tok, "--files", corpus, "--out", stats]));
+        Cli.Ok(["tokenizer", "stats", "--tokenizer", tok, "--files", corpus, "--out", stats]);
         string[] freq = File.ReadAllLines(Path.Combine(stats, "frequencies.csv"));
         Assert.Equal("rank,id,token,count,cumulative_coverage", freq[0]);
         Assert.StartsWith("1,0,\"[UNK]\"", freq[1]); // with only 500 words, the unknown token is the most frequent
         Assert.EndsWith("1.000000", freq[^1]);
-        Assert.Contains("<polyline", File.ReadAllText(Path.Combine(stats, "coverage.svg")));
+        byte[] png = File.ReadAllBytes(Path.Combine(stats, "coverage.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Assert.True(png.Length > 10_000, $"coverage.png is only {png.Length} bytes");
     }
 
     [Fact]
     public void MistakesGetClearErrors()
     {
-        Assert.Contains("--files is required", Assert.Throws<UsageException>(() => TokenizerCommand.Run(["train", "--out", "x.json"])).Message);
-        Assert.Contains("unknown --model 'sentencepiece'",
-            Assert.Throws<UsageException>(() => TokenizerCommand.Run(["train", "--files", Corpus(), "--model", "sentencepiece", "--out", "/tmp/x.json"])).Message);
-        Assert.Contains("below the", Assert.Throws<ArgumentOutOfRangeException>(() =>
-            TokenizerCommand.Run(["train", "--files", Corpus(), "--vocab-size", "10", "--out", "/tmp/x.json"])).Message);
-        Assert.Throws<FileNotFoundException>(() => TokenizerCommand.Run(["encode", "--tokenizer", "/nonexistent.json", "--text", "a"]));
+        Assert.Contains("Option '--files' is required", Cli.Fails(2, ["tokenizer", "train", "--out", "x.json"]));
+        Assert.Contains("Argument 'sentencepiece' not recognized",
+            Cli.Fails(2, ["tokenizer", "train", "--files", Corpus(), "--model", "sentencepiece", "--out", "/tmp/x.json"]));
+        Assert.Contains("below the", Cli.Fails(1, ["tokenizer", "train", "--files", Corpus(), "--vocab-size", "10", "--out", "/tmp/x.json"]));
+        Assert.Contains("/nonexistent.json", Cli.Fails(1, ["tokenizer", "encode", "--tokenizer", "/nonexistent.json", "--text", "a"]));
         Assert.Contains("--ids: 'x' is not an integer",
-            Assert.Throws<UsageException>(() => TokenizerCommand.Run(["decode", "--tokenizer", "any.json", "--ids", "1,x"])).Message);
+            Cli.Fails(2, ["tokenizer", "decode", "--tokenizer", "any.json", "--ids", "1,x"]));
         string broken = Path.Combine(Directory.CreateTempSubdirectory("slovo-broken").FullName, "tokenizer.json");
         File.WriteAllText(broken, "{\"model\": {\"type\": \"WordLevel\", \"vocab\": {\"a\": 0}}, \"decoder\": {\"type\": \"CTC\"}}");
         Assert.Contains("decoder type 'CTC' is not supported",
-            Assert.Throws<NotSupportedException>(() => TokenizerCommand.Run(["encode", "--tokenizer", broken, "--text", "a"])).Message);
+            Cli.Fails(1, ["tokenizer", "encode", "--tokenizer", broken, "--text", "a"]));
     }
 }

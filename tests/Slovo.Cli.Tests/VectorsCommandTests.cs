@@ -9,15 +9,7 @@ public class VectorsCommandTests
 {
     private static string Glove() => TestSupport.TestPaths.SharedData("glove", "glove.6B.50d.top5k.txt");
 
-    private static string Run(params string[] args)
-    {
-        var sw = new StringWriter();
-        TextWriter old = Console.Out;
-        Console.SetOut(sw);
-        try { Assert.Equal(0, VectorsCommand.Run(args)); }
-        finally { Console.SetOut(old); }
-        return sw.ToString();
-    }
+    private static string Run(params string[] args) => Cli.Ok(["vectors", .. args]);
 
     [Fact]
     public void QueriesAndConversionWork()
@@ -37,8 +29,8 @@ public class VectorsCommandTests
     [Fact]
     public void MistakesGetClearErrors()
     {
-        Assert.Contains("--vectors FILE is required", Assert.Throws<UsageException>(() => VectorsCommand.Run(["info"])).Message);
-        Assert.Contains("not in the vocabulary: zzqqxx", Assert.Throws<ArgumentException>(() => VectorsCommand.Run(["similarity", "--vectors", Glove(), "--words", "the,zzqqxx"])).Message);
-        Assert.Contains("exactly two --words", Assert.Throws<UsageException>(() => VectorsCommand.Run(["similarity", "--vectors", Glove(), "--words", "a"])).Message);
+        Assert.Contains("Option '--vectors' is required", Cli.Fails(2, ["vectors", "info"]));
+        Assert.Contains("not in the vocabulary: zzqqxx", Cli.Fails(1, ["vectors", "similarity", "--vectors", Glove(), "--words", "the,zzqqxx"]));
+        Assert.Contains("exactly two --words", Cli.Fails(2, ["vectors", "similarity", "--vectors", Glove(), "--words", "a"]));
     }
 }

@@ -12,7 +12,7 @@ public class KeyedVectorsTests
 
     private static string Golden(string name) => Path.Combine(Root(), "tests", "golden", "vectors", name);
 
-    internal static string Glove100 => Path.GetFullPath(Path.Combine(Root(), "..", "shared", "data", "glove", "glove.6B.100d.top50k.txt"));
+    internal static string Glove100 => SharedData.Data("glove", "glove.6B.100d.top50k.txt");
 
     internal static readonly Lazy<KeyedVectors> Glove = new(() => KeyedVectors.LoadGlove(Glove100));
 

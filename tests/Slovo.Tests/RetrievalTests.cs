@@ -9,7 +9,7 @@ public class RetrievalTests
     [Fact]
     public void PreprocessingFollowsTheCourse()
     {
-        var stop = Preprocessor.LoadStopwords(Path.GetFullPath(Path.Combine(KeyedVectorsTests.Root(), "..", "shared", "data", "stopwords", "english.txt")));
+        var stop = Preprocessor.LoadStopwords(SharedData.Data("stopwords", "english.txt"));
         var p = new Preprocessor(stop);
         Assert.Equal("sql server any equivalent excels choose function", p.Process("SQL Server - any equivalent of Excel's CHOOSE function?")); // "any" is not in the shipped list
         Assert.Equal("free c++ memory vectorsint arr", p.Process("free c++ memory vectors<int> arr")); // the course's expected answer
@@ -83,7 +83,7 @@ public class RetrievalTests
     [Fact]
     public void ReadsTheShippedDuplicatePairs()
     {
-        string dir = Path.GetFullPath(Path.Combine(KeyedVectorsTests.Root(), "..", "shared", "data", "duplicates"));
+        string dir = SharedData.Data("duplicates");
         var noclue = DuplicatePairs.Read(Path.Combine(dir, "askubuntu_noclue_val.tsv"));
         Assert.Equal(1000, noclue.Count);
         Assert.Equal(500, noclue.Count(p => p.IsDuplicate));

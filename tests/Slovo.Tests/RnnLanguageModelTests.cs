@@ -66,7 +66,7 @@ public class RnnLanguageModelTests
             Assert.NotNull(g);
             Assert.True(g!.Abs().Sum().ToDouble() > 0); // the output layer's gradient reaches the shared embedding
         }
-        string glove = Path.GetFullPath(Path.Combine(KeyedVectorsTests.Root(), "..", "shared", "data", "glove", "glove.6B.50d.top5k.txt"));
+        string glove = SharedData.Data("glove", "glove.6B.50d.top5k.txt");
         KeyedVectors kv = KeyedVectors.LoadGlove(glove);
         int found = lm.InitializeEmbeddings(kv, ["<pad>", "the", "zzqqxx", "king", "."], freeze: true);
         Assert.Equal(3, found);

@@ -13,7 +13,7 @@ public class TrigramOovModelTests
     [InlineData(OovLoss.Mse)]
     public void PredictsHeldOutWordsCloserToTheirOwnVectorThanToOthers(OovLoss loss)
     {
-        string path = Path.GetFullPath(Path.Combine(KeyedVectorsTests.Root(), "..", "shared", "data", "glove", "glove.6B.50d.top5k.txt"));
+        string path = SharedData.Data("glove", "glove.6B.50d.top5k.txt");
         KeyedVectors kv = KeyedVectors.LoadGlove(path);
         var rng = new Random(9);
         var heldOut = kv.Words.Where(w => w.Length >= 5 && w.All(char.IsLetter)).OrderBy(_ => rng.Next()).Take(300).ToList();
@@ -38,7 +38,7 @@ public class TrigramOovModelTests
     [Fact]
     public void CharLstmVariantAlsoBeatsChanceOnHeldOutWords()
     {
-        string path = Path.GetFullPath(Path.Combine(KeyedVectorsTests.Root(), "..", "shared", "data", "glove", "glove.6B.50d.top5k.txt"));
+        string path = SharedData.Data("glove", "glove.6B.50d.top5k.txt");
         KeyedVectors kv = KeyedVectors.LoadGlove(path);
         var rng = new Random(9);
         var heldOut = kv.Words.Where(w => w.Length >= 5 && w.All(char.IsLetter)).OrderBy(_ => rng.Next()).Take(300).ToList();

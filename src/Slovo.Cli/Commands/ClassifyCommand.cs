@@ -1,6 +1,9 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Slovo.Classification;
+using Slovo.Cli.CommandLine;
+using Slovo.Cli.Output;
 using Slovo.Embeddings;
 using Slovo.LanguageModels;
 using Slovo.Torch;
@@ -11,145 +14,126 @@ namespace Slovo.Cli.Commands;
 /// <summary>`slovo classify train | eval | predict`: text classifiers (CNN, RNN, LSTM variants).</summary>
 internal static class ClassifyCommand
 {
-    public const string Usage = """
-        usage: slovo classify <train|eval|predict> [options]
-
-        train: trains a classifier; writes model.safetensors (best seed), summary.json into --out.
-          --imdb DIR             IMDb folders train/ and test/ with positive and negative files
-                                 (default: ../shared/data/imdb); or --train FILE.tsv [--test FILE.tsv] ("text<TAB>label")
-          --tokenizer T          word, bpe, wordpiece or unigram, trained on the training texts (default: word)
-          --vocab-size N         at most N tokens, at most 30000 (default: 20000)
-          --max-length N         tokens kept per text (default: 256)
-          --model M              cnn, rnn, lstm, gru or hand-lstm (the LSTM written out from its cell) (default: lstm)
-          --emb N, --hidden N    sizes (default: 100, 128)
-          --layers N             recurrent layers (default: 1)
-          --bidirectional        read both ways
-          --aggregation A        final, mean, max or attention (default: final)
-          --ablate G1,G2         hand-lstm: force gates to 1 (input, forget, output)
-          --filters N, --widths 3,4,5   CNN filters per width and kernel widths
-          --dropout P            (default: 0.3)
-          --glove FILE           initialise embeddings from GloVe/word2vec (--emb must match); --freeze-embeddings
-          --epochs N, --patience N, --batch N, --lr X   the same for every model (default: 5, 2, 64, 0.001)
-          --seeds 1,2,3          one run per seed; figures are reported as mean ± std (default: 1)
-          --valid-fraction X     share of the training texts held out for early stopping (default: 0.1)
-          --threads N, --out DIR (default: runs/classify)
-
-        eval: scores a model on labelled texts, or a predictions file against a labels file.
-          --model DIR --imdb DIR | --model DIR --tsv FILE | --predictions FILE --labels FILE ("line index<TAB>label")
-
-        predict: one predicted class per input line (the course's format: 1 = positive).
-          --model DIR --input FILE (default: ../shared/data/yelp/reviews.txt) --out FILE (default: stdout)
-        """;
-
-    public static int Run(string[] args)
+    public static Command Create()
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help") { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
-        Options o = Options.Parse(args[1..], new HashSet<string> { "bidirectional", "freeze-embeddings", "help" });
-        if (o.Flag("help")) { Console.WriteLine(Usage); return 0; }
-        return args[0] switch
-        {
-            "train" => Train(o),
-            "eval" => Eval(o),
-            "predict" => Predict(o),
-            _ => throw new UsageException($"unknown classify command '{args[0]}'; use train, eval or predict"),
-        };
+        var command = new Command("classify", "Train, evaluate and apply text classifiers (CNN, RNN, LSTM variants; IMDb by default).");
+        command.Add(TrainCommand());
+        command.Add(EvalCommand());
+        command.Add(PredictCommand());
+        return command;
     }
 
-    private static (List<LabeledText> Train, List<LabeledText>? Test) ReadData(Options o)
-    {
-        string trainTsv = o.String("train", ""), testTsv = o.String("test", "");
-        if (trainTsv.Length > 0) return (ClassificationData.ReadTsv(trainTsv), testTsv.Length > 0 ? ClassificationData.ReadTsv(testTsv) : null);
-        string imdb = o.String("imdb", LmCommand.SharedPath("data", "imdb"));
-        return (ClassificationData.ReadImdb(imdb, "train"), Directory.Exists(Path.Combine(imdb, "test")) ? ClassificationData.ReadImdb(imdb, "test") : null);
-    }
+    private static Option<string> ImdbOption() => Opt.Path("--imdb", "IMDb folder with train/ and test/, each holding positive and negative files",
+                                                           () => SharedData.Data("imdb"), "DIR");
 
     /// <summary>What a trained classifier was, for the summary and recipes.</summary>
     internal sealed record SeedRun(int Seed, double TestAccuracy, double TestF1, long[,]? Confusion, double ValidAccuracy, double Seconds, int BestEpoch);
 
-    private static int Train(Options o)
+    private static Command TrainCommand()
     {
-        (List<LabeledText> all, List<LabeledText>? test) = ReadData(o);
-        string tokenizer = o.String("tokenizer", "word");
-        int vocabSize = o.Int("vocab-size", 20_000, 10), maxLength = o.Int("max-length", 256, 1);
-        if (vocabSize > 30_000) throw new UsageException("--vocab-size must be at most 30000");
-        string modelName = o.String("model", "lstm");
-        EncoderKind encoder = modelName switch
+        var imdb = ImdbOption();
+        var trainTsv = Opt.OptionalText("--train", "a TSV of \"text<TAB>label\" lines instead of IMDb", "FILE.tsv");
+        var testTsv = Opt.OptionalText("--test", "a TSV to report test figures on (with --train)", "FILE.tsv");
+        var tokenizer = Opt.Choice("--tokenizer", "tokenizer trained on the training texts", "word", "word", "bpe", "wordpiece", "unigram");
+        var vocabSize = Opt.Int("--vocab-size", "at most N tokens", 20_000, min: 10, max: 30_000);
+        var maxLength = Opt.Int("--max-length", "tokens kept per text", 256, min: 1);
+        var encoder = Opt.Enum("--model", "encoder (hand-lstm: the LSTM written out from its cell)", EncoderKind.Lstm);
+        var emb = Opt.Int("--emb", "embedding size", 100, min: 1);
+        var hidden = Opt.Int("--hidden", "hidden size", 128, min: 1);
+        var layers = Opt.Int("--layers", "recurrent layers", 1, min: 1);
+        var bidirectional = Opt.Flag("--bidirectional", "read both ways");
+        var aggregation = Opt.Enum("--aggregation", "how the states become one vector", Aggregation.Final);
+        var ablate = Opt.List("--ablate", "hand-lstm: force gates to 1 (input, forget, output)", "G1,G2");
+        var filters = Opt.Int("--filters", "CNN filters per width", 100, min: 1);
+        var widths = Opt.IntList("--widths", "CNN kernel widths", [3, 4, 5], min: 1);
+        var dropout = Opt.Double("--dropout", "dropout", 0.3, min: 0, below: 1);
+        var glove = Opt.OptionalText("--glove", "initialise embeddings from GloVe/word2vec (--emb must match)", "FILE");
+        var freeze = Opt.Flag("--freeze-embeddings", "keep the pretrained embeddings fixed");
+        var epochs = Opt.Int("--epochs", "at most N epochs", 5, min: 1);
+        var patience = Opt.Int("--patience", "stop after N epochs without better validation accuracy; 0 never stops", 2, min: 0);
+        var batch = Opt.Int("--batch", "texts per batch", 64, min: 1);
+        var lr = Opt.Double("--lr", "Adam learning rate", 1e-3, min: 0);
+        var seeds = Opt.IntList("--seeds", "one run per seed; figures are reported as mean ± std", [1], min: 0);
+        var validFraction = Opt.Double("--valid-fraction", "share of the training texts held out for early stopping", 0.1, min: 0, below: 1);
+        var threads = Opt.Int("--threads", "intra-op threads", Environment.ProcessorCount, min: 1);
+        var output = Opt.Text("--out", "run folder: model.safetensors (best seed) and summary.json", "runs/classify", "DIR");
+        var command = new Command("train", "Train a text classifier and report accuracy, F1 and confusion (IMDb by default).")
+            .With(imdb, trainTsv, testTsv, tokenizer, vocabSize, maxLength, encoder, emb, hidden, layers, bidirectional, aggregation, ablate, filters, widths,
+                  dropout, glove, freeze, epochs, patience, batch, lr, seeds, validFraction, threads, output);
+        command.SetAction(p =>
         {
-            "cnn" => EncoderKind.Cnn, "rnn" => EncoderKind.Rnn, "lstm" => EncoderKind.Lstm, "gru" => EncoderKind.Gru, "hand-lstm" => EncoderKind.HandLstm,
-            _ => throw new UsageException($"unknown --model '{modelName}'; use cnn, rnn, lstm, gru or hand-lstm"),
-        };
-        string aggregationName = o.String("aggregation", "final");
-        Aggregation aggregation = aggregationName switch
-        {
-            "final" => Aggregation.Final, "mean" => Aggregation.Mean, "max" => Aggregation.Max, "attention" => Aggregation.Attention,
-            _ => throw new UsageException($"unknown --aggregation '{aggregationName}'; use final, mean, max or attention"),
-        };
-        LstmGates forced = LstmGates.None;
-        foreach (string g in o.String("ablate", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            forced |= g switch
+            LstmGates forced = LstmGates.None;
+            foreach (string g in p.GetValue(ablate) ?? [])
+                forced |= g switch
+                {
+                    "input" => LstmGates.Input, "forget" => LstmGates.Forget, "output" => LstmGates.Output,
+                    _ => throw new UsageException($"unknown gate '{g}' in --ablate; use input, forget or output"),
+                };
+            if (forced != LstmGates.None && p.GetValue(encoder) != EncoderKind.HandLstm) throw new UsageException("--ablate needs --model hand-lstm");
+            if (p.GetValue(freeze) && p.GetValue(glove) is null) throw new UsageException("--freeze-embeddings needs --glove");
+            var modelOptions = new ClassifierOptions
             {
-                "input" => LstmGates.Input, "forget" => LstmGates.Forget, "output" => LstmGates.Output,
-                _ => throw new UsageException($"unknown gate '{g}' in --ablate; use input, forget or output"),
+                VocabSize = 1, Encoder = p.GetValue(encoder), EmbeddingSize = p.GetValue(emb), HiddenSize = p.GetValue(hidden), Layers = p.GetValue(layers),
+                Bidirectional = p.GetValue(bidirectional), Aggregation = p.GetValue(aggregation), Filters = p.GetValue(filters), KernelWidths = p.GetValue(widths)!,
+                Dropout = p.GetValue(dropout), ForcedGates = forced,
             };
-        if (forced != LstmGates.None && encoder != EncoderKind.HandLstm) throw new UsageException("--ablate needs --model hand-lstm");
-        int[] widths;
-        try { widths = o.String("widths", "3,4,5").Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray(); }
-        catch (FormatException) { throw new UsageException("--widths must be integers separated by commas, e.g. 3,4,5"); }
-        int emb = o.Int("emb", 100, 1);
-        var modelOptions = new ClassifierOptions
-        {
-            VocabSize = 1, Encoder = encoder, EmbeddingSize = emb, HiddenSize = o.Int("hidden", 128, 1), Layers = o.Int("layers", 1, 1),
-            Bidirectional = o.Flag("bidirectional"), Aggregation = aggregation, Filters = o.Int("filters", 100, 1), KernelWidths = widths,
-            Dropout = o.Double("dropout", 0.3, 0), ForcedGates = forced,
-        };
-        string glove = o.String("glove", "");
-        bool freeze = o.Flag("freeze-embeddings");
-        var training = new ClassifierTrainingOptions
-        {
-            Epochs = o.Int("epochs", 5, 1), Patience = o.Int("patience", 2, 0), BatchSize = o.Int("batch", 64, 1), LearningRate = o.Double("lr", 1e-3, 0),
-        };
-        int[] seeds;
-        try { seeds = o.String("seeds", "1").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); }
-        catch (FormatException) { throw new UsageException("--seeds must be integers separated by commas, e.g. 1,2,3"); }
-        double validFraction = o.Double("valid-fraction", 0.1, 0);
-        LibTorch.Threads = o.Int("threads", Environment.ProcessorCount, 1);
-        string outDir = o.String("out", "runs/classify");
-        o.RejectUnknown();
-        if (modelOptions.Dropout >= 1) throw new UsageException("--dropout must be below 1");
-        if (freeze && glove.Length == 0) throw new UsageException("--freeze-embeddings needs --glove");
+            var training = new ClassifierTrainingOptions
+            {
+                Epochs = p.GetValue(epochs), Patience = p.GetValue(patience), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr),
+            };
+            string? tsv = p.GetValue(trainTsv), test = p.GetValue(testTsv);
+            (List<LabeledText> all, List<LabeledText>? testSet) = tsv is not null
+                ? (ClassificationData.ReadTsv(tsv), test is not null ? ClassificationData.ReadTsv(test) : null)
+                : ReadImdb(p.GetValue(imdb)!);
+            LibTorch.Threads = p.GetValue(threads);
+            return Train(all, testSet, p.GetValue(tokenizer)!, p.GetValue(vocabSize), p.GetValue(maxLength), modelOptions, training, p.GetValue(glove),
+                         p.GetValue(freeze), p.GetValue(seeds)!, p.GetValue(validFraction), p.GetValue(output)!);
+        });
+        return command;
+    }
 
+    private static (List<LabeledText> Train, List<LabeledText>? Test) ReadImdb(string imdb) =>
+        (ClassificationData.ReadImdb(imdb, "train"), Directory.Exists(Path.Combine(imdb, "test")) ? ClassificationData.ReadImdb(imdb, "test") : null);
+
+    private static int Train(List<LabeledText> all, List<LabeledText>? test, string tokenizer, int vocabSize, int maxLength, ClassifierOptions modelOptions,
+                             ClassifierTrainingOptions training, string? glove, bool freeze, int[] seeds, double validFraction, string outDir)
+    {
+        string modelName = Opt.Kebab(modelOptions.Encoder.ToString());
         ClassifierExperiment.Data data = ClassifierExperiment.Prepare(all, test, tokenizer, vocabSize, maxLength, validFraction);
         Console.WriteLine($"data: {data.Train.Ids.Count:N0} train / {data.Valid.Ids.Count:N0} validation{(data.Test is null ? "" : $" / {data.Test.Ids.Count:N0} test")}; {tokenizer} vocabulary of {data.Vocab.Size:N0}");
-        KeyedVectors? vectors = glove.Length > 0 ? KeyedVectors.Load(glove) : null;
+        KeyedVectors? vectors = glove is not null ? KeyedVectors.Load(glove) : null;
         Directory.CreateDirectory(outDir);
         var runs = new List<SeedRun>();
         double bestValid = double.NegativeInfinity;
         long parameters = 0;
-        foreach (int seed in seeds)
+        Ui.Run(view =>
         {
-            var bar = new Progress(1, $"seed {seed}");
-            int epochShown = 0;
-            (TextClassifier model, ClassifierTrainingResult result, int found) = ClassifierExperiment.TrainOne(data, modelOptions, training with { Seed = seed }, vectors, freeze,
-                onBatch: (done, total, loss) =>
-                {
-                    if (done == 1) bar = new Progress(total, $"seed {seed} epoch {++epochShown}");
-                    bar.Report(done, $"loss {loss:F3}");
-                },
-                onEpoch: e => Console.WriteLine($"seed {seed} epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation accuracy {e.ValidAccuracy:P2} ({e.Seconds:F0} s)"));
-            using (model)
+            foreach (int seed in seeds)
             {
-                parameters = model.ParameterCount(trainableOnly: true);
-                if (vectors is not null) Console.WriteLine($"pretrained embeddings: {found:N0} of {data.Vocab.Size - 4:N0} tokens found");
-                ClassificationMetrics? m = data.Test is null ? null : ClassificationMetrics.Compute(data.Test.Labels, ClassifierTrainer.Predict(model, data.Test), modelOptions.Classes);
-                runs.Add(new SeedRun(seed, m?.Accuracy ?? double.NaN, m?.MacroF1 ?? double.NaN, m?.Confusion, result.BestValidAccuracy, result.Seconds, result.BestEpoch));
-                if (m is not null) Console.WriteLine($"seed {seed}: test accuracy {m.Accuracy:P2}, macro F1 {m.MacroF1:F4}");
-                if (result.BestValidAccuracy > bestValid)
+                ProgressBar? bar = null;
+                int epochShown = 0;
+                (TextClassifier model, ClassifierTrainingResult result, int found) = ClassifierExperiment.TrainOne(data, modelOptions, training with { Seed = seed }, vectors, freeze,
+                    onBatch: (done, total, loss) =>
+                    {
+                        if (done == 1 || bar is null) bar = view.Bar($"seed {seed} epoch {++epochShown}", total);
+                        bar.Report(done, $"loss {loss:F3}");
+                    },
+                    onEpoch: e => view.WriteLine($"seed {seed} epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation accuracy {e.ValidAccuracy:P2} ({e.Seconds:F0} s)"));
+                using (model)
                 {
-                    bestValid = result.BestValidAccuracy;
-                    ClassifierTrainer.Save(Path.Combine(outDir, "model.safetensors"), model, data.Vocab, maxLength);
+                    parameters = model.ParameterCount(trainableOnly: true);
+                    if (vectors is not null) view.WriteLine($"pretrained embeddings: {found:N0} of {data.Vocab.Size - 4:N0} tokens found");
+                    ClassificationMetrics? m = data.Test is null ? null : ClassificationMetrics.Compute(data.Test.Labels, ClassifierTrainer.Predict(model, data.Test), modelOptions.Classes);
+                    runs.Add(new SeedRun(seed, m?.Accuracy ?? double.NaN, m?.MacroF1 ?? double.NaN, m?.Confusion, result.BestValidAccuracy, result.Seconds, result.BestEpoch));
+                    if (m is not null) view.WriteLine($"seed {seed}: test accuracy {m.Accuracy:P2}, macro F1 {m.MacroF1:F4}");
+                    if (result.BestValidAccuracy > bestValid)
+                    {
+                        bestValid = result.BestValidAccuracy;
+                        ClassifierTrainer.Save(Path.Combine(outDir, "model.safetensors"), model, data.Vocab, maxLength);
+                    }
                 }
             }
-        }
+        });
         (double mean, double std) = ClassifierExperiment.MeanStd(runs.Select(r => r.TestAccuracy));
         Console.WriteLine($"{modelName}: {parameters:N0} trainable parameters; test accuracy {mean:P2} ± {std:P2} over {runs.Count} seed(s); {runs.Average(r => r.Seconds):F0} s per run");
         var summary = new
@@ -166,68 +150,87 @@ internal static class ClassifyCommand
         return 0;
     }
 
-    private static int Eval(Options o)
+    private static Command EvalCommand()
     {
-        string predictions = o.String("predictions", ""), labels = o.String("labels", "");
-        if (predictions.Length > 0 || labels.Length > 0)
+        var modelPath = Opt.OptionalText("--model", "a run folder or model.safetensors of 'slovo classify train'", "PATH");
+        var imdb = ImdbOption();
+        var tsv = Opt.OptionalText("--tsv", "score on a TSV of \"text<TAB>label\" lines instead of IMDb test", "FILE");
+        var predictions = Opt.OptionalText("--predictions", "a file of predicted classes, one per line (needs --labels)", "FILE");
+        var labels = Opt.OptionalText("--labels", "an answer key of \"line index<TAB>label\" lines", "FILE");
+        var command = new Command("eval", "Score a model on labelled texts, or a predictions file against a labels file.").With(modelPath, imdb, tsv, predictions, labels);
+        command.SetAction(p =>
         {
-            o.RejectUnknown();
-            if (predictions.Length == 0 || labels.Length == 0) throw new UsageException("scoring a predictions file needs both --predictions and --labels");
-            List<string> lines = ClassificationData.ReadLines(predictions);
-            Dictionary<int, int> key = ClassificationData.ReadLabels(labels);
-            var gold = new List<int>();
-            var predicted = new List<int>();
-            foreach ((int index, int label) in key.OrderBy(kv => kv.Key))
+            string? preds = p.GetValue(predictions), key = p.GetValue(labels);
+            if (preds is not null || key is not null)
             {
-                if (index >= lines.Count) throw new InvalidDataException($"{labels} names line {index}, but {predictions} has {lines.Count} lines");
-                if (!int.TryParse(lines[index].Trim(), out int p) || p < 0) throw new InvalidDataException($"{predictions}:{index + 1}: expected a class number, got '{lines[index]}'");
-                gold.Add(label);
-                predicted.Add(p);
+                if (preds is null || key is null) throw new UsageException("scoring a predictions file needs both --predictions and --labels");
+                ScorePredictions(preds, key);
+                return 0;
             }
-            Report(ClassificationMetrics.Compute(gold, predicted, Math.Max(gold.Max(), predicted.Max()) + 1));
+            string model = p.GetValue(modelPath) ?? throw new UsageException("--model DIR is required (or --predictions with --labels)");
+            string? file = p.GetValue(tsv);
+            List<LabeledText> data = file is not null ? ClassificationData.ReadTsv(file) : ClassificationData.ReadImdb(p.GetValue(imdb)!, "test");
+            (TextClassifier classifier, LmVocabulary vocab, int maxLength) = ClassifierTrainer.Load(model);
+            using (classifier)
+            {
+                EncodedSet set = EncodedSet.Create(vocab, data.Select(d => d.Text).ToList(), data.Select(d => d.Label).ToList(), maxLength);
+                Report(ClassificationMetrics.Compute(set.Labels, ClassifierTrainer.Predict(classifier, set), classifier.Options.Classes));
+            }
             return 0;
-        }
-        string modelPath = o.String("model", "");
-        if (modelPath.Length == 0) throw new UsageException("--model DIR is required (or --predictions with --labels)");
-        string tsv = o.String("tsv", "");
-        List<LabeledText> data = tsv.Length > 0 ? ClassificationData.ReadTsv(tsv) : ClassificationData.ReadImdb(o.String("imdb", LmCommand.SharedPath("data", "imdb")), "test");
-        o.RejectUnknown();
-        (TextClassifier model, LmVocabulary vocab, int maxLength) = ClassifierTrainer.Load(modelPath);
-        using (model)
+        });
+        return command;
+    }
+
+    private static void ScorePredictions(string predictions, string labels)
+    {
+        List<string> lines = ClassificationData.ReadLines(predictions);
+        Dictionary<int, int> key = ClassificationData.ReadLabels(labels);
+        var gold = new List<int>();
+        var predicted = new List<int>();
+        foreach ((int index, int label) in key.OrderBy(kv => kv.Key))
         {
-            EncodedSet set = EncodedSet.Create(vocab, data.Select(d => d.Text).ToList(), data.Select(d => d.Label).ToList(), maxLength);
-            Report(ClassificationMetrics.Compute(set.Labels, ClassifierTrainer.Predict(model, set), model.Options.Classes));
+            if (index >= lines.Count) throw new InvalidDataException($"{labels} names line {index}, but {predictions} has {lines.Count} lines");
+            if (!int.TryParse(lines[index].Trim(), out int p) || p < 0) throw new InvalidDataException($"{predictions}:{index + 1}: expected a class number, got '{lines[index]}'");
+            gold.Add(label);
+            predicted.Add(p);
         }
-        return 0;
+        Report(ClassificationMetrics.Compute(gold, predicted, Math.Max(gold.Max(), predicted.Max()) + 1));
     }
 
     private static void Report(ClassificationMetrics m)
     {
         Console.WriteLine($"accuracy {m.Accuracy:P2}, macro F1 {m.MacroF1:F4}, F1 of class 1 {m.PositiveF1:F4}");
-        Console.WriteLine("confusion (rows: gold, columns: predicted):");
-        for (int g = 0; g < m.Confusion.GetLength(0); ++g)
-            Console.WriteLine("  " + string.Join(' ', Enumerable.Range(0, m.Confusion.GetLength(1)).Select(p => m.Confusion[g, p].ToString(CultureInfo.InvariantCulture).PadLeft(7))));
+        int classes = m.Confusion.GetLength(1);
+        Ui.Table(["gold \\ predicted", .. Enumerable.Range(0, classes).Select(c => c.ToString(CultureInfo.InvariantCulture))],
+                 Enumerable.Range(0, m.Confusion.GetLength(0)).Select(g => (IReadOnlyList<string>)
+                     [g.ToString(CultureInfo.InvariantCulture), .. Enumerable.Range(0, classes).Select(c => m.Confusion[g, c].ToString(CultureInfo.InvariantCulture))]),
+                 "confusion");
     }
 
-    private static int Predict(Options o)
+    private static Command PredictCommand()
     {
-        string modelPath = o.String("model", "");
-        if (modelPath.Length == 0) throw new UsageException("--model DIR is required");
-        string input = o.String("input", LmCommand.SharedPath("data", "yelp", "reviews.txt")), output = o.String("out", "");
-        o.RejectUnknown();
-        (TextClassifier model, LmVocabulary vocab, int maxLength) = ClassifierTrainer.Load(modelPath);
-        using (model)
+        var modelPath = Opt.Path("--model", "a run folder or model.safetensors of 'slovo classify train'", required: true);
+        var input = Opt.Path("--input", "texts, one per line", () => SharedData.Data("yelp", "reviews.txt"), "FILE");
+        var output = Opt.OptionalText("--out", "where to write the classes (default: standard output)", "FILE");
+        var command = new Command("predict", "One predicted class per input line (the course's format: 1 = positive).").With(modelPath, input, output);
+        command.SetAction(p =>
         {
-            List<string> lines = ClassificationData.ReadLines(input);
-            int[] predicted = ClassifierTrainer.Predict(model, EncodedSet.Create(vocab, lines, maxLength: maxLength));
-            string text = string.Concat(predicted.Select(p => p.ToString(CultureInfo.InvariantCulture) + "\n"));
-            if (output.Length == 0) Console.Write(text);
-            else
+            (TextClassifier model, LmVocabulary vocab, int maxLength) = ClassifierTrainer.Load(p.GetValue(modelPath)!);
+            using (model)
             {
-                AtomicFile.WriteAllText(output, text);
-                Console.Error.WriteLine($"wrote {predicted.Length:N0} predictions to {output} ({predicted.Count(p => p == 1):N0} of class 1)");
+                List<string> lines = ClassificationData.ReadLines(p.GetValue(input)!);
+                int[] predicted = ClassifierTrainer.Predict(model, EncodedSet.Create(vocab, lines, maxLength: maxLength));
+                string text = string.Concat(predicted.Select(x => x.ToString(CultureInfo.InvariantCulture) + "\n"));
+                string? outPath = p.GetValue(output);
+                if (outPath is null) Console.Write(text);
+                else
+                {
+                    AtomicFile.WriteAllText(outPath, text);
+                    Console.Error.WriteLine($"wrote {predicted.Length:N0} predictions to {outPath} ({predicted.Count(x => x == 1):N0} of class 1)");
+                }
             }
-        }
-        return 0;
+            return 0;
+        });
+        return command;
     }
 }

@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Slovo.Cli.Output;
 using Slovo.Torch;
 
 namespace Slovo.Cli.Commands;
@@ -5,18 +7,21 @@ namespace Slovo.Cli.Commands;
 /// <summary>`slovo info`: what this installation runs on.</summary>
 internal static class InfoCommand
 {
-    public static int Run(string[] args)
+    public static Command Create()
     {
-        if (args.Length > 0 && args[0] is "-h" or "--help")
+        var command = new Command("info", "Show the libtorch version, intra-op threads, CUDA devices and where the shipped data is.");
+        command.SetAction(_ =>
         {
-            Console.WriteLine("usage: slovo info\n\nPrints the libtorch version, intra-op threads and CUDA devices.");
+            Ui.Table(["setting", "value"],
+            [
+                ["libtorch", LibTorch.Version],
+                ["threads", LibTorch.Threads.ToString()],
+                ["cuda devices", LibTorch.CudaDeviceCount.ToString()],
+                ["default device", LibTorch.DefaultDevice.ToString()],
+                ["shared data", SharedData.Root ?? $"not found (set {SharedData.EnvironmentVariable})"],
+            ]);
             return 0;
-        }
-        Options.Parse(args, new HashSet<string>()).RejectUnknown();
-        Console.WriteLine($"libtorch      {LibTorch.Version}");
-        Console.WriteLine($"threads       {LibTorch.Threads}");
-        Console.WriteLine($"cuda devices  {LibTorch.CudaDeviceCount}");
-        Console.WriteLine($"default       {LibTorch.DefaultDevice}");
-        return 0;
+        });
+        return command;
     }
 }

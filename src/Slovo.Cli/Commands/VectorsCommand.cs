@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Globalization;
+using Slovo.Cli.CommandLine;
 using Slovo.Embeddings;
 
 namespace Slovo.Cli.Commands;
@@ -6,84 +8,69 @@ namespace Slovo.Cli.Commands;
 /// <summary>`slovo vectors info | most-similar | doesnt-match | similarity | convert`.</summary>
 internal static class VectorsCommand
 {
-    public const string Usage = """
-        usage: slovo vectors <command> --vectors FILE [options]
-
-        FILE is word2vec binary or text, or GloVe text (gzip is fine); add --limit N to read the first N vectors.
-          info                                          count, dimension, first words
-          most-similar --positive a,b [--negative c] [--topn 10]
-                                                        e.g. --positive king,woman --negative man
-          doesnt-match --words breakfast,cereal,dinner,lunch
-          similarity   --words woman,man                cosine similarity of two words
-          convert      --out FILE [--text]              write word2vec binary (or text with --text)
-        """;
-
-    public static int Run(string[] args)
+    public static Command Create()
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help") { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
-        string verb = args[0];
-        Options o = Options.Parse(args[1..], new HashSet<string> { "text" });
-        string path = o.String("vectors", "");
-        if (path.Length == 0) throw new UsageException("--vectors FILE is required");
-        int limit = o.Int("limit", 0, 0);
-        string[] List(string name) => o.String(name, "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        switch (verb)
+        var command = new Command("vectors", "Query and convert word vectors: word2vec binary or text, or GloVe text (gzip is fine).");
+        command.Add(Verb("info", "Count, dimension and first words.", (_, kv) =>
         {
-            case "info":
-            {
-                o.RejectUnknown();
-                KeyedVectors kv = Load(path, limit);
-                Console.WriteLine($"{kv.Count:N0} vectors of dimension {kv.Dimension}; first words: {string.Join(' ', kv.Words.Take(10))}");
-                return 0;
-            }
-            case "most-similar":
-            {
-                string[] pos = List("positive"), neg = List("negative");
-                int topn = o.Int("topn", 10, 1);
-                o.RejectUnknown();
-                if (pos.Length + neg.Length == 0) throw new UsageException("give --positive and/or --negative words");
-                KeyedVectors kv = Load(path, limit);
-                Require(kv, pos.Concat(neg));
-                foreach ((string w, double sim) in kv.MostSimilar(pos, neg, topn))
-                    Console.WriteLine($"{w}\t{sim.ToString("F4", CultureInfo.InvariantCulture)}");
-                return 0;
-            }
-            case "doesnt-match":
-            {
-                string[] words = List("words");
-                o.RejectUnknown();
-                if (words.Length < 2) throw new UsageException("give at least two --words");
-                KeyedVectors kv = Load(path, limit);
-                Console.WriteLine(kv.DoesntMatch(words));
-                return 0;
-            }
-            case "similarity":
-            {
-                string[] words = List("words");
-                o.RejectUnknown();
-                if (words.Length != 2) throw new UsageException("give exactly two --words");
-                KeyedVectors kv = Load(path, limit);
-                Require(kv, words);
-                Console.WriteLine(kv.Similarity(words[0], words[1]).ToString("F4", CultureInfo.InvariantCulture));
-                return 0;
-            }
-            case "convert":
-            {
-                string outPath = o.String("out", "");
-                bool text = o.Flag("text");
-                o.RejectUnknown();
-                if (outPath.Length == 0) throw new UsageException("--out FILE is required");
-                KeyedVectors kv = Load(path, limit);
-                kv.Save(outPath, binary: !text);
-                Console.WriteLine($"wrote {outPath}: {kv.Count:N0} x {kv.Dimension}, {(text ? "text" : "binary")}");
-                return 0;
-            }
-            default:
-                throw new UsageException($"unknown vectors command '{verb}'");
-        }
+            Console.WriteLine($"{kv.Count:N0} vectors of dimension {kv.Dimension}; first words: {string.Join(' ', kv.Words.Take(10))}");
+        }));
+
+        var positive = Opt.List("--positive", "words to add, e.g. king,woman");
+        var negative = Opt.List("--negative", "words to subtract, e.g. man");
+        var topn = Opt.Int("--topn", "how many neighbours", 10, min: 1);
+        command.Add(Verb("most-similar", "Nearest words to the sum of --positive minus --negative vectors (cosine).", (p, kv) =>
+        {
+            string[] pos = p.GetValue(positive) ?? [], neg = p.GetValue(negative) ?? [];
+            if (pos.Length + neg.Length == 0) throw new UsageException("give --positive and/or --negative words");
+            Require(kv, pos.Concat(neg));
+            foreach ((string w, double sim) in kv.MostSimilar(pos, neg, p.GetValue(topn)))
+                Console.WriteLine($"{w}\t{sim.ToString("F4", CultureInfo.InvariantCulture)}");
+        }, positive, negative, topn));
+
+        var oddWords = Opt.List("--words", "the words, e.g. breakfast,cereal,dinner,lunch", required: true);
+        command.Add(Verb("doesnt-match", "The word farthest from the mean of the others.", (p, kv) =>
+        {
+            string[] words = p.GetValue(oddWords)!;
+            if (words.Length < 2) throw new UsageException("give at least two --words");
+            Console.WriteLine(kv.DoesntMatch(words));
+        }, oddWords));
+
+        var pair = Opt.List("--words", "two words, e.g. woman,man", required: true);
+        command.Add(Verb("similarity", "Cosine similarity of two words.", (p, kv) =>
+        {
+            string[] words = p.GetValue(pair)!;
+            if (words.Length != 2) throw new UsageException("give exactly two --words");
+            Require(kv, words);
+            Console.WriteLine(kv.Similarity(words[0], words[1]).ToString("F4", CultureInfo.InvariantCulture));
+        }, pair));
+
+        var output = Opt.Path("--out", "file to write", required: true, helpName: "FILE");
+        var text = Opt.Flag("--text", "write word2vec text instead of binary");
+        command.Add(Verb("convert", "Write the vectors as word2vec binary (or text).", (p, kv) =>
+        {
+            string outPath = p.GetValue(output)!;
+            bool asText = p.GetValue(text);
+            kv.Save(outPath, binary: !asText);
+            Console.WriteLine($"wrote {outPath}: {kv.Count:N0} x {kv.Dimension}, {(asText ? "text" : "binary")}");
+        }, output, text));
+        return command;
     }
 
-    private static KeyedVectors Load(string path, int limit) => KeyedVectors.Load(path, limit: limit > 0 ? limit : null);
+    /// <summary>A subcommand that loads --vectors (first --limit of them) and then runs <paramref name="run"/>.</summary>
+    private static Command Verb(string name, string description, Action<ParseResult, KeyedVectors> run, params Option[] options)
+    {
+        var vectors = Opt.Path("--vectors", "word2vec binary/text or GloVe text file", required: true, helpName: "FILE");
+        var limit = Opt.Int("--limit", "read only the first N vectors; 0 reads all", 0, min: 0);
+        var command = new Command(name, description).With([vectors, limit, .. options]);
+        command.SetAction(p =>
+        {
+            int n = p.GetValue(limit);
+            run(p, KeyedVectors.Load(p.GetValue(vectors)!, limit: n > 0 ? n : null));
+            return 0;
+        });
+        return command;
+    }
 
     private static void Require(KeyedVectors kv, IEnumerable<string> words)
     {

@@ -161,32 +161,27 @@ public static class ClassifierTrainer
         return predicted.Where((p, i) => p == set.Labels[i]).Count() / (double)predicted.Length;
     }
 
-
     /// <summary>Writes the model, its settings and its vocabulary to one safetensors file (atomically).</summary>
     public static void Save(string path, TextClassifier model, LmVocabulary vocab, int maxLength) =>
-        SafeTensors.Save(path, model.StateDict(), new Dictionary<string, string>
+        ModelArchive.Save(path, Archive, model.Options, model.StateDict(), new Dictionary<string, string>
         {
-            ["format"] = "slovo-text-classifier",
-            ["options"] = JsonSerializer.Serialize(model.Options, Json),
             ["vocab"] = vocab.ToJson(),
             ["max_length"] = maxLength.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        }, Json);
+
+    /// <summary>The model file of a classifier run.</summary>
+    public static readonly ModelArchiveKind Archive = new("slovo-text-classifier", "text classifier", "slovo classify train");
 
     /// <summary>Reads a classifier written by <see cref="Save"/> (or a folder holding model.safetensors).</summary>
-    public static (TextClassifier Model, LmVocabulary Vocab, int MaxLength) Load(string path)
-    {
-        if (Directory.Exists(path)) path = Path.Combine(path, "model.safetensors");
-        if (!File.Exists(path)) throw new FileNotFoundException($"no classifier at {Path.GetFullPath(path)}; train one with 'slovo classify train'", path);
-        (Dictionary<string, Tensor> tensors, Dictionary<string, string> meta) = SafeTensors.LoadWithMetadata(path);
-        try
+    public static (TextClassifier Model, LmVocabulary Vocab, int MaxLength) Load(string path) =>
+        ModelArchive.Load<ClassifierOptions, (TextClassifier, LmVocabulary, int)>(path, Archive, a =>
         {
-            if (meta.GetValueOrDefault("format") != "slovo-text-classifier")
-                throw new InvalidDataException($"{path} is not a Slovo text classifier (format '{meta.GetValueOrDefault("format")}')");
-            var model = new TextClassifier(JsonSerializer.Deserialize<ClassifierOptions>(meta["options"], Json)!);
-            model.LoadStateDict(tensors);
+            LmVocabulary vocab = LmVocabulary.FromJson(a.Field("vocab"));
+            int maxLength = int.Parse(a.Field("max_length"), System.Globalization.CultureInfo.InvariantCulture);
+            var model = new TextClassifier(a.Options);
+            try { model.LoadStateDict(a.Tensors); }
+            catch { model.Dispose(); throw; }
             model.Eval();
-            return (model, LmVocabulary.FromJson(meta["vocab"]), int.Parse(meta["max_length"], System.Globalization.CultureInfo.InvariantCulture));
-        }
-        finally { TensorDictionary.DisposeAll(tensors); }
-    }
+            return (model, vocab, maxLength);
+        }, Json);
 }

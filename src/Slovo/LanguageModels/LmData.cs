@@ -80,6 +80,13 @@ public static class LmCorpus
         _ => throw new ArgumentException($"unknown corpus format '{format}'; use arxiv, lines or paragraphs", nameof(format)),
     };
 
+    /// <summary>Joins every <paramref name="count"/> consecutive texts into one, line breaks kept (e.g. 8 lines of a poem per text).</summary>
+    public static List<string> JoinLines(IReadOnlyList<string> lines, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        return lines.Chunk(count).Select(c => string.Join('\n', c)).ToList();
+    }
+
     /// <summary>A seeded shuffle split: <paramref name="validFraction"/> of the items (at least one) go to validation.</summary>
     public static (List<T> Train, List<T> Valid) Split<T>(IReadOnlyList<T> items, double validFraction, int seed)
     {

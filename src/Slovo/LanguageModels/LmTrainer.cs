@@ -346,34 +346,24 @@ public sealed class LmTrainer
     }
 
 
+    /// <summary>The model file of a language-model run.</summary>
+    public static readonly ModelArchiveKind Archive = new("slovo-rnn-lm", "language model", "slovo lm train", ModelFile);
+
     /// <summary>Writes a model and its vocabulary to one safetensors file (atomically) that <see cref="LoadModel"/> reads.</summary>
     public static void SaveModel(string path, RnnLanguageModel model, LmVocabulary vocab) =>
-        SafeTensors.Save(path, model.StateDict(), new Dictionary<string, string>
-        {
-            ["format"] = "slovo-rnn-lm",
-            ["options"] = JsonSerializer.Serialize(model.Options, Json),
-            ["vocab"] = vocab.ToJson(),
-        });
+        ModelArchive.Save(path, Archive, model.Options, model.StateDict(), new Dictionary<string, string> { ["vocab"] = vocab.ToJson() }, Json);
 
     /// <summary>Reads a model written by <see cref="SaveModel"/> (or a run folder holding one).</summary>
-    public static (RnnLanguageModel Model, LmVocabulary Vocab) LoadModel(string path)
-    {
-        if (Directory.Exists(path)) path = Path.Combine(path, ModelFile);
-        if (!File.Exists(path)) throw new FileNotFoundException($"no language model at {Path.GetFullPath(path)}; train one with 'slovo lm train'", path);
-        (Dictionary<string, Tensor> tensors, Dictionary<string, string> meta) = SafeTensors.LoadWithMetadata(path);
-        try
+    public static (RnnLanguageModel Model, LmVocabulary Vocab) LoadModel(string path) =>
+        ModelArchive.Load<RnnLanguageModelOptions, (RnnLanguageModel, LmVocabulary)>(path, Archive, a =>
         {
-            if (meta.GetValueOrDefault("format") != "slovo-rnn-lm")
-                throw new InvalidDataException($"{path} is not a Slovo language model (format '{meta.GetValueOrDefault("format")}')");
-            var options = JsonSerializer.Deserialize<RnnLanguageModelOptions>(meta["options"], Json)!;
-            LmVocabulary vocab = LmVocabulary.FromJson(meta["vocab"]);
-            var model = new RnnLanguageModel(options);
-            model.LoadStateDict(tensors);
+            LmVocabulary vocab = LmVocabulary.FromJson(a.Field("vocab"));
+            var model = new RnnLanguageModel(a.Options);
+            try { model.LoadStateDict(a.Tensors); }
+            catch { model.Dispose(); throw; }
             model.Eval();
             return (model, vocab);
-        }
-        finally { TensorDictionary.DisposeAll(tensors); }
-    }
+        }, Json);
 
     private static void WriteSummary(string path, RnnLanguageModel model, LmVocabulary vocab, LmTrainingOptions o, LmTrainingResult r)
     {

@@ -69,18 +69,36 @@ public abstract class LmVocabulary
     /// <summary>The JSON that <see cref="FromJson"/> reads back.</summary>
     public abstract string ToJson();
 
-    /// <summary>Reads a vocabulary written by <see cref="ToJson"/>.</summary>
+    /// <summary>Reads a vocabulary written by <see cref="ToJson"/>; malformed JSON is an <see cref="InvalidDataException"/>.</summary>
     public static LmVocabulary FromJson(string json)
     {
-        JsonNode root = JsonNode.Parse(json) ?? throw new InvalidDataException("empty vocabulary JSON");
-        string level = root["level"]?.GetValue<string>() ?? throw new InvalidDataException("vocabulary JSON lacks \"level\"");
-        return level switch
+        try
         {
-            "word" => new WordVocabulary(root["tokens"]!.AsArray().Select(t => t!.GetValue<string>()).ToList(), root["lowercase"]!.GetValue<bool>()),
-            "char" => new CharVocabulary(root["tokens"]!.AsArray().Select(t => t!.GetValue<string>()).ToList()),
-            "subword" => new SubwordVocabulary(TokenizerJson.Parse(root["tokenizer"]!.ToJsonString())),
-            _ => throw new InvalidDataException($"unknown vocabulary level '{level}' (expected word, char or subword)"),
-        };
+            JsonNode root = JsonNode.Parse(json) ?? throw new InvalidDataException("empty vocabulary JSON");
+            string level = root["level"]?.GetValue<string>() ?? throw new InvalidDataException("vocabulary JSON lacks \"level\"");
+            JsonNode Field(string name) => root[name] ?? throw new InvalidDataException($"{level} vocabulary JSON lacks \"{name}\"");
+            return level switch
+            {
+                "word" => new WordVocabulary(Field("tokens").AsArray().Select(t => t!.GetValue<string>()).ToList(), Field("lowercase").GetValue<bool>()),
+                "char" => new CharVocabulary(Field("tokens").AsArray().Select(t => t!.GetValue<string>()).ToList()),
+                "subword" => new SubwordVocabulary(TokenizerJson.Parse(Field("tokenizer").ToJsonString())),
+                _ => throw new InvalidDataException($"unknown vocabulary level '{level}' (expected word, char or subword)"),
+            };
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException)
+        {
+            throw new InvalidDataException($"malformed vocabulary JSON ({e.Message})", e);
+        }
+    }
+
+    /// <summary>Reads a <c>vocab.json</c> written by a language-model run; a broken file is an error naming it and the fix.</summary>
+    public static LmVocabulary Load(string path)
+    {
+        try { return FromJson(File.ReadAllText(path)); }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}; it is not a vocabulary written by 'slovo lm train' (delete the run folder and train again)", e);
+        }
     }
 }
 

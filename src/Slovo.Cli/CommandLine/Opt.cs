@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace Slovo.Cli.CommandLine;
+
+/// <summary>
+/// Typed options with their defaults (shown by the generated --help) and range checks that fail at parse time with
+/// the option's name, the bound and the value given.
+/// </summary>
+internal static class Opt
+{
+    /// <summary>An integer option, at least <paramref name="min"/>.</summary>
+    public static Option<int> Int(string name, string description, int @default, int min = int.MinValue, int max = int.MaxValue)
+    {
+        var o = new Option<int>(name) { Description = description, DefaultValueFactory = _ => @default, HelpName = "N" };
+        o.Validators.Add(r =>
+        {
+            if (!TryValue(r, out int v)) return;
+            if (v < min) r.AddError($"{name} must be at least {min}, got {v}");
+            else if (v > max) r.AddError($"{name} must be at most {max}, got {v}");
+        });
+        return o;
+    }
+
+    /// <summary>A number option in [<paramref name="min"/>, <paramref name="max"/>] (or below <paramref name="below"/> when given).</summary>
+    public static Option<double> Double(string name, string description, double @default, double min = double.NegativeInfinity,
+                                        double max = double.PositiveInfinity, double? below = null)
+    {
+        var o = new Option<double>(name) { Description = description, DefaultValueFactory = _ => @default, HelpName = "X" };
+        o.Validators.Add(r =>
+        {
+            if (!TryValue(r, out double v)) return;
+            if (double.IsNaN(v)) r.AddError($"{name} must be a number, got NaN");
+            else if (v < min) r.AddError($"{name} must be at least {min.ToString(CultureInfo.InvariantCulture)}, got {v.ToString(CultureInfo.InvariantCulture)}");
+            else if (v > max) r.AddError($"{name} must be at most {max.ToString(CultureInfo.InvariantCulture)}, got {v.ToString(CultureInfo.InvariantCulture)}");
+            else if (below is { } b && v >= b) r.AddError($"{name} must be below {b.ToString(CultureInfo.InvariantCulture)}, got {v.ToString(CultureInfo.InvariantCulture)}");
+        });
+        return o;
+    }
+
+    /// <summary>A number option that may be left out (no default).</summary>
+    public static Option<double?> OptionalDouble(string name, string description, double min = double.NegativeInfinity)
+    {
+        var o = new Option<double?>(name) { Description = description, HelpName = "X" };
+        o.Validators.Add(r =>
+        {
+            if (TryValue(r, out double? v) && v is { } x && (double.IsNaN(x) || x < min))
+                r.AddError($"{name} must be at least {min.ToString(CultureInfo.InvariantCulture)}, got {x.ToString(CultureInfo.InvariantCulture)}");
+        });
+        return o;
+    }
+
+    /// <summary>A text option with a default.</summary>
+    public static Option<string> Text(string name, string description, string @default, string helpName = "TEXT") =>
+        new(name) { Description = description, DefaultValueFactory = _ => @default, HelpName = helpName };
+
+    /// <summary>A text option that may be left out (null).</summary>
+    public static Option<string?> OptionalText(string name, string description, string helpName = "TEXT") =>
+        new(name) { Description = description, HelpName = helpName };
+
+    /// <summary>A file or folder path; <paramref name="required"/> makes leaving it out a usage error.</summary>
+    public static Option<string> Path(string name, string description, bool required = false, string helpName = "PATH") =>
+        new(name) { Description = description, Required = required, HelpName = helpName };
+
+    /// <summary>A path with a default (computed when needed, e.g. a file under the shared data folder).</summary>
+    public static Option<string> Path(string name, string description, Func<string> @default, string helpName = "PATH") =>
+        new(name) { Description = description, DefaultValueFactory = _ => @default(), HelpName = helpName };
+
+    /// <summary>A switch: present means true.</summary>
+    public static Option<bool> Flag(string name, string description) => new(name) { Description = description };
+
+    /// <summary>One of a fixed set of words.</summary>
+    public static Option<string> Choice(string name, string description, string @default, params string[] choices)
+    {
+        var o = new Option<string>(name) { Description = description, DefaultValueFactory = _ => @default };
+        o.AcceptOnlyFromAmong(choices);
+        return o;
+    }
+
+    /// <summary>An enum given by its kebab-case name (e.g. <c>hand-lstm</c> for <c>HandLstm</c>).</summary>
+    public static Option<T> Enum<T>(string name, string description, T @default) where T : struct, System.Enum
+    {
+        var names = System.Enum.GetValues<T>().ToDictionary(v => Kebab(v.ToString()), v => v);
+        var o = new Option<T>(name)
+        {
+            Description = description, DefaultValueFactory = _ => @default, HelpName = string.Join('|', names.Keys),
+            CustomParser = r =>
+            {
+                string s = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+                if (names.TryGetValue(s, out T v)) return v;
+                r.AddError($"unknown {name} '{s}'; use {string.Join(", ", names.Keys)}");
+                return default;
+            },
+        };
+        return o;
+    }
+
+    /// <summary>A comma-separated list of words (e.g. <c>--files a.txt,b.txt</c>).</summary>
+    public static Option<string[]> List(string name, string description, string helpName = "A,B,...", bool required = false, string[]? @default = null)
+    {
+        var o = new Option<string[]>(name)
+        {
+            Description = description, HelpName = helpName, Required = required,
+            CustomParser = r => r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
+        };
+        if (@default is not null) o.DefaultValueFactory = _ => @default;
+        return o;
+    }
+
+    /// <summary>A comma-separated list of integers (e.g. <c>--seeds 1,2,3</c>).</summary>
+    public static Option<int[]> IntList(string name, string description, int[] @default, int min = int.MinValue)
+    {
+        var o = new Option<int[]>(name)
+        {
+            Description = description, HelpName = "N,N,...", DefaultValueFactory = _ => @default,
+            CustomParser = r =>
+            {
+                var values = new List<int>();
+                foreach (string part in r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+                {
+                    if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)) { r.AddError($"{name}: '{part}' is not an integer (give integers separated by commas, e.g. 1,2,3)"); return []; }
+                    if (v < min) { r.AddError($"{name}: {v} is below {min}"); return []; }
+                    values.Add(v);
+                }
+                if (values.Count == 0) r.AddError($"{name} needs at least one integer, e.g. 1,2,3");
+                return values.ToArray();
+            },
+        };
+        return o;
+    }
+
+    /// <summary><c>HandLstm</c> → <c>hand-lstm</c>.</summary>
+    public static string Kebab(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
+    /// <summary>The parsed value, or false when it did not parse (that error is reported by the parser itself).</summary>
+    private static bool TryValue<T>(OptionResult r, out T value)
+    {
+        try { value = r.GetValueOrDefault<T>(); return true; }
+        catch (InvalidOperationException) { value = default!; return false; }
+    }
+
+    /// <summary>Adds every option to the command and returns it (for collection-style setup).</summary>
+    public static Command With(this Command command, params Option[] options)
+    {
+        foreach (Option o in options) command.Add(o);
+        return command;
+    }
+}
