@@ -8,7 +8,7 @@ using Slovo.Torch.Optim;
 // Side-by-side benchmarks of Slovo.Torch against PyTorch (Debian python3-torch: the same libtorch 1.13), in one run.
 // PyTorch runs as a persistent peer process (bench/peer_torch.py), and Slovo and PyTorch rounds alternate one by
 // one so both see the same machine noise; medians are compared and the ratio is printed last.
-// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt2|bpe-train|batch-encode|rank|w2v-load|lm-generate|lm-train|cls-lstm|cls-train|probes|all]
+// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt2|gpt2-dotnet|bpe-train|batch-encode|rank|w2v-load|lm-generate|lm-train|cls-lstm|cls-train|probes|all]
 // ("probes" prints the seeded quality probes behind the tests' thresholds; it is not part of "all")
 
 string which = args.Length > 0 ? args[0] : "all";
@@ -19,13 +19,14 @@ if (!File.Exists(python))
     Console.Error.WriteLine($"The PyTorch peer needs {python} with torch. HINT: apt-get install -y python3-torch (or set SLOVO_PYTHON)");
     return 2;
 }
-bool torchFree = which is "gpt2" or "bpe-train" or "batch-encode" or "rank" or "w2v-load" or "probes";
+bool torchFree = which is "gpt2" or "gpt2-dotnet" or "bpe-train" or "batch-encode" or "rank" or "w2v-load" or "probes";
 Console.WriteLine(torchFree ? $"{Environment.ProcessorCount} cores" : $"libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores");
 try
 {
     if (which is "add" or "all") BenchAdd();
     if (which is "lstm" or "all") BenchLstm();
     if (which is "gpt2" or "all") BenchGpt2();
+    if (which is "gpt2-dotnet" or "all") BenchGpt2DotNet();
     if (which is "bpe-train" or "all") BenchBpeTrain();
     if (which is "batch-encode" or "all") BenchBatchEncode();
     if (which is "rank" or "all") BenchRank();
@@ -123,6 +124,7 @@ string Corpus100()
 
 void BenchBpeTrain()
 {
+    ResetPeakRss();
     string peersDir = Path.Combine(FindRepoRoot(), "bench", "peers");
     string corpus = Corpus100();
     using Peer hf = Peer.Start("node", Path.Combine(peersDir, "hf_peer.mjs"), peersDir, "=> ");
@@ -149,6 +151,7 @@ void BenchBpeTrain()
 
 void BenchBatchEncode()
 {
+    ResetPeakRss();
     string peersDir = Path.Combine(FindRepoRoot(), "bench", "peers");
     string tokPath = Path.Combine(Path.GetTempPath(), "slovo-bench-hf-bpe.json");
     using Peer hf = Peer.Start("node", Path.Combine(peersDir, "hf_peer.mjs"), peersDir, "=> ");
@@ -188,6 +191,7 @@ void BenchBatchEncode()
 
 void BenchGpt2()
 {
+    ResetPeakRss();
     string root = FindRepoRoot();
     string shared = Slovo.SharedData.RequireRoot();
     string peersDir = Path.Combine(root, "bench", "peers");
@@ -229,6 +233,42 @@ void BenchGpt2()
     long nodePeak = long.Parse(node.Ask("peak"), CultureInfo.InvariantCulture);
     Console.WriteLine($"    peak resident memory: Slovo process {PeakRss() / 1048576.0:F0} MiB{(which == "gpt2" ? "" : " (libtorch loaded too)")}, tiktoken process {nodePeak / 1048576.0:F0} MiB");
     Console.WriteLine($"    ratio Slovo/tiktoken throughput = {s / t:F2} (target >= 1.0)");
+}
+
+// (c2) GPT-2 encoding against the .NET incumbents, in this process: Microsoft.ML.Tokenizers' TiktokenTokenizer for
+// "gpt2" and SharpToken's r50k_base (GPT-2's encoding). Warm caches (each tokenizer encodes the corpus once first),
+// rounds alternating, median of 7; the ids must be identical.
+void BenchGpt2DotNet()
+{
+    string shared = Slovo.SharedData.RequireRoot();
+    using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(shared, "data", "arxiv", "arxivData.json")));
+    string corpus = string.Join("\n", doc.RootElement.EnumerateArray().Select(e => e.GetProperty("summary").GetString()));
+    var slovo = Slovo.Tokenizers.Gpt2Tokenizer.Load(Path.Combine(shared, "models", "gpt2-tokenizer"));
+    var ml = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForModel("gpt2");
+    var sharp = SharpToken.GptEncoding.GetEncoding("r50k_base");
+    int[] reference = slovo.Encode(corpus).ToArray();
+    bool mlSame = ml.EncodeToIds(corpus).SequenceEqual(reference), sharpSame = sharp.Encode(corpus).SequenceEqual(reference);
+    const int rounds = 7;
+    var times = new Dictionary<string, List<double>> { ["Slovo"] = [], ["Microsoft.ML.Tokenizers"] = [], ["SharpToken"] = [] };
+    for (int r = 0; r < rounds; ++r)
+    {
+        var sw = Stopwatch.StartNew();
+        _ = slovo.Encode(corpus);
+        times["Slovo"].Add(sw.Elapsed.TotalSeconds);
+        sw.Restart();
+        _ = ml.EncodeToIds(corpus);
+        times["Microsoft.ML.Tokenizers"].Add(sw.Elapsed.TotalSeconds);
+        sw.Restart();
+        _ = sharp.Encode(corpus);
+        times["SharpToken"].Add(sw.Elapsed.TotalSeconds);
+    }
+    Console.WriteLine($"(c2) GPT-2 encode of the shipped arXiv abstracts ({reference.Length:N0} tokens) against .NET tokenizers, 1 thread, warm caches,");
+    Console.WriteLine($"     median of {rounds} alternating rounds; ids identical to Slovo's: Microsoft.ML.Tokenizers {(mlSame ? "yes" : "NO")}, SharpToken {(sharpSame ? "yes" : "NO")}");
+    double slovoRate = reference.Length / Median(times["Slovo"]);
+    foreach ((string name, List<double> t) in times)
+        Console.WriteLine($"     {name,-24} {reference.Length / Median(t) / 1e6:F2} M tokens/s");
+    Console.WriteLine($"     ratio Slovo/Microsoft.ML.Tokenizers throughput = {slovoRate / (reference.Length / Median(times["Microsoft.ML.Tokenizers"])):F2} (target >= 2.0)");
+    Console.WriteLine($"     ratio Slovo/SharpToken throughput = {slovoRate / (reference.Length / Median(times["SharpToken"])):F2} (target >= 2.0)");
 }
 
 void BenchAdd()
@@ -318,6 +358,18 @@ static double TimeAdds(Tensor a, Tensor b, int ops)
         using Tensor c = a + b;
     }
     return sw.Elapsed.TotalSeconds;
+}
+
+// In "all" mode one process runs every benchmark, so its high-water mark would carry the largest earlier one into every
+// later memory line. Each benchmark that reports memory starts from a collected heap and a reset mark (Linux resets
+// VmHWM to the current RSS when "5" is written to /proc/self/clear_refs).
+static void ResetPeakRss()
+{
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+    GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    try { File.WriteAllText("/proc/self/clear_refs", "5"); }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Console.Error.WriteLine($"    (peak memory not reset: {e.Message})"); }
 }
 
 static long PeakRss()

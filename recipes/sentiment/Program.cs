@@ -34,7 +34,7 @@ List<LabeledText> tweets = Prepare(new[] { ("negative.txt", 0), ("positive.txt",
 List<string> yelp = ClassificationData.ReadLines(Path.Combine(shared, "yelp", "reviews.txt"));
 
 const int maxLength = 160;
-ClassifierExperiment.Data data = ClassifierExperiment.Prepare(imdbTrain, imdbTest, "word", 20_000, maxLength);
+ClassifierExperiment.Data data = ClassifierExperiment.Prepare(imdbTrain, imdbTest, subword: null, 20_000, maxLength);
 EncodedSet tweetSet = EncodedSet.Create(data.Vocab, tweets.Select(t => t.Text).ToList(), tweets.Select(t => t.Label).ToList(), maxLength);
 EncodedSet yelpSet = EncodedSet.Create(data.Vocab, yelp, maxLength: maxLength);
 var glove = KeyedVectors.LoadGlove(Path.Combine(shared, "glove", "glove.6B.100d.top50k.txt"));

@@ -99,7 +99,8 @@ internal static class ClassifyCommand
                              ClassifierTrainingOptions training, string? glove, bool freeze, int[] seeds, double validFraction, string outDir)
     {
         string modelName = Opt.Kebab(modelOptions.Encoder.ToString());
-        ClassifierExperiment.Data data = ClassifierExperiment.Prepare(all, test, tokenizer, vocabSize, maxLength, validFraction);
+        SubwordModel? subword = tokenizer switch { "bpe" => SubwordModel.Bpe, "wordpiece" => SubwordModel.WordPiece, "unigram" => SubwordModel.Unigram, _ => null };
+        ClassifierExperiment.Data data = ClassifierExperiment.Prepare(all, test, subword, vocabSize, maxLength, validFraction);
         Console.WriteLine($"data: {data.Train.Ids.Count:N0} train / {data.Valid.Ids.Count:N0} validation{(data.Test is null ? "" : $" / {data.Test.Ids.Count:N0} test")}; {tokenizer} vocabulary of {data.Vocab.Size:N0}");
         KeyedVectors? vectors = glove is not null ? KeyedVectors.Load(glove) : null;
         Directory.CreateDirectory(outDir);

@@ -19,7 +19,7 @@ internal static class DemoCommand
         var data = Opt.Path("--data", "a UTF-8 text, one line per verse", () => SharedData.Data("pushkin", "pushkin.txt"), "FILE");
         var linesPerText = Opt.Int("--lines-per-text", "consecutive lines joined into one training text", 8, min: 1);
         var output = Opt.Text("--out", "run folder (the files of 'slovo lm train')", "runs/demo", "DIR");
-        var epochs = Opt.Int("--epochs", "passes over the training texts", 2, min: 1);
+        var epochs = Opt.Int("--epochs", "passes over the training texts", 3, min: 1);
         var batch = Opt.Int("--batch", "texts per batch", 32, min: 1);
         var bptt = Opt.Int("--bptt", "characters per truncated back-propagation window", 200, min: 1);
         var emb = Opt.Int("--emb", "embedding size", 32, min: 1);
@@ -53,7 +53,7 @@ internal static class DemoCommand
             int code = LmCommand.Train(texts, lowercase: false, validFraction: 0.05, training, choices);
             if (code != 0 || p.GetValue(sampleLength) == 0) return code;
             Console.WriteLine($"\nsample (temperature {p.GetValue(temperature)}):");
-            var sampling = new GenerationOptions { MaxTokens = p.GetValue(sampleLength), Temperature = p.GetValue(temperature), Seed = p.GetValue(seed) };
+            var sampling = new GenerationOptions { MaxTokens = p.GetValue(sampleLength), MinTokens = p.GetValue(sampleLength), Temperature = p.GetValue(temperature), Seed = p.GetValue(seed) };
             return LmCommand.Generate(outDir, [p.GetValue(prompt)!], sampling, samples: 1, prettify: false, stream: false);
         });
         return command;

@@ -11,17 +11,14 @@ public static class ClassifierExperiment
     public sealed record Data(LmVocabulary Vocab, EncodedSet Train, EncodedSet Valid, EncodedSet? Test, int MaxLength);
 
     /// <summary>Holds out <paramref name="validFraction"/> of <paramref name="all"/> (seed 1, the same for every model),
-    /// builds the vocabulary ("word", "bpe", "wordpiece" or "unigram") from the rest, and encodes everything.</summary>
-    public static Data Prepare(IReadOnlyList<LabeledText> all, IReadOnlyList<LabeledText>? test, string tokenizer, int vocabSize, int maxLength, double validFraction = 0.1)
+    /// builds the vocabulary from the rest (words, or a subword model when <paramref name="subword"/> is given), and encodes everything.</summary>
+    public static Data Prepare(IReadOnlyList<LabeledText> all, IReadOnlyList<LabeledText>? test, SubwordModel? subword, int vocabSize, int maxLength, double validFraction = 0.1)
     {
         (List<LabeledText> train, List<LabeledText> valid) = LmCorpus.Split(all, validFraction, seed: 1);
         List<string> texts = train.Select(t => t.Text).ToList();
-        LmVocabulary vocab = tokenizer switch
-        {
-            "word" => WordVocabulary.Build(texts, lowercase: true, minCount: 2, maxSize: vocabSize),
-            "bpe" or "wordpiece" or "unigram" => SubwordVocabulary.Train(texts, tokenizer, vocabSize),
-            _ => throw new ArgumentException($"unknown tokenizer '{tokenizer}'; use word, bpe, wordpiece or unigram", nameof(tokenizer)),
-        };
+        LmVocabulary vocab = subword is { } model
+            ? SubwordVocabulary.Train(texts, model, vocabSize)
+            : WordVocabulary.Build(texts, lowercase: true, minCount: 2, maxSize: vocabSize);
         EncodedSet Encode(IReadOnlyList<LabeledText> part) => EncodedSet.Create(vocab, part.Select(t => t.Text).ToList(), part.Select(t => t.Label).ToList(), maxLength);
         return new Data(vocab, Encode(train), Encode(valid), test is null ? null : Encode(test), maxLength);
     }

@@ -102,6 +102,19 @@ public abstract class LmVocabulary
     }
 }
 
+/// <summary>The subword models <see cref="SubwordVocabulary.Train"/> can train.</summary>
+public enum SubwordModel
+{
+    /// <summary>Byte-pair encoding over characters.</summary>
+    Bpe,
+
+    /// <summary>WordPiece (BERT's continuation-prefixed pieces).</summary>
+    WordPiece,
+
+    /// <summary>Unigram language model (SentencePiece's).</summary>
+    Unigram,
+}
+
 /// <summary>Words and punctuation runs (<c>\w+|[^\w\s]+</c>), optionally lowercased; rare words become &lt;unk&gt;.</summary>
 public sealed partial class WordVocabulary : LmVocabulary
 {
@@ -267,10 +280,10 @@ public sealed class SubwordVocabulary : LmVocabulary
     }
 
     /// <summary>
-    /// Trains a subword tokenizer on words split at whitespace and punctuation: <paramref name="model"/> is "bpe",
-    /// "wordpiece" or "unigram"; <paramref name="vocabSize"/> counts the four special tokens.
+    /// Trains a subword tokenizer of kind <paramref name="model"/> on words split at whitespace and punctuation;
+    /// <paramref name="vocabSize"/> counts the four special tokens.
     /// </summary>
-    public static SubwordVocabulary Train(IEnumerable<string> texts, string model, int vocabSize, bool lowercase = true, IProgress<TrainingProgress>? progress = null)
+    public static SubwordVocabulary Train(IEnumerable<string> texts, SubwordModel model, int vocabSize, bool lowercase = true, IProgress<TrainingProgress>? progress = null)
     {
         INormalizer? normalizer = lowercase ? new LowercaseNormalizer() : null;
         var pre = new WhitespacePreTokenizer();
@@ -280,15 +293,15 @@ public sealed class SubwordVocabulary : LmVocabulary
         var options = new BpeTrainerOptions { VocabSize = vocabSize, MinFrequency = 2, SpecialTokens = specials, Progress = progress };
         IModel trained = model switch
         {
-            "bpe" => BpeTrainer.Train(counter.Counts, options, Unk),
-            "wordpiece" => WordPieceTrainer.Train(counter.Counts, options, Unk),
-            "unigram" => UnigramTrainer.Train(counter.Counts, new UnigramTrainerOptions { VocabSize = vocabSize, SpecialTokens = specials, UnkToken = Unk, Progress = progress }),
-            _ => throw new ArgumentException($"unknown subword model '{model}'; use bpe, wordpiece or unigram", nameof(model)),
+            SubwordModel.Bpe => BpeTrainer.Train(counter.Counts, options, Unk),
+            SubwordModel.WordPiece => WordPieceTrainer.Train(counter.Counts, options, Unk),
+            SubwordModel.Unigram => UnigramTrainer.Train(counter.Counts, new UnigramTrainerOptions { VocabSize = vocabSize, SpecialTokens = specials, UnkToken = Unk, Progress = progress }),
+            _ => throw new ArgumentOutOfRangeException(nameof(model), model, "unknown subword model"),
         };
         var added = specials.Select(s => new AddedToken(s, trained.TokenToId(s)!.Value)).ToList();
         return new SubwordVocabulary(new Tokenizer(trained, added)
         {
-            Normalizer = normalizer, PreTokenizer = pre, Decoder = model == "wordpiece" ? new WordPieceDecoder() : new SpaceJoinDecoder(),
+            Normalizer = normalizer, PreTokenizer = pre, Decoder = model == SubwordModel.WordPiece ? new WordPieceDecoder() : new SpaceJoinDecoder(),
         });
     }
 
