@@ -19,37 +19,24 @@ internal static class DemoCommand
         var data = Opt.Path("--data", "a UTF-8 text, one line per verse", () => SharedData.Data("pushkin", "pushkin.txt"), "FILE");
         var linesPerText = Opt.Int("--lines-per-text", "consecutive lines joined into one training text", 8, min: 1);
         var output = Opt.Text("--out", "run folder (the files of 'slovo lm train')", "runs/demo", "DIR");
-        var epochs = Opt.Int("--epochs", "passes over the training texts", 3, min: 1);
-        var batch = Opt.Int("--batch", "texts per batch", 32, min: 1);
-        var bptt = Opt.Int("--bptt", "characters per truncated back-propagation window", 200, min: 1);
-        var emb = Opt.Int("--emb", "embedding size", 32, min: 1);
-        var hidden = Opt.Int("--hidden", "LSTM size", 256, min: 1);
-        var layers = Opt.Int("--layers", "LSTM layers", 1, min: 1);
-        var dropout = Opt.Double("--dropout", "dropout", 0.1, min: 0, below: 1);
-        var lr = Opt.Double("--lr", "Adam learning rate", 0.003, min: 0);
-        var clip = Opt.Double("--clip", "gradient norm limit", 1.0, min: 0);
-        var checkpointEvery = Opt.Int("--checkpoint-every", "also checkpoint every N batches", 20, min: 1);
+        var set = new LmCommand.TrainingOptionSet(new LmCommand.TrainingDefaults(Emb: 32, Hidden: 256, Layers: 1, Dropout: 0.1, Epochs: 3, Batch: 32, Bptt: 200,
+                                                                                Lr: 0.003, CheckpointEvery: 20));
         var seed = Opt.Int("--seed", "seed of the split, initialisation, batches, dropout and sampling", 1, min: 0);
-        var threads = Opt.Int("--threads", "intra-op threads", Environment.ProcessorCount, min: 1);
         var prompt = Opt.Text("--prompt", "start of the sample", "Я помню ");
         var sampleLength = Opt.Int("--sample-len", "characters to sample (0: none)", 300, min: 0);
         var temperature = Opt.Double("--temperature", "sampling temperature", 0.8, min: 1e-6);
         var resume = Opt.Flag("--resume", "continue the run in --out exactly where it stopped");
         var command = new Command("demo", "Train a character-level LSTM language model on a text (default: the shipped Pushkin poems) and sample a poem from it.")
-            .With(data, linesPerText, output, epochs, batch, bptt, emb, hidden, layers, dropout, lr, clip, checkpointEvery, seed, threads, prompt, sampleLength,
-                  temperature, resume);
+            .With([data, linesPerText, output, .. set.All, seed, prompt, sampleLength, temperature, resume]);
         command.SetAction(p =>
         {
             string outDir = p.GetValue(output)!;
             List<string> texts = LmCorpus.JoinLines(LmCorpus.ReadLines(p.GetValue(data)!), p.GetValue(linesPerText));
             if (texts.Count < 2) throw new InvalidDataException($"{p.GetValue(data)} holds too few lines for a training and a validation text; give a longer --data");
-            var training = new LmTrainingOptions
-            {
-                Epochs = p.GetValue(epochs), Patience = 0, BatchSize = p.GetValue(batch), Bptt = p.GetValue(bptt), LearningRate = p.GetValue(lr),
-                Clip = p.GetValue(clip), Seed = p.GetValue(seed), CheckpointEvery = p.GetValue(checkpointEvery),
-            };
-            var choices = new LmCommand.TrainChoices("char", MinCount: 1, MaxVocab: int.MaxValue, Tokenizer: null, BpeSize: 0, "lstm", p.GetValue(emb), p.GetValue(hidden),
-                p.GetValue(layers), p.GetValue(dropout), Tie: false, Glove: null, Freeze: false, p.GetValue(threads), outDir, p.GetValue(resume));
+            LmTrainingOptions training = set.Training(p, p.GetValue(seed), patience: 0);
+            var choices = new LmCommand.TrainChoices("char", MinCount: 1, MaxVocab: int.MaxValue, Tokenizer: null, BpeSize: 0, "lstm", p.GetValue(set.Emb),
+                p.GetValue(set.Hidden), p.GetValue(set.Layers), p.GetValue(set.Dropout), Tie: false, Glove: null, Freeze: false, p.GetValue(set.Threads), outDir,
+                p.GetValue(resume));
             int code = LmCommand.Train(texts, lowercase: false, validFraction: 0.05, training, choices);
             if (code != 0 || p.GetValue(sampleLength) == 0) return code;
             Console.WriteLine($"\nsample (temperature {p.GetValue(temperature)}):");

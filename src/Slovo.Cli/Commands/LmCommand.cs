@@ -53,6 +53,34 @@ internal static class LmCommand
         }
     }
 
+    /// <summary>Defaults of the shared training options: `lm train` and `demo` differ only in these.</summary>
+    internal sealed record TrainingDefaults(int Emb, int Hidden, int Layers, double Dropout, int Epochs, int Batch, int Bptt, double Lr, int CheckpointEvery);
+
+    /// <summary>The model-shape and optimisation options every recurrent LM command takes (`lm train`, `demo`).</summary>
+    internal sealed class TrainingOptionSet(TrainingDefaults d)
+    {
+        public readonly Option<int> Emb = Opt.Int("--emb", "embedding size", d.Emb, min: 1);
+        public readonly Option<int> Hidden = Opt.Int("--hidden", "hidden size", d.Hidden, min: 1);
+        public readonly Option<int> Layers = Opt.Int("--layers", "stacked layers", d.Layers, min: 1);
+        public readonly Option<double> Dropout = Opt.Double("--dropout", "dropout on embeddings, between layers and before the output", d.Dropout, min: 0, below: 1);
+        public readonly Option<int> Epochs = Opt.Int("--epochs", "at most N epochs", d.Epochs, min: 1);
+        public readonly Option<int> Batch = Opt.Int("--batch", "sequences per batch, bucketed by length", d.Batch, min: 1);
+        public readonly Option<int> Bptt = Opt.Int("--bptt", "truncated back-propagation window", d.Bptt, min: 1);
+        public readonly Option<double> Lr = Opt.Double("--lr", "Adam learning rate", d.Lr, min: 0);
+        public readonly Option<double> Clip = Opt.Double("--clip", "gradient norm limit (0: none)", 1.0, min: 0);
+        public readonly Option<int> CheckpointEvery = Opt.Int("--checkpoint-every", "also checkpoint every N batches", d.CheckpointEvery, min: 1);
+        public readonly Option<int> Threads = Opt.Int("--threads", "intra-op threads", Environment.ProcessorCount, min: 1);
+
+        public Option[] All => [Emb, Hidden, Layers, Dropout, Epochs, Batch, Bptt, Lr, Clip, CheckpointEvery, Threads];
+
+        /// <summary>The trainer's settings (constant rate) from the parsed options.</summary>
+        public LmTrainingOptions Training(ParseResult p, int seed, int patience) => new()
+        {
+            Epochs = p.GetValue(Epochs), Patience = patience, BatchSize = p.GetValue(Batch), Bptt = p.GetValue(Bptt),
+            LearningRate = p.GetValue(Lr), Clip = p.GetValue(Clip), Seed = seed, CheckpointEvery = p.GetValue(CheckpointEvery),
+        };
+    }
+
     private static Command TrainCommand()
     {
         var corpus = new CorpusOptions();
@@ -62,42 +90,27 @@ internal static class LmCommand
         var tokenizer = Opt.OptionalText("--tokenizer", "bpe level: a tokenizer.json holding <pad> <s> </s> <unk>; without it a byte-level BPE of --vocab-size tokens is trained on the training texts", "FILE");
         var vocabSize = Opt.Int("--vocab-size", "bpe level: size of the BPE trained in place", 1400, min: 260);
         var kind = Opt.Choice("--model", "recurrent cell", "lstm", "lstm", "gru", "rnn");
-        var emb = Opt.Int("--emb", "embedding size", 128, min: 1);
-        var hidden = Opt.Int("--hidden", "hidden size", 256, min: 1);
-        var layers = Opt.Int("--layers", "stacked layers", 1, min: 1);
-        var dropout = Opt.Double("--dropout", "dropout on embeddings, between layers and before the output", 0.2, min: 0, below: 1);
+        var set = new TrainingOptionSet(new TrainingDefaults(Emb: 128, Hidden: 256, Layers: 1, Dropout: 0.2, Epochs: 10, Batch: 32, Bptt: 128, Lr: 0.002, CheckpointEvery: 100));
         var tie = Opt.Flag("--tie", "share input and output embeddings (needs --emb = --hidden)");
         var glove = Opt.OptionalText("--glove", "initialise embeddings from GloVe/word2vec vectors (word level; --emb must match)", "FILE");
         var freeze = Opt.Flag("--freeze-embeddings", "keep the pretrained embeddings fixed");
-        var epochs = Opt.Int("--epochs", "at most N epochs", 10, min: 1);
         var patience = Opt.Int("--patience", "stop after N epochs without a better validation loss; 0 never stops", 2, min: 0);
-        var batch = Opt.Int("--batch", "sequences per batch, bucketed by length", 32, min: 1);
-        var bptt = Opt.Int("--bptt", "truncated back-propagation window", 128, min: 1);
-        var lr = Opt.Double("--lr", "Adam learning rate", 0.002, min: 0);
-        var clip = Opt.Double("--clip", "gradient norm limit (0: none)", 1.0, min: 0);
         var schedule = Opt.Choice("--schedule", "constant, or cosine: the rate falls from --lr to --min-lr over all --epochs, batch by batch", "constant", "constant", "cosine");
         var minLr = Opt.OptionalDouble("--min-lr", "where a cosine schedule ends (default: --lr / 10)", min: 0);
-        var checkpointEvery = Opt.Int("--checkpoint-every", "also checkpoint every N batches", 100, min: 1);
-        var threads = Opt.Int("--threads", "intra-op threads", Environment.ProcessorCount, min: 1);
         var output = Opt.Text("--out", "run folder: checkpoint.safetensors (for --resume), model.safetensors (best weights + vocabulary), vocab.json, summary.json, tensorboard/", "runs/lm", "DIR");
         var resume = Opt.Flag("--resume", "continue the run in --out exactly where it stopped (same options)");
         var command = new Command("train", "Train a word-, char- or subword-level RNN/LSTM/GRU language model.")
-            .With([.. corpus.All, level, minCount, maxVocab, tokenizer, vocabSize, kind, emb, hidden, layers, dropout, tie, glove, freeze, epochs, patience,
-                   batch, bptt, lr, clip, schedule, minLr, checkpointEvery, threads, output, resume]);
+            .With([.. corpus.All, level, minCount, maxVocab, tokenizer, vocabSize, kind, .. set.All, tie, glove, freeze, patience, schedule, minLr, output, resume]);
         command.SetAction(p =>
         {
-            var train = new LmTrainingOptions
-            {
-                Epochs = p.GetValue(epochs), Patience = p.GetValue(patience), BatchSize = p.GetValue(batch), Bptt = p.GetValue(bptt),
-                LearningRate = p.GetValue(lr), Clip = p.GetValue(clip), Seed = p.GetValue(corpus.Seed), CheckpointEvery = p.GetValue(checkpointEvery),
-            };
+            LmTrainingOptions train = set.Training(p, p.GetValue(corpus.Seed), p.GetValue(patience));
             double? minRate = p.GetValue(minLr);
             if (p.GetValue(schedule) == "constant" && minRate is not null) throw new UsageException("--min-lr needs --schedule cosine");
             if (p.GetValue(schedule) == "cosine") train = train with { Schedule = LmSchedule.Cosine, MinLearningRate = minRate ?? train.LearningRate / 10 };
             if (train.MinLearningRate > train.LearningRate) throw new UsageException($"--min-lr ({train.MinLearningRate}) must not exceed --lr ({train.LearningRate})");
             return Train(corpus.Read(p), p.GetValue(corpus.Lowercase), p.GetValue(corpus.ValidFraction), train, new TrainChoices(p.GetValue(level)!, p.GetValue(minCount), p.GetValue(maxVocab), p.GetValue(tokenizer), p.GetValue(vocabSize),
-                p.GetValue(kind)!, p.GetValue(emb), p.GetValue(hidden), p.GetValue(layers), p.GetValue(dropout), p.GetValue(tie), p.GetValue(glove),
-                p.GetValue(freeze), p.GetValue(threads), p.GetValue(output)!, p.GetValue(resume)));
+                p.GetValue(kind)!, p.GetValue(set.Emb), p.GetValue(set.Hidden), p.GetValue(set.Layers), p.GetValue(set.Dropout), p.GetValue(tie), p.GetValue(glove),
+                p.GetValue(freeze), p.GetValue(set.Threads), p.GetValue(output)!, p.GetValue(resume)));
         });
         return command;
     }
