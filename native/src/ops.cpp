@@ -107,7 +107,23 @@ void put_result(const c10::IValue& v, SlovoRet* rets, int32_t cap, int32_t& n) {
   }
 }
 
+// How many SlovoRet slots a result takes once tuples and tensor lists are flattened.
+int32_t count_results(const c10::IValue& v) {
+  if (v.isTensorList()) return static_cast<int32_t>(v.toTensorVector().size());
+  if (v.isTuple()) {
+    int32_t n = 0;
+    for (const auto& e : v.toTupleRef().elements()) n += count_results(e);
+    return n;
+  }
+  // Checked here, before anything is released to the caller, so put_result cannot fail halfway.
+  TORCH_CHECK(v.isTensor() || v.isNone() || v.isInt() || v.isDouble() || v.isBool(), "unsupported return type ",
+              v.tagKind());
+  return 1;
+}
+
 thread_local std::vector<c10::IValue> stack;
+// Results of the last call on this thread that did not fit the caller's buffer; slovo_op_take_results hands them over.
+thread_local std::vector<c10::IValue> pending;
 
 }  // namespace
 
@@ -151,9 +167,32 @@ SLOVO_API int slovo_op_call(void* op, const SlovoArg* args, int32_t nargs, Slovo
     stack.push_back(*arguments[k].default_value());
   }
   handle->callBoxed(&stack);
+  pending.clear();
+  int32_t need = 0;
+  for (const auto& v : stack) need += count_results(v);
+  *nret = need;
+  if (need > cap) {
+    // Nothing is released into `rets`: the caller sizes a buffer of `need` slots and takes them.
+    pending.swap(stack);
+    stack.clear();
+    return 0;
+  }
   int32_t n = 0;
   for (const auto& v : stack) put_result(v, rets, cap, n);
   stack.clear();
+  SLOVO_CATCH
+}
+
+// Hands over the results that did not fit the buffer of the last slovo_op_call on this thread.
+SLOVO_API int slovo_op_take_results(SlovoRet* rets, int32_t cap, int32_t* nret) {
+  SLOVO_TRY
+  int32_t need = 0;
+  for (const auto& v : pending) need += count_results(v);
+  TORCH_CHECK(need > 0, "no pending operator results on this thread");
+  TORCH_CHECK(need <= cap, "pending operator results need ", need, " slots, got ", cap);
+  int32_t n = 0;
+  for (const auto& v : pending) put_result(v, rets, cap, n);
+  pending.clear();
   *nret = n;
   SLOVO_CATCH
 }

@@ -106,6 +106,15 @@ SLOVO_API int slovo_tensor_share(TensorHandle th, TensorHandle* out) {
   SLOVO_CATCH
 }
 
+// How many tensors (views and handles) share `t`'s storage: lets tests prove that no handle was leaked.
+SLOVO_API int slovo_tensor_storage_use_count(TensorHandle th, int64_t* out) {
+  SLOVO_TRY
+  slovo::Borrowed t(th);
+  TORCH_CHECK(th != nullptr, "undefined tensor");
+  *out = static_cast<int64_t>(t->storage().use_count());
+  SLOVO_CATCH
+}
+
 // Replaces the data of `t` with that of `src` in place (like `param.data = src` in PyTorch).
 SLOVO_API int slovo_tensor_set_data(TensorHandle th, TensorHandle srch) {
   SLOVO_TRY

@@ -65,7 +65,7 @@ public sealed unsafe partial class Tensor
         NativeTensorInfo info = Info();
         var bytes = new byte[checked(info.Numel * ((ScalarType)info.DType).ElementSize())];
         fixed (byte* p = bytes)
-            NativeLibraryLoader.Check(NativeMethods.slovo_tensor_copy_to(Handle, p, bytes.Length));
+            CheckAlive(NativeMethods.slovo_tensor_copy_to(Handle, p, bytes.Length));
         return bytes;
     }
 
@@ -158,7 +158,7 @@ public sealed unsafe partial class Tensor
         if (ScalarTypes.Of<T>() != DType)
             throw new ArgumentException($"tensor holds {DType} but the destination is {typeof(T).Name}", nameof(destination));
         fixed (T* p = destination)
-            NativeLibraryLoader.Check(NativeMethods.slovo_tensor_copy_to(Handle, p, (long)destination.Length * sizeof(T)));
+            CheckAlive(NativeMethods.slovo_tensor_copy_to(Handle, p, (long)destination.Length * sizeof(T)));
     }
 
     /// <summary>Overwrites the elements from host memory (no autograd), keeping shape, dtype and device.</summary>
@@ -167,14 +167,14 @@ public sealed unsafe partial class Tensor
         if (ScalarTypes.Of<T>() != DType)
             throw new ArgumentException($"tensor holds {DType} but the source is {typeof(T).Name}", nameof(source));
         fixed (T* p = source)
-            NativeLibraryLoader.Check(NativeMethods.slovo_tensor_copy_from(Handle, p, (long)source.Length * sizeof(T)));
+            CheckAlive(NativeMethods.slovo_tensor_copy_from(Handle, p, (long)source.Length * sizeof(T)));
     }
 
     /// <summary>The value of a one-element tensor as a double.</summary>
     public double ToDouble()
     {
         double v;
-        NativeLibraryLoader.Check(NativeMethods.slovo_tensor_item_double(Handle, &v));
+        CheckAlive(NativeMethods.slovo_tensor_item_double(Handle, &v));
         return v;
     }
 
@@ -185,7 +185,7 @@ public sealed unsafe partial class Tensor
     public long ToInt64()
     {
         long v;
-        NativeLibraryLoader.Check(NativeMethods.slovo_tensor_item_int64(Handle, &v));
+        CheckAlive(NativeMethods.slovo_tensor_item_int64(Handle, &v));
         return v;
     }
 

@@ -39,13 +39,13 @@ public sealed partial class Tensor
     public Tensor Max() => s_max.CallT(this);
 
     /// <summary>Largest values and their indices along a dimension.</summary>
-    public (Tensor Values, Tensor Indices) Max(long dim, bool keepDim = false) => Pair(s_maxDim.CallMany(2, this, dim, keepDim));
+    public (Tensor Values, Tensor Indices) Max(long dim, bool keepDim = false) => Pair(s_maxDim.CallMany(this, dim, keepDim));
 
     /// <summary>Smallest element.</summary>
     public Tensor Min() => s_min.CallT(this);
 
     /// <summary>Smallest values and their indices along a dimension.</summary>
-    public (Tensor Values, Tensor Indices) Min(long dim, bool keepDim = false) => Pair(s_minDim.CallMany(2, this, dim, keepDim));
+    public (Tensor Values, Tensor Indices) Min(long dim, bool keepDim = false) => Pair(s_minDim.CallMany(this, dim, keepDim));
 
     /// <summary>Index of the largest element (flattened when <paramref name="dim"/> is null).</summary>
     public Tensor ArgMax(long? dim = null, bool keepDim = false) => s_argmax.Call(this, NativeArg.Of(dim), keepDim);
@@ -79,11 +79,11 @@ public sealed partial class Tensor
 
     /// <summary>The k largest (or smallest) values and their indices.</summary>
     public (Tensor Values, Tensor Indices) TopK(long k, long dim = -1, bool largest = true, bool sorted = true) =>
-        Pair(s_topk.CallMany(2, this, k, dim, largest, sorted));
+        Pair(s_topk.CallMany(this, k, dim, largest, sorted));
 
     /// <summary>Sorted values and the permutation.</summary>
     public (Tensor Values, Tensor Indices) Sort(long dim = -1, bool descending = false) =>
-        Pair(s_sort.CallMany(2, this, dim, descending));
+        Pair(s_sort.CallMany(this, dim, descending));
 
     /// <summary>The permutation that sorts along a dimension.</summary>
     public Tensor ArgSort(long dim = -1, bool descending = false) => s_argsort.Call(this, dim, descending);

@@ -64,17 +64,17 @@ public sealed partial class Tensor
     }
 
     /// <summary>Splits into <paramref name="chunks"/> nearly equal pieces (views).</summary>
-    public Tensor[] Chunk(long chunks, long dim = 0) => NonNull(s_chunk.CallMany((int)chunks, this, chunks, dim));
+    public Tensor[] Chunk(long chunks, long dim = 0) => NonNull(s_chunk.CallMany(this, chunks, dim));
 
     /// <summary>Splits into pieces of <paramref name="size"/> along <paramref name="dim"/> (views).</summary>
     public Tensor[] Split(long size, long dim = 0) =>
-        NonNull(s_split.CallMany((int)((Size((int)dim) + size - 1) / Math.Max(size, 1)) + 1, this, size, dim));
+        NonNull(s_split.CallMany(this, size, dim));
 
     /// <summary>Splits into pieces of the given sizes (views).</summary>
-    public Tensor[] Split(long[] sizes, long dim = 0) => NonNull(s_splitSizes.CallMany(sizes.Length, this, NativeArg.Ints(sizes), dim));
+    public Tensor[] Split(long[] sizes, long dim = 0) => NonNull(s_splitSizes.CallMany(this, NativeArg.Ints(sizes), dim));
 
     /// <summary>Removes a dimension, returning its slices (views).</summary>
-    public Tensor[] Unbind(long dim = 0) => NonNull(s_unbind.CallMany((int)Size((int)dim), this, dim));
+    public Tensor[] Unbind(long dim = 0) => NonNull(s_unbind.CallMany(this, dim));
 
     private static Tensor[] NonNull(Tensor?[] ts) => Array.ConvertAll(ts, t => t ?? throw new TorchException("operator returned an undefined tensor"));
 

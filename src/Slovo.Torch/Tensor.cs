@@ -75,10 +75,21 @@ public sealed unsafe partial class Tensor : IDisposable
         return this;
     }
 
+    /// <summary>
+    /// Checks a native call's status after keeping this tensor reachable until the call has returned: wrap every
+    /// native call that reads <see cref="Handle"/> in it, so the finalizer cannot free a temporary mid-call.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CheckAlive(int status)
+    {
+        GC.KeepAlive(this);
+        NativeLibraryLoader.Check(status);
+    }
+
     private NativeTensorInfo Info()
     {
         NativeTensorInfo info;
-        NativeLibraryLoader.Check(NativeMethods.slovo_tensor_info(Handle, &info));
+        CheckAlive(NativeMethods.slovo_tensor_info(Handle, &info));
         return info;
     }
 
@@ -93,7 +104,7 @@ public sealed unsafe partial class Tensor : IDisposable
         int dim = Dim;
         var values = new long[dim];
         fixed (long* p = values)
-            NativeLibraryLoader.Check(NativeMethods.slovo_tensor_sizes(Handle, strides ? 1 : 0, p, dim));
+            CheckAlive(NativeMethods.slovo_tensor_sizes(Handle, strides ? 1 : 0, p, dim));
         return values;
     }
 
@@ -133,7 +144,7 @@ public sealed unsafe partial class Tensor : IDisposable
     public bool RequiresGrad
     {
         get => Info().RequiresGrad != 0;
-        set => NativeLibraryLoader.Check(NativeMethods.slovo_tensor_set_requires_grad(Handle, value ? 1 : 0));
+        set => CheckAlive(NativeMethods.slovo_tensor_set_requires_grad(Handle, value ? 1 : 0));
     }
 
     /// <summary>Whether this tensor is a leaf of the autograd graph.</summary>
@@ -152,33 +163,54 @@ public sealed unsafe partial class Tensor : IDisposable
         get
         {
             IntPtr g;
-            NativeLibraryLoader.Check(NativeMethods.slovo_tensor_grad(Handle, &g));
+            CheckAlive(NativeMethods.slovo_tensor_grad(Handle, &g));
             return g == IntPtr.Zero ? null : new Tensor(g);
         }
-        set => NativeLibraryLoader.Check(NativeMethods.slovo_tensor_set_grad(Handle, value is null ? IntPtr.Zero : value.Handle));
+        set
+        {
+            CheckAlive(NativeMethods.slovo_tensor_set_grad(Handle, value is null ? IntPtr.Zero : value.Handle));
+            GC.KeepAlive(value);
+        }
     }
 
     /// <summary>Clears the gradient (<paramref name="setToNone"/>) or zeroes it in place.</summary>
     public void ZeroGrad(bool setToNone = true) =>
-        NativeLibraryLoader.Check(NativeMethods.slovo_tensor_zero_grad(Handle, setToNone ? 1 : 0));
+        CheckAlive(NativeMethods.slovo_tensor_zero_grad(Handle, setToNone ? 1 : 0));
 
     /// <summary>Back-propagates from this tensor into the leaves' <see cref="Grad"/>.</summary>
     /// <param name="gradient">The gradient of the output; may be omitted for a one-element tensor.</param>
     /// <param name="retainGraph">Keep the graph for another backward pass.</param>
     /// <param name="createGraph">Record the backward pass for higher-order gradients.</param>
-    public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false) =>
-        NativeLibraryLoader.Check(NativeMethods.slovo_backward(Handle, gradient?.Handle ?? IntPtr.Zero,
+    public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false)
+    {
+        CheckAlive(NativeMethods.slovo_backward(Handle, gradient?.Handle ?? IntPtr.Zero,
             retainGraph ? 1 : 0, createGraph ? 1 : 0));
+        GC.KeepAlive(gradient);
+    }
 
     /// <summary>A new handle to the same tensor (same storage and autograd identity), owned by the caller.</summary>
     public Tensor Alias()
     {
         IntPtr h;
-        NativeLibraryLoader.Check(NativeMethods.slovo_tensor_share(Handle, &h));
+        CheckAlive(NativeMethods.slovo_tensor_share(Handle, &h));
         return new Tensor(h);
     }
 
+    /// <summary>How many live tensors (this one, its views, other handles) share this tensor's storage.</summary>
+    internal long StorageUseCount
+    {
+        get
+        {
+            long n;
+            CheckAlive(NativeMethods.slovo_tensor_storage_use_count(Handle, &n));
+            return n;
+        }
+    }
+
     /// <summary>Replaces this tensor's data with <paramref name="source"/>'s, keeping its identity (like <c>p.data = x</c>).</summary>
-    public void SetData(Tensor source) =>
-        NativeLibraryLoader.Check(NativeMethods.slovo_tensor_set_data(Handle, source.Handle));
+    public void SetData(Tensor source)
+    {
+        CheckAlive(NativeMethods.slovo_tensor_set_data(Handle, source.Handle));
+        GC.KeepAlive(source);
+    }
 }

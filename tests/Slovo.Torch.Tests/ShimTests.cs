@@ -17,7 +17,7 @@ public class ShimTests
         Assert.Equal(new double[] { 4, -6 }, summed.ToArray<double>());
         Assert.Equal(1, new Op("equal").CallScalar(x, x.Clone()));
         Assert.Equal(0, new Op("equal").CallScalar(x, clamped));
-        Tensor?[] parts = new Op("split", "Tensor").CallMany(8, Tensor.Arange(5), 2L, 0L);
+        Tensor?[] parts = new Op("split", "Tensor").CallMany(Tensor.Arange(5), 2L, 0L);
         Assert.Equal(3, parts.Length);
         Tensor g = new Op("gelu").Call(x, NativeArg.Of("tanh"));
         Assert.Equal(new long[] { 2, 2 }, g.Shape);
@@ -94,5 +94,82 @@ public class ShimTests
         y.Backward(Tensor.From(new float[] { 1, 10 }));
         Assert.Equal(new float[] { 4, 80 }, x.Grad!.ToArray<float>()); // 2 passes of 2x·g
         Assert.ThrowsAny<TorchException>(() => y.Backward(Tensor.From(new float[] { 1, 1 })));
+    }
+
+    [Fact]
+    public void MultiReturnOperatorsReleaseEveryHandleOnEveryPath()
+    {
+        // Views share their base's storage, so its use count says how many result handles are alive.
+        using Tensor x = Tensor.Arange(100);
+        Assert.Equal(1, x.StorageUseCount);
+        var split = new Op("split", "Tensor");
+
+        // Ten results where Call keeps one: the other nine are released.
+        using (Tensor first = split.Call(x, 10L))
+        {
+            Assert.Equal(new long[] { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, first.ToArray<long>());
+            Assert.Equal(2, x.StorageUseCount);
+        }
+        Assert.Equal(1, x.StorageUseCount);
+
+        // More results than the first buffer holds (sized from the schema's one return): all come back, none lost.
+        Tensor?[] parts = split.CallMany(x, 2L);
+        Assert.Equal(50, parts.Length);
+        Assert.Equal(51, x.StorageUseCount);
+        Assert.Equal(new long[] { 98, 99 }, parts[^1]!.ToArray<long>());
+        foreach (Tensor? p in parts) p!.Dispose();
+        Assert.Equal(1, x.StorageUseCount);
+
+        // Failing paths: a tensor list where a number is wanted, and an operator that fails after dispatch.
+        var notANumber = Assert.Throws<TorchException>(() => split.CallScalar(x, 7L));
+        Assert.Contains("did not return a number", notANumber.Message);
+        Assert.Equal(1, x.StorageUseCount);
+        using Tensor empty = Tensor.Zeros(0, 3);
+        Assert.ThrowsAny<TorchException>(() => new Op("max", "dim").CallMany(empty, 0L));
+        Assert.Equal(1, x.StorageUseCount);
+
+        // The schema sizes tuple results exactly.
+        using Tensor m = Tensor.From(new float[] { 3, 1, 2, 5 }, 2, 2);
+        Tensor?[] maxDim = new Op("max", "dim").CallMany(m, 1L);
+        Assert.Equal(2, maxDim.Length);
+        Assert.Equal(new float[] { 3, 5 }, maxDim[0]!.ToArray<float>());
+        Assert.Equal(new long[] { 0, 1 }, maxDim[1]!.ToArray<long>());
+        foreach (Tensor? t in maxDim) t!.Dispose();
+    }
+
+    [Fact]
+    public void TemporariesOutsideAnyScopeSurviveTheCallsThatUseThem()
+    {
+        // No scope: every temporary below is reachable only from the call that reads it, and a collector runs
+        // finalizers all the while. A temporary freed mid-call would crash or give a wrong sum.
+        using var stop = new CancellationTokenSource();
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        }) { IsBackground = true };
+        collector.Start();
+        try
+        {
+            var split = new Op("split", "Tensor");
+            using Tensor big = Tensor.Ones(1 << 20);
+            for (int k = 0; k < 300; ++k)
+            {
+                // The kernel reads the temporary a + b for about a millisecond while the collector runs.
+                Assert.Equal(1 << 21, (big + big).Mul(big).Sum().ToDouble());
+                Assert.Equal(2.0 * 64 * (k % 7), (Tensor.Full([64], k % 7) + Tensor.Full([64], k % 7)).Sum().ToDouble());
+                Assert.Equal(64, (Tensor.Ones(8, 8) * Tensor.Ones(8, 8)).Sum().ToDouble());
+                Assert.Equal(4, split.CallMany(Tensor.Arange(8).Add(1), 2L).Length);
+                Assert.Equal(36, new Op("cat").Call(NativeArg.Tensors(Tensor.Arange(4), Tensor.Arange(5))).Sum().ToInt64() + 20);
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
     }
 }

@@ -112,7 +112,7 @@ public sealed class EmbeddingBag : Module
             if (input.Dim != 1) throw new ArgumentException("with offsets, input must be 1-d", nameof(input));
             offs = offsets;
         }
-        Tensor?[] r = s_embeddingBag.CallMany(4, weight, flat, offs, false, (long)mode, false, perSampleWeights, false);
+        Tensor?[] r = s_embeddingBag.CallMany(weight, flat, offs, false, (long)mode, false, perSampleWeights, false);
         return scope.Keep(r[0]!);
     }
 }

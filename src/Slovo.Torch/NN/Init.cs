@@ -96,7 +96,7 @@ public static class Init
         using var g = LibTorch.NoGrad();
         Tensor flat = Tensor.RandN([rows, cols], t.DType);
         if (rows < cols) flat = flat.T();
-        Tensor?[] qr = s_qr.CallMany(2, flat);
+        Tensor?[] qr = s_qr.CallMany(flat);
         Tensor q = qr[0]!, r = qr[1]!;
         Tensor d = r.Diagonal().Sign();
         q = q * d;

@@ -128,7 +128,7 @@ public static class Pool1d
     /// <summary>Adaptive max pooling to <paramref name="outputSize"/> (1 = max over time).</summary>
     public static Tensor AdaptiveMax(Tensor input, long outputSize = 1)
     {
-        Tensor?[] r = s_adaptiveMax.CallMany(2, input, NativeArg.Ints(outputSize));
+        Tensor?[] r = s_adaptiveMax.CallMany(input, NativeArg.Ints(outputSize));
         r[1]?.Dispose();
         return r[0]!;
     }

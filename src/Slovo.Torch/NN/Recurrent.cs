@@ -116,10 +116,10 @@ public class Recurrent : Module
         {
             Tensor?[] r = Kind switch
             {
-                RecurrentKind.Lstm => s_lstm.CallMany(3, input, NativeArg.Tensors(h, c!), NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional, BatchFirst),
-                RecurrentKind.Gru => s_gru.CallMany(2, input, h, NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional, BatchFirst),
-                RecurrentKind.RnnTanh => s_rnnTanh.CallMany(2, input, h, NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional, BatchFirst),
-                _ => s_rnnRelu.CallMany(2, input, h, NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional, BatchFirst),
+                RecurrentKind.Lstm => s_lstm.CallMany(input, NativeArg.Tensors(h, c!), NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional, BatchFirst),
+                RecurrentKind.Gru => s_gru.CallMany(input, h, NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional, BatchFirst),
+                RecurrentKind.RnnTanh => s_rnnTanh.CallMany(input, h, NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional, BatchFirst),
+                _ => s_rnnRelu.CallMany(input, h, NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional, BatchFirst),
             };
             (output, hn, cn) = (r[0]!, r[1]!, Kind == RecurrentKind.Lstm ? r[2] : null);
         }
@@ -145,18 +145,18 @@ public class Recurrent : Module
         Tensor unsort = perm.ArgSort();
         Tensor permDev = perm.To(input.Device), unsortDev = unsort.To(input.Device);
         Tensor sortedInput = input.IndexSelect(batchDim, permDev);
-        Tensor?[] packed = s_pack.CallMany(2, sortedInput, sortedLens, BatchFirst);
+        Tensor?[] packed = s_pack.CallMany(sortedInput, sortedLens, BatchFirst);
         Tensor data = packed[0]!, batchSizes = packed[1]!;
         Tensor hs = h.IndexSelect(1, permDev);
         Tensor? cs = c?.IndexSelect(1, permDev);
         Tensor?[] r = Kind switch
         {
-            RecurrentKind.Lstm => s_lstmData.CallMany(3, data, batchSizes, NativeArg.Tensors(hs, cs!), NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional),
-            RecurrentKind.Gru => s_gruData.CallMany(2, data, batchSizes, hs, NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional),
-            RecurrentKind.RnnTanh => s_rnnTanhData.CallMany(2, data, batchSizes, hs, NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional),
-            _ => s_rnnReluData.CallMany(2, data, batchSizes, hs, NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional),
+            RecurrentKind.Lstm => s_lstmData.CallMany(data, batchSizes, NativeArg.Tensors(hs, cs!), NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional),
+            RecurrentKind.Gru => s_gruData.CallMany(data, batchSizes, hs, NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional),
+            RecurrentKind.RnnTanh => s_rnnTanhData.CallMany(data, batchSizes, hs, NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional),
+            _ => s_rnnReluData.CallMany(data, batchSizes, hs, NativeArg.Tensors(_flat), HasBias, (long)NumLayers, DropoutP, train, Bidirectional),
         };
-        Tensor?[] padded = s_pad.CallMany(2, r[0]!, batchSizes, BatchFirst, NativeArg.Of(0L), steps);
+        Tensor?[] padded = s_pad.CallMany(r[0]!, batchSizes, BatchFirst, NativeArg.Of(0L), steps);
         Tensor output = padded[0]!.IndexSelect(batchDim, unsortDev);
         Tensor hn = r[1]!.IndexSelect(1, unsortDev);
         Tensor? cn = Kind == RecurrentKind.Lstm ? r[2]!.IndexSelect(1, unsortDev) : null;

@@ -12,7 +12,7 @@ public partial struct NativeArg
 
     /// <summary>A tensor, or None when null.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static NativeArg Of(Tensor? t) => new() { Tag = ArgTag.Tensor, P = t is null ? IntPtr.Zero : t.Handle };
+    public static NativeArg Of(Tensor? t) => new() { Tag = ArgTag.Tensor, P = t is null ? IntPtr.Zero : t.Handle, Owner = t };
 
     /// <summary>An int.</summary>
     public static NativeArg Of(long v) => new() { Tag = ArgTag.Int, I = v };
@@ -74,7 +74,7 @@ public partial struct NativeArg
     {
         IntPtr* p = (IntPtr*)ArgRing.Longs(values.Length);
         for (int k = 0; k < values.Length; ++k) p[k] = values[k].Handle;
-        return new NativeArg { Tag = ArgTag.TensorList, Length = values.Length, P = (IntPtr)p };
+        return new NativeArg { Tag = ArgTag.TensorList, Length = values.Length, P = (IntPtr)p, Owner = values.ToArray() };
     }
 
     /// <summary>A list of optional tensors (Tensor?[]); null entries are None.</summary>
@@ -82,7 +82,7 @@ public partial struct NativeArg
     {
         IntPtr* p = (IntPtr*)ArgRing.Longs(values.Length);
         for (int k = 0; k < values.Length; ++k) p[k] = values[k] is null ? IntPtr.Zero : values[k]!.Handle;
-        return new NativeArg { Tag = ArgTag.OptTensorList, Length = values.Length, P = (IntPtr)p };
+        return new NativeArg { Tag = ArgTag.OptTensorList, Length = values.Length, P = (IntPtr)p, Owner = values.ToArray() };
     }
 
     /// <summary>A string.</summary>

@@ -17,8 +17,13 @@ internal enum ArgTag : int
 /// <summary>Tags of <see cref="NativeRet"/>; mirrors SlovoRetTag.</summary>
 internal enum RetTag : int { None = 0, Tensor = 1, Int = 2, Double = 3, Bool = 4 }
 
-/// <summary>One typed operator argument, passed by value across the C ABI; build it with the factories.</summary>
-[StructLayout(LayoutKind.Explicit, Size = 16)]
+/// <summary>
+/// One typed operator argument; build it with the factories. A tensor argument also holds the managed
+/// <see cref="Tensor"/> (or tensor list) it came from, so that tensor cannot be finalized while the call that
+/// takes this argument is still running: <see cref="Op"/> keeps every argument's owner alive until the native
+/// call has returned.
+/// </summary>
+[StructLayout(LayoutKind.Explicit)]
 public partial struct NativeArg
 {
     [FieldOffset(0)] internal ArgTag Tag;
@@ -26,6 +31,19 @@ public partial struct NativeArg
     [FieldOffset(8)] internal long I;
     [FieldOffset(8)] internal double D;
     [FieldOffset(8)] internal IntPtr P;
+    [FieldOffset(16)] internal object? Owner;
+
+    /// <summary>The 16 bytes the C ABI reads (SlovoArg).</summary>
+    internal readonly NativeArgValue Value => new() { Tag = Tag, Length = Length, I = I };
+}
+
+/// <summary>The C ABI's view of an argument (SlovoArg in native/src/slovo.h): tag, length and one 8-byte payload.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+internal struct NativeArgValue
+{
+    [FieldOffset(0)] internal ArgTag Tag;
+    [FieldOffset(4)] internal int Length;
+    [FieldOffset(8)] internal long I;
 }
 
 /// <summary>One operator result.</summary>
@@ -72,11 +90,13 @@ internal static unsafe partial class NativeMethods
     [DllImport(Lib)] internal static extern int slovo_tensor_item_int64(IntPtr t, long* result);
     [DllImport(Lib)] internal static extern int slovo_tensor_share(IntPtr t, IntPtr* result);
     [DllImport(Lib)] internal static extern int slovo_tensor_set_data(IntPtr t, IntPtr src);
+    [DllImport(Lib)] internal static extern int slovo_tensor_storage_use_count(IntPtr t, long* result);
 
     [DllImport(Lib)] internal static extern int slovo_op_find(byte* name, byte* overload, IntPtr* result, int* numArgs, int* numReturns);
     [DllImport(Lib)] internal static extern int slovo_op_schema(IntPtr op, IntPtr* result);
     [DllImport(Lib)] internal static extern void slovo_string_free(IntPtr s);
-    [DllImport(Lib)] internal static extern int slovo_op_call(IntPtr op, NativeArg* args, int nargs, NativeRet* rets, int cap, int* nret);
+    [DllImport(Lib)] internal static extern int slovo_op_call(IntPtr op, NativeArgValue* args, int nargs, NativeRet* rets, int cap, int* nret);
+    [DllImport(Lib)] internal static extern int slovo_op_take_results(NativeRet* rets, int cap, int* nret);
     [DllImport(Lib)] internal static extern int slovo_op_call_tt(IntPtr op, IntPtr a, IntPtr b, IntPtr* result);
     [DllImport(Lib)] internal static extern int slovo_op_call_tts(IntPtr op, IntPtr a, IntPtr b, double alpha, int alphaIsInt, IntPtr* result);
     [DllImport(Lib)] internal static extern int slovo_op_call_t(IntPtr op, IntPtr a, IntPtr* result);

@@ -73,60 +73,57 @@ public sealed unsafe class Op
     /// <summary>Calls an operator that returns one tensor.</summary>
     public Tensor Call(params ReadOnlySpan<NativeArg> args)
     {
-        NativeRet* rets = stackalloc NativeRet[4];
-        int n = Invoke(args, rets, 4);
-        if (n < 1 || rets[0].Tag != RetTag.Tensor || rets[0].T == IntPtr.Zero)
+        Span<NativeRet> rets = Invoke(args, stackalloc NativeRet[4]);
+        if (rets.Length < 1 || rets[0].Tag != RetTag.Tensor || rets[0].T == IntPtr.Zero)
         {
-            ReleaseAll(rets, n);
-            throw new TorchException($"{Name}.{Overload} did not return a tensor");
+            ReleaseAll(rets);
+            throw new TorchException($"{this} did not return a tensor");
         }
-        ReleaseAll(rets + 1, n - 1);
+        ReleaseAll(rets[1..]);
         return new Tensor(rets[0].T);
     }
 
     /// <summary>Calls an operator for its effect (in-place ops); any returned tensors are released.</summary>
-    public void CallVoid(params ReadOnlySpan<NativeArg> args)
-    {
-        NativeRet* rets = stackalloc NativeRet[8];
-        int n = Invoke(args, rets, 8);
-        ReleaseAll(rets, n);
-    }
+    public void CallVoid(params ReadOnlySpan<NativeArg> args) => ReleaseAll(Invoke(args, stackalloc NativeRet[4]));
 
-    /// <summary>Calls an operator returning several tensors (a tuple or a tensor list, flattened).</summary>
-    /// <param name="capacity">The most tensors the call may return.</param>
-    /// <param name="args">The arguments.</param>
-    public Tensor?[] CallMany(int capacity, params ReadOnlySpan<NativeArg> args)
+    /// <summary>
+    /// Calls an operator returning several values (a tuple or a tensor list, flattened in order); entries that
+    /// are not tensors (or are undefined) come back null. The result has as many entries as the operator returned.
+    /// </summary>
+    public Tensor?[] CallMany(params ReadOnlySpan<NativeArg> args)
     {
-        NativeRet[] buffer = new NativeRet[capacity];
-        int n;
-        fixed (NativeRet* rets = buffer)
-            n = Invoke(args, rets, capacity);
-        var result = new Tensor?[n];
-        for (int k = 0; k < n; ++k)
-            result[k] = buffer[k].Tag == RetTag.Tensor && buffer[k].T != IntPtr.Zero ? new Tensor(buffer[k].T) : null;
+        _ = Handle; // resolves the schema, and with it the return count that sizes the first buffer
+        Span<NativeRet> rets = Invoke(args, stackalloc NativeRet[Math.Clamp(_numReturns, 1, 16)]);
+        var result = new Tensor?[rets.Length];
+        for (int k = 0; k < rets.Length; ++k)
+            result[k] = rets[k].Tag == RetTag.Tensor && rets[k].T != IntPtr.Zero ? new Tensor(rets[k].T) : null;
         return result;
     }
 
     /// <summary>Calls an operator that returns a number (int, float or bool) and no tensors.</summary>
     public double CallScalar(params ReadOnlySpan<NativeArg> args)
     {
-        NativeRet* rets = stackalloc NativeRet[4];
-        int n = Invoke(args, rets, 4);
-        ReleaseAll(rets + 1, n - 1);
-        if (n < 1) throw new TorchException($"{Name}.{Overload} returned nothing");
-        return rets[0].Tag switch
-        {
-            RetTag.Int or RetTag.Bool => rets[0].I,
-            RetTag.Double => rets[0].D,
-            _ => throw new TorchException($"{Name}.{Overload} did not return a number"),
-        };
+        Span<NativeRet> rets = Invoke(args, stackalloc NativeRet[4]);
+        NativeRet first = rets.Length > 0 ? rets[0] : default;
+        ReleaseAll(rets);
+        return rets.Length < 1
+            ? throw new TorchException($"{this} returned nothing")
+            : first.Tag switch
+            {
+                RetTag.Int or RetTag.Bool => first.I,
+                RetTag.Double => first.D,
+                _ => throw new TorchException($"{this} did not return a number"),
+            };
     }
 
     /// <summary>(Tensor, Tensor) -> Tensor without boxing; only for operators of exactly that schema.</summary>
     internal Tensor CallTT(Tensor a, Tensor b)
     {
         IntPtr r;
-        NativeLibraryLoader.Check(NativeMethods.slovo_op_call_tt(Handle, a.Handle, b.Handle, &r));
+        int status = NativeMethods.slovo_op_call_tt(Handle, a.Handle, b.Handle, &r);
+        GC.KeepAlive(a);
+        GC.KeepAlive(b);
+        NativeLibraryLoader.Check(status);
         return new Tensor(r);
     }
 
@@ -134,7 +131,10 @@ public sealed unsafe class Op
     internal Tensor CallTTS(Tensor a, Tensor b, double alpha, bool alphaIsInt)
     {
         IntPtr r;
-        NativeLibraryLoader.Check(NativeMethods.slovo_op_call_tts(Handle, a.Handle, b.Handle, alpha, alphaIsInt ? 1 : 0, &r));
+        int status = NativeMethods.slovo_op_call_tts(Handle, a.Handle, b.Handle, alpha, alphaIsInt ? 1 : 0, &r);
+        GC.KeepAlive(a);
+        GC.KeepAlive(b);
+        NativeLibraryLoader.Check(status);
         return new Tensor(r);
     }
 
@@ -142,24 +142,41 @@ public sealed unsafe class Op
     internal Tensor CallT(Tensor a)
     {
         IntPtr r;
-        NativeLibraryLoader.Check(NativeMethods.slovo_op_call_t(Handle, a.Handle, &r));
+        int status = NativeMethods.slovo_op_call_t(Handle, a.Handle, &r);
+        GC.KeepAlive(a);
+        NativeLibraryLoader.Check(status);
         return new Tensor(r);
     }
 
-    private int Invoke(ReadOnlySpan<NativeArg> args, NativeRet* rets, int cap)
+    /// <summary>
+    /// Runs the operator. Results land in <paramref name="buffer"/> or, when there are more than it holds, in a new
+    /// array of exactly the right size (the shim keeps them until taken, so nothing is released twice or lost).
+    /// Every argument's owner (the managed tensors) is kept reachable until the native call has returned, so a
+    /// temporary such as the <c>a + b</c> in <c>(a + b).Sum()</c> cannot be finalized while libtorch reads it.
+    /// </summary>
+    private Span<NativeRet> Invoke(ReadOnlySpan<NativeArg> args, Span<NativeRet> buffer)
     {
         IntPtr h = Handle;
-        int n;
-        fixed (NativeArg* pa = args)
-            NativeLibraryLoader.Check(NativeMethods.slovo_op_call(h, pa, args.Length, rets, cap, &n));
-        return n;
+        if (args.Length > 64) throw new ArgumentException($"{this}: at most 64 arguments, got {args.Length}", nameof(args));
+        NativeArgValue* raw = stackalloc NativeArgValue[args.Length];
+        for (int k = 0; k < args.Length; ++k) raw[k] = args[k].Value;
+        int n, status;
+        fixed (NativeRet* rets = buffer)
+            status = NativeMethods.slovo_op_call(h, raw, args.Length, rets, buffer.Length, &n);
+        for (int k = 0; k < args.Length; ++k) GC.KeepAlive(args[k].Owner);
+        NativeLibraryLoader.Check(status);
+        if (n <= buffer.Length) return buffer[..n];
+        var all = new NativeRet[n];
+        fixed (NativeRet* rets = all)
+            NativeLibraryLoader.Check(NativeMethods.slovo_op_take_results(rets, n, &n));
+        return all.AsSpan(0, n);
     }
 
-    private static void ReleaseAll(NativeRet* rets, int n)
+    private static void ReleaseAll(ReadOnlySpan<NativeRet> rets)
     {
-        for (int k = 0; k < n; ++k)
-            if (rets[k].Tag == RetTag.Tensor && rets[k].T != IntPtr.Zero)
-                NativeMethods.slovo_tensor_free(rets[k].T);
+        foreach (NativeRet r in rets)
+            if (r.Tag == RetTag.Tensor && r.T != IntPtr.Zero)
+                NativeMethods.slovo_tensor_free(r.T);
     }
 
     /// <inheritdoc />
