@@ -65,6 +65,10 @@ c10::IValue to_ivalue(const SlovoArg& a) {
       return c10::IValue(c10::Device(static_cast<c10::DeviceType>(a.v.i), static_cast<c10::DeviceIndex>(a.len)));
     case ARG_LAYOUT:
       return c10::IValue(static_cast<c10::Layout>(a.v.i));
+    case ARG_GENERATOR: {
+      auto g = static_cast<const at::Generator*>(a.v.p);
+      return g ? c10::IValue(*g) : c10::IValue();
+    }
     case ARG_MEMORY_FORMAT:
       return c10::IValue(static_cast<c10::MemoryFormat>(a.v.i));
     default:

@@ -77,7 +77,8 @@ enum SlovoArgTag : int32_t {
   ARG_STRING = 11,       // p: const char* (UTF-8, zero-terminated)
   ARG_DEVICE = 12,       // i: device type, len: device index
   ARG_LAYOUT = 13,       // i
-  ARG_MEMORY_FORMAT = 14 // i
+  ARG_MEMORY_FORMAT = 14, // i
+  ARG_GENERATOR = 15     // p: at::Generator* from slovo_generator_new (null = None: the device's default generator)
 };
 
 struct SlovoArg {

@@ -10,11 +10,12 @@ public sealed unsafe partial class Tensor
     private static readonly Op s_full = new("full");
     private static readonly Op s_arange = new("arange", "start_step");
     private static readonly Op s_linspace = new("linspace");
-    private static readonly Op s_rand = new("rand");
-    private static readonly Op s_randn = new("randn");
-    private static readonly Op s_randint = new("randint", "low");
-    private static readonly Op s_randperm = new("randperm");
+    private static readonly Op s_rand = new("rand", "generator");
+    private static readonly Op s_randn = new("randn", "generator");
+    private static readonly Op s_randint = new("randint", "low_generator");
+    private static readonly Op s_randperm = new("randperm", "generator");
     private static readonly Op s_eye = new("eye");
+    private static readonly Op s_emptyLike = new("empty_like");
     private static readonly Op s_scalarTensor = new("scalar_tensor");
 
     /// <summary>Copies <paramref name="data"/> into a new 1-d CPU tensor, as torch.tensor([...]) does.</summary>
@@ -115,26 +116,31 @@ public sealed unsafe partial class Tensor
     public static Tensor Linspace(double start, double end, long steps, ScalarType dtype = ScalarType.Float32) =>
         s_linspace.Call(NativeArg.Scalar(start), NativeArg.Scalar(end), steps, dtype);
 
-    /// <summary>Uniform random values in [0, 1).</summary>
-    public static Tensor Rand(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null) =>
-        s_rand.Call(NativeArg.Ints(shape), dtype, NativeArg.None, DeviceArg(device));
+    /// <summary>Uniform random values in [0, 1), drawn from <paramref name="generator"/> (default: <see cref="RandomGenerator.Current"/>).</summary>
+    public static Tensor Rand(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null, RandomGenerator? generator = null) =>
+        s_rand.Call(NativeArg.Ints(shape), NativeArg.Of(generator ?? RandomGenerator.For(device ?? Device.CPU)), dtype, NativeArg.None, DeviceArg(device));
 
     /// <summary>Uniform random float32 values in [0, 1).</summary>
     public static Tensor Rand(params long[] shape) => Rand(shape, ScalarType.Float32);
 
-    /// <summary>Standard normal random values.</summary>
-    public static Tensor RandN(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null) =>
-        s_randn.Call(NativeArg.Ints(shape), dtype, NativeArg.None, DeviceArg(device));
+    /// <summary>Standard normal random values, drawn from <paramref name="generator"/> (default: <see cref="RandomGenerator.Current"/>).</summary>
+    public static Tensor RandN(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null, RandomGenerator? generator = null) =>
+        s_randn.Call(NativeArg.Ints(shape), NativeArg.Of(generator ?? RandomGenerator.For(device ?? Device.CPU)), dtype, NativeArg.None, DeviceArg(device));
 
     /// <summary>Standard normal random float32 values.</summary>
     public static Tensor RandN(params long[] shape) => RandN(shape, ScalarType.Float32);
 
-    /// <summary>Random integers in [low, high).</summary>
-    public static Tensor RandInt(long low, long high, long[] shape, Device? device = null) =>
-        s_randint.Call(low, high, NativeArg.Ints(shape), ScalarType.Int64, NativeArg.None, DeviceArg(device));
+    /// <summary>Random integers in [low, high), drawn from <paramref name="generator"/> (default: <see cref="RandomGenerator.Current"/>).</summary>
+    public static Tensor RandInt(long low, long high, long[] shape, Device? device = null, RandomGenerator? generator = null) =>
+        s_randint.Call(low, high, NativeArg.Ints(shape), NativeArg.Of(generator ?? RandomGenerator.For(device ?? Device.CPU)), ScalarType.Int64,
+            NativeArg.None, DeviceArg(device));
 
-    /// <summary>A random permutation of 0..n-1.</summary>
-    public static Tensor RandPerm(long n) => s_randperm.Call(n, ScalarType.Int64);
+    /// <summary>A random permutation of 0..n-1, drawn from <paramref name="generator"/> (default: <see cref="RandomGenerator.Current"/>).</summary>
+    public static Tensor RandPerm(long n, RandomGenerator? generator = null) =>
+        s_randperm.Call(n, NativeArg.Of(generator ?? RandomGenerator.For(Device.CPU)), ScalarType.Int64);
+
+    /// <summary>An uninitialised tensor with <paramref name="like"/>'s shape, dtype, device and memory layout.</summary>
+    public static Tensor EmptyLike(Tensor like) => s_emptyLike.Call(like);
 
     /// <summary>The n×n identity matrix.</summary>
     public static Tensor Eye(long n, ScalarType dtype = ScalarType.Float32) => s_eye.Call(n, dtype);

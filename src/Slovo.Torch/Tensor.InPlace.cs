@@ -137,23 +137,23 @@ public sealed partial class Tensor
     }
 
     /// <summary>Fills with uniform random values in [from, to).</summary>
-    public Tensor Uniform_(double from = 0, double to = 1)
+    public Tensor Uniform_(double from = 0, double to = 1, RandomGenerator? generator = null)
     {
-        s_uniform_.CallVoid(this, from, to);
+        s_uniform_.CallVoid(this, from, to, NativeArg.Of(generator ?? RandomGenerator.For(Device)));
         return this;
     }
 
     /// <summary>Fills with normal random values.</summary>
-    public Tensor Normal_(double mean = 0, double std = 1)
+    public Tensor Normal_(double mean = 0, double std = 1, RandomGenerator? generator = null)
     {
-        s_normal_.CallVoid(this, mean, std);
+        s_normal_.CallVoid(this, mean, std, NativeArg.Of(generator ?? RandomGenerator.For(Device)));
         return this;
     }
 
     /// <summary>Fills with 1 with probability <paramref name="p"/>, else 0.</summary>
-    public Tensor Bernoulli_(double p = 0.5)
+    public Tensor Bernoulli_(double p = 0.5, RandomGenerator? generator = null)
     {
-        s_bernoulli_.CallVoid(this, p);
+        s_bernoulli_.CallVoid(this, p, NativeArg.Of(generator ?? RandomGenerator.For(Device)));
         return this;
     }
 }

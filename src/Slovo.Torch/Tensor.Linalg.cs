@@ -51,7 +51,8 @@ public sealed partial class Tensor
     public Tensor OneHot(long numClasses = -1) => s_oneHot.Call(this, numClasses);
 
     /// <summary>Draws indices from the rows of a probability (or weight) tensor.</summary>
-    public Tensor Multinomial(long numSamples, bool replacement = false) => s_multinomial.Call(this, numSamples, replacement);
+    public Tensor Multinomial(long numSamples, bool replacement = false, RandomGenerator? generator = null) =>
+        s_multinomial.Call(this, numSamples, replacement, NativeArg.Of(generator ?? RandomGenerator.For(Device)));
 
     /// <summary>Cosine similarity along a dimension.</summary>
     public static Tensor CosineSimilarity(Tensor x1, Tensor x2, long dim = 1, double eps = 1e-8) =>

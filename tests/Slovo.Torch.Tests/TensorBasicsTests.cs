@@ -138,7 +138,12 @@ public class TensorBasicsTests
             Assert.True(LibTorch.IsInferenceMode);
         Assert.False(LibTorch.IsInferenceMode);
     }
+}
 
+/// <summary>Seeds the process-wide generator: runs alone.</summary>
+[Collection(GlobalRandom.Name)]
+public class GlobalSeedTests
+{
     [Fact]
     public void ManualSeedMakesRandomnessRepeatable()
     {

@@ -20,8 +20,21 @@ public sealed class Dropout : Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) => Functional(input, P, Training);
 
-    /// <summary>The functional form.</summary>
-    public static Tensor Functional(Tensor input, double p, bool training) => s_dropout.Call(input, p, training);
+    /// <summary>
+    /// The functional form. The mask comes from <paramref name="generator"/>, else from the thread's
+    /// <see cref="RandomGenerator.Current"/>; only without either does libtorch's <c>aten::dropout</c> draw from its global
+    /// generator. Both paths compute the same thing (a Bernoulli(1−p) mask scaled by 1/(1−p), as aten's CPU dropout
+    /// does), so a generator seeded s gives the masks the global generator gives after seeding s.
+    /// </summary>
+    public static Tensor Functional(Tensor input, double p, bool training, RandomGenerator? generator = null)
+    {
+        if (!training || p == 0) return s_dropout.Call(input, p, false); // identity, as a new handle like every other path
+        generator ??= RandomGenerator.Current;
+        if (generator is null || generator.Device.Type != input.Device.Type) return s_dropout.Call(input, p, training);
+        if (p == 1) return input.Mul(0.0);
+        using Tensor noise = Tensor.EmptyLike(input).Bernoulli_(1 - p, generator).Div_(1 - p);
+        return input.Mul(noise);
+    }
 }
 
 /// <summary>Normalises over the last dimensions, with a learned scale and shift.</summary>

@@ -14,6 +14,9 @@ public partial struct NativeArg
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static NativeArg Of(Tensor? t) => new() { Tag = ArgTag.Tensor, P = t is null ? IntPtr.Zero : t.Handle, Owner = t };
 
+    /// <summary>A generator, or None (the device's global generator) when null.</summary>
+    public static NativeArg Of(RandomGenerator? g) => new() { Tag = ArgTag.Generator, P = g is null ? IntPtr.Zero : g.Handle, Owner = g };
+
     /// <summary>An int.</summary>
     public static NativeArg Of(long v) => new() { Tag = ArgTag.Int, I = v };
 

@@ -11,7 +11,7 @@ namespace Slovo.Torch.Native;
 internal enum ArgTag : int
 {
     None = 0, Tensor = 1, Int = 2, Double = 3, Bool = 4, IntList = 5, TensorList = 6, OptTensorList = 7,
-    DoubleList = 8, BoolList = 9, ScalarType = 10, String = 11, Device = 12, Layout = 13, MemoryFormat = 14,
+    DoubleList = 8, BoolList = 9, ScalarType = 10, String = 11, Device = 12, Layout = 13, MemoryFormat = 14, Generator = 15,
 }
 
 /// <summary>Tags of <see cref="NativeRet"/>; mirrors SlovoRetTag.</summary>
@@ -113,6 +113,9 @@ internal static unsafe partial class NativeMethods
     [DllImport(Lib)] internal static extern int slovo_is_inference_mode();
 
     [DllImport(Lib)] internal static extern int slovo_manual_seed(ulong seed);
+    [DllImport(Lib)] internal static extern int slovo_generator_new(int deviceType, int deviceIndex, ulong seed, IntPtr* result);
+    [DllImport(Lib)] internal static extern int slovo_generator_seed(IntPtr generator, ulong seed);
+    [DllImport(Lib)] internal static extern void slovo_generator_free(IntPtr generator);
     [DllImport(Lib)] internal static extern int slovo_set_num_threads(int n);
     [DllImport(Lib)] internal static extern int slovo_get_num_threads();
     [DllImport(Lib)] internal static extern int slovo_cuda_device_count();
