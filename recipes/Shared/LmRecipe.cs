@@ -34,14 +34,13 @@ public static class LmRecipe
             {
                 if (clock.Elapsed.TotalSeconds - lastReport < 15) return;
                 lastReport = clock.Elapsed.TotalSeconds;
-                Console.Error.WriteLine($"  {run.Name}: epoch {s.Epoch} batch {s.Batch}/{s.Batches} loss {s.Loss:F3} {s.TokensPerSecond:N0} tok/s");
+                Console.Error.WriteLine($"  {run.Name}: epoch {s.Epoch} batch {s.Batch}/{s.Batches} loss {s.Loss:F3} {s.ItemsPerSecond:N0} tok/s");
             },
             OnEpoch = e => Console.WriteLine($"  {run.Name}: epoch {e.Epoch} validation perplexity {e.Valid.Perplexity:F2}, {e.Valid.BitsPerChar:F3} bits/char ({e.Seconds:F0} s)"),
         };
         if (File.Exists(Path.Combine(runDir, LmTrainer.CheckpointFile)))
         {
-            LibTorch.ManualSeed((ulong)run.Training.Seed);
-            var resumed = new RnnLanguageModel(run.Model);
+            RnnLanguageModel resumed = RandomGenerator.Seeded((ulong)run.Training.Seed, () => new RnnLanguageModel(run.Model));
             try
             {
                 Console.WriteLine($"{run.Name}: continuing from {runDir}");
@@ -56,8 +55,7 @@ public static class LmRecipe
             }
         }
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
-        LibTorch.ManualSeed((ulong)run.Training.Seed);
-        var model = new RnnLanguageModel(run.Model);
+        RnnLanguageModel model = RandomGenerator.Seeded((ulong)run.Training.Seed, () => new RnnLanguageModel(run.Model));
         init?.Invoke(model);
         run.Parameters = model.ParameterCount();
         Console.WriteLine($"{run.Name}: {run.Parameters:N0} parameters, vocabulary {data.Vocab.Size:N0}");

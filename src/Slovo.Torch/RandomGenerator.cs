@@ -45,6 +45,19 @@ public sealed unsafe class RandomGenerator : IDisposable
         return g is not null && g.Device.Type == device.Type ? g : null;
     }
 
+    /// <summary>
+    /// Runs <paramref name="make"/> (typically a model's constructor, whose initialisers draw random weights) with a fresh
+    /// CPU generator seeded <paramref name="seed"/> as the thread's current one: the same seed gives the same weights,
+    /// whatever other threads draw meanwhile.
+    /// </summary>
+    public static T Seeded<T>(ulong seed, Func<T> make)
+    {
+        ArgumentNullException.ThrowIfNull(make);
+        using var g = new RandomGenerator(seed);
+        using Scope use = g.Use();
+        return make();
+    }
+
     /// <summary>Restarts the generator from <paramref name="seed"/>.</summary>
     public void ManualSeed(ulong seed)
     {

@@ -45,7 +45,7 @@ public class ClassificationTests
     public void PaddingNeverChangesAPrediction(EncoderKind encoder, bool bidirectional, Aggregation aggregation)
     {
         using var scope = DisposeScope.Begin();
-        LibTorch.ManualSeed(9);
+        using var random = TestRandom.Use(9);
         var model = new TextClassifier(new ClassifierOptions
         {
             VocabSize = 20, Encoder = encoder, EmbeddingSize = 5, HiddenSize = 6, Layers = 2, Bidirectional = bidirectional, Aggregation = aggregation,
@@ -72,7 +72,7 @@ public class ClassificationTests
         EncodedSet set = EncodedSet.Create(vocab, texts, labels);
         foreach (EncoderKind encoder in new[] { EncoderKind.Cnn, EncoderKind.Lstm })
         {
-            LibTorch.ManualSeed(2);
+            using var random = TestRandom.Use(2);
             using var model = new TextClassifier(new ClassifierOptions
             {
                 VocabSize = vocab.Size, Encoder = encoder, EmbeddingSize = 8, HiddenSize = 8, Filters = 4, KernelWidths = [1, 2], Dropout = 0,

@@ -1,3 +1,4 @@
+using Slovo.TestSupport;
 using Slovo.Classification;
 using Slovo.Torch;
 using Slovo.Torch.NN;
@@ -21,7 +22,7 @@ public class HandLstmTests
     public void MatchesLibtorchsFusedLstmGivenTheSameWeights(int layers, bool bidirectional, bool withLengths)
     {
         using var scope = DisposeScope.Begin();
-        LibTorch.ManualSeed(3);
+        using var random = TestRandom.Use(3);
         var fused = new LSTM(5, 7, numLayers: layers, batchFirst: true, bidirectional: bidirectional);
         var hand = new HandLstm(5, 7, layers, bidirectional);
         hand.LoadStateDict(fused.StateDict());                    // PyTorch's names, key for key
@@ -46,7 +47,7 @@ public class HandLstmTests
     public void ForcingAGateChangesExactlyThatGate(LstmGates gate)
     {
         using var scope = DisposeScope.Begin();
-        LibTorch.ManualSeed(5);
+        using var random = TestRandom.Use(5);
         var lstm = new HandLstm(3, 4);
         Dictionary<string, Tensor> w = lstm.StateDict();
         Tensor x = Tensor.RandN(2, 3), h = Tensor.RandN(2, 4), c = Tensor.RandN(2, 4);

@@ -1,3 +1,4 @@
+using Slovo.TestSupport;
 using Slovo.Generation;
 using Slovo.LanguageModels;
 using Slovo.Text;
@@ -7,6 +8,9 @@ using Slovo.Torch.NN;
 namespace Slovo.Tests;
 
 /// <summary>Vocabularies, batching, training (resume, early stopping), evaluation and batched generation of language models.</summary>
+// The models here are two-layer fused LSTMs/GRUs with dropout, whose inter-layer masks libtorch draws from its
+// process-wide generator: these tests run alone (see RunGeneratorResumeTests for the parallel-safe path).
+[Collection(GlobalRandom.Name)]
 public class LmTrainingTests
 {
     private static readonly string[] Corpus =
@@ -25,7 +29,7 @@ public class LmTrainingTests
         "A longer text that needs more than one window of truncated back-propagation through time to be read whole by the model.",
     ];
 
-    private static LmDataset Words() => LmDataset.Create(Corpus, 0.25, seed: 3, part => WordVocabulary.Build(part, lowercase: true));
+    internal static LmDataset Words() => LmDataset.Create(Corpus, 0.25, seed: 3, part => WordVocabulary.Build(part, lowercase: true));
 
     [Fact]
     public void WordVocabularySplitsLikeWordPunctAndRoundTripsThroughJson()
@@ -100,12 +104,12 @@ public class LmTrainingTests
         Assert.Equal(batches.Select(x => x.Ids), LmBatching.Bucketed(seqs, 8, 0, new Random(5)).Select(x => x.Ids));
     }
 
-    private static RnnLanguageModel NewModel(LmDataset d, RecurrentKind kind = RecurrentKind.Lstm, int seed = 11)
+    internal static RnnLanguageModel NewModel(LmDataset d, RecurrentKind kind = RecurrentKind.Lstm, int seed = 11, int layers = 2)
     {
-        LibTorch.ManualSeed((ulong)seed);
+        using var random = TestRandom.Use((ulong)seed);
         return new RnnLanguageModel(new RnnLanguageModelOptions
         {
-            VocabSize = d.Vocab.Size, Kind = kind, EmbeddingSize = 8, HiddenSize = 12, Layers = 2, Dropout = 0.3, PadId = d.Vocab.PadId,
+            VocabSize = d.Vocab.Size, Kind = kind, EmbeddingSize = 8, HiddenSize = 12, Layers = layers, Dropout = 0.3, PadId = d.Vocab.PadId,
         });
     }
 
@@ -146,9 +150,14 @@ public class LmTrainingTests
     [InlineData(100, false)] // killed at an epoch boundary
     [InlineData(2, true)]    // the same with a cosine schedule: the rate must pick up where it was
     [InlineData(100, true)]
-    public void AKilledRunResumesToTheSameWeightsAsAnUninterruptedOne(int checkpointEvery, bool cosine)
+    public void AKilledRunResumesToTheSameWeightsAsAnUninterruptedOne(int checkpointEvery, bool cosine) =>
+        ResumeIsExact(checkpointEvery, cosine, layers: 2);
+
+    /// <summary>Trains uninterrupted, then killed at the second checkpoint and resumed: both must end with the same weights.</summary>
+    internal static void ResumeIsExact(int checkpointEvery, bool cosine, int layers)
     {
         LmDataset d = Words();
+        RnnLanguageModel NewModel(LmDataset d, int seed = 11) => LmTrainingTests.NewModel(d, seed: seed, layers: layers);
         var o = new LmTrainingOptions { Epochs = 3, BatchSize = 3, Bptt = 5, LearningRate = 0.01, Patience = 0, Seed = 5, CheckpointEvery = checkpointEvery };
         if (cosine) o = o with { Schedule = LmSchedule.Cosine, MinLearningRate = 0.001 };
         string full = Path.Combine(Path.GetTempPath(), "slovo-lm-" + Guid.NewGuid().ToString("N"));
@@ -263,7 +272,7 @@ public class LmTrainingTests
         // Without dropout and with learning rate 0, the training loss of an epoch (computed on the real positions only,
         // in windows of 4) must equal the evaluation of the same texts (cross-entropy over all non-pad targets).
         LmDataset d = Words();
-        LibTorch.ManualSeed(3);
+        using var random = TestRandom.Use(3);
         using var model = new RnnLanguageModel(new RnnLanguageModelOptions { VocabSize = d.Vocab.Size, EmbeddingSize = 8, HiddenSize = 8, PadId = d.Vocab.PadId });
         LmTrainingResult r = new LmTrainer().Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars,
             new LmTrainingOptions { Epochs = 1, LearningRate = 0, BatchSize = 3, Bptt = 4, Patience = 0 });

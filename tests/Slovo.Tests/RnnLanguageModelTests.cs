@@ -1,3 +1,4 @@
+using Slovo.TestSupport;
 using Slovo.Embeddings;
 using Slovo.Generation;
 using Slovo.LanguageModels;
@@ -37,7 +38,7 @@ public class RnnLanguageModelTests
     [InlineData(RecurrentKind.RnnTanh)]
     public void CarriedStateGivesTheSameLogitsAsRerunningThePrefix(RecurrentKind kind)
     {
-        LibTorch.ManualSeed(4);
+        using var random = TestRandom.Use(4);
         using var lm = new RnnLanguageModel(new RnnLanguageModelOptions { VocabSize = 20, Kind = kind, EmbeddingSize = 8, HiddenSize = 12, Layers = 2 });
         lm.Eval();
         int[] tokens = [1, 5, 7, 3, 19, 2, 8];
@@ -78,7 +79,7 @@ public class RnnLanguageModelTests
     [Fact]
     public void GeneratesThroughTheGeneratorWithCarriedState()
     {
-        LibTorch.ManualSeed(5);
+        using var random = TestRandom.Use(5);
         using var lm = new RnnLanguageModel(new RnnLanguageModelOptions { VocabSize = 12, EmbeddingSize = 8, HiddenSize = 8 });
         lm.Eval();
         var greedy = Generator.Generate(lm, [1], new GenerationOptions { Greedy = true, MaxTokens = 6 });

@@ -97,13 +97,18 @@ public class OptimGoldenTests
         first.LoadStateDict(init);
         using var optFirst = new Adam(first.Parameters(), lr: 0.01);
         Train(first, optFirst, 5);
-        optFirst.Save(Path.Combine(dir, "opt.safetensors"));
-        Serialization.SafeTensors.Save(Path.Combine(dir, "model.safetensors"), first.StateDict());
+        var kind = new Serialization.ModelArchiveKind("test-checkpoint", "test model", "the test");
+        string ckpt = Path.Combine(dir, "checkpoint.safetensors");
+        Serialization.ModelArchive.SaveCheckpoint(ckpt, kind, "lr=0.01", first, optFirst, new[] { 5, 0 });
 
-        using Sequential resumed = MakeModel();
-        resumed.LoadStateDict(Serialization.SafeTensors.Load(Path.Combine(dir, "model.safetensors")));
+        using Sequential resumed = MakeModel(); // fresh weights: everything must come from the checkpoint
         using var optResumed = new Adam(resumed.Parameters(), lr: 0.01);
-        optResumed.Load(Path.Combine(dir, "opt.safetensors"));
+        Assert.Contains("other model or training settings",
+            Assert.Throws<InvalidDataException>(() => Serialization.ModelArchive.LoadCheckpoint<int[]>(ckpt, kind, "lr=0.02", resumed, optResumed)).Message);
+        var otherKind = kind with { Format = "another-checkpoint" };
+        Assert.Contains("is not a checkpoint of a Slovo test model",
+            Assert.Throws<InvalidDataException>(() => Serialization.ModelArchive.LoadCheckpoint<int[]>(ckpt, otherKind, "lr=0.01", resumed, optResumed)).Message);
+        Assert.Equal(new[] { 5, 0 }, Serialization.ModelArchive.LoadCheckpoint<int[]>(ckpt, kind, "lr=0.01", resumed, optResumed));
         Assert.Equal(5, optResumed.StepCount);
         double actual = Train(resumed, optResumed, 3);
         Assert.Equal(expected, actual);

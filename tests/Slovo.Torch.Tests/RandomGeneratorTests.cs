@@ -1,3 +1,4 @@
+using Slovo.TestSupport;
 using Slovo.Torch.NN;
 
 namespace Slovo.Torch.Tests;
@@ -95,5 +96,12 @@ public class RandomGeneratorVersusGlobalTests
         float[] own = Dropout.Functional(x, 0.25, training: true, g).ToArray<float>();
         Assert.Equal(aten, own);
         Assert.Contains(0f, own);
+        // A non-contiguous input (a batch-first RNN's output is a transposed view) gets its mask laid out the same way.
+        Tensor t = Tensor.RandN([7, 3, 5]).Transpose(0, 1);
+        Assert.False(t.IsContiguous);
+        LibTorch.ManualSeed(4);
+        float[] atenT = Dropout.Functional(t, 0.5, training: true).Contiguous().ToArray<float>();
+        g.ManualSeed(4);
+        Assert.Equal(atenT, Dropout.Functional(t, 0.5, training: true, g).Contiguous().ToArray<float>());
     }
 }

@@ -1,3 +1,4 @@
+using Slovo.TestSupport;
 using Slovo.Torch;
 
 namespace Slovo.Torch.Tests;

@@ -114,10 +114,10 @@ internal static class ClassifyCommand
                 ProgressBar? bar = null;
                 int epochShown = 0;
                 (TextClassifier model, ClassifierTrainingResult result, int found) = ClassifierExperiment.TrainOne(data, modelOptions, training with { Seed = seed }, vectors, freeze,
-                    onBatch: (done, total, loss) =>
+                    onBatch: p =>
                     {
-                        if (done == 1 || bar is null) bar = view.Bar($"seed {seed} epoch {++epochShown}", total);
-                        bar.Report(done, $"loss {loss:F3}");
+                        if (bar is null || epochShown != p.Epoch) (bar, epochShown) = (view.Bar($"seed {seed} epoch {p.Epoch}", p.Batches), p.Epoch);
+                        bar.Report(p.Batch, $"loss {p.Loss:F3} {p.ItemsPerSecond:N0} texts/s");
                     },
                     onEpoch: e => view.WriteLine($"seed {seed} epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation accuracy {e.ValidAccuracy:P2} ({e.Seconds:F0} s)"));
                 using (model)

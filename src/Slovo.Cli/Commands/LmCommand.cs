@@ -148,12 +148,11 @@ internal static class LmCommand
             }, vocab: saved);
             if (!c.Resume) AtomicFile.WriteAllText(vocabPath, data.Vocab.ToJson());
 
-            LibTorch.ManualSeed((ulong)train.Seed);
-            using var model = new RnnLanguageModel(new RnnLanguageModelOptions
+            using RnnLanguageModel model = RandomGenerator.Seeded((ulong)train.Seed, () => new RnnLanguageModel(new RnnLanguageModelOptions
             {
                 VocabSize = data.Vocab.Size, Kind = kind, EmbeddingSize = c.Emb, HiddenSize = c.Hidden, Layers = c.Layers, Dropout = c.Dropout,
                 TieWeights = c.Tie, PadId = data.Vocab.PadId,
-            });
+            }));
             view.WriteLine($"data: {texts.Count:N0} texts, {data.TrainTexts.Count:N0} train / {data.ValidTexts.Count:N0} validation, {data.TrainTokens:N0} training tokens");
             view.WriteLine($"vocabulary: {c.Level}, {data.Vocab.Size:N0} tokens");
             if (c.Glove is not null && !c.Resume)
@@ -173,7 +172,7 @@ internal static class LmCommand
                 OnStep = s =>
                 {
                     if (bar is null || barEpoch != s.Epoch) (bar, barEpoch) = (view.Bar($"epoch {s.Epoch}", s.Batches), s.Epoch);
-                    bar.Report(s.Batch, $"loss {s.Loss:F3} {s.TokensPerSecond:N0} tok/s" + (train.Schedule == LmSchedule.Constant ? "" : $" lr {s.LearningRate:G3}"));
+                    bar.Report(s.Batch, $"loss {s.Loss:F3} {s.ItemsPerSecond:N0} tok/s" + (train.Schedule == LmSchedule.Constant ? "" : $" lr {s.LearningRate:G3}"));
                 },
                 OnEpoch = e => view.WriteLine(
                     $"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation loss {e.Valid.Loss:F4}, perplexity {e.Valid.Perplexity:F2} " +

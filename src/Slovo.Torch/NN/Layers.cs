@@ -32,7 +32,8 @@ public sealed class Dropout : Module<Tensor, Tensor>
         generator ??= RandomGenerator.Current;
         if (generator is null || generator.Device.Type != input.Device.Type) return s_dropout.Call(input, p, training);
         if (p == 1) return input.Mul(0.0);
-        using Tensor noise = Tensor.EmptyLike(input).Bernoulli_(1 - p, generator).Div_(1 - p);
+        // Contiguous whatever the input's layout, as aten's dropout makes it, so the same draws land on the same elements.
+        using Tensor noise = Tensor.Empty(input.Shape, input.DType, input.Device).Bernoulli_(1 - p, generator).Div_(1 - p);
         return input.Mul(noise);
     }
 }

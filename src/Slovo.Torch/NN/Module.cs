@@ -53,6 +53,13 @@ public abstract class Module : IDisposable
     /// <summary>Child modules with their names.</summary>
     public IEnumerable<(string Name, Module Module)> NamedChildren() => _modules;
 
+    /// <summary>
+    /// Whether training this module draws random numbers from libtorch's process-wide generator because an operator it
+    /// calls accepts no other (the fused multi-layer RNN's inter-layer dropout). Everything else draws from the thread's
+    /// <see cref="RandomGenerator.Current"/>.
+    /// </summary>
+    public virtual bool DrawsFromGlobalGenerator => _modules.Any(m => m.Module.DrawsFromGlobalGenerator);
+
     /// <summary>Parameters with dotted names, children after own.</summary>
     public IEnumerable<(string Name, Tensor Parameter)> NamedParameters(bool recurse = true)
     {
@@ -198,5 +205,15 @@ public sealed class Sequential : Module<Tensor, Tensor>
             x = y;
         }
         return x;
+    }
+}
+
+/// <summary>Holds modules as children named "0", "1", ... (like torch.nn.ModuleList), so they train, save and count as one.</summary>
+public sealed class ModuleList : Module
+{
+    /// <summary>Groups <paramref name="modules"/>; disposing the list disposes them.</summary>
+    public ModuleList(params Module[] modules)
+    {
+        for (int i = 0; i < modules.Length; ++i) RegisterModule(i.ToString(System.Globalization.CultureInfo.InvariantCulture), modules[i]);
     }
 }

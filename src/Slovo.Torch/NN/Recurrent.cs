@@ -54,6 +54,9 @@ public class Recurrent : Module
     /// <summary>Dropout between layers (training only).</summary>
     public double DropoutP { get; }
 
+    /// <summary>libtorch's fused kernel draws the inter-layer dropout masks from its global generator and takes no other.</summary>
+    public override bool DrawsFromGlobalGenerator => DropoutP > 0 && NumLayers > 1;
+
     /// <summary>Creates the layer with U(−1/√H, 1/√H) weights, as PyTorch does.</summary>
     public Recurrent(RecurrentKind kind, long inputSize, long hiddenSize, int numLayers = 1, bool bias = true,
                      bool batchFirst = false, double dropout = 0, bool bidirectional = false)

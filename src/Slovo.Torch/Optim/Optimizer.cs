@@ -117,31 +117,6 @@ public abstract class Optimizer : IDisposable
         LearningRate = double.Parse(meta["lr"], CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Saves the state to a safetensors file, atomically.</summary>
-    public void Save(string path)
-    {
-        (Dictionary<string, Tensor> tensors, Dictionary<string, string> meta) = StateDict();
-        SafeTensors.Save(path, tensors, meta);
-    }
-
-    /// <summary>Restores state saved by <see cref="Save"/> for the same parameters and optimizer kind.</summary>
-    public void Load(string path)
-    {
-        (Dictionary<string, Tensor> tensors, Dictionary<string, string> meta) = SafeTensors.LoadWithMetadata(path);
-        try
-        {
-            LoadStateDict(tensors, meta);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
-        }
-        finally
-        {
-            foreach (Tensor t in tensors.Values) t.Dispose();
-        }
-    }
-
     /// <summary>Releases the state tensors.</summary>
     public void Dispose()
     {

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Slovo.Torch.NN;
+using Slovo.Torch.Optim;
 
 namespace Slovo.Torch.Serialization;
 
@@ -88,4 +90,72 @@ public static class ModelArchive
             foreach (Tensor t in tensors.Values) t.Dispose();
         }
     }
+
+    /// <summary>The metadata keys of a checkpoint besides the format tag.</summary>
+    public const string SettingsField = "settings", StateField = "state";
+
+    private const string ModelPrefix = "model.", OptimizerPrefix = "optim.";
+
+    /// <summary>
+    /// Writes a training checkpoint of <paramref name="kind"/> atomically: the model's and the optimizer's tensors, the
+    /// <paramref name="settings"/> a resumed run must match, the typed run <paramref name="state"/> (read back by
+    /// <see cref="LoadCheckpoint{TState}"/> as the same type) and further <paramref name="fields"/> (a vocabulary).
+    /// </summary>
+    public static void SaveCheckpoint<TState>(string path, ModelArchiveKind kind, string settings, Module model, Optimizer optimizer, TState state,
+                                              IReadOnlyDictionary<string, string>? fields = null, JsonSerializerOptions? json = null)
+    {
+        (Dictionary<string, Tensor> optTensors, Dictionary<string, string> optMeta) = optimizer.StateDict();
+        var tensors = new Dictionary<string, Tensor>();
+        foreach ((string k, Tensor t) in model.StateDict()) tensors[ModelPrefix + k] = t;
+        foreach ((string k, Tensor t) in optTensors) tensors[OptimizerPrefix + k] = t;
+        var meta = new Dictionary<string, string>(fields ?? new Dictionary<string, string>());
+        foreach ((string k, string v) in optMeta) meta[OptimizerPrefix + k] = v;
+        meta[FormatField] = kind.Format;
+        meta[SettingsField] = settings;
+        meta[StateField] = JsonSerializer.Serialize(state, json);
+        SafeTensors.Save(path, tensors, meta);
+    }
+
+    /// <summary>
+    /// Reads a checkpoint written by <see cref="SaveCheckpoint{TState}"/> into <paramref name="model"/> and
+    /// <paramref name="optimizer"/> and returns its run state. Refuses, naming the file and the fix, a file of another
+    /// kind, other <paramref name="settings"/>, or one that <paramref name="check"/> rejects (it returns the reason).
+    /// </summary>
+    public static TState LoadCheckpoint<TState>(string path, ModelArchiveKind kind, string settings, Module model, Optimizer optimizer,
+                                                Func<IReadOnlyDictionary<string, string>, string?>? check = null, JsonSerializerOptions? json = null)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"--resume: no checkpoint at {Path.GetFullPath(path)}; start without --resume", path);
+        const string Fix = "start the run again without --resume, or in a new folder";
+        Dictionary<string, Tensor> tensors;
+        Dictionary<string, string> meta;
+        try { (tensors, meta) = SafeTensors.LoadWithMetadata(path); }
+        catch (SafeTensorsFormatException e) { throw new InvalidDataException($"{path} is not a readable checkpoint ({e.Message}); {Fix}", e); }
+        try
+        {
+            string? format = meta.GetValueOrDefault(FormatField);
+            if (format != kind.Format)
+                throw new InvalidDataException($"{path} is not a checkpoint of a Slovo {kind.Description} (format '{format ?? "none"}'); {Fix}");
+            if (meta.GetValueOrDefault(SettingsField) != settings)
+                throw new InvalidDataException($"{path} was written with other model or training settings ({meta.GetValueOrDefault(SettingsField)}); resume with the same options");
+            if (check?.Invoke(meta) is string reason) throw new InvalidDataException($"{path} {reason}");
+            TState state;
+            try { state = JsonSerializer.Deserialize<TState>(meta.GetValueOrDefault(StateField) ?? "null", json) ?? throw new JsonException("no run state"); }
+            catch (JsonException e) { throw new InvalidDataException($"{path}: malformed \"{StateField}\" field ({e.Message}); {Fix}", e); }
+            model.LoadStateDict(Prefixed(tensors, ModelPrefix));
+            optimizer.LoadStateDict(Prefixed(tensors, OptimizerPrefix), meta.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
+                .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value));
+            return state;
+        }
+        catch (Exception e) when (e is TorchException or KeyNotFoundException or FormatException or ArgumentException)
+        {
+            throw new InvalidDataException($"{path}: {e.Message.ReplaceLineEndings(" ")}; {Fix}", e);
+        }
+        finally
+        {
+            foreach (Tensor t in tensors.Values) t.Dispose();
+        }
+    }
+
+    private static Dictionary<string, Tensor> Prefixed(Dictionary<string, Tensor> all, string prefix) =>
+        all.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
 }

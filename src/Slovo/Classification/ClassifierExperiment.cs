@@ -1,3 +1,4 @@
+using Slovo.Training;
 using Slovo.Embeddings;
 using Slovo.LanguageModels;
 using Slovo.Torch;
@@ -26,10 +27,9 @@ public static class ClassifierExperiment
     /// <summary>Trains one model with one seed; returns it (the caller disposes it), its result and how many tokens the
     /// pretrained vectors covered.</summary>
     public static (TextClassifier Model, ClassifierTrainingResult Result, int PretrainedFound) TrainOne(Data data, ClassifierOptions options, ClassifierTrainingOptions training,
-        KeyedVectors? vectors = null, bool freeze = false, Action<int, int, double>? onBatch = null, Action<ClassifierEpoch>? onEpoch = null)
+        KeyedVectors? vectors = null, bool freeze = false, Action<TrainingProgress>? onBatch = null, Action<ClassifierEpoch>? onEpoch = null)
     {
-        LibTorch.ManualSeed((ulong)training.Seed);
-        var model = new TextClassifier(options with { VocabSize = data.Vocab.Size, PadId = data.Vocab.PadId });
+        TextClassifier model = RandomGenerator.Seeded((ulong)training.Seed, () => new TextClassifier(options with { VocabSize = data.Vocab.Size, PadId = data.Vocab.PadId }));
         int found = 0;
         if (vectors is not null)
             found = model.InitializeEmbeddings(vectors, Enumerable.Range(0, data.Vocab.Size).Select(data.Vocab.TokenOf).ToList(), freeze);

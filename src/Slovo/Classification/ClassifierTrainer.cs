@@ -78,59 +78,56 @@ public static class ClassifierTrainer
         return (Tensor.From(x, rows.Length, length), Tensor.From(lens));
     }
 
-    /// <summary>Trains; <paramref name="onEpoch"/> sees each epoch, <paramref name="onBatch"/> (done, total, loss) each batch.</summary>
+    /// <summary>Trains; <paramref name="onEpoch"/> sees each epoch, <paramref name="onBatch"/> each batch.</summary>
     public static ClassifierTrainingResult Train(TextClassifier model, EncodedSet train, EncodedSet valid, ClassifierTrainingOptions o,
-                                                 Action<ClassifierEpoch>? onEpoch = null, Action<int, int, double>? onBatch = null)
+                                                 Action<ClassifierEpoch>? onEpoch = null, Action<TrainingProgress>? onBatch = null)
     {
         if (train.Ids.Count == 0 || valid.Ids.Count == 0) throw new ArgumentException("training and validation sets must not be empty", nameof(train));
         if (train.Labels.Any(l => l < 0 || l >= model.Options.Classes))
             throw new ArgumentException($"training labels must lie in [0, {model.Options.Classes})", nameof(train));
         var clock = Stopwatch.StartNew();
         using var opt = new Adam(model.Parameters().Where(p => p.RequiresGrad), lr: o.LearningRate);
-        var history = new List<ClassifierEpoch>();
-        Dictionary<string, Tensor>? best = null;
-        double bestAccuracy = double.NegativeInfinity;
-        int bestEpoch = 0, bad = 0;
-        long step = 0;
-        try
+        using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions { Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed })
         {
-            for (int epoch = 1; epoch <= o.Epochs; ++epoch)
+            OnProgress = onBatch,
+        };
+        var state = new TrainingState<ClassifierEpoch>();
+        loop.Run(new TrainingTask(model, train, valid, o, onEpoch), state, keepBestInMemory: true);
+        return new ClassifierTrainingResult(state.History, state.BestEpoch, state.BestScore ?? double.NaN, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The classifier's part of the training loop: length-bucketed batches, cross-entropy, validation accuracy.</summary>
+    private sealed class TrainingTask(TextClassifier model, EncodedSet train, EncodedSet valid, ClassifierTrainingOptions o, Action<ClassifierEpoch>? onEpoch)
+        : ITrainingTask<int[], ClassifierEpoch>
+    {
+        public IReadOnlyList<int[]> Batches(int epoch) => ClassifierTrainer.Batches(train.Ids, o.BatchSize, new Random(unchecked(o.Seed * 1_000_003 + epoch + 1)));
+
+        public BatchLoss TrainBatch(int[] batch, TrainingLoop loop)
+        {
+            using var scope = DisposeScope.Begin();
+            double l = 0;
+            loop.Step(() =>
             {
-                var epochClock = Stopwatch.StartNew();
-                List<int[]> batches = Batches(train.Ids, o.BatchSize, new Random(unchecked(o.Seed * 1_000_003 + epoch)));
-                double lossSum = 0;
-                model.Train();
-                for (int bi = 0; bi < batches.Count; ++bi)
-                {
-                    using var scope = DisposeScope.Begin();
-                    LibTorch.ManualSeed(unchecked((ulong)o.Seed * 1_000_003UL + (ulong)step++));
-                    (Tensor x, Tensor lengths) = Pack(train.Ids, batches[bi], model.Options.PadId, model.MinLength);
-                    Tensor y = Tensor.From(batches[bi].Select(i => (long)train.Labels[i]).ToArray());
-                    opt.ZeroGrad();
-                    Tensor loss = Losses.CrossEntropy(model.Forward(x, lengths), y);
-                    loss.Backward();
-                    if (o.Clip > 0) GradClip.ClipGradNorm(model.Parameters().Where(p => p.RequiresGrad), o.Clip);
-                    opt.Step();
-                    double l = loss.ToDouble();
-                    lossSum += l * batches[bi].Length;
-                    onBatch?.Invoke(bi + 1, batches.Count, l);
-                }
-                double accuracy = Accuracy(model, valid);
-                var report = new ClassifierEpoch(epoch, lossSum / train.Ids.Count, accuracy, epochClock.Elapsed.TotalSeconds);
-                history.Add(report);
-                onEpoch?.Invoke(report);
-                if (accuracy > bestAccuracy)
-                {
-                    (bestAccuracy, bestEpoch, bad) = (accuracy, epoch, 0);
-                    TensorDictionary.DisposeAll(best);
-                    best = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone().DetachFromScope());
-                }
-                else if (o.Patience > 0 && ++bad >= o.Patience) break;
-            }
-            model.LoadStateDict(best!);
+                (Tensor x, Tensor lengths) = Pack(train.Ids, batch, model.Options.PadId, model.MinLength);
+                Tensor y = Tensor.From(batch.Select(i => (long)train.Labels[i]).ToArray());
+                Tensor loss = Losses.CrossEntropy(model.Forward(x, lengths), y);
+                l = loss.ToDouble();
+                return loss;
+            });
+            return new BatchLoss(l * batch.Length, batch.Length);
         }
-        finally { TensorDictionary.DisposeAll(best); }
-        return new ClassifierTrainingResult(history, bestEpoch, bestAccuracy, clock.Elapsed.TotalSeconds);
+
+        public EpochOutcome<ClassifierEpoch> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore)
+        {
+            double accuracy = Accuracy(model, valid);
+            var report = new ClassifierEpoch(epoch, trainLoss, accuracy, seconds);
+            onEpoch?.Invoke(report);
+            return new EpochOutcome<ClassifierEpoch>(report, accuracy);
+        }
+
+        public void KeepBest() { }
+
+        public void SaveCheckpoint(TrainingState<ClassifierEpoch> state) { }
     }
 
     /// <summary>Class probabilities (N, C) for every text of <paramref name="set"/>, in order.</summary>

@@ -1,3 +1,4 @@
+using Slovo.Training;
 using Slovo.Torch;
 using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
@@ -35,16 +36,15 @@ public sealed class CharLstmOovModel : IDisposable
     /// <summary>Trains on every word of <paramref name="vectors"/> except <paramref name="holdOut"/>, in shuffled batches (seeded).</summary>
     public static CharLstmOovModel Train(KeyedVectors vectors, OovLoss loss = OovLoss.Cosine, int epochs = 5, int batchSize = 256,
                                          double lr = 3e-3, int seed = 0, int charDim = 32, int hidden = 128, IReadOnlySet<string>? holdOut = null,
-                                         IProgress<(int Epoch, double Loss)>? progress = null)
+                                         Action<TrainingProgress>? onProgress = null)
     {
         var words = vectors.Words.Where(w => w.Length > 0 && (holdOut is null || !holdOut.Contains(w))).ToList();
         if (words.Count == 0) throw new ArgumentException("no words to train on", nameof(vectors));
         var chars = new Dictionary<char, long>();
         foreach (char c in words.SelectMany(w => w).Distinct().Order()) chars[c] = chars.Count + 2;
-        LibTorch.ManualSeed((ulong)seed);
-        var model = new CharLstmOovModel(chars, vectors.Dimension, charDim, hidden);
+        CharLstmOovModel model = RandomGenerator.Seeded((ulong)seed, () => new CharLstmOovModel(chars, vectors.Dimension, charDim, hidden));
         using var opt = new Adam(model.Parameters(), lr: lr);
-        VectorRegression.Fit(vectors, words, model.Forward, opt, loss, epochs, batchSize, seed, progress);
+        VectorRegression.Fit(new ModuleList(model._embedding, model._lstm, model._project), vectors, words, model.Forward, opt, loss, epochs, batchSize, seed, onProgress);
         return model;
     }
 

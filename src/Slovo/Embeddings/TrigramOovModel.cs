@@ -1,3 +1,4 @@
+using Slovo.Training;
 using Slovo.Torch;
 using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
@@ -52,7 +53,7 @@ public sealed class TrigramOovModel : IDisposable
     /// passes in shuffled batches (seeded), and returns the model.
     /// </summary>
     public static TrigramOovModel Train(KeyedVectors vectors, OovLoss loss = OovLoss.Cosine, int epochs = 5, int batchSize = 256,
-                                        double lr = 0.01, int seed = 0, IReadOnlySet<string>? holdOut = null, IProgress<(int Epoch, double Loss)>? progress = null)
+                                        double lr = 0.01, int seed = 0, IReadOnlySet<string>? holdOut = null, Action<TrainingProgress>? onProgress = null)
     {
         var words = vectors.Words.Where(w => holdOut is null || !holdOut.Contains(w)).ToList();
         if (words.Count == 0) throw new ArgumentException("no words to train on", nameof(vectors));
@@ -60,10 +61,10 @@ public sealed class TrigramOovModel : IDisposable
         foreach (string w in words)
             foreach (string t in Trigrams(w))
                 ids.TryAdd(t, ids.Count);
-        LibTorch.ManualSeed((ulong)seed);
-        var model = new TrigramOovModel(ids, vectors.Dimension);
+        TrigramOovModel model = RandomGenerator.Seeded((ulong)seed, () => new TrigramOovModel(ids, vectors.Dimension));
         using var opt = new Adam(model._bag.Parameters(), lr: lr);
-        VectorRegression.Fit(vectors, words, batch => { (Tensor input, Tensor offsets) = model.Encode(batch); return model._bag.Forward(input, offsets); }, opt, loss, epochs, batchSize, seed, progress);
+        VectorRegression.Fit(model._bag, vectors, words, batch => { (Tensor input, Tensor offsets) = model.Encode(batch); return model._bag.Forward(input, offsets); },
+            opt, loss, epochs, batchSize, seed, onProgress);
         return model;
     }
 

@@ -79,9 +79,6 @@ public sealed record LmEvaluation(double NllSum, long Tokens, long Chars)
 /// <summary>One epoch's outcome.</summary>
 public sealed record LmEpochReport(int Epoch, double TrainLoss, LmEvaluation Valid, double Seconds, double TokensPerSecond, bool Improved);
 
-/// <summary>Where training stands after a batch (for progress bars).</summary>
-public readonly record struct LmStepInfo(int Epoch, int Batch, int Batches, long Step, double Loss, double TokensPerSecond, double LearningRate);
-
 /// <summary>What a training run did.</summary>
 public sealed record LmTrainingResult(IReadOnlyList<LmEpochReport> History, int BestEpoch, LmEvaluation BestValid, bool StoppedEarly,
                                       long Steps, double Seconds, double TokensPerSecond);
@@ -100,13 +97,16 @@ public sealed class LmTrainer
     public const string CheckpointFile = "checkpoint.safetensors", ModelFile = "model.safetensors", SummaryFile = "summary.json";
 
     /// <summary>Called after every batch.</summary>
-    public Action<LmStepInfo>? OnStep { get; init; }
+    public Action<TrainingProgress>? OnStep { get; init; }
 
     /// <summary>Called after every epoch's validation.</summary>
     public Action<LmEpochReport>? OnEpoch { get; init; }
 
     /// <summary>Called after every checkpoint is written (tests use it to stop a run at a known point).</summary>
     public Action<long>? OnCheckpoint { get; init; }
+
+    /// <summary>The checkpoint of a language-model run.</summary>
+    public static readonly ModelArchiveKind CheckpointArchive = new("slovo-rnn-lm-checkpoint", "language-model run", "slovo lm train", CheckpointFile);
 
     /// <summary>
     /// Trains <paramref name="model"/> on <paramref name="train"/> (id sequences SOS … EOS). <paramref name="validChars"/>
@@ -125,130 +125,110 @@ public sealed class LmTrainer
             throw new ArgumentException($"need 0 <= min learning rate ({o.MinLearningRate}) <= learning rate ({o.LearningRate})", nameof(o));
 
         using var opt = new Adam(model.Parameters(), lr: o.LearningRate);
-        var state = new RunState();
         string? ckpt = runDir is null ? null : Path.Combine(runDir, CheckpointFile);
-        if (resume) state = LoadCheckpoint(ckpt!, model, opt, vocab, o);
-        Dictionary<string, Tensor>? bestInMemory = null;
+        var state = resume
+            ? ModelArchive.LoadCheckpoint<TrainingState<LmEpochReport>>(ckpt!, CheckpointArchive, SettingsKey(model, o), model, opt,
+                meta => meta.GetValueOrDefault("vocab") != vocab.ToJson() ? "was written with another vocabulary; resume with the same data and tokenizer" : null, Json)
+            : new TrainingState<LmEpochReport>();
         using TensorBoardWriter? tb = runDir is null ? null : new TensorBoardWriter(Path.Combine(runDir, "tensorboard"));
         var clock = Stopwatch.StartNew();
-        long tokensThisRun = 0;
-        bool stoppedEarly = state.BadEpochs >= o.Patience && o.Patience > 0;
-
-        while (state.Epoch < o.Epochs && !stoppedEarly)
+        var task = new TrainingTask(model, vocab, opt, train, valid, validChars, o, runDir, tb, ckpt, OnEpoch);
+        using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions
         {
-            List<LmBatch> batches = LmBatching.Bucketed(train, o.BatchSize, vocab.PadId, new Random(unchecked(o.Seed * 1_000_003 + state.Epoch)));
-            var epochClock = Stopwatch.StartNew();
-            long epochTokens = 0;
-            CosineAnnealingLR? cosine = o.Schedule == LmSchedule.Cosine ? new CosineAnnealingLR(opt, (long)o.Epochs * batches.Count, o.MinLearningRate) : null;
-            for (int bi = state.Batch; bi < batches.Count; ++bi)
-            {
-                cosine?.SetEpoch((long)state.Epoch * batches.Count + bi);
-                (double nll, long count) = TrainBatch(model, opt, batches[bi], vocab.PadId, o, ref state.Step);
-                state.EpochNll += nll;
-                state.EpochTokens += count;
-                epochTokens += count;
-                tokensThisRun += count;
-                state.Batch = bi + 1;
-                double loss = count > 0 ? nll / count : double.NaN;
-                tb?.Scalar("train/loss", loss, state.Step);
-                if (cosine is not null) tb?.Scalar("train/lr", opt.LearningRate, state.Step);
-                OnStep?.Invoke(new LmStepInfo(state.Epoch + 1, bi + 1, batches.Count, state.Step, loss, epochTokens / epochClock.Elapsed.TotalSeconds, opt.LearningRate));
-                if (ckpt is not null && state.Batch % o.CheckpointEvery == 0 && state.Batch < batches.Count)
-                {
-                    SaveCheckpoint(ckpt, model, opt, vocab, o, state);
-                    OnCheckpoint?.Invoke(state.Step);
-                }
-            }
+            Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed, CheckpointEvery = o.CheckpointEvery,
+        })
+        {
+            Schedule = o.Schedule == LmSchedule.Cosine ? batches => new CosineAnnealingLR(opt, (long)o.Epochs * batches, o.MinLearningRate) : null,
+            Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint,
+        };
+        bool stoppedEarly = loop.Run(task, state, keepBestInMemory: runDir is null);
 
-            LmEvaluation v = Evaluate(model, valid, validChars, vocab.PadId, o.BatchSize, o.Bptt);
-            bool improved = v.Loss < state.BestLoss;
-            double trainLoss = state.EpochNll / Math.Max(1, state.EpochTokens);
-            var report = new LmEpochReport(state.Epoch + 1, trainLoss, v, epochClock.Elapsed.TotalSeconds, epochTokens / epochClock.Elapsed.TotalSeconds, improved);
-            state.History.Add(report);
-            if (improved)
-            {
-                (state.BestLoss, state.BestEpoch, state.BadEpochs, state.BestValid) = (v.Loss, report.Epoch, 0, v);
-                if (runDir is not null) SaveModel(Path.Combine(runDir, ModelFile), model, vocab);
-                else
-                {
-                    TensorDictionary.DisposeAll(bestInMemory);
-                    bestInMemory = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone().DetachFromScope());
-                }
-            }
-            else state.BadEpochs++;
-            tb?.Scalar("valid/loss", v.Loss, state.Step);
-            tb?.Scalar("valid/perplexity", v.Perplexity, state.Step);
-            tb?.Scalar("valid/bits_per_char", v.BitsPerChar, state.Step);
-            state.Epoch++;
-            (state.Batch, state.EpochNll, state.EpochTokens) = (0, 0, 0);
-            stoppedEarly = o.Patience > 0 && state.BadEpochs >= o.Patience && state.Epoch < o.Epochs;
-            OnEpoch?.Invoke(report);
-            if (ckpt is not null)
-            {
-                SaveCheckpoint(ckpt, model, opt, vocab, o, state);
-                OnCheckpoint?.Invoke(state.Step);
-            }
-        }
-
-        // The best weights go back into the model.
+        // The best weights go back into the model (from the run folder; without one the loop restored them).
         if (runDir is not null && File.Exists(Path.Combine(runDir, ModelFile)))
         {
             Dictionary<string, Tensor> best = SafeTensors.Load(Path.Combine(runDir, ModelFile));
             model.LoadStateDict(best);
             TensorDictionary.DisposeAll(best);
         }
-        else if (bestInMemory is not null)
-        {
-            model.LoadStateDict(bestInMemory);
-            TensorDictionary.DisposeAll(bestInMemory);
-        }
         model.Eval(); // ready for generation and evaluation, also when a finished run was only reloaded
         double seconds = clock.Elapsed.TotalSeconds;
-        var result = new LmTrainingResult(state.History, state.BestEpoch, state.BestValid ?? state.History[^1].Valid, stoppedEarly, state.Step,
-            state.TotalSeconds, tokensThisRun / Math.Max(1e-9, seconds));
+        LmEpochReport? bestReport = state.BestEpoch > 0 ? state.History[state.BestEpoch - 1] : null;
+        var result = new LmTrainingResult(state.History, state.BestEpoch, bestReport?.Valid ?? state.History[^1].Valid, stoppedEarly, state.Step,
+            state.Seconds, task.Tokens / Math.Max(1e-9, seconds));
         if (runDir is not null) WriteSummary(Path.Combine(runDir, SummaryFile), model, vocab, o, result);
         return result;
     }
 
-    private static (double Nll, long Tokens) TrainBatch(RnnLanguageModel model, Optimizer opt, LmBatch batch, int padId, LmTrainingOptions o, ref long step)
+    /// <summary>The language model's part of the training loop: bucketed batches, truncated back-propagation, validation.</summary>
+    private sealed class TrainingTask(RnnLanguageModel model, LmVocabulary vocab, Optimizer opt, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid,
+                              long validChars, LmTrainingOptions o, string? runDir, TensorBoardWriter? tb, string? ckpt, Action<LmEpochReport>? onEpoch)
+        : ITrainingTask<LmBatch, LmEpochReport>
     {
-        model.Train();
-        (Tensor H, Tensor? C)? carried = null;
-        double nll = 0;
-        long tokens = 0;
-        int positions = batch.Length - 1;
-        try
+        public long Tokens { get; private set; }
+
+        public IReadOnlyList<LmBatch> Batches(int epoch) =>
+            LmBatching.Bucketed(train, o.BatchSize, vocab.PadId, new Random(unchecked(o.Seed * 1_000_003 + epoch)));
+
+        public BatchLoss TrainBatch(LmBatch batch, TrainingLoop loop)
         {
-            for (int start = 0; start < positions; start += o.Bptt)
+            (Tensor H, Tensor? C)? carried = null;
+            double nll = 0;
+            long tokens = 0;
+            int positions = batch.Length - 1;
+            try
             {
-                int w = Math.Min(o.Bptt, positions - start);
-                using var scope = DisposeScope.Begin();
-                LibTorch.ManualSeed(unchecked((ulong)o.Seed * 1_000_003UL + (ulong)step)); // dropout depends only on (seed, step)
-                Tensor x = Tensor.From(batch.Columns(start, w), batch.Rows, w);             // (B, W)
-                long[] targets = batch.Columns(start + 1, w);
-                // Only positions with a real target are scored: the vocabulary projection, the costliest layer, skips
-                // the padding (the loss is the same as cross-entropy with the pad id ignored).
-                long[] real = Enumerable.Range(0, targets.Length).Where(i => targets[i] != padId).Select(i => (long)i).ToArray();
-                opt.ZeroGrad();
-                (Tensor hidden, (Tensor H, Tensor? C) next) = model.Hidden(x, carried);          // (B, W, H)
-                if (real.Length > 0)
+                for (int start = 0; start < positions; start += o.Bptt)
                 {
-                    Tensor rows = hidden.Reshape(-1, hidden.Size(-1)).IndexSelect(0, Tensor.From(real));   // (N, H)
-                    Tensor y = Tensor.From(real.Select(i => targets[i]).ToArray());                         // (N)
-                    Tensor loss = Losses.CrossEntropy(model.Head(rows), y, reduction: Reduction.Sum);      // logits (N, V)
-                    nll += loss.ToDouble();
-                    (loss / real.Length).Backward();
-                    if (o.Clip > 0) GradClip.ClipGradNorm(model.Parameters(), o.Clip);
-                    opt.Step();
-                    tokens += real.Length;
-                    ++step;
+                    int w = Math.Min(o.Bptt, positions - start);
+                    using var scope = DisposeScope.Begin();
+                    (Tensor H, Tensor? C) next = default;
+                    loop.Step(() =>
+                    {
+                        Tensor x = Tensor.From(batch.Columns(start, w), batch.Rows, w);             // (B, W)
+                        long[] targets = batch.Columns(start + 1, w);
+                        // Only positions with a real target are scored: the vocabulary projection, the costliest layer, skips
+                        // the padding (the loss is the same as cross-entropy with the pad id ignored).
+                        long[] real = Enumerable.Range(0, targets.Length).Where(i => targets[i] != vocab.PadId).Select(i => (long)i).ToArray();
+                        (Tensor hidden, next) = model.Hidden(x, carried);                            // (B, W, H)
+                        if (real.Length == 0) return null;
+                        Tensor rows = hidden.Reshape(-1, hidden.Size(-1)).IndexSelect(0, Tensor.From(real));   // (N, H)
+                        Tensor y = Tensor.From(real.Select(i => targets[i]).ToArray());                         // (N)
+                        Tensor loss = Losses.CrossEntropy(model.Head(rows), y, reduction: Reduction.Sum);      // logits (N, V)
+                        nll += loss.ToDouble();
+                        tokens += real.Length;
+                        return loss / real.Length;
+                    });
+                    DisposeState(carried);
+                    carried = (next.H!.Detach().DetachFromScope(), next.C?.Detach().DetachFromScope());
                 }
-                DisposeState(carried);
-                carried = (next.H.Detach().DetachFromScope(), next.C?.Detach().DetachFromScope());
             }
+            finally { DisposeState(carried); }
+            Tokens += tokens;
+            return new BatchLoss(nll, tokens);
         }
-        finally { DisposeState(carried); }
-        return (nll, tokens);
+
+        public EpochOutcome<LmEpochReport> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore)
+        {
+            LmEvaluation v = Evaluate(model, valid, validChars, vocab.PadId, o.BatchSize, o.Bptt);
+            tb?.Scalar("valid/loss", v.Loss, step);
+            tb?.Scalar("valid/perplexity", v.Perplexity, step);
+            tb?.Scalar("valid/bits_per_char", v.BitsPerChar, step);
+            var report = new LmEpochReport(epoch, trainLoss, v, seconds, itemsPerSecond, TrainingLoop.Improves(-v.Loss, bestScore));
+            onEpoch?.Invoke(report);
+            return new EpochOutcome<LmEpochReport>(report, -v.Loss);
+        }
+
+        public void KeepBest()
+        {
+            if (runDir is not null) SaveModel(Path.Combine(runDir, ModelFile), model, vocab);
+        }
+
+        public void SaveCheckpoint(TrainingState<LmEpochReport> state)
+        {
+            if (ckpt is null) return;
+            ModelArchive.SaveCheckpoint(ckpt, CheckpointArchive, SettingsKey(model, o), model, opt, state,
+                new Dictionary<string, string> { ["vocab"] = vocab.ToJson() }, Json);
+        }
     }
 
     private static void DisposeState((Tensor H, Tensor? C)? s)
@@ -285,66 +265,8 @@ public sealed class LmTrainer
         return new LmEvaluation(nll, tokens, chars);
     }
 
-    private sealed class RunState
-    {
-        public int Epoch, Batch, BestEpoch, BadEpochs;
-        public long Step, EpochTokens;
-        public double EpochNll, BestLoss = double.PositiveInfinity, Seconds;
-        public readonly Stopwatch Clock = Stopwatch.StartNew();
-        public double TotalSeconds => Seconds + Clock.Elapsed.TotalSeconds;
-        public LmEvaluation? BestValid;
-        public List<LmEpochReport> History = [];
-    }
-
-    private static string OptionsKey(RnnLanguageModel model, LmTrainingOptions o) =>
+    private static string SettingsKey(RnnLanguageModel model, LmTrainingOptions o) =>
         JsonSerializer.Serialize(model.Options, Json) + JsonSerializer.Serialize(o with { Epochs = o.Schedule == LmSchedule.Constant ? 0 : o.Epochs, Patience = 0 }, Json);
-
-    private static void SaveCheckpoint(string path, RnnLanguageModel model, Optimizer opt, LmVocabulary vocab, LmTrainingOptions o, RunState s)
-    {
-        (Dictionary<string, Tensor> optTensors, Dictionary<string, string> optMeta) = opt.StateDict();
-        var tensors = new Dictionary<string, Tensor>();
-        foreach ((string k, Tensor t) in model.StateDict()) tensors["model." + k] = t;
-        foreach ((string k, Tensor t) in optTensors) tensors["optim." + k] = t;
-        var meta = optMeta.ToDictionary(kv => "optim." + kv.Key, kv => kv.Value);
-        meta["settings"] = OptionsKey(model, o);
-        meta["vocab"] = vocab.ToJson();
-        meta["run"] = JsonSerializer.Serialize(new
-        {
-            s.Epoch, s.Batch, s.BestEpoch, s.BadEpochs, s.Step, s.EpochTokens, s.EpochNll, Seconds = s.TotalSeconds,
-            BestLoss = double.IsInfinity(s.BestLoss) ? (double?)null : s.BestLoss, s.BestValid, s.History,
-        }, Json);
-        SafeTensors.Save(path, tensors, meta);
-    }
-
-    private static RunState LoadCheckpoint(string path, RnnLanguageModel model, Optimizer opt, LmVocabulary vocab, LmTrainingOptions o)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"--resume: no checkpoint at {Path.GetFullPath(path)}; start without --resume", path);
-        (Dictionary<string, Tensor> tensors, Dictionary<string, string> meta) = SafeTensors.LoadWithMetadata(path);
-        try
-        {
-            if (meta.GetValueOrDefault("settings") != OptionsKey(model, o))
-                throw new InvalidDataException($"{path} was written with other model or training settings ({meta.GetValueOrDefault("settings")}); resume with the same options");
-            if (meta.GetValueOrDefault("vocab") != vocab.ToJson())
-                throw new InvalidDataException($"{path} was written with another vocabulary; resume with the same data and tokenizer");
-            model.LoadStateDict(TensorDictionary.Prefixed(tensors, "model."));
-            opt.LoadStateDict(TensorDictionary.Prefixed(tensors, "optim."), meta.Where(kv => kv.Key.StartsWith("optim.", StringComparison.Ordinal))
-                .ToDictionary(kv => kv.Key["optim.".Length..], kv => kv.Value));
-            using JsonDocument run = JsonDocument.Parse(meta["run"]);
-            JsonElement r = run.RootElement;
-            var s = new RunState
-            {
-                Epoch = r.GetProperty("Epoch").GetInt32(), Batch = r.GetProperty("Batch").GetInt32(), BestEpoch = r.GetProperty("BestEpoch").GetInt32(),
-                BadEpochs = r.GetProperty("BadEpochs").GetInt32(), Step = r.GetProperty("Step").GetInt64(), EpochTokens = r.GetProperty("EpochTokens").GetInt64(),
-                EpochNll = r.GetProperty("EpochNll").GetDouble(), Seconds = r.GetProperty("Seconds").GetDouble(),
-                BestLoss = r.GetProperty("BestLoss").ValueKind == JsonValueKind.Null ? double.PositiveInfinity : r.GetProperty("BestLoss").GetDouble(),
-                BestValid = r.GetProperty("BestValid").Deserialize<LmEvaluation>(Json),
-                History = r.GetProperty("History").Deserialize<List<LmEpochReport>>(Json) ?? [],
-            };
-            return s;
-        }
-        finally { TensorDictionary.DisposeAll(tensors); }
-    }
-
 
     /// <summary>The model file of a language-model run.</summary>
     public static readonly ModelArchiveKind Archive = new("slovo-rnn-lm", "language model", "slovo lm train", ModelFile);

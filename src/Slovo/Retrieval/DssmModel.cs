@@ -1,3 +1,4 @@
+using Slovo.Training;
 using Slovo.Embeddings;
 using Slovo.Torch;
 using Slovo.Torch.NN;
@@ -61,7 +62,8 @@ public sealed class DssmModel : IDisposable
     private DssmModel(Dictionary<string, long> features, DssmOptions options)
     {
         (_features, Options) = (features, options);
-        LibTorch.ManualSeed((ulong)options.Seed);
+        using var random = new RandomGenerator((ulong)options.Seed);
+        using RandomGenerator.Scope use = random.Use();
         _bag = new EmbeddingBag(Math.Max(1, features.Count), options.Dimension, BagMode.Mean);
         using (LibTorch.NoGrad()) _bag.Weight.Mul_(0.1);
         if (options.MlpHead)
@@ -94,36 +96,48 @@ public sealed class DssmModel : IDisposable
         return new DssmModel(ids, options);
     }
 
-    /// <summary>Trains on pairs of tokenized sentences that mean the same; reports the mean loss of each epoch.</summary>
+    /// <summary>Trains on pairs of tokenized sentences that mean the same; <paramref name="onProgress"/> sees every batch.</summary>
     public static DssmModel Train(IReadOnlyList<(IReadOnlyList<string> A, IReadOnlyList<string> B)> pairs, DssmOptions options,
-                                  IProgress<(int Epoch, double Loss)>? progress = null)
+                                  Action<TrainingProgress>? onProgress = null)
     {
         DssmModel model = Create(pairs, options);
         using var opt = new Adam(model.Parameters(), lr: options.LearningRate);
-        var rng = new Random(options.Seed);
-        int[] order = Enumerable.Range(0, pairs.Count).ToArray();
-        for (int epoch = 1; epoch <= options.Epochs; ++epoch)
-        {
-            rng.Shuffle(order);
-            double total = 0;
-            int batches = 0;
-            for (int start = 0; start + 1 < order.Length; start += options.BatchSize)
-            {
-                using var scope = DisposeScope.Begin();
-                var batch = order.Skip(start).Take(options.BatchSize).Select(i => pairs[i]).ToList();
-                if (batch.Count < 2) break;
-                opt.ZeroGrad();
-                Tensor qa = model.Forward(batch.Select(p => p.A).ToList());   // (B, D)
-                Tensor qb = model.Forward(batch.Select(p => p.B).ToList());   // (B, D)
-                Tensor loss = NtXent.Loss(qa, qb, options.Temperature);
-                loss.Backward();
-                opt.Step();
-                total += loss.ToDouble();
-                ++batches;
-            }
-            progress?.Report((epoch, total / Math.Max(1, batches)));
-        }
+        Module[] parts = model._head is null ? [model._bag] : [model._bag, model._head];
+        using var loop = new TrainingLoop(new ModuleList(parts), opt, new TrainingLoopOptions { Epochs = options.Epochs, Seed = options.Seed }) { OnProgress = onProgress };
+        loop.Run(new TrainingTask(model, pairs), new TrainingState<double>(), keepBestInMemory: false);
         return model;
+    }
+
+    /// <summary>DSSM's part of the training loop: shuffled batches of pairs (one shuffle stream), NT-Xent with in-batch negatives.</summary>
+    private sealed class TrainingTask(DssmModel model, IReadOnlyList<(IReadOnlyList<string> A, IReadOnlyList<string> B)> pairs) : ITrainingTask<int[], double>
+    {
+        private readonly Random _rng = new(model.Options.Seed);
+        private readonly int[] _order = Enumerable.Range(0, pairs.Count).ToArray();
+
+        // A last batch of one pair has no negative and is skipped.
+        public IReadOnlyList<int[]> Batches(int epoch) => ShuffledBatches.Next(_order, _rng, model.Options.BatchSize, minLast: 2);
+
+        public BatchLoss TrainBatch(int[] batch, TrainingLoop loop)
+        {
+            using var scope = DisposeScope.Begin();
+            double value = 0;
+            loop.Step(() =>
+            {
+                Tensor qa = model.Forward(batch.Select(i => pairs[i].A).ToList());   // (B, D)
+                Tensor qb = model.Forward(batch.Select(i => pairs[i].B).ToList());   // (B, D)
+                Tensor loss = NtXent.Loss(qa, qb, model.Options.Temperature);
+                value = loss.ToDouble();
+                return loss;
+            });
+            return new BatchLoss(value, 1); // the epoch's loss is the mean of its batches' losses
+        }
+
+        public EpochOutcome<double> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore) =>
+            new(trainLoss, double.NaN);
+
+        public void KeepBest() { }
+
+        public void SaveCheckpoint(TrainingState<double> state) { }
     }
 
     private Tensor Forward(IReadOnlyList<IReadOnlyList<string>> sentences)

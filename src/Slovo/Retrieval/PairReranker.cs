@@ -1,3 +1,4 @@
+using Slovo.Training;
 using Slovo.Embeddings;
 using Slovo.Torch;
 using Slovo.Torch.NN;
@@ -57,18 +58,27 @@ public sealed class PairReranker : IDisposable
         var features = new float[pairs.Count * f];
         Parallel.For(0, pairs.Count, i => Fuse(pairs[i].A, pairs[i].B, features.AsSpan(i * f, f)));
         float[] labels = pairs.Select(p => p.Duplicate ? 1f : 0f).ToArray();
-        LibTorch.ManualSeed((ulong)seed);
-        var model = new PairReranker(dim, hidden);
+        PairReranker model = RandomGenerator.Seeded((ulong)seed, () => new PairReranker(dim, hidden));
         using var opt = new Adam(model._mlp.Parameters(), lr: lr);
-        var rng = new Random(seed);
-        int[] order = Enumerable.Range(0, pairs.Count).ToArray();
-        for (int epoch = 0; epoch < epochs; ++epoch)
+        using var loop = new TrainingLoop(model._mlp, opt, new TrainingLoopOptions { Epochs = epochs, Seed = seed });
+        loop.Run(new TrainingTask(model._mlp, features, labels, f, batchSize, seed), new TrainingState<double>(), keepBestInMemory: false);
+        return model;
+    }
+
+    /// <summary>The reranker's part of the training loop: shuffled batches of fused pair features (one shuffle stream), BCE.</summary>
+    private sealed class TrainingTask(Sequential mlp, float[] features, float[] labels, int f, int batchSize, int seed) : ITrainingTask<int[], double>
+    {
+        private readonly Random _rng = new(seed);
+        private readonly int[] _order = Enumerable.Range(0, labels.Length).ToArray();
+
+        public IReadOnlyList<int[]> Batches(int epoch) => ShuffledBatches.Next(_order, _rng, batchSize);
+
+        public BatchLoss TrainBatch(int[] batch, TrainingLoop loop)
         {
-            rng.Shuffle(order);
-            for (int start = 0; start < order.Length; start += batchSize)
+            using var scope = DisposeScope.Begin();
+            double value = 0;
+            loop.Step(() =>
             {
-                using var scope = DisposeScope.Begin();
-                int[] batch = order.Skip(start).Take(batchSize).ToArray();
                 var x = new float[batch.Length * f];
                 var y = new float[batch.Length];
                 for (int b = 0; b < batch.Length; ++b)
@@ -76,14 +86,20 @@ public sealed class PairReranker : IDisposable
                     features.AsSpan(batch[b] * f, f).CopyTo(x.AsSpan(b * f));
                     y[b] = labels[batch[b]];
                 }
-                opt.ZeroGrad();
-                Tensor logits = model._mlp.Forward(Tensor.From(x, batch.Length, f)).Reshape(-1);   // (B)
+                Tensor logits = mlp.Forward(Tensor.From(x, batch.Length, f)).Reshape(-1);   // (B)
                 Tensor loss = Losses.BCEWithLogits(logits, Tensor.From(y));
-                loss.Backward();
-                opt.Step();
-            }
+                value = loss.ToDouble();
+                return loss;
+            });
+            return new BatchLoss(value, 1);
         }
-        return model;
+
+        public EpochOutcome<double> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore) =>
+            new(trainLoss, double.NaN);
+
+        public void KeepBest() { }
+
+        public void SaveCheckpoint(TrainingState<double> state) { }
     }
 
     /// <summary>Duplicate scores (logits) of many pairs.</summary>

@@ -1,0 +1,296 @@
+using System.Diagnostics;
+using Slovo.Torch;
+using Slovo.Torch.NN;
+using Slovo.Torch.Optim;
+
+namespace Slovo.Training;
+
+/// <summary>Where a run stands after a batch: the one progress record of every trainer (for bars and logs).</summary>
+/// <param name="Epoch">The epoch, from 1.</param>
+/// <param name="Epochs">Epochs at most.</param>
+/// <param name="Batch">Batches of this epoch done, from 1.</param>
+/// <param name="Batches">Batches in this epoch.</param>
+/// <param name="Step">Optimizer steps taken in the whole run.</param>
+/// <param name="Loss">The batch's mean loss.</param>
+/// <param name="LearningRate">The optimizer's rate after the batch.</param>
+/// <param name="ItemsPerSecond">Items (tokens, texts, pairs, words) trained per second in this epoch.</param>
+public readonly record struct TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, long Step, double Loss, double LearningRate, double ItemsPerSecond);
+
+/// <summary>What one batch added: its summed loss and the items it covered (the epoch's loss is their ratio).</summary>
+public readonly record struct BatchLoss(double Sum, long Items)
+{
+    /// <summary>The batch's mean loss.</summary>
+    public double Mean => Items > 0 ? Sum / Items : double.NaN;
+}
+
+/// <summary>The end of an epoch: what to report, and the score early stopping watches (higher is better; NaN: nothing watched).</summary>
+public readonly record struct EpochOutcome<TReport>(TReport Report, double Score);
+
+/// <summary>
+/// The state of a run, the same type written into a checkpoint and read back (<see cref="Torch.Serialization.ModelArchive"/>):
+/// with it and the model and optimizer tensors, a killed run continues exactly.
+/// </summary>
+public sealed class TrainingState<TReport>
+{
+    /// <summary>Epochs finished.</summary>
+    public int Epoch { get; set; }
+
+    /// <summary>Batches of the current epoch finished.</summary>
+    public int Batch { get; set; }
+
+    /// <summary>Optimizer steps taken.</summary>
+    public long Step { get; set; }
+
+    /// <summary>The current epoch's summed loss so far.</summary>
+    public double EpochLossSum { get; set; }
+
+    /// <summary>The items that loss covers.</summary>
+    public long EpochItems { get; set; }
+
+    /// <summary>The epoch (from 1) with the best score; 0 before any.</summary>
+    public int BestEpoch { get; set; }
+
+    /// <summary>Epochs since the best one.</summary>
+    public int BadEpochs { get; set; }
+
+    /// <summary>The best score so far (null before any).</summary>
+    public double? BestScore { get; set; }
+
+    /// <summary>Training seconds over every session of the run.</summary>
+    public double Seconds { get; set; }
+
+    /// <summary>Every finished epoch's report.</summary>
+    public List<TReport> History { get; set; } = [];
+}
+
+/// <summary>Settings every trainer shares.</summary>
+public sealed record TrainingLoopOptions
+{
+    /// <summary>Passes over the training data at most.</summary>
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Gradient norm limit (0: none).</summary>
+    public double Clip { get; init; }
+
+    /// <summary>Stop after this many epochs without a better score (0: never stop early).</summary>
+    public int Patience { get; init; }
+
+    /// <summary>Seed of the run's random generator (reseeded from it every step).</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Save a checkpoint every this many batches (0: only at each epoch's end, when checkpoints are saved at all).</summary>
+    public int CheckpointEvery { get; init; }
+}
+
+/// <summary>What a trainer supplies to <see cref="TrainingLoop.Run{TBatch, TReport}"/>.</summary>
+public interface ITrainingTask<TBatch, TReport>
+{
+    /// <summary>The batches of epoch <paramref name="epoch"/> (from 0), in training order; the same for the same epoch on every call.</summary>
+    IReadOnlyList<TBatch> Batches(int epoch);
+
+    /// <summary>Trains on one batch with one or more <see cref="TrainingLoop.Step"/> calls.</summary>
+    BatchLoss TrainBatch(TBatch batch, TrainingLoop loop);
+
+    /// <summary>
+    /// Evaluates after epoch <paramref name="epoch"/> (from 1), whose mean training loss is <paramref name="trainLoss"/>;
+    /// <paramref name="bestScore"/> is the best score before it (see <see cref="TrainingLoop.Improves"/>).
+    /// </summary>
+    EpochOutcome<TReport> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore);
+
+    /// <summary>The epoch just ended has the best score so far: keep its weights (or leave it to the loop's in-memory copy).</summary>
+    void KeepBest();
+
+    /// <summary>Writes a checkpoint of the run (atomically), or nothing when the run has no folder.</summary>
+    void SaveCheckpoint(TrainingState<TReport> state);
+}
+
+/// <summary>
+/// The one training loop of Slovo. <see cref="Step"/> is one optimizer step (seed, zero-grad, forward and loss, backward,
+/// clip, step, schedule); <see cref="Run{TBatch, TReport}"/> drives epochs and batches around a task: progress records,
+/// the evaluation hook, best-epoch tracking, early stopping, checkpoints at a fixed batch interval and at every epoch's
+/// end, and exact resume from a <see cref="TrainingState{TReport}"/>.
+/// </summary>
+/// <remarks>
+/// Randomness: every step reseeds the run's own <see cref="RandomGenerator"/> from (seed, step) and makes it the thread's
+/// current generator, so dropout masks depend only on the run's seed and the step — a resumed run draws exactly what an
+/// unbroken one drew, and runs on other threads draw independently. The one exception is libtorch's fused multi-layer
+/// RNN kernel, whose inter-layer dropout draws from the process-wide generator and takes no other: for a model that
+/// holds one (<see cref="Module.DrawsFromGlobalGenerator"/>), the step reseeds the global generator instead and every
+/// draw of the step comes from it, in the same order as before there were run generators. Such runs must not share a
+/// process with another training run at the same time.
+/// </remarks>
+public sealed class TrainingLoop : IDisposable
+{
+    private readonly Optimizer _optimizer;
+    private readonly IReadOnlyList<Tensor> _clipped;
+    private readonly RandomGenerator _random;
+    private long _step;
+
+    /// <summary>A loop over <paramref name="model"/>'s training with <paramref name="optimizer"/>.</summary>
+    public TrainingLoop(Module model, Optimizer optimizer, TrainingLoopOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Epochs < 1) throw new ArgumentException("epochs must be at least 1", nameof(options));
+        if (options.Clip < 0 || options.Patience < 0 || options.CheckpointEvery < 0)
+            throw new ArgumentException("clip, patience and checkpoint interval must not be negative", nameof(options));
+        (Model, _optimizer, Options) = (model, optimizer, options);
+        _clipped = optimizer.Parameters;
+        GlobalRandomness = model.DrawsFromGlobalGenerator;
+        _random = new RandomGenerator(SeedOf(0));
+    }
+
+    /// <summary>The model trained.</summary>
+    public Module Model { get; }
+
+    /// <summary>The settings.</summary>
+    public TrainingLoopOptions Options { get; }
+
+    /// <summary>Whether steps draw from libtorch's process-wide generator (the model holds a fused multi-layer RNN with dropout).</summary>
+    public bool GlobalRandomness { get; }
+
+    /// <summary>Optimizer steps taken.</summary>
+    public long Steps => _step;
+
+    /// <summary>Makes the learning-rate schedule for an epoch of this many batches (null: a constant rate); it is set to
+    /// the run's global batch index before every batch.</summary>
+    public Func<int, LRScheduler>? Schedule { get; init; }
+
+    /// <summary>Logs train/loss each batch (and train/lr when scheduled), when given.</summary>
+    public TensorBoardWriter? Log { get; init; }
+
+    /// <summary>Called after every batch.</summary>
+    public Action<TrainingProgress>? OnProgress { get; init; }
+
+    /// <summary>Called after every checkpoint is written, with the step count (tests stop a run at a known point with it).</summary>
+    public Action<long>? OnCheckpoint { get; init; }
+
+    private ulong SeedOf(long step) => unchecked((ulong)Options.Seed * 1_000_003UL + (ulong)step);
+
+    /// <summary>
+    /// One optimizer step: reseeds the run's randomness from (seed, step), zeroes the gradients, runs
+    /// <paramref name="loss"/> (forward pass and loss; null when there is nothing to learn from, e.g. a window of padding
+    /// only), back-propagates, clips and steps. Returns whether a step was taken.
+    /// </summary>
+    public bool Step(Func<Tensor?> loss)
+    {
+        ulong seed = SeedOf(_step);
+        if (GlobalRandomness) LibTorch.ManualSeed(seed);
+        else _random.ManualSeed(seed);
+        using RandomGenerator.Scope use = GlobalRandomness ? default : _random.Use();
+        _optimizer.ZeroGrad();
+        Tensor? l = loss();
+        if (l is null) return false;
+        l.Backward();
+        if (Options.Clip > 0) GradClip.ClipGradNorm(_clipped, Options.Clip);
+        _optimizer.Step();
+        ++_step;
+        return true;
+    }
+
+    /// <summary>
+    /// Trains epochs of <paramref name="task"/> from <paramref name="state"/> (a new state, or one read from a checkpoint)
+    /// until the last epoch or early stopping. Returns whether it stopped early; when the task keeps no best weights of its
+    /// own, the best epoch's weights are back in the model at the end.
+    /// </summary>
+    public bool Run<TBatch, TReport>(ITrainingTask<TBatch, TReport> task, TrainingState<TReport> state, bool keepBestInMemory)
+    {
+        _step = state.Step;
+        Dictionary<string, Tensor>? best = null;
+        var session = Stopwatch.StartNew();
+        double secondsBefore = state.Seconds;
+        bool Stopped() => Options.Patience > 0 && state.BadEpochs >= Options.Patience && state.Epoch < Options.Epochs;
+        try
+        {
+            while (state.Epoch < Options.Epochs && !Stopped())
+            {
+                IReadOnlyList<TBatch> batches = task.Batches(state.Epoch);
+                LRScheduler? schedule = Schedule?.Invoke(batches.Count);
+                var epochClock = Stopwatch.StartNew();
+                long epochItems = 0;
+                for (int bi = state.Batch; bi < batches.Count; ++bi)
+                {
+                    schedule?.SetEpoch((long)state.Epoch * batches.Count + bi);
+                    Model.Train();
+                    BatchLoss b = task.TrainBatch(batches[bi], this);
+                    state.EpochLossSum += b.Sum;
+                    state.EpochItems += b.Items;
+                    epochItems += b.Items;
+                    state.Batch = bi + 1;
+                    state.Step = _step;
+                    Log?.Scalar("train/loss", b.Mean, _step);
+                    if (schedule is not null) Log?.Scalar("train/lr", _optimizer.LearningRate, _step);
+                    OnProgress?.Invoke(new TrainingProgress(state.Epoch + 1, Options.Epochs, bi + 1, batches.Count, _step, b.Mean,
+                        _optimizer.LearningRate, epochItems / epochClock.Elapsed.TotalSeconds));
+                    if (Options.CheckpointEvery > 0 && state.Batch % Options.CheckpointEvery == 0 && state.Batch < batches.Count)
+                        Checkpoint(task, state, secondsBefore, session);
+                }
+
+                double trainLoss = state.EpochLossSum / Math.Max(1, state.EpochItems);
+                EpochOutcome<TReport> end = task.EndEpoch(state.Epoch + 1, trainLoss, epochClock.Elapsed.TotalSeconds,
+                    epochItems / epochClock.Elapsed.TotalSeconds, _step, state.BestScore);
+                state.History.Add(end.Report);
+                state.Epoch++;
+                if (!double.IsNaN(end.Score))
+                {
+                    if (Improves(end.Score, state.BestScore))
+                    {
+                        (state.BestScore, state.BestEpoch, state.BadEpochs) = (end.Score, state.Epoch, 0);
+                        task.KeepBest();
+                        if (keepBestInMemory)
+                        {
+                            TensorDictionary.DisposeAll(best);
+                            best = Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone().DetachFromScope());
+                        }
+                    }
+                    else state.BadEpochs++;
+                }
+                (state.Batch, state.EpochLossSum, state.EpochItems) = (0, 0, 0);
+                Checkpoint(task, state, secondsBefore, session);
+            }
+            if (best is not null) Model.LoadStateDict(best);
+            return Stopped();
+        }
+        finally
+        {
+            state.Seconds = secondsBefore + session.Elapsed.TotalSeconds;
+            TensorDictionary.DisposeAll(best);
+        }
+    }
+
+    /// <summary>Whether <paramref name="score"/> beats <paramref name="best"/> (strictly; anything beats no best; NaN never does).</summary>
+    public static bool Improves(double score, double? best) => !double.IsNaN(score) && (best is null || score > best);
+
+    private void Checkpoint<TBatch, TReport>(ITrainingTask<TBatch, TReport> task, TrainingState<TReport> state, double secondsBefore, Stopwatch session)
+    {
+        state.Seconds = secondsBefore + session.Elapsed.TotalSeconds;
+        state.Step = _step;
+        task.SaveCheckpoint(state);
+        OnCheckpoint?.Invoke(_step);
+    }
+
+    /// <summary>Releases the run's generator.</summary>
+    public void Dispose() => _random.Dispose();
+}
+
+/// <summary>Batches of indices for tasks without their own batching: a seeded shuffle per epoch, cut into equal runs.</summary>
+public static class ShuffledBatches
+{
+    /// <summary>
+    /// Shuffles <paramref name="order"/> in place with <paramref name="rng"/> (so
+    /// successive epochs continue one shuffle stream) and cuts it into batches of <paramref name="batchSize"/>; a last
+    /// batch smaller than <paramref name="minLast"/> is dropped.
+    /// </summary>
+    public static IReadOnlyList<int[]> Next(int[] order, Random rng, int batchSize, int minLast = 1)
+    {
+        rng.Shuffle(order);
+        var batches = new List<int[]>();
+        for (int start = 0; start < order.Length; start += batchSize)
+        {
+            int[] b = order.AsSpan(start, Math.Min(batchSize, order.Length - start)).ToArray();
+            if (b.Length < minLast) break;
+            batches.Add(b);
+        }
+        return batches;
+    }
+}
