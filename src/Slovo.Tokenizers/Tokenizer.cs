@@ -40,7 +40,7 @@ public sealed class Tokenizer
     public IPreTokenizer? PreTokenizer { get; init; }
 
     /// <summary>Adds special tokens around each sequence, or null.</summary>
-    public TemplateProcessing? PostProcessor { get; init; }
+    public IPostProcessor? PostProcessor { get; init; }
 
     /// <summary>Turns tokens back into text, or null (tokens joined by spaces).</summary>
     public IDecoder? Decoder { get; init; }
@@ -76,20 +76,6 @@ public sealed class Tokenizer
     /// <summary>The token of an id, or null.</summary>
     public string? IdToToken(int id) => _addedById.TryGetValue(id, out AddedToken? a) ? a.Content : Model.IdToToken(id);
 
-    private bool ByteLevelInput(out bool addPrefixSpace)
-    {
-        addPrefixSpace = false;
-        IPreTokenizer? p = PreTokenizer;
-        IEnumerable<IPreTokenizer> all = p is SequencePreTokenizer seq ? seq.Steps : p is null ? [] : [p];
-        foreach (IPreTokenizer step in all)
-            if (step is ByteLevelPreTokenizer b)
-            {
-                addPrefixSpace = b.AddPrefixSpace;
-                return true;
-            }
-        return false;
-    }
-
     /// <summary>Encodes one text. <paramref name="maxLength"/> truncates (from the right) to at most that many tokens, special tokens included.</summary>
     public TokenEncoding Encode(string text, bool addSpecialTokens = true, int? maxLength = null)
     {
@@ -98,7 +84,6 @@ public sealed class Tokenizer
         var strings = new List<string>();
         var offsets = new List<(int, int)>();
         var special = new List<int>();
-        bool byteLevel = ByteLevelInput(out bool addPrefixSpace);
         var pieces = new List<(int Start, int Length)>();
         var tokens = new List<Token>();
         int pos = 0;
@@ -114,8 +99,7 @@ public sealed class Tokenizer
             }
             NormalizedText nt = NormalizedText.Identity(text[start..end], start);
             if (Normalizer is not null) nt = Normalizer.Normalize(nt);
-            if (byteLevel && addPrefixSpace && pos == 0 && (nt.Text.Length == 0 || nt.Text[0] != ' '))
-                nt = new NormalizedText(" " + nt.Text, [start, .. nt.Starts], [start, .. nt.Ends]);
+            if (PreTokenizer is not null) nt = PreTokenizer.Prepare(nt, start, first: pos == 0);
             pos++;
             string t = nt.Text;
             pieces.Clear();
@@ -124,13 +108,13 @@ public sealed class Tokenizer
             foreach ((int ps, int pl) in pieces)
             {
                 tokens.Clear();
-                if (byteLevel)
+                if (PreTokenizer?.MapPiece(t.AsSpan(ps, pl), out int[]? source) is string mapped)
                 {
-                    string mapped = ByteLevel.Map(t.AsSpan(ps, pl), out int[] source);
+                    // The model read another alphabet (e.g. byte-level): offsets go back through the source map.
                     Model.Tokenize(mapped, tokens);
                     foreach (Token tok in tokens)
                     {
-                        int ns = ps + source[tok.Start];
+                        int ns = ps + source![tok.Start];
                         int last = ps + source[tok.End - 1];
                         int ne = last + (char.IsHighSurrogate(t[last]) && last + 1 < t.Length ? 2 : 1);
                         Emit(tok.Id, Model.TokenString(tok, mapped), nt, ns, ne);
@@ -158,29 +142,18 @@ public sealed class Tokenizer
             special.Add(0);
         }
 
-        TemplateProcessing? template = addSpecialTokens ? PostProcessor : null;
-        int added = template?.Added ?? 0;
+        IPostProcessor? processor = addSpecialTokens ? PostProcessor : null;
+        int added = processor?.Added ?? 0;
         if (maxLength is { } max)
         {
-            if (max < added) throw new ArgumentOutOfRangeException(nameof(maxLength), max, $"the template alone adds {added} tokens");
+            if (max < added) throw new ArgumentOutOfRangeException(nameof(maxLength), max, $"the post-processor alone adds {added} tokens");
             int keep = Math.Min(ids.Count, max - added);
             ids.RemoveRange(keep, ids.Count - keep);
             strings.RemoveRange(keep, strings.Count - keep);
             offsets.RemoveRange(keep, offsets.Count - keep);
             special.RemoveRange(keep, special.Count - keep);
         }
-        if (template is not null)
-        {
-            ids.InsertRange(0, template.Before.Select(b => b.Id));
-            strings.InsertRange(0, template.Before.Select(b => b.Token));
-            offsets.InsertRange(0, template.Before.Select(_ => (0, 0)));
-            special.InsertRange(0, template.Before.Select(_ => 1));
-            ids.AddRange(template.After.Select(b => b.Id));
-            strings.AddRange(template.After.Select(b => b.Token));
-            offsets.AddRange(template.After.Select(_ => (0, 0)));
-            special.AddRange(template.After.Select(_ => 1));
-        }
-        return new TokenEncoding
+        var encoding = new TokenEncoding
         {
             Ids = ids.ToArray(),
             Tokens = strings.ToArray(),
@@ -189,6 +162,7 @@ public sealed class Tokenizer
             SpecialTokensMask = special.ToArray(),
             TypeIds = new int[ids.Count],
         };
+        return processor is null ? encoding : processor.Process(encoding);
     }
 
     /// <summary>Raw-text segments: (start, end, the added token found there or null for ordinary text).</summary>

@@ -190,7 +190,7 @@ internal static class LmCommand
     private static SubwordVocabulary TrainBpe(ProgressView view, IReadOnlyList<string> texts, int size)
     {
         ProgressBar bar = view.Bar("bpe", size);
-        SubwordVocabulary vocab = SubwordVocabulary.TrainByteLevelBpe(texts, size, new SyncProgress<TrainingProgress>(p => bar.Report(p.Done, "tokens")));
+        SubwordVocabulary vocab = SubwordVocabulary.TrainByteLevelBpe(texts, size, new SyncProgress<TrainerProgress>(p => bar.Report(p.Done, "tokens")));
         bar.Report(size, "tokens");
         return vocab;
     }

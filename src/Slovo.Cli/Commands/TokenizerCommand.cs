@@ -51,50 +51,50 @@ internal static class TokenizerCommand
         return command;
     }
 
+    private static readonly Dictionary<string, TokenizerModel> s_models = new(StringComparer.Ordinal)
+    {
+        ["bpe"] = TokenizerModel.Bpe, ["bytelevel-bpe"] = TokenizerModel.ByteLevelBpe, ["wordpiece"] = TokenizerModel.WordPiece,
+        ["wordlevel"] = TokenizerModel.WordLevel, ["unigram"] = TokenizerModel.Unigram,
+    };
+
     private static int Train(string[] files, string outPath, string kind, int vocabSize, long minFrequency, string[]? specialsGiven, int limitAlphabet,
                              bool lowercase, bool nfkc, string? template)
     {
-        string[] specials = specialsGiven is { Length: > 0 } ? specialsGiven : (kind switch { "bytelevel-bpe" => ["<|endoftext|>"], "unigram" => ["<unk>", "<pad>"], _ => ["[UNK]", "[PAD]"] });
+        TokenizerModel kindOf = s_models[kind];
+        string[] specials = specialsGiven is { Length: > 0 } ? specialsGiven
+            : kindOf switch { TokenizerModel.ByteLevelBpe => ["<|endoftext|>"], TokenizerModel.Unigram => ["<unk>", "<pad>"], _ => ["[UNK]", "[PAD]"] };
         var steps = new List<INormalizer>();
         if (nfkc) steps.Add(new UnicodeNormalizer(NormalizationForm.FormKC));
         if (lowercase) steps.Add(new LowercaseNormalizer());
         INormalizer? normalizer = steps.Count == 0 ? null : steps.Count == 1 ? steps[0] : new SequenceNormalizer(steps);
-        IPreTokenizer pre = kind == "bytelevel-bpe" ? new ByteLevelPreTokenizer() : new WhitespacePreTokenizer();
-        string? unk = kind == "bytelevel-bpe" || specials.Length == 0 ? null : specials[0];
-        if (kind == "wordpiece" && unk is null) throw new UsageException("wordpiece needs an unknown token in --special-tokens");
-        IModel model = Ui.Run(view =>
+        string? unk = kindOf == TokenizerModel.ByteLevelBpe || specials.Length == 0 ? null : specials[0];
+        if (kindOf == TokenizerModel.WordPiece && unk is null) throw new UsageException("wordpiece needs an unknown token in --special-tokens");
+        (IModel model, ITrainer trainer) = Ui.Run(view =>
         {
+            ProgressBar merge = null!;
+            IProgress<TrainerProgress> progress = new SyncProgress<TrainerProgress>(p => merge.Report(kindOf == TokenizerModel.Unigram
+                ? Math.Max(0, vocabSize - Math.Max(0, p.Done - p.Total)) // unigram counts pieces down to the target
+                : p.Done, kindOf == TokenizerModel.Unigram ? "pieces" : "tokens"));
+            ITrainer trainer = Trainers.Create(kindOf, new BpeTrainerOptions
+            {
+                VocabSize = vocabSize, MinFrequency = minFrequency, SpecialTokens = specials, UnkToken = unk ?? (kindOf == TokenizerModel.Unigram ? "<unk>" : null),
+                LimitAlphabet = limitAlphabet > 0 ? limitAlphabet : null, Progress = progress,
+            });
             ProgressBar count = view.Bar("count", 100);
-            Dictionary<string, long> counts = WordCounter.CountFiles(files, normalizer, pre,
-                progress: new SyncProgress<TrainingProgress>(p => count.Report(p.Total == 0 ? 0 : p.Done * 100 / p.Total, "% of the bytes")));
+            Dictionary<string, long> counts = WordCounter.CountFiles(files, normalizer, trainer.PreTokenizer,
+                progress: new SyncProgress<TrainerProgress>(p => count.Report(p.Total == 0 ? 0 : p.Done * 100 / p.Total, "% of the bytes")));
             count.Report(100, $"{counts.Count:N0} distinct words");
-            ProgressBar merge = view.Bar("train", vocabSize);
-            var options = new BpeTrainerOptions
-            {
-                VocabSize = vocabSize, MinFrequency = minFrequency, SpecialTokens = specials, ByteLevelAlphabet = kind == "bytelevel-bpe",
-                LimitAlphabet = limitAlphabet > 0 ? limitAlphabet : null,
-                Progress = new SyncProgress<TrainingProgress>(p => merge.Report(p.Done, "tokens")),
-            };
-            IModel trained = kind switch
-            {
-                "bpe" or "bytelevel-bpe" => BpeTrainer.Train(counts, options, unk),
-                "wordpiece" => WordPieceTrainer.Train(counts, options, unk!),
-                "wordlevel" => WordLevelTrainer.Train(counts, vocabSize, minFrequency, specials, unk),
-                _ => UnigramTrainer.Train(counts, new UnigramTrainerOptions
-                {
-                    VocabSize = vocabSize, SpecialTokens = specials, UnkToken = unk ?? "<unk>",
-                    Progress = new SyncProgress<TrainingProgress>(p => merge.Report(Math.Max(0, vocabSize - Math.Max(0, p.Done - p.Total)), "pieces")),
-                }),
-            };
+            merge = view.Bar("train", vocabSize);
+            IModel trained = trainer.Train(counts);
             merge.Report(vocabSize, "tokens");
-            return trained;
+            return (trained, trainer);
         });
         var added = specials.Select(s => new AddedToken(s, model.TokenToId(s)!.Value)).ToList();
         var tokenizer = new Tokenizer(model, added)
         {
             Normalizer = normalizer,
-            PreTokenizer = pre,
-            Decoder = kind switch { "bytelevel-bpe" => new ByteLevelDecoder(), "wordpiece" => new WordPieceDecoder(), _ => null },
+            PreTokenizer = trainer.PreTokenizer,
+            Decoder = trainer.Decoder,
             PostProcessor = string.IsNullOrEmpty(template) ? null : TemplateProcessing.Parse(template, added.ToDictionary(a => a.Content, a => a.Id)),
         };
         TokenizerJson.Save(tokenizer, outPath);

@@ -18,6 +18,9 @@ public interface IModel
     /// <summary>The number of ids (one more than the largest).</summary>
     int VocabSize { get; }
 
+    /// <summary>The token that stands for what the vocabulary cannot spell, or null when the model has none.</summary>
+    string? UnkToken { get; }
+
     /// <summary>Every token with its id.</summary>
     IReadOnlyDictionary<string, int> Vocab { get; }
 

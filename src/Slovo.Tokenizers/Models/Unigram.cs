@@ -22,6 +22,9 @@ public sealed class Unigram : IModel
     /// <summary>The id of the unknown piece, or null.</summary>
     public int? UnkId { get; }
 
+    /// <inheritdoc />
+    public string? UnkToken => UnkId is int u ? Pieces[u].Piece : null;
+
     /// <summary>Whether unknown characters become byte pieces.</summary>
     public bool ByteFallback { get; }
 

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using Slovo.Tokenizers.Models;
+using Slovo.Tokenizers.Normalizers;
 
 namespace Slovo.Tokenizers.PreTokenizers;
 
@@ -159,6 +161,20 @@ public sealed class ByteLevelPreTokenizer(bool addPrefixSpace = false, bool useR
             i = end;
         }
     }
+
+    /// <summary>With <see cref="AddPrefixSpace"/>, puts a space before the input's first stretch unless it starts with one.</summary>
+    public NormalizedText Prepare(NormalizedText text, int origin, bool first) =>
+        !AddPrefixSpace || !first || (text.Text.Length > 0 && text.Text[0] == ' ')
+            ? text
+            : new NormalizedText(" " + text.Text, [origin, .. text.Starts], [origin, .. text.Ends]);
+
+    /// <summary>Maps the piece's UTF-8 bytes to GPT-2's printable byte alphabet.</summary>
+    public string? MapPiece(ReadOnlySpan<char> piece, out int[]? source)
+    {
+        string mapped = ByteLevel.Map(piece, out int[] s);
+        source = s;
+        return mapped;
+    }
 }
 
 /// <summary>Applies pre-tokenizers in turn, each splitting the previous one's pieces.</summary>
@@ -185,5 +201,21 @@ public sealed class SequencePreTokenizer(IReadOnlyList<IPreTokenizer> steps) : I
             (current, next) = (next, current);
         }
         pieces.AddRange(current.Where(p => p.Item2 > 0));
+    }
+
+    /// <summary>Each step prepares the text in turn.</summary>
+    public NormalizedText Prepare(NormalizedText text, int origin, bool first)
+    {
+        foreach (IPreTokenizer step in Steps) text = step.Prepare(text, origin, first);
+        return text;
+    }
+
+    /// <summary>The first step that maps pieces maps them.</summary>
+    public string? MapPiece(ReadOnlySpan<char> piece, out int[]? source)
+    {
+        foreach (IPreTokenizer step in Steps)
+            if (step.MapPiece(piece, out source) is string mapped) return mapped;
+        source = null;
+        return null;
     }
 }

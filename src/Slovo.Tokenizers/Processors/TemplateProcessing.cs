@@ -1,7 +1,7 @@
 namespace Slovo.Tokenizers.Processors;
 
 /// <summary>Adds special tokens around an encoded sequence, e.g. "[CLS] $A [SEP]" or "&lt;s&gt; $A &lt;/s&gt;".</summary>
-public sealed class TemplateProcessing
+public sealed class TemplateProcessing : IPostProcessor
 {
     /// <summary>Special tokens before the sequence: (token, id).</summary>
     public IReadOnlyList<(string Token, int Id)> Before { get; }
@@ -27,4 +27,20 @@ public sealed class TemplateProcessing
 
     /// <summary>The number of tokens the template adds.</summary>
     public int Added => Before.Count + After.Count;
+
+    /// <inheritdoc />
+    public TokenEncoding Process(TokenEncoding e)
+    {
+        static T[] Around<T>(IReadOnlyList<(string Token, int Id)> before, T[] middle, IReadOnlyList<(string Token, int Id)> after, Func<(string Token, int Id), T> special) =>
+            [.. before.Select(special), .. middle, .. after.Select(special)];
+        return new TokenEncoding
+        {
+            Ids = Around(Before, e.Ids, After, b => b.Id),
+            Tokens = Around(Before, e.Tokens, After, b => b.Token),
+            Offsets = Around(Before, e.Offsets, After, _ => (0, 0)),
+            AttentionMask = Around(Before, e.AttentionMask, After, _ => 1),
+            SpecialTokensMask = Around(Before, e.SpecialTokensMask, After, _ => 1),
+            TypeIds = Around(Before, e.TypeIds, After, _ => 0),
+        };
+    }
 }

@@ -306,7 +306,9 @@ public static class TokenizerJson
 
     private static JsonNode? WritePostProcessor(Tokenizer t)
     {
-        if (t.PostProcessor is { } tp)
+        if (t.PostProcessor is not null and not TemplateProcessing)
+            throw new NotSupportedException($"a {t.PostProcessor.GetType().Name} post-processor has no tokenizer.json form; use TemplateProcessing");
+        if (t.PostProcessor is TemplateProcessing tp)
         {
             JsonNode Special((string Token, int Id) s, int typeId) => new JsonObject { ["SpecialToken"] = new JsonObject { ["id"] = s.Token, ["type_id"] = typeId } };
             JsonNode Seq(string id, int typeId) => new JsonObject { ["Sequence"] = new JsonObject { ["id"] = id, ["type_id"] = typeId } };

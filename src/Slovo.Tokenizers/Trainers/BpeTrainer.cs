@@ -1,19 +1,12 @@
+using Slovo.Tokenizers.Decoders;
 using Slovo.Tokenizers.Models;
+using Slovo.Tokenizers.PreTokenizers;
 
 namespace Slovo.Tokenizers.Trainers;
 
-/// <summary>Settings of <see cref="BpeTrainer"/>.</summary>
-public sealed record BpeTrainerOptions
+/// <summary>Settings of <see cref="BpeTrainer"/> (and of <see cref="WordPieceTrainer"/>, which trains through it).</summary>
+public sealed record BpeTrainerOptions : TrainerOptions
 {
-    /// <summary>The vocabulary size to reach (special tokens and alphabet included).</summary>
-    public int VocabSize { get; init; } = 30_000;
-
-    /// <summary>Pairs seen fewer times are never merged.</summary>
-    public long MinFrequency { get; init; } = 2;
-
-    /// <summary>Tokens given the first ids, in order.</summary>
-    public IReadOnlyList<string> SpecialTokens { get; init; } = [];
-
     /// <summary>Keep only this many most frequent characters in the alphabet (others are dropped), or null for all.</summary>
     public int? LimitAlphabet { get; init; }
 
@@ -26,8 +19,6 @@ public sealed record BpeTrainerOptions
     /// <summary>Suffix of a word's last symbol (e.g. "&lt;/w&gt;"), or null.</summary>
     public string? EndOfWordSuffix { get; init; }
 
-    /// <summary>Receives progress of the merge loop.</summary>
-    public IProgress<TrainingProgress>? Progress { get; init; }
 }
 
 /// <summary>
@@ -35,11 +26,24 @@ public sealed record BpeTrainerOptions
 /// token ids, which are assigned in a fixed order, so training is deterministic) until the vocabulary is full or no pair
 /// is frequent enough. Only the pairs beside each merge site are updated.
 /// </summary>
-public static class BpeTrainer
+public sealed class BpeTrainer(BpeTrainerOptions options) : ITrainer
 {
-    /// <summary>Trains on <paramref name="wordCounts"/> (as counted by <see cref="WordCounter"/>).</summary>
+    /// <inheritdoc />
+    public TrainerOptions Options => options;
+
+    /// <inheritdoc />
+    public IModel Train(IReadOnlyDictionary<string, long> wordCounts) => Train(wordCounts, options);
+
+    /// <summary>The byte-level pre-tokenizer for a byte-level alphabet, else whitespace-and-punctuation words.</summary>
+    public IPreTokenizer PreTokenizer => options.ByteLevelAlphabet ? new ByteLevelPreTokenizer() : new WhitespacePreTokenizer();
+
+    /// <inheritdoc />
+    public IDecoder? Decoder => options.ByteLevelAlphabet ? new ByteLevelDecoder() : null;
+
+    /// <summary>Trains on <paramref name="wordCounts"/> (as counted by <see cref="WordCounter"/>); <paramref name="unkToken"/> overrides the options'.</summary>
     public static Bpe Train(IReadOnlyDictionary<string, long> wordCounts, BpeTrainerOptions options, string? unkToken = null)
     {
+        unkToken ??= options.UnkToken;
         if (wordCounts.Count == 0) throw new ArgumentException("the corpus holds no words; check the training files and the pre-tokenizer", nameof(wordCounts));
         string prefix = options.ContinuingSubwordPrefix ?? "", suffix = options.EndOfWordSuffix ?? "";
         var tokens = new List<string>();
@@ -171,7 +175,7 @@ public static class BpeTrainer
             pairCount.Remove(best);
             foreach (long key in grown)
                 if (pairCount.TryGetValue(key, out long v) && v > 0) queue.Enqueue(key, (v, key));
-            options.Progress?.Report(new TrainingProgress("merging pairs", tokens.Count, target));
+            options.Progress?.Report(new TrainerProgress("merging pairs", tokens.Count, target));
 
             void Dec(long key, long delta)
             {

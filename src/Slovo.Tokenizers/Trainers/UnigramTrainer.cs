@@ -1,18 +1,17 @@
+using Slovo.Tokenizers.Decoders;
 using Slovo.Tokenizers.Models;
+using Slovo.Tokenizers.PreTokenizers;
 
 namespace Slovo.Tokenizers.Trainers;
 
 /// <summary>Settings of <see cref="UnigramTrainer"/>.</summary>
-public sealed record UnigramTrainerOptions
+public sealed record UnigramTrainerOptions : TrainerOptions
 {
     /// <summary>The vocabulary size to reach (special tokens included).</summary>
-    public int VocabSize { get; init; } = 8000;
+    public override int VocabSize { get; init; } = 8000;
 
-    /// <summary>Tokens given the first ids, in order; the unknown token is added first when missing.</summary>
-    public IReadOnlyList<string> SpecialTokens { get; init; } = [];
-
-    /// <summary>The unknown piece.</summary>
-    public string UnkToken { get; init; } = "<unk>";
+    /// <summary>The unknown piece (added first when it is not among the special tokens).</summary>
+    public override string? UnkToken { get; init; } = "<unk>";
 
     /// <summary>Longest piece, in UTF-16 units.</summary>
     public int MaxPieceLength { get; init; } = 16;
@@ -26,8 +25,6 @@ public sealed record UnigramTrainerOptions
     /// <summary>The most seed substrings to start from.</summary>
     public int SeedSize { get; init; } = 1_000_000;
 
-    /// <summary>Receives progress (the current number of pieces, down to the target).</summary>
-    public IProgress<TrainingProgress>? Progress { get; init; }
 }
 
 /// <summary>
@@ -36,14 +33,27 @@ public sealed record UnigramTrainerOptions
 /// pieces whose loss would cost the least likelihood, until the vocabulary has the asked size. Characters are always kept.
 /// Deterministic: every loop runs in a fixed order.
 /// </summary>
-public static class UnigramTrainer
+public sealed class UnigramTrainer(UnigramTrainerOptions options) : ITrainer
 {
-    /// <summary>Trains on <paramref name="wordCounts"/> (as counted by <see cref="WordCounter"/>).</summary>
+    /// <inheritdoc />
+    public TrainerOptions Options => options;
+
+    /// <inheritdoc />
+    public IModel Train(IReadOnlyDictionary<string, long> wordCounts) => Train(wordCounts, options);
+
+    /// <summary>Whitespace-and-punctuation words.</summary>
+    public IPreTokenizer PreTokenizer => new WhitespacePreTokenizer();
+
+    /// <inheritdoc />
+    public IDecoder? Decoder => null;
+
+    /// <summary>Trains on <paramref name="wordCounts"/> (as counted by <see cref="WordCounter"/>); progress counts the pieces down to the target.</summary>
     public static Unigram Train(IReadOnlyDictionary<string, long> wordCounts, UnigramTrainerOptions options)
     {
+        string unkToken = options.UnkToken ?? throw new ArgumentException("a unigram model needs an unknown token", nameof(options));
         if (wordCounts.Count == 0) throw new ArgumentException("the corpus holds no words; check the training files and the pre-tokenizer", nameof(wordCounts));
         var specials = new List<string>();
-        if (!options.SpecialTokens.Contains(options.UnkToken)) specials.Add(options.UnkToken);
+        if (!options.SpecialTokens.Contains(unkToken)) specials.Add(unkToken);
         specials.AddRange(options.SpecialTokens);
         var words = wordCounts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (Text: kv.Key, Count: (double)kv.Value)).ToList();
 
@@ -91,7 +101,7 @@ public static class UnigramTrainer
                 }
                 (pieces, scores) = (kept, keptScores);
             }
-            options.Progress?.Report(new TrainingProgress("pruning pieces", pieces.Count, desired));
+            options.Progress?.Report(new TrainerProgress("pruning pieces", pieces.Count, desired));
             if (pieces.Count <= desired) break;
             (pieces, scores) = Prune(words, pieces, scores, Math.Max(desired, (int)(pieces.Count * options.ShrinkingFactor)));
         }
@@ -101,7 +111,7 @@ public static class UnigramTrainer
         var taken = new HashSet<string>(specials, StringComparer.Ordinal);
         foreach (int k in ordered)
             if (taken.Add(pieces[k].Key)) vocab.Add((pieces[k].Key, scores[k]));
-        return new Unigram(vocab, vocab.FindIndex(v => v.Item1 == options.UnkToken));
+        return new Unigram(vocab, vocab.FindIndex(v => v.Item1 == unkToken));
     }
 
     private static int Width(string s, int i) => char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]) ? 2 : 1;

@@ -6,7 +6,7 @@ using Slovo.Tokenizers.PreTokenizers;
 namespace Slovo.Tokenizers.Trainers;
 
 /// <summary>Progress of a long step: what is being done, how far, out of how much (0 when unknown).</summary>
-public readonly record struct TrainingProgress(string Stage, long Done, long Total);
+public readonly record struct TrainerProgress(string Stage, long Done, long Total);
 
 /// <summary>
 /// Counts pre-tokenized words the way a tokenizer will see them (its normalizer, its pre-tokenizer, byte-level mapping
@@ -53,7 +53,7 @@ public sealed class WordCounter
     }
 
     /// <summary>Counts every line of a UTF-8 file; invalid UTF-8 is an error naming the file, line and byte offset.</summary>
-    public void AddFile(string path, IProgress<TrainingProgress>? progress = null)
+    public void AddFile(string path, IProgress<TrainerProgress>? progress = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"training file not found: {Path.GetFullPath(path)}", path);
         long total = new FileInfo(path).Length;
@@ -62,9 +62,9 @@ public sealed class WordCounter
         {
             ++lineNo;
             Add(line);
-            if ((lineNo & 1023) == 0) progress?.Report(new TrainingProgress($"counting words in {Path.GetFileName(path)}", offset, total));
+            if ((lineNo & 1023) == 0) progress?.Report(new TrainerProgress($"counting words in {Path.GetFileName(path)}", offset, total));
         }
-        progress?.Report(new TrainingProgress($"counting words in {Path.GetFileName(path)}", total, total));
+        progress?.Report(new TrainerProgress($"counting words in {Path.GetFileName(path)}", total, total));
     }
 
     /// <summary>
@@ -72,7 +72,7 @@ public sealed class WordCounter
     /// boundaries, each range is counted separately, and the counts are added up.
     /// </summary>
     public static Dictionary<string, long> CountFiles(IReadOnlyList<string> paths, INormalizer? normalizer, IPreTokenizer? preTokenizer,
-                                                      int threads = 0, IProgress<TrainingProgress>? progress = null)
+                                                      int threads = 0, IProgress<TrainerProgress>? progress = null)
     {
         threads = threads > 0 ? threads : Environment.ProcessorCount;
         var ranges = new List<(string Path, long Start, long End)>();
@@ -95,7 +95,7 @@ public sealed class WordCounter
             var counter = new WordCounter(normalizer, preTokenizer);
             foreach ((string line, _) in ReadLines(ranges[i].Path, ranges[i].Start, ranges[i].End)) counter.Add(line);
             partial[i] = counter.Counts;
-            progress?.Report(new TrainingProgress("counting words", Interlocked.Add(ref doneBytes, ranges[i].End - ranges[i].Start), totalBytes));
+            progress?.Report(new TrainerProgress("counting words", Interlocked.Add(ref doneBytes, ranges[i].End - ranges[i].Start), totalBytes));
         });
         var total = new Dictionary<string, long>(partial.Select(p => p.Count).DefaultIfEmpty(0).Max(), StringComparer.Ordinal);
         foreach (Dictionary<string, long> p in partial)

@@ -265,7 +265,7 @@ public sealed class SubwordVocabulary : LmVocabulary
 
     /// <summary>Trains a byte-level BPE (GPT-2 split, lossless on any text) of <paramref name="vocabSize"/> tokens,
     /// the four special tokens included.</summary>
-    public static SubwordVocabulary TrainByteLevelBpe(IEnumerable<string> texts, int vocabSize, IProgress<TrainingProgress>? progress = null)
+    public static SubwordVocabulary TrainByteLevelBpe(IEnumerable<string> texts, int vocabSize, IProgress<TrainerProgress>? progress = null)
     {
         var pre = new ByteLevelPreTokenizer();
         var counter = new WordCounter(null, pre);
@@ -283,25 +283,24 @@ public sealed class SubwordVocabulary : LmVocabulary
     /// Trains a subword tokenizer of kind <paramref name="model"/> on words split at whitespace and punctuation;
     /// <paramref name="vocabSize"/> counts the four special tokens.
     /// </summary>
-    public static SubwordVocabulary Train(IEnumerable<string> texts, SubwordModel model, int vocabSize, bool lowercase = true, IProgress<TrainingProgress>? progress = null)
+    public static SubwordVocabulary Train(IEnumerable<string> texts, SubwordModel model, int vocabSize, bool lowercase = true, IProgress<TrainerProgress>? progress = null)
     {
-        INormalizer? normalizer = lowercase ? new LowercaseNormalizer() : null;
-        var pre = new WhitespacePreTokenizer();
-        var counter = new WordCounter(normalizer, pre);
-        foreach (string t in texts) counter.Add(t);
         string[] specials = [Pad, Sos, Eos, Unk];
-        var options = new BpeTrainerOptions { VocabSize = vocabSize, MinFrequency = 2, SpecialTokens = specials, Progress = progress };
-        IModel trained = model switch
+        ITrainer trainer = Trainers.Create(model switch
         {
-            SubwordModel.Bpe => BpeTrainer.Train(counter.Counts, options, Unk),
-            SubwordModel.WordPiece => WordPieceTrainer.Train(counter.Counts, options, Unk),
-            SubwordModel.Unigram => UnigramTrainer.Train(counter.Counts, new UnigramTrainerOptions { VocabSize = vocabSize, SpecialTokens = specials, UnkToken = Unk, Progress = progress }),
+            SubwordModel.Bpe => TokenizerModel.Bpe,
+            SubwordModel.WordPiece => TokenizerModel.WordPiece,
+            SubwordModel.Unigram => TokenizerModel.Unigram,
             _ => throw new ArgumentOutOfRangeException(nameof(model), model, "unknown subword model"),
-        };
+        }, new BpeTrainerOptions { VocabSize = vocabSize, MinFrequency = 2, SpecialTokens = specials, UnkToken = Unk, Progress = progress });
+        INormalizer? normalizer = lowercase ? new LowercaseNormalizer() : null;
+        var counter = new WordCounter(normalizer, trainer.PreTokenizer);
+        foreach (string t in texts) counter.Add(t);
+        IModel trained = trainer.Train(counter.Counts);
         var added = specials.Select(s => new AddedToken(s, trained.TokenToId(s)!.Value)).ToList();
         return new SubwordVocabulary(new Tokenizer(trained, added)
         {
-            Normalizer = normalizer, PreTokenizer = pre, Decoder = model == SubwordModel.WordPiece ? new WordPieceDecoder() : new SpaceJoinDecoder(),
+            Normalizer = normalizer, PreTokenizer = trainer.PreTokenizer, Decoder = trainer.Decoder ?? new SpaceJoinDecoder(),
         });
     }
 
