@@ -115,6 +115,14 @@ public class LmCommandTests
         Cli.Ok("classify", "train", "--train", tsv, "--model", "cnn", "--emb", "4", "--filters", "2", "--epochs", "1", "--threads", "1", "--out", classifier);
         Assert.Contains("is not a Slovo language model", Cli.Fails(1, ["lm", "generate", "--model", classifier]));
         Assert.Contains("is not a Slovo text classifier", Cli.Fails(1, ["classify", "predict", "--model", run]));
+        // A checkpoint from another command (a classifier's model file where the LM run's checkpoint should be).
+        string other = Directory.CreateTempSubdirectory("slovo-lm-mixed").FullName;
+        Cli.Capture(["lm", .. Train(data, other, "char", "--epochs", "1")], out code);
+        Assert.Equal(0, code);
+        File.Copy(Path.Combine(classifier, "model.safetensors"), Path.Combine(other, "checkpoint.safetensors"), overwrite: true);
+        string mixed = Cli.Fails(1, ["lm", .. Train(data, other, "char", "--epochs", "2", "--resume")]);
+        Assert.Contains("checkpoint.safetensors is not a checkpoint of a Slovo language-model run (format 'slovo-text-classifier')", mixed);
+        Assert.Contains("without --resume", mixed);
         string model = Path.Combine(run, "model.safetensors");
         File.WriteAllBytes(model, File.ReadAllBytes(model)[..100]);               // truncated
         Assert.Contains(model, Cli.Fails(1, ["lm", "generate", "--model", run]));

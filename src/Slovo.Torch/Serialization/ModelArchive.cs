@@ -65,30 +65,48 @@ public static class ModelArchive
     {
         if (Directory.Exists(path)) path = Path.Combine(path, kind.FileName);
         if (!File.Exists(path)) throw new FileNotFoundException($"no {kind.Description} at {Path.GetFullPath(path)}; train one with '{kind.TrainCommand}'", path);
-        string Fix() => $"give a file written by '{kind.TrainCommand}'";
-        Dictionary<string, Tensor> tensors;
-        Dictionary<string, string> meta;
-        try { (tensors, meta) = SafeTensors.LoadWithMetadata(path); }
-        catch (SafeTensorsFormatException e) { throw new InvalidDataException($"{path} is not a readable model file ({e.Message}); {Fix()}", e); }
-        try
+        string fix = $"give a file written by '{kind.TrainCommand}'";
+        return Read(path, "model file", fix, (tensors, meta) =>
         {
             string? format = meta.GetValueOrDefault(FormatField);
             if (format != kind.Format)
-                throw new InvalidDataException($"{path} is not a Slovo {kind.Description} (format '{format ?? "none"}'); {Fix()}");
-            TOptions options;
-            try { options = JsonSerializer.Deserialize<TOptions>(meta.GetValueOrDefault(OptionsField) ?? "null", json) ?? throw new JsonException("no options"); }
-            catch (JsonException e) { throw new InvalidDataException($"{path}: malformed \"{OptionsField}\" field ({e.Message}); {Fix()}", e); }
+                throw new InvalidDataException($"{path} is not a Slovo {kind.Description} (format '{format ?? "none"}'); {fix}");
+            TOptions options = Field<TOptions>(path, meta, OptionsField, fix, json);
             return build(new ModelArchiveContent<TOptions>(path, options, meta, tensors));
+        });
+    }
+
+    /// <summary>
+    /// Reads the safetensors file at <paramref name="path"/> and runs <paramref name="body"/> on it; every way the file
+    /// can be wrong becomes one <see cref="InvalidDataException"/> that names the file and ends with <paramref name="fix"/>.
+    /// The tensors are disposed when <paramref name="body"/> returns.
+    /// </summary>
+    private static T Read<T>(string path, string what, string fix, Func<Dictionary<string, Tensor>, Dictionary<string, string>, T> body)
+    {
+        Dictionary<string, Tensor> tensors;
+        Dictionary<string, string> meta;
+        try { (tensors, meta) = SafeTensors.LoadWithMetadata(path); }
+        catch (SafeTensorsFormatException e) { throw new InvalidDataException($"{path} is not a readable {what} ({e.Message}); {fix}", e); }
+        try
+        {
+            return body(tensors, meta);
         }
         catch (Exception e) when (e is TorchException or KeyNotFoundException or FormatException or JsonException or ArgumentException
                                   || (e is InvalidDataException && !e.Message.StartsWith(path, StringComparison.Ordinal)))
         {
-            throw new InvalidDataException($"{path}: {e.Message.ReplaceLineEndings(" ")}; {Fix()}", e);
+            throw new InvalidDataException($"{path}: {e.Message.ReplaceLineEndings(" ")}; {fix}", e);
         }
         finally
         {
             foreach (Tensor t in tensors.Values) t.Dispose();
         }
+    }
+
+    /// <summary>A JSON metadata field read as <typeparamref name="T"/>; a missing or malformed one names the field and the fix.</summary>
+    private static T Field<T>(string path, Dictionary<string, string> meta, string name, string fix, JsonSerializerOptions? json)
+    {
+        try { return JsonSerializer.Deserialize<T>(meta.GetValueOrDefault(name) ?? "null", json) ?? throw new JsonException($"no {name}"); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: malformed \"{name}\" field ({e.Message}); {fix}", e); }
     }
 
     /// <summary>The metadata keys of a checkpoint besides the format tag.</summary>
@@ -126,11 +144,7 @@ public static class ModelArchive
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"--resume: no checkpoint at {Path.GetFullPath(path)}; start without --resume", path);
         const string Fix = "start the run again without --resume, or in a new folder";
-        Dictionary<string, Tensor> tensors;
-        Dictionary<string, string> meta;
-        try { (tensors, meta) = SafeTensors.LoadWithMetadata(path); }
-        catch (SafeTensorsFormatException e) { throw new InvalidDataException($"{path} is not a readable checkpoint ({e.Message}); {Fix}", e); }
-        try
+        return Read(path, "checkpoint", Fix, (tensors, meta) =>
         {
             string? format = meta.GetValueOrDefault(FormatField);
             if (format != kind.Format)
@@ -138,22 +152,12 @@ public static class ModelArchive
             if (meta.GetValueOrDefault(SettingsField) != settings)
                 throw new InvalidDataException($"{path} was written with other model or training settings ({meta.GetValueOrDefault(SettingsField)}); resume with the same options");
             if (check?.Invoke(meta) is string reason) throw new InvalidDataException($"{path} {reason}");
-            TState state;
-            try { state = JsonSerializer.Deserialize<TState>(meta.GetValueOrDefault(StateField) ?? "null", json) ?? throw new JsonException("no run state"); }
-            catch (JsonException e) { throw new InvalidDataException($"{path}: malformed \"{StateField}\" field ({e.Message}); {Fix}", e); }
+            TState state = Field<TState>(path, meta, StateField, Fix, json);
             model.LoadStateDict(Prefixed(tensors, ModelPrefix));
             optimizer.LoadStateDict(Prefixed(tensors, OptimizerPrefix), meta.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value));
             return state;
-        }
-        catch (Exception e) when (e is TorchException or KeyNotFoundException or FormatException or ArgumentException)
-        {
-            throw new InvalidDataException($"{path}: {e.Message.ReplaceLineEndings(" ")}; {Fix}", e);
-        }
-        finally
-        {
-            foreach (Tensor t in tensors.Values) t.Dispose();
-        }
+        });
     }
 
     private static Dictionary<string, Tensor> Prefixed(Dictionary<string, Tensor> all, string prefix) =>

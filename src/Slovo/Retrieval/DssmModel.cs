@@ -104,40 +104,14 @@ public sealed class DssmModel : IDisposable
         using var opt = new Adam(model.Parameters(), lr: options.LearningRate);
         Module[] parts = model._head is null ? [model._bag] : [model._bag, model._head];
         using var loop = new TrainingLoop(new ModuleList(parts), opt, new TrainingLoopOptions { Epochs = options.Epochs, Seed = options.Seed }) { OnProgress = onProgress };
-        loop.Run(new TrainingTask(model, pairs), new TrainingState<double>(), keepBestInMemory: false);
-        return model;
-    }
-
-    /// <summary>DSSM's part of the training loop: shuffled batches of pairs (one shuffle stream), NT-Xent with in-batch negatives.</summary>
-    private sealed class TrainingTask(DssmModel model, IReadOnlyList<(IReadOnlyList<string> A, IReadOnlyList<string> B)> pairs) : ITrainingTask<int[], double>
-    {
-        private readonly Random _rng = new(model.Options.Seed);
-        private readonly int[] _order = Enumerable.Range(0, pairs.Count).ToArray();
-
         // A last batch of one pair has no negative and is skipped.
-        public IReadOnlyList<int[]> Batches(int epoch) => ShuffledBatches.Next(_order, _rng, model.Options.BatchSize, minLast: 2);
-
-        public BatchLoss TrainBatch(int[] batch, TrainingLoop loop)
+        new ShuffledLossTask(pairs.Count, options.BatchSize, options.Seed, batch =>
         {
-            using var scope = DisposeScope.Begin();
-            double value = 0;
-            loop.Step(() =>
-            {
-                Tensor qa = model.Forward(batch.Select(i => pairs[i].A).ToList());   // (B, D)
-                Tensor qb = model.Forward(batch.Select(i => pairs[i].B).ToList());   // (B, D)
-                Tensor loss = NtXent.Loss(qa, qb, model.Options.Temperature);
-                value = loss.ToDouble();
-                return loss;
-            });
-            return new BatchLoss(value, 1); // the epoch's loss is the mean of its batches' losses
-        }
-
-        public EpochOutcome<double> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore) =>
-            new(trainLoss, double.NaN);
-
-        public void KeepBest() { }
-
-        public void SaveCheckpoint(TrainingState<double> state) { }
+            Tensor qa = model.Forward(batch.Select(i => pairs[i].A).ToList());   // (B, D)
+            Tensor qb = model.Forward(batch.Select(i => pairs[i].B).ToList());   // (B, D)
+            return NtXent.Loss(qa, qb, options.Temperature);
+        }, minLastBatch: 2).Run(loop);
+        return model;
     }
 
     private Tensor Forward(IReadOnlyList<IReadOnlyList<string>> sentences)

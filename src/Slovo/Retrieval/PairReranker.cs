@@ -61,45 +61,19 @@ public sealed class PairReranker : IDisposable
         PairReranker model = RandomGenerator.Seeded((ulong)seed, () => new PairReranker(dim, hidden));
         using var opt = new Adam(model._mlp.Parameters(), lr: lr);
         using var loop = new TrainingLoop(model._mlp, opt, new TrainingLoopOptions { Epochs = epochs, Seed = seed });
-        loop.Run(new TrainingTask(model._mlp, features, labels, f, batchSize, seed), new TrainingState<double>(), keepBestInMemory: false);
-        return model;
-    }
-
-    /// <summary>The reranker's part of the training loop: shuffled batches of fused pair features (one shuffle stream), BCE.</summary>
-    private sealed class TrainingTask(Sequential mlp, float[] features, float[] labels, int f, int batchSize, int seed) : ITrainingTask<int[], double>
-    {
-        private readonly Random _rng = new(seed);
-        private readonly int[] _order = Enumerable.Range(0, labels.Length).ToArray();
-
-        public IReadOnlyList<int[]> Batches(int epoch) => ShuffledBatches.Next(_order, _rng, batchSize);
-
-        public BatchLoss TrainBatch(int[] batch, TrainingLoop loop)
+        new ShuffledLossTask(pairs.Count, batchSize, seed, batch =>
         {
-            using var scope = DisposeScope.Begin();
-            double value = 0;
-            loop.Step(() =>
+            var x = new float[batch.Length * f];
+            var y = new float[batch.Length];
+            for (int b = 0; b < batch.Length; ++b)
             {
-                var x = new float[batch.Length * f];
-                var y = new float[batch.Length];
-                for (int b = 0; b < batch.Length; ++b)
-                {
-                    features.AsSpan(batch[b] * f, f).CopyTo(x.AsSpan(b * f));
-                    y[b] = labels[batch[b]];
-                }
-                Tensor logits = mlp.Forward(Tensor.From(x, batch.Length, f)).Reshape(-1);   // (B)
-                Tensor loss = Losses.BCEWithLogits(logits, Tensor.From(y));
-                value = loss.ToDouble();
-                return loss;
-            });
-            return new BatchLoss(value, 1);
-        }
-
-        public EpochOutcome<double> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore) =>
-            new(trainLoss, double.NaN);
-
-        public void KeepBest() { }
-
-        public void SaveCheckpoint(TrainingState<double> state) { }
+                features.AsSpan(batch[b] * f, f).CopyTo(x.AsSpan(b * f));
+                y[b] = labels[batch[b]];
+            }
+            Tensor logits = model._mlp.Forward(Tensor.From(x, batch.Length, f)).Reshape(-1);   // (B)
+            return Losses.BCEWithLogits(logits, Tensor.From(y));
+        }).Run(loop);
+        return model;
     }
 
     /// <summary>Duplicate scores (logits) of many pairs.</summary>

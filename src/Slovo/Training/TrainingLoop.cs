@@ -273,24 +273,54 @@ public sealed class TrainingLoop : IDisposable
     public void Dispose() => _random.Dispose();
 }
 
-/// <summary>Batches of indices for tasks without their own batching: a seeded shuffle per epoch, cut into equal runs.</summary>
-public static class ShuffledBatches
+/// <summary>
+/// The simplest task: batches of item indices in a seeded shuffle (one stream over all epochs), one optimizer step on
+/// each batch's <paramref name="loss"/>; an epoch's loss is the mean of its batches' losses, and there is nothing to
+/// evaluate or checkpoint. A last batch smaller than <paramref name="minLastBatch"/> is skipped.
+/// </summary>
+public sealed class ShuffledLossTask(int count, int batchSize, int seed, Func<int[], Tensor> loss, int minLastBatch = 1) : ITrainingTask<int[], double>
 {
-    /// <summary>
-    /// Shuffles <paramref name="order"/> in place with <paramref name="rng"/> (so
-    /// successive epochs continue one shuffle stream) and cuts it into batches of <paramref name="batchSize"/>; a last
-    /// batch smaller than <paramref name="minLast"/> is dropped.
-    /// </summary>
-    public static IReadOnlyList<int[]> Next(int[] order, Random rng, int batchSize, int minLast = 1)
+    private readonly Random _rng = new(seed);
+    private readonly int[] _order = Enumerable.Range(0, count).ToArray();
+
+    /// <summary>Trains <paramref name="loop"/>'s model for its epochs on this task.</summary>
+    public void Run(TrainingLoop loop) => loop.Run(this, new TrainingState<double>(), keepBestInMemory: false);
+
+    /// <inheritdoc />
+    public IReadOnlyList<int[]> Batches(int epoch)
     {
-        rng.Shuffle(order);
+        _rng.Shuffle(_order);
         var batches = new List<int[]>();
-        for (int start = 0; start < order.Length; start += batchSize)
+        for (int start = 0; start < _order.Length; start += batchSize)
         {
-            int[] b = order.AsSpan(start, Math.Min(batchSize, order.Length - start)).ToArray();
-            if (b.Length < minLast) break;
+            int[] b = _order.AsSpan(start, Math.Min(batchSize, _order.Length - start)).ToArray();
+            if (b.Length < minLastBatch) break;
             batches.Add(b);
         }
         return batches;
     }
+
+    /// <inheritdoc />
+    public BatchLoss TrainBatch(int[] batch, TrainingLoop loop)
+    {
+        using var scope = DisposeScope.Begin();
+        double value = 0;
+        loop.Step(() =>
+        {
+            Tensor l = loss(batch);
+            value = l.ToDouble();
+            return l;
+        });
+        return new BatchLoss(value, 1);
+    }
+
+    /// <inheritdoc />
+    public EpochOutcome<double> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore) =>
+        new(trainLoss, double.NaN);
+
+    /// <inheritdoc />
+    public void KeepBest() { }
+
+    /// <inheritdoc />
+    public void SaveCheckpoint(TrainingState<double> state) { }
 }
