@@ -8,7 +8,7 @@ using Slovo.Torch.Optim;
 // Side-by-side benchmarks of Slovo.Torch against PyTorch (Debian python3-torch: the same libtorch 1.13), in one run.
 // PyTorch runs as a persistent peer process (bench/peer_torch.py), and Slovo and PyTorch rounds alternate one by
 // one so both see the same machine noise; medians are compared and the ratio is printed last.
-// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt2|gpt2-dotnet|bpe-train|batch-encode|rank|w2v-load|lm-generate|lm-train|cls-lstm|cls-train|probes|all]
+// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt2|gpt2-dotnet|bpe-train|batch-encode|batch-encode-dotnet|rank|w2v-load|lm-generate|lm-train|cls-lstm|cls-train|probes|all]
 // ("probes" prints the seeded quality probes behind the tests' thresholds; it is not part of "all")
 
 string which = args.Length > 0 ? args[0] : "all";
@@ -19,7 +19,7 @@ if (!File.Exists(python))
     Console.Error.WriteLine($"The PyTorch peer needs {python} with torch. HINT: apt-get install -y python3-torch (or set SLOVO_PYTHON)");
     return 2;
 }
-bool torchFree = which is "gpt2" or "gpt2-dotnet" or "bpe-train" or "batch-encode" or "rank" or "w2v-load" or "probes";
+bool torchFree = which is "gpt2" or "gpt2-dotnet" or "bpe-train" or "batch-encode" or "batch-encode-dotnet" or "rank" or "w2v-load" or "probes";
 Console.WriteLine(torchFree ? $"{Environment.ProcessorCount} cores" : $"libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores");
 try
 {
@@ -29,6 +29,7 @@ try
     if (which is "gpt2-dotnet" or "all") BenchGpt2DotNet();
     if (which is "bpe-train" or "all") BenchBpeTrain();
     if (which is "batch-encode" or "all") BenchBatchEncode();
+    if (which is "batch-encode-dotnet" or "all") BenchBatchEncodeDotNet();
     if (which is "rank" or "all") BenchRank();
     if (which is "w2v-load" or "all") BenchW2vLoad();
     if (which is "lm-generate" or "all") LmBench.Generate();
@@ -153,15 +154,9 @@ void BenchBatchEncode()
 {
     ResetPeakRss();
     string peersDir = Path.Combine(FindRepoRoot(), "bench", "peers");
-    string tokPath = Path.Combine(Path.GetTempPath(), "slovo-bench-hf-bpe.json");
     using Peer hf = Peer.Start("node", Path.Combine(peersDir, "hf_peer.mjs"), peersDir, "=> ");
-    if (!File.Exists(tokPath)) hf.Ask($"train {Corpus100()} 30000 {tokPath}");
-    // Lines to encode: the first 16.8 MB of the corpus (one copy of the shipped text).
-    string linesPath = Path.Combine(Path.GetTempPath(), "slovo-bench-lines.txt");
-    string[] lines = File.ReadLines(Corpus100()).Take(150_000).ToArray();
-    File.WriteAllText(linesPath, string.Join("\n", lines));
-    lines = File.ReadAllText(linesPath).Split('\n');
-    hf.Ask($"load {tokPath} {linesPath}");
+    (string[] lines, string tokPath) = BatchEncodeInputs(hf);
+    hf.Ask($"load {tokPath} {Path.Combine(Path.GetTempPath(), "slovo-bench-lines.txt")}");
     var tokenizer = Slovo.Tokenizers.Serialization.TokenizerJson.Load(tokPath);
     hf.Ask("encode"); // warm-up
     tokenizer.EncodeBatch(lines);
@@ -187,6 +182,65 @@ void BenchBatchEncode()
     Console.WriteLine($"    HF tokenizers {t / 1e6:F2} M tokens/s");
     Console.WriteLine($"    peak resident memory: Slovo process {PeakRss() / 1048576.0:F0} MiB, HF process {hfPeak / 1048576.0:F0} MiB");
     Console.WriteLine($"    ratio Slovo/HF throughput = {s / t:F2} (target >= 2.0)");
+}
+
+// The lines (e) encodes and the tokenizer.json HF trained in (d) (trained now if missing).
+(string[] Lines, string TokenizerPath) BatchEncodeInputs(Peer hf)
+{
+    string tokPath = Path.Combine(Path.GetTempPath(), "slovo-bench-hf-bpe.json");
+    if (!File.Exists(tokPath)) hf.Ask($"train {Corpus100()} 30000 {tokPath}");
+    // Lines to encode: the first 150,000 lines of the corpus (most of one copy of the shipped text).
+    string linesPath = Path.Combine(Path.GetTempPath(), "slovo-bench-lines.txt");
+    string[] lines = File.ReadLines(Corpus100()).Take(150_000).ToArray();
+    File.WriteAllText(linesPath, string.Join("\n", lines));
+    return (File.ReadAllText(linesPath).Split('\n'), tokPath);
+}
+
+// (e2) The same batch encode against Microsoft.ML.Tokenizers' BpeTokenizer, built from the vocabulary and merges of
+// (d)'s tokenizer.json with its "\w+|[^\w\s]+" pre-tokenizer (HF's Whitespace); both in this process, 2 cores each
+// (ML.Tokenizers has no batch call: Parallel.For over the lines), full tokens with offsets, ids checked identical.
+void BenchBatchEncodeDotNet()
+{
+    ResetPeakRss();
+    string peersDir = Path.Combine(FindRepoRoot(), "bench", "peers");
+    string[] lines;
+    string tokPath;
+    using (Peer hf = Peer.Start("node", Path.Combine(peersDir, "hf_peer.mjs"), peersDir, "=> ")) (lines, tokPath) = BatchEncodeInputs(hf);
+    var tokenizer = Slovo.Tokenizers.Serialization.TokenizerJson.Load(tokPath);
+    var model = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(tokPath))!["model"]!;
+    var vocab = model["vocab"]!.AsObject().Select(kv => new KeyValuePair<string, int>(kv.Key, (int)kv.Value!)).ToList();
+    var merges = model["merges"]!.AsArray().Select(m => m is System.Text.Json.Nodes.JsonArray pair ? $"{pair[0]} {pair[1]}" : (string)m!).ToList();
+    string? unk = (string?)model["unk_token"];
+    var ml = Microsoft.ML.Tokenizers.BpeTokenizer.Create(new Microsoft.ML.Tokenizers.BpeOptions(vocab)
+    {
+        Merges = merges, PreTokenizer = Microsoft.ML.Tokenizers.PreTokenizer.CreateWordOrNonWord(), UnknownToken = unk,
+    });
+    IReadOnlyList<Slovo.Tokenizers.TokenEncoding> ours = tokenizer.EncodeBatch(lines, addSpecialTokens: false);
+    int differing = 0;
+    for (int i = 0; i < lines.Length; ++i)
+        if (!ours[i].Ids.SequenceEqual(ml.EncodeToIds(lines[i]))) ++differing;
+    long tokens = ours.Sum(e => (long)e.Length);
+    var slovo = new List<double>();
+    var mlTimes = new List<double>();
+    long mlTokens = 0;
+    for (int r = 0; r < 5; ++r)
+    {
+        var sw = Stopwatch.StartNew();
+        tokenizer.EncodeBatch(lines, addSpecialTokens: false);
+        slovo.Add(sw.Elapsed.TotalSeconds);
+        sw.Restart();
+        var theirs = new IReadOnlyList<Microsoft.ML.Tokenizers.EncodedToken>[lines.Length];
+        Parallel.For(0, lines.Length, i => theirs[i] = ml.EncodeToTokens(lines[i], out _));
+        mlTimes.Add(sw.Elapsed.TotalSeconds);
+        mlTokens = theirs.Sum(t => (long)t.Count);
+    }
+    double s = tokens / Median(slovo), t = mlTokens / Median(mlTimes);
+    Console.WriteLine($"(e2) batch encode of {lines.Length:N0} lines ({tokens:N0} tokens) with the 30,000-token BPE from (d), {Environment.ProcessorCount} cores,");
+    Console.WriteLine($"    median of 5 alternating rounds (Slovo EncodeBatch vs Microsoft.ML.Tokenizers 2.0.1 BpeTokenizer.EncodeToTokens in Parallel.For, offsets on both)");
+    Console.WriteLine($"    ids identical on {lines.Length - differing:N0} of {lines.Length:N0} lines; tokens Slovo {tokens:N0}, ML.Tokenizers {mlTokens:N0}");
+    Console.WriteLine($"    Slovo                   {s / 1e6:F2} M tokens/s");
+    Console.WriteLine($"    Microsoft.ML.Tokenizers {t / 1e6:F2} M tokens/s");
+    Console.WriteLine($"    ratio Slovo/ML.Tokenizers throughput = {s / t:F2} (target >= 2.0)");
 }
 
 void BenchGpt2()

@@ -76,16 +76,36 @@ public sealed class Tokenizer
     /// <summary>The token of an id, or null.</summary>
     public string? IdToToken(int id) => _addedById.TryGetValue(id, out AddedToken? a) ? a.Content : Model.IdToToken(id);
 
+    // Per-thread working lists of Encode (it never calls itself), so encoding a line allocates only its results.
+    [ThreadStatic] private static Scratch? t_scratch;
+
+    private sealed class Scratch
+    {
+        public readonly List<int> Ids = [], Special = [];
+        public readonly List<string> Strings = [];
+        public readonly List<(int, int)> Offsets = [];
+        public readonly List<(int Start, int Length)> Pieces = [];
+        public readonly List<Token> Tokens = [];
+
+        public void Clear()
+        {
+            Ids.Clear();
+            Special.Clear();
+            Strings.Clear();
+            Offsets.Clear();
+            Pieces.Clear();
+            Tokens.Clear();
+        }
+    }
+
     /// <summary>Encodes one text. <paramref name="maxLength"/> truncates (from the right) to at most that many tokens, special tokens included.</summary>
     public TokenEncoding Encode(string text, bool addSpecialTokens = true, int? maxLength = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var ids = new List<int>();
-        var strings = new List<string>();
-        var offsets = new List<(int, int)>();
-        var special = new List<int>();
-        var pieces = new List<(int Start, int Length)>();
-        var tokens = new List<Token>();
+        Scratch scratch = t_scratch ??= new Scratch();
+        scratch.Clear();
+        (List<int> ids, List<string> strings, List<(int, int)> offsets, List<int> special, List<(int Start, int Length)> pieces, List<Token> tokens) =
+            (scratch.Ids, scratch.Strings, scratch.Offsets, scratch.Special, scratch.Pieces, scratch.Tokens);
         int pos = 0;
         foreach ((int start, int end, AddedToken? found) in SplitAdded(text))
         {
@@ -97,7 +117,7 @@ public sealed class Tokenizer
                 special.Add(found.Special ? 1 : 0);
                 continue;
             }
-            NormalizedText nt = NormalizedText.Identity(text[start..end], start);
+            NormalizedText nt = NormalizedText.Identity(start == 0 && end == text.Length ? text : text[start..end], start);
             if (Normalizer is not null) nt = Normalizer.Normalize(nt);
             if (PreTokenizer is not null) nt = PreTokenizer.Prepare(nt, start, first: pos == 0);
             pos++;
@@ -153,12 +173,14 @@ public sealed class Tokenizer
             offsets.RemoveRange(keep, offsets.Count - keep);
             special.RemoveRange(keep, special.Count - keep);
         }
+        var mask = new int[ids.Count];
+        Array.Fill(mask, 1);
         var encoding = new TokenEncoding
         {
             Ids = ids.ToArray(),
             Tokens = strings.ToArray(),
             Offsets = offsets.ToArray(),
-            AttentionMask = Enumerable.Repeat(1, ids.Count).ToArray(),
+            AttentionMask = mask,
             SpecialTokensMask = special.ToArray(),
             TypeIds = new int[ids.Count],
         };
@@ -166,13 +188,11 @@ public sealed class Tokenizer
     }
 
     /// <summary>Raw-text segments: (start, end, the added token found there or null for ordinary text).</summary>
-    private IEnumerable<(int Start, int End, AddedToken? Token)> SplitAdded(string text)
+    private IEnumerable<(int Start, int End, AddedToken? Token)> SplitAdded(string text) =>
+        _addedLongestFirst.Length == 0 ? [(0, text.Length, null)] : SplitAddedTokens(text);
+
+    private IEnumerable<(int Start, int End, AddedToken? Token)> SplitAddedTokens(string text)
     {
-        if (_addedLongestFirst.Length == 0)
-        {
-            yield return (0, text.Length, null);
-            yield break;
-        }
         int segment = 0;
         for (int i = 0; i < text.Length;)
         {

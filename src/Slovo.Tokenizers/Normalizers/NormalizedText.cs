@@ -11,32 +11,38 @@ public sealed class NormalizedText
     /// <summary>The normalized text.</summary>
     public string Text { get; }
 
+    // Unnormalized text keeps no alignment arrays (character i comes from _offset + i) until someone asks for them.
+    private int[]? _starts, _ends;
+    private readonly int _offset;
+
     /// <summary>For each character of <see cref="Text"/>, where its source starts in the original.</summary>
-    public int[] Starts { get; }
+    public int[] Starts => _starts ??= Enumerable.Range(_offset, Text.Length).ToArray();
 
     /// <summary>For each character of <see cref="Text"/>, where its source ends in the original.</summary>
-    public int[] Ends { get; }
+    public int[] Ends => _ends ??= Enumerable.Range(_offset + 1, Text.Length).ToArray();
 
     /// <summary>Wraps text with explicit alignments.</summary>
     public NormalizedText(string text, int[] starts, int[] ends)
     {
         if (starts.Length != text.Length || ends.Length != text.Length)
             throw new ArgumentException("one alignment per character is needed");
-        (Text, Starts, Ends) = (text, starts, ends);
+        (Text, _starts, _ends) = (text, starts, ends);
     }
 
-    /// <summary>Unnormalized text: every character maps to itself.</summary>
-    public static NormalizedText Identity(string text, int offset = 0)
-    {
-        var s = new int[text.Length];
-        var e = new int[text.Length];
-        for (int i = 0; i < text.Length; ++i) (s[i], e[i]) = (offset + i, offset + i + 1);
-        return new NormalizedText(text, s, e);
-    }
+    private NormalizedText(string text, int offset) => (Text, _offset) = (text, offset);
+
+    /// <summary>Unnormalized text: every character maps to itself, shifted by <paramref name="offset"/>.</summary>
+    public static NormalizedText Identity(string text, int offset = 0) => new(text, offset);
 
     /// <summary>The original range covered by normalized characters [start, end).</summary>
     public (int Start, int End) OriginalRange(int start, int end)
     {
+        if (_starts is null)
+        {
+            if (end > start) return (_offset + start, _offset + end);
+            int at = start < Text.Length ? _offset + start : Text.Length > 0 ? _offset + Text.Length : 0; // as the arrays would say
+            return (at, at);
+        }
         if (end <= start)
         {
             int at = start < Starts.Length ? Starts[start] : Ends.Length > 0 ? Ends[^1] : 0;
