@@ -12,6 +12,22 @@ using Slovo.Torch.Optim;
 // ("probes" prints the seeded quality probes behind the tests' thresholds; it is not part of "all")
 
 string which = args.Length > 0 ? args[0] : "all";
+if (which == "all")
+{
+    // Each benchmark runs in a process of its own, so none inherits another's heap, thread pools or memory high-water
+    // mark: "all" gives the figures the single benchmarks give.
+    string self = typeof(Peer).Assembly.Location;
+    foreach (string name in new[] { "add", "lstm", "gpt2", "gpt2-dotnet", "bpe-train", "batch-encode", "batch-encode-dotnet", "rank", "w2v-load",
+                                    "lm-generate", "lm-train", "cls-lstm", "cls-train" })
+    {
+        string host = Environment.ProcessPath!; // the dotnet host (dotnet Slovo.Bench.dll) or the app host (Slovo.Bench)
+        string[] argv = Path.GetFileNameWithoutExtension(host) == "dotnet" ? [self, name] : [name];
+        using var child = Process.Start(new ProcessStartInfo(host, argv) { UseShellExecute = false })!;
+        child.WaitForExit();
+        if (child.ExitCode != 0) return child.ExitCode;
+    }
+    return 0;
+}
 string python = Environment.GetEnvironmentVariable("SLOVO_PYTHON") ?? "/usr/bin/python3";
 string peer = Path.Combine(FindRepoRoot(), "bench", "peer_torch.py");
 if (!File.Exists(python))

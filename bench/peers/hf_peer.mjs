@@ -40,8 +40,15 @@ for await (const line of rl) {
     for (const e of encs) n += e.getLength();
     say(`${seconds} ${n}`);
   } else if (cmd === "peak") {
-    say(String(process.resourceUsage().maxRSS * 1024));
+    say(String(peakBytes()));
   } else {
     say(`error unknown command ${cmd}`);
   }
+}
+
+// This process's own peak resident memory (VmHWM). Not resourceUsage().maxRSS: Linux carries the high-water mark of the
+// process image replaced by exec into ru_maxrss, so a peer started by a large parent reported the parent's peak.
+function peakBytes() {
+  const status = readFileSync("/proc/self/status", "utf8");
+  return Number(/VmHWM:\s+(\d+)\s+kB/.exec(status)[1]) * 1024;
 }

@@ -20,9 +20,16 @@ for await (const line of rl) {
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     console.log(`${seconds} ${ids.length}`);
   } else if (cmd === "peak") {
-    console.log(String(process.resourceUsage().maxRSS * 1024));
+    console.log(String(peakBytes()));
   } else {
     console.log(`error unknown command ${cmd}`);
   }
 }
 enc.free();
+
+// This process's own peak resident memory (VmHWM). Not resourceUsage().maxRSS: Linux carries the high-water mark of the
+// process image replaced by exec into ru_maxrss, so a peer started by a large parent reported the parent's peak.
+function peakBytes() {
+  const status = readFileSync("/proc/self/status", "utf8");
+  return Number(/VmHWM:\s+(\d+)\s+kB/.exec(status)[1]) * 1024;
+}

@@ -77,6 +77,17 @@ public static class LmRecipe
         return sb.ToString();
     }
 
+    /// <summary>Per-epoch curves of the runs (validation bits per character, comparable across token levels, and
+    /// training loss) as a PNG at <paramref name="path"/>; returns the README's image line.</summary>
+    public static string Curves(string path, IReadOnlyList<LmRun> runs)
+    {
+        ChartSeries Line(LmRun r, Func<LmEpochReport, double> y) =>
+            new(r.Name, r.Result!.History.Select(h => (double)h.Epoch).ToList(), r.Result.History.Select(y).ToList());
+        return RecipeCharts.Panels(path, "training curves", "epoch",
+            ("validation bits per character (lower is better)", "bits/char", runs.Select(r => Line(r, h => h.Valid.BitsPerChar)).ToList()),
+            ("training loss (nats per token, with dropout)", "loss", runs.Select(r => Line(r, h => h.TrainLoss)).ToList()));
+    }
+
     /// <summary>The decoding strategies compared in the recipes.</summary>
     public static readonly (string Name, GenerationOptions Options)[] Strategies =
     [

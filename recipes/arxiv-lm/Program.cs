@@ -80,6 +80,8 @@ md.AppendLine("## Validation results");
 md.AppendLine();
 md.Append(LmRecipe.ResultsTable([.. wordRuns, charRun]));
 md.AppendLine();
+md.AppendLine(LmRecipe.Curves(Path.Combine(root, "recipes", "arxiv-lm", "curves.png"), [.. wordRuns, charRun]));
+md.AppendLine();
 md.AppendLine("Perplexity is exp of the mean negative log-likelihood over every non-pad target token of the validation split (token-weighted; the end-of-text token counts). " +
               "The course printed 2\\*\\*(natural-log loss); that column is only for comparison with its numbers. Bits/char spreads the same log-likelihood over the characters of the validation text (each text's length plus one for its end), so word and char models can be compared — with one caveat: a word model predicts <unk> for every rare word as one cheap token, so its bits/char are somewhat flattering next to a char model, which must spell such words out.");
 md.AppendLine();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Slovo.Embeddings;
+using Slovo.Recipes;
 using Slovo.Retrieval;
 using Slovo.Text;
 
@@ -53,15 +54,21 @@ Evaluate("mean GloVe, raw titles", new SentenceEmbedder(glove).EmbedAll(raw), 10
 sw.Restart();
 Evaluate("mean GloVe, preprocessed", new SentenceEmbedder(glove).EmbedAll(tokens), 100, sw.Elapsed.TotalSeconds);
 var oovWords = tokens.SelectMany(t => t).Where(w => !glove.Contains(w)).Distinct().Count();
+var oovCurves = new List<ChartSeries>();
+var pairCurves = new List<ChartSeries>();
 foreach (OovLoss loss in new[] { OovLoss.Mse, OovLoss.Cosine })
 {
     sw.Restart();
-    using var oov = TrigramOovModel.Train(glove, loss, epochs: 5, seed: 1);
+    var curve = new RecipeCharts.EpochLosses();
+    using var oov = TrigramOovModel.Train(glove, loss, epochs: 5, seed: 1, onProgress: curve.Record);
+    oovCurves.Add(curve.Series($"char-trigram ({(loss == OovLoss.Mse ? "MSE" : "cosine")} loss)"));
     Evaluate($"+ char-trigram OOV vectors ({(loss == OovLoss.Mse ? "MSE" : "cosine")} loss)", new SentenceEmbedder(glove, fallback: oov.Vector).EmbedAll(tokens), 100, sw.Elapsed.TotalSeconds);
 }
 sw.Restart();
-using (var charLstm = CharLstmOovModel.Train(glove, OovLoss.Cosine, epochs: 2, seed: 1))
+var charCurve = new RecipeCharts.EpochLosses();
+using (var charLstm = CharLstmOovModel.Train(glove, OovLoss.Cosine, epochs: 2, seed: 1, onProgress: charCurve.Record))
     Evaluate("+ char-biLSTM OOV vectors (cosine loss)", new SentenceEmbedder(glove, fallback: charLstm.Vector).EmbedAll(tokens), 100, sw.Elapsed.TotalSeconds);
+oovCurves.Add(charCurve.Series("char-biLSTM (cosine loss)"));
 // Early-fusion pair reranker over the preprocessed mean-GloVe first stage: trained on the training duplicates and MRPC
 // (paraphrase = duplicate), with MRPC non-paraphrases and random AskUbuntu questions (never an evaluation question) as negatives.
 sw.Restart();
@@ -81,7 +88,9 @@ sw.Restart();
     }
     foreach (string[] f in File.ReadLines(Path.Combine(shared, "paraphrase", "msr_paraphrase_train.txt")).Skip(1).Select(l => l.Split('\t')).Where(f => f.Length >= 5))
         training.Add((S(pre.Words(f[3])), S(pre.Words(f[4])), f[0] == "1"));
-    using var reranker = PairReranker.Train(training, epochs: 10, seed: 1);
+    var rerankCurve = new RecipeCharts.EpochLosses();
+    using var reranker = PairReranker.Train(training, epochs: 10, seed: 1, onProgress: rerankCurve.Record);
+    pairCurves.Add(rerankCurve.Series("reranker (BCE)"));
     double trainSeconds = sw.Elapsed.TotalSeconds;
     foreach (var (name, cases) in evalSets) rows.Add(("mean GloVe + early-fusion reranker (top 100)", name, reranker.Rerank(tokens, vectors, 100, cases, 100), sw.Elapsed.TotalSeconds));
     Console.WriteLine($"reranker: done ({trainSeconds:F1} s training)");
@@ -93,7 +102,9 @@ foreach ((string name, DssmOptions o) in new[]
          })
 {
     sw.Restart();
-    using var dssm = DssmModel.Train(trainPairs, o);
+    var curve = new RecipeCharts.EpochLosses();
+    using var dssm = DssmModel.Train(trainPairs, o, curve.Record);
+    pairCurves.Add(curve.Series(name));
     Evaluate(name, dssm.Encode(tokens), o.Dimension, sw.Elapsed.TotalSeconds);
 }
 
@@ -133,6 +144,12 @@ md.AppendLine("The OOV models train on the 50,000 GloVe words (trigram model 5 e
 md.AppendLine("title words GloVe lacks. The reranker reorders the preprocessed mean-GloVe top 100 with an MLP over early-fused pair");
 md.AppendLine("features (|u-v|, u*v, cosine, word overlap), trained with BCE on the training duplicates and MRPC pairs against MRPC");
 md.AppendLine("non-paraphrases and random AskUbuntu questions (evaluation questions excluded).");
+md.AppendLine();
+md.AppendLine("Training loss per epoch (mean over the epoch's batches) of every model that learns:");
+md.AppendLine();
+md.AppendLine(RecipeCharts.Panels(Path.Combine(root, "recipes", "duplicates", "curves.png"), "training curves", "epoch",
+    ("OOV models: predicting GloVe vectors of the GloVe words", "loss", oovCurves),
+    ("pair models: DSSM (NT-Xent over in-batch negatives) and the reranker (BCE)", "loss", pairCurves)));
 md.AppendLine();
 md.AppendLine($"Generated {DateTime.UtcNow:yyyy-MM-dd} by the command above in {clock.Elapsed.TotalMinutes:F1} minutes.");
 File.WriteAllText(Path.Combine(root, "recipes", "duplicates", "README.md"), md.ToString());

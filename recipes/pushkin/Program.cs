@@ -95,6 +95,8 @@ md.AppendLine("## Validation results");
 md.AppendLine();
 md.Append(LmRecipe.ResultsTable([charRun, bpeRun]));
 md.AppendLine();
+md.AppendLine(LmRecipe.Curves(Path.Combine(root, "recipes", "pushkin", "curves.png"), [charRun, bpeRun]));
+md.AppendLine();
 md.AppendLine("Perplexity is per token of each model's own vocabulary, so only bits per character (the same log-likelihood spread over the characters of the validation text, each text's end counted as one) compares the two. " +
               "Settings: char LSTM embedding 32, hidden 256, dropout 0.1, lr 0.003, windows of 200 characters, at most 12 epochs; BPE LSTM embedding 128, hidden 256, dropout 0.2, lr 0.002, windows of 128 tokens, at most 12 epochs; both Adam, batch 32 bucketed by length, gradient norm ≤ 1, early stopping with patience 1.");
 md.AppendLine();

@@ -47,9 +47,9 @@ public sealed class PairReranker : IDisposable
         destination[2 * d + 2] = MathF.Log(1 + shared);
     }
 
-    /// <summary>Trains on labelled pairs (true = duplicate) with Adam and BCE, in shuffled batches (seeded).</summary>
+    /// <summary>Trains on labelled pairs (true = duplicate) with Adam and BCE, in shuffled batches (seeded); <paramref name="onProgress"/> sees every batch.</summary>
     public static PairReranker Train(IReadOnlyList<(PairSide A, PairSide B, bool Duplicate)> pairs, int epochs = 10, int hidden = 64,
-                                     double lr = 1e-3, int batchSize = 128, int seed = 0)
+                                     double lr = 1e-3, int batchSize = 128, int seed = 0, Action<TrainingProgress>? onProgress = null)
     {
         if (pairs.Count == 0) throw new ArgumentException("no training pairs", nameof(pairs));
         if (!pairs.Any(p => p.Duplicate) || pairs.All(p => p.Duplicate))
@@ -60,7 +60,7 @@ public sealed class PairReranker : IDisposable
         float[] labels = pairs.Select(p => p.Duplicate ? 1f : 0f).ToArray();
         PairReranker model = RandomGenerator.Seeded((ulong)seed, () => new PairReranker(dim, hidden));
         using var opt = new Adam(model._mlp.Parameters(), lr: lr);
-        using var loop = new TrainingLoop(model._mlp, opt, new TrainingLoopOptions { Epochs = epochs, Seed = seed });
+        using var loop = new TrainingLoop(model._mlp, opt, new TrainingLoopOptions { Epochs = epochs, Seed = seed }) { OnProgress = onProgress };
         new ShuffledLossTask(pairs.Count, batchSize, seed, batch =>
         {
             var x = new float[batch.Length * f];

@@ -1,0 +1,54 @@
+using ScottPlot;
+using Slovo.Training;
+
+namespace Slovo.Recipes;
+
+/// <summary>One line of a chart: a name for the legend and its points.</summary>
+public sealed record ChartSeries(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y);
+
+/// <summary>Small PNG charts that a recipe commits beside its README, drawn with ScottPlot.</summary>
+public static class RecipeCharts
+{
+    /// <summary>
+    /// Stacked panels, each (title, y label, lines) against <paramref name="xLabel"/>, written to <paramref name="path"/>;
+    /// returns the Markdown that shows the image from the README in the same folder.
+    /// </summary>
+    public static string Panels(string path, string alt, string xLabel, params (string Title, string YLabel, IReadOnlyList<ChartSeries> Lines)[] panels)
+    {
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(panels.Length);
+        for (int i = 0; i < panels.Length; ++i)
+        {
+            Plot plot = multiplot.GetPlot(i);
+            foreach (ChartSeries s in panels[i].Lines)
+            {
+                var line = plot.Add.Scatter(s.X.ToArray(), s.Y.ToArray());
+                line.LegendText = s.Name;
+                line.MarkerSize = s.X.Count > 30 ? 0 : 5;
+            }
+            plot.Title(panels[i].Title);
+            plot.YLabel(panels[i].YLabel);
+            plot.XLabel(xLabel);
+            plot.ShowLegend(Alignment.UpperRight);
+        }
+        multiplot.SavePng(path, 820, 280 * panels.Length);
+        return $"![{alt}]({Path.GetFileName(path)})";
+    }
+
+    /// <summary>Collects the mean batch loss of each epoch from a trainer's progress records.</summary>
+    public sealed class EpochLosses
+    {
+        private readonly SortedDictionary<int, (double Sum, int Count)> _epochs = [];
+
+        /// <summary>Pass this as the trainer's progress callback.</summary>
+        public void Record(TrainingProgress p)
+        {
+            (double sum, int count) = _epochs.GetValueOrDefault(p.Epoch);
+            _epochs[p.Epoch] = (sum + p.Loss, count + 1);
+        }
+
+        /// <summary>The line: epoch against mean batch loss.</summary>
+        public ChartSeries Series(string name) =>
+            new(name, _epochs.Keys.Select(e => (double)e).ToList(), _epochs.Values.Select(v => v.Sum / v.Count).ToList());
+    }
+}
