@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using Slovo.Classification;
 using Slovo.Embeddings;
 using Slovo.LanguageModels;
+using Slovo.Recipes;
 using Slovo.Torch;
 
 // recipes/sentiment: IMDb sentiment with CNN, RNN and LSTM variants compared fairly (same data, vocabulary, optimizer,
@@ -60,7 +61,8 @@ Run Measure(string name, ClassifierOptions options, int seed, bool useGlove = tr
         double tweetAccuracy = ClassifierTrainer.Accuracy(model, tweetSet);
         int[] yelpPredictions = ClassifierTrainer.Predict(model, yelpSet);
         var run = new Run(name, seed, model.ParameterCount(trainableOnly: true), r.Seconds, r.BestEpoch, r.BestValidAccuracy, test.Accuracy, test.MacroF1,
-            [test.Confusion[0, 0], test.Confusion[0, 1], test.Confusion[1, 0], test.Confusion[1, 1]], tweetAccuracy, yelpPredictions.Average(), found);
+            [test.Confusion[0, 0], test.Confusion[0, 1], test.Confusion[1, 0], test.Confusion[1, 1]], tweetAccuracy, yelpPredictions.Average(), found,
+            r.History.Select(h => h.ValidAccuracy).ToArray());
         if (seed == seeds[0]) ClassifierTrainer.Save(Path.Combine(runs, $"{name}.safetensors"), model, data.Vocab, maxLength);
         Slovo.Torch.Serialization.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(run));
         Console.WriteLine($"  test {run.TestAccuracy:P2}, tweets {run.TweetAccuracy:P2}");
@@ -180,6 +182,24 @@ void WriteReadme(bool final)
     md.AppendLine(CultureInfo.InvariantCulture, $"- CNN ≥ 0.80 IMDb test accuracy: **{cnn:F3}** (mean over seeds) — {(cnn >= 0.80 ? "met" : double.IsNaN(cnn) ? "not measured yet" : "missed")}.");
     md.AppendLine(CultureInfo.InvariantCulture, $"- best model ≥ 0.88: **{bestTest.Runs.Average(r => r.TestAccuracy):F3}** ({bestTest.Name}, mean over seeds{(final ? "" : ", among the configurations run so far")}) — {(bestTest.Runs.Average(r => r.TestAccuracy) >= 0.88 ? "met" : final ? "missed" : "not met so far")}.");
     md.AppendLine();
+    // Validation accuracy by epoch, mean over the seeds that reached the epoch (early stopping ends some runs sooner).
+    ChartSeries Curve(string label, string name)
+    {
+        List<double[]> curves = Done(name).Select(r => r.ValidCurve ?? []).Where(c => c.Length > 0).ToList();
+        int epochs = curves.Count == 0 ? 0 : curves.Max(c => c.Length);
+        var x = Enumerable.Range(1, epochs).Select(e => (double)e).ToList();
+        return new ChartSeries(label, x, x.Select(e => 100 * curves.Where(c => c.Length >= e).Average(c => c[(int)e - 1])).ToList());
+    }
+    var panels = tables.Select(t => (t.Title, "validation accuracy %",
+        (IReadOnlyList<ChartSeries>)t.Rows.Where(r => Done(r.RunName).Any(x => x.ValidCurve is { Length: > 0 })).Select(r => Curve(r.Row, r.RunName)).ToList()))
+        .Where(p => p.Item3.Count > 0).ToArray();
+    if (panels.Length > 0)
+    {
+        md.AppendLine("## Validation accuracy by epoch");
+        md.AppendLine();
+        md.AppendLine(RecipeCharts.Panels(Path.Combine(here, "curves.png"), "validation accuracy by epoch", "epoch", panels));
+        md.AppendLine();
+    }
     md.AppendLine("## Yelp predictions");
     md.AppendLine();
     md.Append(CultureInfo.InvariantCulture, $"`yelp_predictions.txt` holds one 0/1 line per sentence of `../shared/data/yelp/reviews.txt` (1 = positive), from the configuration with the best mean validation accuracy, `{best.Name}` (seed {seeds[0]}); {yelpPredicted.Average():P1} of the sentences are predicted positive. ");
@@ -189,6 +209,6 @@ void WriteReadme(bool final)
 }
 
 internal sealed record Run(string Name, int Seed, long Parameters, double Seconds, int BestEpoch, double ValidAccuracy, double TestAccuracy, double TestF1,
-                           long[] Confusion, double TweetAccuracy, double YelpPositiveShare, int GloveFound);
+                           long[] Confusion, double TweetAccuracy, double YelpPositiveShare, int GloveFound, double[]? ValidCurve = null);
 
 internal sealed record Spec(string Row, string RunName, ClassifierOptions Options, bool UseGlove = true, bool Freeze = false);
