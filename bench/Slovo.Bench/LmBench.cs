@@ -4,6 +4,7 @@ using Slovo.Generation;
 using Slovo.LanguageModels;
 using Slovo.Torch;
 using Slovo.Torch.NN;
+using Slovo.Text;
 
 /// <summary>Language-model benchmarks: generation with carried state vs re-running the prefix, and training throughput vs PyTorch.</summary>
 internal static class LmBench
@@ -74,7 +75,7 @@ internal static class LmBench
         File.WriteAllLines(path, train.Select(s => string.Join(' ', s)));
         var options = new LmTrainingOptions { Epochs = 1, Patience = 0, BatchSize = batch, Bptt = bptt, LearningRate = 2e-3, Clip = 1.0 };
         var modelOptions = new RnnLanguageModelOptions { VocabSize = Vocab, EmbeddingSize = Emb, HiddenSize = Hidden, Dropout = 0.2 };
-        var vocab = new WordVocabulary([LmVocabulary.Pad, LmVocabulary.Sos, LmVocabulary.Eos, LmVocabulary.Unk, .. Enumerable.Range(4, Vocab - 4).Select(i => $"w{i}")], lowercase: false);
+        var vocab = new WordVocabulary([Vocabulary.Pad, Vocabulary.Sos, Vocabulary.Eos, Vocabulary.Unk, .. Enumerable.Range(4, Vocab - 4).Select(i => $"w{i}")], lowercase: false);
         using Peer torch = Peer.Start(python, peerScript);
         var slovo = new List<double>();
         var peer = new List<double>();

@@ -105,7 +105,7 @@ public static class LmRecipe
 
     /// <summary>Samples each strategy on each prompt; a table row per (strategy, prompt) with the text and its mean
     /// log-probability per token under the model.</summary>
-    public static string StrategyTable(RnnLanguageModel model, LmVocabulary vocab, IReadOnlyList<string> prompts, int maxTokens, bool prettify, int seed = 1)
+    public static string StrategyTable(RnnLanguageModel model, Vocabulary vocab, IReadOnlyList<string> prompts, int maxTokens, bool prettify, int seed = 1)
     {
         var sb = new StringBuilder();
         sb.AppendLine("| strategy | prompt → continuation | mean log-prob / token | distinct 2-grams |");

@@ -6,6 +6,7 @@ using Slovo.LanguageModels;
 using Slovo.Recipes;
 using Slovo.Torch;
 using Slovo.Torch.NN;
+using Slovo.Text;
 
 // recipes/arxiv-lm: word- and char-level language models on the shipped arXiv abstracts; writes README.md.
 // usage: dotnet run -c Release --project recipes/arxiv-lm   (a killed run continues where it stopped when started again)
@@ -14,7 +15,7 @@ string root = RecipePaths.Root(), shared = RecipePaths.SharedData();
 string runs = Path.Combine(root, "recipes", "arxiv-lm", "runs");
 var total = Stopwatch.StartNew();
 // The course's preparation: "title ; summary", lowercased; one text per paper; 10% held out with seed 1.
-List<string> texts = LmCorpus.ReadArxiv(Path.Combine(shared, "arxiv", "arxivData.json")).Select(t => t.ToLowerInvariant()).ToList();
+List<string> texts = Corpus.ReadArxiv(Path.Combine(shared, "arxiv", "arxivData.json")).Select(t => t.ToLowerInvariant()).ToList();
 const double validFraction = 0.1;
 const int seed = 1;
 LmDataset words = LmDataset.Create(texts, validFraction, seed, part => WordVocabulary.Build(part, lowercase: true, minCount: 3));

@@ -6,6 +6,7 @@ using Slovo.LanguageModels;
 using Slovo.Recipes;
 using Slovo.Torch;
 using Slovo.Torch.NN;
+using Slovo.Text;
 
 // recipes/pushkin: character-level vs subword (byte-level BPE) LSTM language models on Pushkin's poems; writes README.md.
 // usage: dotnet run -c Release --project recipes/pushkin   (a killed run continues where it stopped when started again)
@@ -14,10 +15,10 @@ string root = RecipePaths.Root(), shared = RecipePaths.SharedData();
 string runs = Path.Combine(root, "recipes", "pushkin", "runs");
 var total = Stopwatch.StartNew();
 // Texts of 8 consecutive lines (line breaks kept), so the models see verse structure; 10% held out with seed 1.
-List<string> lines = LmCorpus.ReadLines(Path.Combine(shared, "pushkin", "pushkin.txt"));
-List<string> texts = LmCorpus.JoinLines(lines, 8);
+List<string> lines = Corpus.ReadLines(Path.Combine(shared, "pushkin", "pushkin.txt"));
+List<string> texts = Corpus.JoinLines(lines, 8);
 const int seed = 1;
-(List<string> trainTexts, List<string> validTexts) = LmCorpus.Split(texts, 0.1, seed);
+(List<string> trainTexts, List<string> validTexts) = Corpus.Split(texts, 0.1, seed);
 long trainChars = trainTexts.Sum(t => (long)t.Length);
 Console.WriteLine($"{lines.Count:N0} lines → {texts.Count:N0} texts of 8 lines: {trainTexts.Count:N0} train / {validTexts.Count:N0} validation, {trainChars:N0} training characters");
 
@@ -65,7 +66,7 @@ var samples = new StringBuilder();
     ("nucleus top-p 0.9", new GenerationOptions { TopP = 0.9 }),
     ("beam sampling, 4 beams", new GenerationOptions { Beams = 4, BeamSampling = true }),
 ];
-foreach ((RnnLanguageModel model, LmVocabulary vocab, string name) in new[] { (charModel, (LmVocabulary)charData.Vocab, charRun.Name), (bpeModel, bpe, bpeRun.Name) })
+foreach ((RnnLanguageModel model, Vocabulary vocab, string name) in new[] { (charModel, (Vocabulary)charData.Vocab, charRun.Name), (bpeModel, bpe, bpeRun.Name) })
     foreach ((string strategy, GenerationOptions o) in strategies)
     {
         int[] ids = [vocab.SosId, .. vocab.Encode(prompt)];

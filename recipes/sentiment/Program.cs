@@ -8,6 +8,7 @@ using Slovo.Embeddings;
 using Slovo.LanguageModels;
 using Slovo.Recipes;
 using Slovo.Torch;
+using Slovo.Text;
 
 // recipes/sentiment: IMDb sentiment with CNN, RNN and LSTM variants compared fairly (same data, vocabulary, optimizer,
 // batch size and epoch budget; 3 seeds), gate ablation, depth/direction, pooling, and out-of-domain checks; writes
@@ -123,7 +124,7 @@ void WriteReadme(bool final)
     var all = results.Where(kv => kv.Value.Count == seeds.Length).Select(kv => (Name: kv.Key, Runs: kv.Value)).ToList();
     if (all.Count == 0) return;
     var best = all.OrderByDescending(r => r.Runs.Average(x => x.ValidAccuracy)).First();
-    (TextClassifier bestModel, LmVocabulary bestVocab, int bestMax) = ClassifierTrainer.Load(Path.Combine(runs, $"{best.Name}.safetensors"));
+    (TextClassifier bestModel, Vocabulary bestVocab, int bestMax) = ClassifierTrainer.Load(Path.Combine(runs, $"{best.Name}.safetensors"));
     int[] yelpPredicted;
     using (bestModel) yelpPredicted = ClassifierTrainer.Predict(bestModel, EncodedSet.Create(bestVocab, yelp, maxLength: bestMax));
     File.WriteAllText(Path.Combine(here, "yelp_predictions.txt"), string.Concat(yelpPredicted.Select(p => p + "\n")));

@@ -1,6 +1,7 @@
 using Slovo.Cli;
 using Slovo.Cli.Commands;
 using Slovo.Tokenizers.Serialization;
+using Slovo.Text;
 
 namespace Slovo.Cli.Tests;
 

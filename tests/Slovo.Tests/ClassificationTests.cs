@@ -3,6 +3,7 @@ using Slovo.LanguageModels;
 using Slovo.TestSupport;
 using Slovo.Torch;
 using Slovo.Torch.Serialization;
+using Slovo.Text;
 
 namespace Slovo.Tests;
 

@@ -13,7 +13,7 @@ namespace Slovo.Tests;
 [Collection(GlobalRandom.Name)]
 public class LmTrainingTests
 {
-    private static readonly string[] Corpus =
+    private static readonly string[] Texts =
     [
         "We propose a new method for training deep networks.",
         "Deep networks learn representations; we study them.",
@@ -29,18 +29,18 @@ public class LmTrainingTests
         "A longer text that needs more than one window of truncated back-propagation through time to be read whole by the model.",
     ];
 
-    internal static LmDataset Words() => LmDataset.Create(Corpus, 0.25, seed: 3, part => WordVocabulary.Build(part, lowercase: true));
+    internal static LmDataset Words() => LmDataset.Create(Texts, 0.25, seed: 3, part => WordVocabulary.Build(part, lowercase: true));
 
     [Fact]
     public void WordVocabularySplitsLikeWordPunctAndRoundTripsThroughJson()
     {
         WordVocabulary v = WordVocabulary.Build(["Deep nets, deep NETS!", "nets (again)"], lowercase: true, minCount: 2);
-        Assert.Equal([LmVocabulary.Pad, LmVocabulary.Sos, LmVocabulary.Eos, LmVocabulary.Unk, "nets", "deep"], v.Tokens);
+        Assert.Equal([Vocabulary.Pad, Vocabulary.Sos, Vocabulary.Eos, Vocabulary.Unk, "nets", "deep"], v.Tokens);
         Assert.Equal(["deep", "nets", ",", "(", "again", ")"], WordVocabulary.Split("Deep nets, (again)", lowercase: true));
         Assert.Equal(new[] { 5, 4, v.UnkId, v.UnkId }, v.Encode("DEEP nets ?! zebra"));
         Assert.Equal([v.SosId, 5, v.EosId], v.EncodeSequence("deep"));
         Assert.Equal("deep nets <unk>", v.Decode([v.SosId, 5, 4, v.UnkId, v.EosId, v.PadId]));
-        LmVocabulary back = LmVocabulary.FromJson(v.ToJson());
+        Vocabulary back = Vocabulary.FromJson(v.ToJson());
         Assert.Equal(v.ToJson(), back.ToJson());
         Assert.Equal(v.Encode("deep zebra nets"), back.Encode("deep zebra nets"));
     }
@@ -52,7 +52,7 @@ public class LmTrainingTests
         CharVocabulary c = CharVocabulary.Build(texts);
         foreach (string t in texts) Assert.Equal(t, c.Decode(c.EncodeSequence(t)));
         Assert.Equal("\uFFFD", c.Decode(c.Encode("Z")));
-        Assert.Equal(c.ToJson(), LmVocabulary.FromJson(c.ToJson()).ToJson());
+        Assert.Equal(c.ToJson(), Vocabulary.FromJson(c.ToJson()).ToJson());
 
         SubwordVocabulary s = SubwordVocabulary.TrainByteLevelBpe(texts, 300);
         Assert.Equal((0, 1, 2, 3), (s.PadId, s.SosId, s.EosId, s.UnkId));
@@ -63,7 +63,7 @@ public class LmTrainingTests
             Assert.True(ids.Length < 2 + System.Text.Encoding.UTF8.GetByteCount(t) || t.Contains('✓'));
             Assert.Equal(t, s.Decode(ids));
         }
-        LmVocabulary back = LmVocabulary.FromJson(s.ToJson());
+        Vocabulary back = Vocabulary.FromJson(s.ToJson());
         Assert.Equal(s.Encode(texts[2]), back.Encode(texts[2]));
         var plain = new Slovo.Tokenizers.Tokenizer(new Slovo.Tokenizers.Models.WordLevel(new Dictionary<string, int> { ["a"] = 0 }, "a"));
         var e = Assert.Throws<InvalidDataException>(() => new SubwordVocabulary(plain));
@@ -74,8 +74,8 @@ public class LmTrainingTests
     public void SplitIsSeededAndBucketsCoverEverySequenceOnceWithPadding()
     {
         var items = Enumerable.Range(0, 50).ToList();
-        (List<int> a, List<int> b) = LmCorpus.Split(items, 0.2, seed: 7);
-        Assert.Equal(LmCorpus.Split(items, 0.2, seed: 7).Valid, b);
+        (List<int> a, List<int> b) = Corpus.Split(items, 0.2, seed: 7);
+        Assert.Equal(Corpus.Split(items, 0.2, seed: 7).Valid, b);
         Assert.Equal(10, b.Count);
         Assert.Empty(a.Intersect(b));
         Assert.Equal(items, a.Concat(b).Order());
@@ -209,7 +209,7 @@ public class LmTrainingTests
                 Assert.False(m.Training);
                 Assert.Equal(expected, Weights(m));
             }
-            (RnnLanguageModel loaded, LmVocabulary vocab) = LmTrainer.LoadModel(full);
+            (RnnLanguageModel loaded, Vocabulary vocab) = LmTrainer.LoadModel(full);
             using (loaded) Assert.Equal(d.Vocab.ToJson(), vocab.ToJson());
             Assert.True(File.Exists(Path.Combine(full, LmTrainer.SummaryFile)));
             Assert.NotEmpty(Directory.GetFiles(Path.Combine(full, "tensorboard")));
@@ -319,18 +319,18 @@ public class LmTrainingTests
         {
             string json = Path.Combine(dir, "a.json");
             File.WriteAllText(json, """[{"title": "A\n  title", "summary": "Line one\nline two."}]""");
-            Assert.Equal(["A title ; Line one line two."], LmCorpus.ReadArxiv(json));
+            Assert.Equal(["A title ; Line one line two."], Corpus.ReadArxiv(json));
             File.WriteAllText(json, """[{"title": "A"}]""");
-            Assert.Contains("entry 0", Assert.Throws<InvalidDataException>(() => LmCorpus.ReadArxiv(json)).Message);
+            Assert.Contains("entry 0", Assert.Throws<InvalidDataException>(() => Corpus.ReadArxiv(json)).Message);
             File.WriteAllText(json, "{not json");
-            Assert.Contains("not valid JSON", Assert.Throws<InvalidDataException>(() => LmCorpus.ReadArxiv(json)).Message);
+            Assert.Contains("not valid JSON", Assert.Throws<InvalidDataException>(() => Corpus.ReadArxiv(json)).Message);
             string text = Path.Combine(dir, "p.txt");
             File.WriteAllText(text, "one\ntwo\n\n\nthree\r\n");
-            Assert.Equal(["one\ntwo", "three"], LmCorpus.ReadParagraphs(text));
-            Assert.Equal(["one", "two", "three"], LmCorpus.ReadLines(text));
+            Assert.Equal(["one\ntwo", "three"], Corpus.ReadParagraphs(text));
+            Assert.Equal(["one", "two", "three"], Corpus.ReadLines(text));
             File.WriteAllBytes(text, [0x61, 0xff, 0x0a]);
-            Assert.Contains("UTF-8", Assert.Throws<InvalidDataException>(() => LmCorpus.ReadLines(text)).Message);
-            Assert.Contains("not found", Assert.Throws<FileNotFoundException>(() => LmCorpus.ReadLines(Path.Combine(dir, "missing"))).Message);
+            Assert.Contains("UTF-8", Assert.Throws<InvalidDataException>(() => Corpus.ReadLines(text)).Message);
+            Assert.Contains("not found", Assert.Throws<FileNotFoundException>(() => Corpus.ReadLines(Path.Combine(dir, "missing"))).Message);
         }
         finally { Directory.Delete(dir, true); }
     }

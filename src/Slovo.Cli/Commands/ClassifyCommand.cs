@@ -8,6 +8,7 @@ using Slovo.Embeddings;
 using Slovo.LanguageModels;
 using Slovo.Torch;
 using Slovo.Torch.Serialization;
+using Slovo.Text;
 
 namespace Slovo.Cli.Commands;
 
@@ -171,7 +172,7 @@ internal static class ClassifyCommand
             string model = p.GetValue(modelPath) ?? throw new UsageException("--model DIR is required (or --predictions with --labels)");
             string? file = p.GetValue(tsv);
             List<LabeledText> data = file is not null ? ClassificationData.ReadTsv(file) : ClassificationData.ReadImdb(p.GetValue(imdb)!, "test");
-            (TextClassifier classifier, LmVocabulary vocab, int maxLength) = ClassifierTrainer.Load(model);
+            (TextClassifier classifier, Vocabulary vocab, int maxLength) = ClassifierTrainer.Load(model);
             using (classifier)
             {
                 EncodedSet set = EncodedSet.Create(vocab, data.Select(d => d.Text).ToList(), data.Select(d => d.Label).ToList(), maxLength);
@@ -216,7 +217,7 @@ internal static class ClassifyCommand
         var command = new Command("predict", "One predicted class per input line (the course's format: 1 = positive).").With(modelPath, input, output);
         command.SetAction(p =>
         {
-            (TextClassifier model, LmVocabulary vocab, int maxLength) = ClassifierTrainer.Load(p.GetValue(modelPath)!);
+            (TextClassifier model, Vocabulary vocab, int maxLength) = ClassifierTrainer.Load(p.GetValue(modelPath)!);
             using (model)
             {
                 List<string> lines = ClassificationData.ReadLines(p.GetValue(input)!);

@@ -3,6 +3,7 @@ using System.Text;
 using Slovo.Cli.CommandLine;
 using Slovo.Generation;
 using Slovo.LanguageModels;
+using Slovo.Text;
 
 namespace Slovo.Cli.Commands;
 
@@ -31,7 +32,7 @@ internal static class DemoCommand
         command.SetAction(p =>
         {
             string outDir = p.GetValue(output)!;
-            List<string> texts = LmCorpus.JoinLines(LmCorpus.ReadLines(p.GetValue(data)!), p.GetValue(linesPerText));
+            List<string> texts = Corpus.JoinLines(Corpus.ReadLines(p.GetValue(data)!), p.GetValue(linesPerText));
             if (texts.Count < 2) throw new InvalidDataException($"{p.GetValue(data)} holds too few lines for a training and a validation text; give a longer --data");
             LmTrainingOptions training = set.Training(p, p.GetValue(seed), patience: 0);
             var choices = new LmCommand.TrainChoices("char", MinCount: 1, MaxVocab: int.MaxValue, Tokenizer: null, BpeSize: 0, "lstm", p.GetValue(set.Emb),

@@ -43,10 +43,10 @@ internal static class LmCommand
             string data = p.GetValue(Data)!;
             string format = p.GetValue(Format) ?? (data.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? "arxiv" : "lines");
             if (format is not ("arxiv" or "lines" or "paragraphs")) throw new UsageException($"unknown --format '{format}'; use arxiv, lines or paragraphs");
-            List<string> texts = LmCorpus.Read(data, format);
+            List<string> texts = Corpus.Read(data, format);
             int group = p.GetValue(LinesPerText);
             if (group > 1 && format != "lines") throw new UsageException("--lines-per-text needs --format lines");
-            if (group > 1) texts = LmCorpus.JoinLines(texts, group);
+            if (group > 1) texts = Corpus.JoinLines(texts, group);
             if (p.GetValue(Lowercase)) texts = texts.Select(t => t.ToLowerInvariant()).ToList();
             if (texts.Count < 2) throw new InvalidDataException($"{data} holds {texts.Count} texts; at least 2 are needed (one for validation)");
             return texts;
@@ -130,11 +130,11 @@ internal static class LmCommand
 
         Directory.CreateDirectory(c.Out);
         string vocabPath = Path.Combine(c.Out, "vocab.json");
-        LmVocabulary? saved = null;
+        Vocabulary? saved = null;
         if (c.Resume)
         {
             if (!File.Exists(vocabPath)) throw new FileNotFoundException($"--resume: no run in {Path.GetFullPath(c.Out)} (vocab.json is missing); start without --resume", vocabPath);
-            saved = LmVocabulary.Load(vocabPath);
+            saved = Vocabulary.Load(vocabPath);
         }
         return Ui.Run(view =>
         {
@@ -205,7 +205,7 @@ internal static class LmCommand
         var command = new Command("eval", "Validation figures of a trained model on the same seeded split (loss, perplexity, bits/char).").With([modelPath, .. corpus.All]);
         command.SetAction(p =>
         {
-            (RnnLanguageModel model, LmVocabulary vocab) = LmTrainer.LoadModel(p.GetValue(modelPath)!);
+            (RnnLanguageModel model, Vocabulary vocab) = LmTrainer.LoadModel(p.GetValue(modelPath)!);
             using (model)
             {
                 LmDataset data = LmDataset.Create(corpus.Read(p), p.GetValue(corpus.ValidFraction), p.GetValue(corpus.Seed), vocab: vocab);
@@ -264,7 +264,7 @@ internal static class LmCommand
     internal static int Generate(string modelPath, List<string> prompts, GenerationOptions options, int samples, bool prettify, bool stream)
     {
         if (stream && (prompts.Count > 1 || options.Beams > 1 || samples > 1)) throw new UsageException("--stream works with one prompt, one sample and no beams");
-        (RnnLanguageModel model, LmVocabulary vocab) = LmTrainer.LoadModel(modelPath);
+        (RnnLanguageModel model, Vocabulary vocab) = LmTrainer.LoadModel(modelPath);
         using (model)
         {
             try { options = options with { EosToken = vocab.EosId }; options.Validate(vocab.Size); }

@@ -2,6 +2,7 @@ using Slovo.Training;
 using Slovo.Embeddings;
 using Slovo.LanguageModels;
 using Slovo.Torch;
+using Slovo.Text;
 
 namespace Slovo.Classification;
 
@@ -9,15 +10,15 @@ namespace Slovo.Classification;
 public static class ClassifierExperiment
 {
     /// <summary>Encoded training, validation and (optional) test sets with their vocabulary.</summary>
-    public sealed record Data(LmVocabulary Vocab, EncodedSet Train, EncodedSet Valid, EncodedSet? Test, int MaxLength);
+    public sealed record Data(Vocabulary Vocab, EncodedSet Train, EncodedSet Valid, EncodedSet? Test, int MaxLength);
 
     /// <summary>Holds out <paramref name="validFraction"/> of <paramref name="all"/> (seed 1, the same for every model),
     /// builds the vocabulary from the rest (words, or a subword model when <paramref name="subword"/> is given), and encodes everything.</summary>
     public static Data Prepare(IReadOnlyList<LabeledText> all, IReadOnlyList<LabeledText>? test, SubwordModel? subword, int vocabSize, int maxLength, double validFraction = 0.1)
     {
-        (List<LabeledText> train, List<LabeledText> valid) = LmCorpus.Split(all, validFraction, seed: 1);
+        (List<LabeledText> train, List<LabeledText> valid) = Corpus.Split(all, validFraction, seed: 1);
         List<string> texts = train.Select(t => t.Text).ToList();
-        LmVocabulary vocab = subword is { } model
+        Vocabulary vocab = subword is { } model
             ? SubwordVocabulary.Train(texts, model, vocabSize)
             : WordVocabulary.Build(texts, lowercase: true, minCount: 2, maxSize: vocabSize);
         EncodedSet Encode(IReadOnlyList<LabeledText> part) => EncodedSet.Create(vocab, part.Select(t => t.Text).ToList(), part.Select(t => t.Label).ToList(), maxLength);

@@ -7,6 +7,7 @@ using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
 using Slovo.Torch.Serialization;
 using Slovo.Training;
+using Slovo.Text;
 
 namespace Slovo.Classification;
 
@@ -14,7 +15,7 @@ namespace Slovo.Classification;
 public sealed record EncodedSet(IReadOnlyList<int[]> Ids, IReadOnlyList<int> Labels)
 {
     /// <summary>Encodes texts with a vocabulary, truncated to <paramref name="maxLength"/> tokens; an empty text becomes one &lt;unk&gt;.</summary>
-    public static EncodedSet Create(LmVocabulary vocab, IReadOnlyList<string> texts, IReadOnlyList<int>? labels = null, int maxLength = 256)
+    public static EncodedSet Create(Vocabulary vocab, IReadOnlyList<string> texts, IReadOnlyList<int>? labels = null, int maxLength = 256)
     {
         var ids = new int[texts.Count][];
         Parallel.For(0, texts.Count, i =>
@@ -61,7 +62,7 @@ public static class ClassifierTrainer
 
     /// <summary>Length-bucketed batches of indices (shuffled with <paramref name="rng"/>, in order without).</summary>
     public static List<int[]> Batches(IReadOnlyList<int[]> ids, int batchSize, Random? rng) =>
-        LmBatching.Groups(ids.Select(x => x.Length).ToList(), batchSize, rng);
+        LengthBuckets.Groups(ids.Select(x => x.Length).ToList(), batchSize, rng);
 
     private static (Tensor Ids, Tensor Lengths) Pack(IReadOnlyList<int[]> ids, int[] rows, int padId, int minLength)
     {
@@ -159,7 +160,7 @@ public static class ClassifierTrainer
     }
 
     /// <summary>Writes the model, its settings and its vocabulary to one safetensors file (atomically).</summary>
-    public static void Save(string path, TextClassifier model, LmVocabulary vocab, int maxLength) =>
+    public static void Save(string path, TextClassifier model, Vocabulary vocab, int maxLength) =>
         ModelArchive.Save(path, Archive, model.Options, model.StateDict(), new Dictionary<string, string>
         {
             ["vocab"] = vocab.ToJson(),
@@ -170,10 +171,10 @@ public static class ClassifierTrainer
     public static readonly ModelArchiveKind Archive = new("slovo-text-classifier", "text classifier", "slovo classify train");
 
     /// <summary>Reads a classifier written by <see cref="Save"/> (or a folder holding model.safetensors).</summary>
-    public static (TextClassifier Model, LmVocabulary Vocab, int MaxLength) Load(string path) =>
-        ModelArchive.Load<ClassifierOptions, (TextClassifier, LmVocabulary, int)>(path, Archive, a =>
+    public static (TextClassifier Model, Vocabulary Vocab, int MaxLength) Load(string path) =>
+        ModelArchive.Load<ClassifierOptions, (TextClassifier, Vocabulary, int)>(path, Archive, a =>
         {
-            LmVocabulary vocab = LmVocabulary.FromJson(a.Field("vocab"));
+            Vocabulary vocab = Vocabulary.FromJson(a.Field("vocab"));
             int maxLength = int.Parse(a.Field("max_length"), System.Globalization.CultureInfo.InvariantCulture);
             var model = new TextClassifier(a.Options);
             try { model.LoadStateDict(a.Tensors); }

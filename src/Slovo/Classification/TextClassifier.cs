@@ -1,6 +1,7 @@
 using Slovo.Embeddings;
 using Slovo.Torch;
 using Slovo.Torch.NN;
+using Slovo.Text;
 
 namespace Slovo.Classification;
 

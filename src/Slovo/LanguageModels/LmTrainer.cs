@@ -7,6 +7,7 @@ using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
 using Slovo.Torch.Serialization;
 using Slovo.Training;
+using Slovo.Text;
 
 namespace Slovo.LanguageModels;
 
@@ -113,7 +114,7 @@ public sealed class LmTrainer
     /// is the character count of the validation texts (for bits per character). With <paramref name="runDir"/> and
     /// <paramref name="resume"/>, continues from that folder's checkpoint, which must come from the same settings.
     /// </summary>
-    public LmTrainingResult Train(RnnLanguageModel model, LmVocabulary vocab, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid,
+    public LmTrainingResult Train(RnnLanguageModel model, Vocabulary vocab, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid,
                                   long validChars, LmTrainingOptions o, string? runDir = null, bool resume = false)
     {
         if (train.Count == 0) throw new ArgumentException("no training sequences", nameof(train));
@@ -160,7 +161,7 @@ public sealed class LmTrainer
     }
 
     /// <summary>The language model's part of the training loop: bucketed batches, truncated back-propagation, validation.</summary>
-    private sealed class TrainingTask(RnnLanguageModel model, LmVocabulary vocab, Optimizer opt, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid,
+    private sealed class TrainingTask(RnnLanguageModel model, Vocabulary vocab, Optimizer opt, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid,
                               long validChars, LmTrainingOptions o, string? runDir, TensorBoardWriter? tb, string? ckpt, Action<LmEpochReport>? onEpoch)
         : ITrainingTask<LmBatch, LmEpochReport>
     {
@@ -272,14 +273,14 @@ public sealed class LmTrainer
     public static readonly ModelArchiveKind Archive = new("slovo-rnn-lm", "language model", "slovo lm train", ModelFile);
 
     /// <summary>Writes a model and its vocabulary to one safetensors file (atomically) that <see cref="LoadModel"/> reads.</summary>
-    public static void SaveModel(string path, RnnLanguageModel model, LmVocabulary vocab) =>
+    public static void SaveModel(string path, RnnLanguageModel model, Vocabulary vocab) =>
         ModelArchive.Save(path, Archive, model.Options, model.StateDict(), new Dictionary<string, string> { ["vocab"] = vocab.ToJson() }, Json);
 
     /// <summary>Reads a model written by <see cref="SaveModel"/> (or a run folder holding one).</summary>
-    public static (RnnLanguageModel Model, LmVocabulary Vocab) LoadModel(string path) =>
-        ModelArchive.Load<RnnLanguageModelOptions, (RnnLanguageModel, LmVocabulary)>(path, Archive, a =>
+    public static (RnnLanguageModel Model, Vocabulary Vocab) LoadModel(string path) =>
+        ModelArchive.Load<RnnLanguageModelOptions, (RnnLanguageModel, Vocabulary)>(path, Archive, a =>
         {
-            LmVocabulary vocab = LmVocabulary.FromJson(a.Field("vocab"));
+            Vocabulary vocab = Vocabulary.FromJson(a.Field("vocab"));
             var model = new RnnLanguageModel(a.Options);
             try { model.LoadStateDict(a.Tensors); }
             catch { model.Dispose(); throw; }
@@ -287,7 +288,7 @@ public sealed class LmTrainer
             return (model, vocab);
         }, Json);
 
-    private static void WriteSummary(string path, RnnLanguageModel model, LmVocabulary vocab, LmTrainingOptions o, LmTrainingResult r)
+    private static void WriteSummary(string path, RnnLanguageModel model, Vocabulary vocab, LmTrainingOptions o, LmTrainingResult r)
     {
         var summary = new
         {

@@ -2,6 +2,7 @@ using Slovo.Embeddings;
 using Slovo.Generation;
 using Slovo.Torch;
 using Slovo.Torch.NN;
+using Slovo.Text;
 
 namespace Slovo.LanguageModels;
 

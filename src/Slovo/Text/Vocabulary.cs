@@ -10,7 +10,7 @@ using Slovo.Tokenizers.PreTokenizers;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Tokenizers.Trainers;
 
-namespace Slovo.LanguageModels;
+namespace Slovo.Text;
 
 /// <summary>The unit a language model predicts.</summary>
 public enum TokenLevel
@@ -28,7 +28,7 @@ public enum TokenLevel
 /// token (ids <see cref="PadId"/>, <see cref="SosId"/>, <see cref="EosId"/>, <see cref="UnkId"/>); a sequence is
 /// read as SOS, its tokens, EOS. Saved as JSON beside the model.
 /// </summary>
-public abstract class LmVocabulary
+public abstract class Vocabulary
 {
     /// <summary>The special tokens' spellings.</summary>
     public const string Pad = "<pad>", Sos = "<s>", Eos = "</s>", Unk = "<unk>";
@@ -70,7 +70,7 @@ public abstract class LmVocabulary
     public abstract string ToJson();
 
     /// <summary>Reads a vocabulary written by <see cref="ToJson"/>; malformed JSON is an <see cref="InvalidDataException"/>.</summary>
-    public static LmVocabulary FromJson(string json)
+    public static Vocabulary FromJson(string json)
     {
         try
         {
@@ -92,7 +92,7 @@ public abstract class LmVocabulary
     }
 
     /// <summary>Reads a <c>vocab.json</c> written by a language-model run; a broken file is an error naming it and the fix.</summary>
-    public static LmVocabulary Load(string path)
+    public static Vocabulary Load(string path)
     {
         try { return FromJson(File.ReadAllText(path)); }
         catch (InvalidDataException e)
@@ -116,7 +116,7 @@ public enum SubwordModel
 }
 
 /// <summary>Words and punctuation runs (<c>\w+|[^\w\s]+</c>), optionally lowercased; rare words become &lt;unk&gt;.</summary>
-public sealed partial class WordVocabulary : LmVocabulary
+public sealed partial class WordVocabulary : Vocabulary
 {
     private readonly List<string> _tokens;
     private readonly Dictionary<string, int> _ids;
@@ -166,7 +166,7 @@ public sealed partial class WordVocabulary : LmVocabulary
         return new WordVocabulary([Pad, Sos, Eos, Unk, .. words], lowercase);
     }
 
-    /// <summary>The id of a word, or <see cref="LmVocabulary.UnkId"/>.</summary>
+    /// <summary>The id of a word, or <see cref="Vocabulary.UnkId"/>.</summary>
     public int IdOf(string word) => _ids.TryGetValue(word, out int id) ? id : UnkId;
 
     /// <inheritdoc />
@@ -184,7 +184,7 @@ public sealed partial class WordVocabulary : LmVocabulary
 }
 
 /// <summary>Single characters (UTF-16 code units as they occur in the training text); unseen ones become &lt;unk&gt;.</summary>
-public sealed class CharVocabulary : LmVocabulary
+public sealed class CharVocabulary : Vocabulary
 {
     private readonly List<string> _tokens;
     private readonly Dictionary<char, int> _ids = new();
@@ -243,7 +243,7 @@ public sealed class CharVocabulary : LmVocabulary
 }
 
 /// <summary>Subwords of a <see cref="Tokenizer"/>, which must hold &lt;pad&gt;, &lt;s&gt;, &lt;/s&gt; and &lt;unk&gt; as tokens.</summary>
-public sealed class SubwordVocabulary : LmVocabulary
+public sealed class SubwordVocabulary : Vocabulary
 {
     /// <summary>The tokenizer.</summary>
     public Tokenizer Tokenizer { get; }
