@@ -1,6 +1,5 @@
 using Slovo.Training;
 using Slovo.Embeddings;
-using Slovo.LanguageModels;
 using Slovo.Torch;
 using Slovo.Text;
 

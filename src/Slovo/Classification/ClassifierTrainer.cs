@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Slovo.LanguageModels;
 using Slovo.Torch;
 using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
