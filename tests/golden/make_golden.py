@@ -6,6 +6,7 @@ Each case is one safetensors file: inputs ("in.*"), module parameters ("param.*"
 gradient ("gout"), outputs ("out.*") and gradients ("grad.in.*", "grad.param.*").
 """
 import json
+import math
 import os
 import struct
 
@@ -121,6 +122,7 @@ def main():
     optimizers()
     schedulers()
     text_cnn()
+    transformer()
 
 
 class TextCnn(nn.Module):
@@ -145,6 +147,72 @@ def text_cnn():
     model = TextCnn(vocab=13, emb=6, filters=4, widths=[2, 3, 4], classes=2)
     ids = torch.tensor([[3, 5, 7, 2, 0, 0], [1, 12, 4, 4, 9, 6], [11, 2, 8, 0, 0, 0]])
     module_case("text_cnn", model, {"ids": ids}, lambda m, i: {"logits": m(i["ids"])})
+
+
+class Gpt2Attention(nn.Module):
+    """GPT-2's causal self-attention, written out (HF's Conv1D layers as nn.Linear): reference for Slovo's."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.c_attn = nn.Linear(d, 3 * d)
+        self.c_proj = nn.Linear(d, d)
+        self.heads = heads
+
+    def forward(self, x, keep=None):
+        b, t, d = x.shape
+        h = self.heads
+        q, k, v = self.c_attn(x).split(d, dim=2)
+        q, k, v = (z.view(b, t, h, d // h).transpose(1, 2) for z in (q, k, v))    # (B, H, T, D)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(d // h)                     # (B, H, T, T)
+        allowed = torch.ones(t, t, dtype=torch.bool).tril()
+        if keep is not None:
+            allowed = allowed & keep[:, None, None, :]                           # (B, 1, T, T)
+        scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
+        y = scores.softmax(-1) @ v                                               # (B, H, T, D)
+        return self.c_proj(y.transpose(1, 2).reshape(b, t, d))
+
+
+class Gpt2Mlp(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.c_fc = nn.Linear(d, 4 * d)
+        self.c_proj = nn.Linear(4 * d, d)
+
+    def forward(self, x):
+        return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))
+
+
+class Gpt2Block(nn.Module):
+    """A pre-LayerNorm transformer block as GPT-2 has it: x + attn(ln_1(x)), then + mlp(ln_2(.))."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(d, eps=1e-5)
+        self.attn = Gpt2Attention(d, heads)
+        self.ln_2 = nn.LayerNorm(d, eps=1e-5)
+        self.mlp = Gpt2Mlp(d)
+
+    def forward(self, x, keep=None):
+        x = x + self.attn(self.ln_1(x), keep)
+        return x + self.mlp(self.ln_2(x))
+
+
+def transformer():
+    torch.manual_seed(4321)
+    x = rand(3, 7)
+    save("gelu", {"in.x": x, "out.exact": F.gelu(x), "out.tanh": F.gelu(x, approximate="tanh"),
+                  "grad.exact": torch.autograd.grad(F.gelu(x).sum(), x)[0],
+                  "grad.tanh": torch.autograd.grad(F.gelu(x, approximate="tanh").sum(), x)[0]})
+    # Attention and a block over a padded batch: the second sequence's last two positions are padding.
+    keep = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    attn = Gpt2Attention(8, 2)
+    module_case("gpt2_attention", attn, {"x": rand(2, 5, 8), "keep": keep}, lambda m, i: {"y": m(i["x"], i["keep"])})
+    block = Gpt2Block(8, 2)
+    with torch.no_grad():
+        for ln in (block.ln_1, block.ln_2):
+            ln.weight.normal_()
+            ln.bias.normal_()
+    module_case("gpt2_block", block, {"x": rand(2, 5, 8), "keep": keep}, lambda m, i: {"y": m(i["x"], i["keep"])})
 
 
 def flatten(result):

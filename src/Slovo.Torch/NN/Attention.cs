@@ -1,0 +1,180 @@
+using Slovo.Torch.Native;
+
+namespace Slovo.Torch.NN;
+
+// Shapes: B batch, H heads, Tq queries, Tk keys (Tk ≥ Tq; with a cache the queries are the last Tq positions), D head size.
+
+/// <summary>
+/// Scaled dot-product attention. libtorch 2.x has it as one operator (<c>aten::scaled_dot_product_attention</c>, fused
+/// and flash kernels on CUDA); 1.13 does not, and there it is written out as matmul, mask, softmax, matmul. The choice
+/// is made once, by asking the dispatcher whether the operator exists.
+/// </summary>
+public static class Attention
+{
+    private static readonly Op s_sdpa = new("aten::scaled_dot_product_attention");
+    private static readonly Lazy<bool> s_fused = new(() => s_sdpa.Exists);
+
+    /// <summary>Whether the loaded libtorch has the fused operator.</summary>
+    public static bool FusedAvailable => s_fused.Value;
+
+    /// <summary>
+    /// Which keys each query may see under a causal mask, (Tq, Tk) bool: query i (the position Tk − Tq + i) sees keys
+    /// 0 … Tk − Tq + i. With Tq = Tk it is the lower triangle.
+    /// </summary>
+    public static Tensor CausalMask(long queries, long keys, Device? device = null)
+    {
+        if (queries > keys) throw new ArgumentException($"{queries} queries cannot come after only {keys} keys", nameof(queries));
+        using Tensor ones = Tensor.Ones([queries, keys], ScalarType.Bool, device);
+        return ones.Tril(keys - queries);
+    }
+
+    /// <summary>
+    /// softmax(q·kᵀ/√D + mask)·v. <paramref name="mask"/> is bool, broadcastable to (B, H, Tq, Tk), true where a query
+    /// may attend (padding masks are (B, 1, 1, Tk)); <paramref name="causal"/> adds <see cref="CausalMask"/>. A query
+    /// that may see no key gets the mean of the values, never NaN (masked scores are the float minimum, not −∞, as
+    /// Hugging Face's GPT-2 does). Dropout on the attention weights applies in training; it draws from the thread's
+    /// <see cref="RandomGenerator"/>, so with dropout the written-out path is used even where the fused one exists
+    /// (that operator takes no generator). <paramref name="fused"/> forces a path (tests compare the two).
+    /// </summary>
+    public static Tensor ScaledDotProduct(Tensor q, Tensor k, Tensor v, Tensor? mask = null, bool causal = false, double dropout = 0,
+                                          bool training = false, bool? fused = null)
+    {
+        if (dropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "must be in [0, 1)");
+        bool dropping = training && dropout > 0;
+        bool useFused = fused ?? (FusedAvailable && !dropping);
+        if (useFused && !FusedAvailable) throw new NotSupportedException($"this libtorch ({LibTorch.Version}) has no aten::scaled_dot_product_attention");
+        using var scope = DisposeScope.Begin();
+        Tensor? allowed = mask;
+        if (causal)
+        {
+            Tensor triangle = CausalMask(q.Size(-2), k.Size(-2), q.Device);
+            allowed = allowed is null ? triangle : allowed.LogicalAnd(triangle);
+        }
+        if (useFused)
+        {
+            // The operator's is_causal aligns the triangle top-left, which is wrong for cached keys: the mask says it all.
+            if (dropping) throw new NotSupportedException("the fused attention operator draws dropout from the global generator; use the written-out path");
+            return s_sdpa.Call(q, k, v, allowed, 0.0, false).MoveToOuterScope();
+        }
+        Tensor scores = q.MatMul(k.Transpose(-1, -2)).Mul(1 / Math.Sqrt(q.Size(-1)));     // (B, H, Tq, Tk)
+        if (allowed is not null) scores = scores.MaskedFill(allowed.LogicalNot(), float.MinValue);
+        Tensor weights = scores.Softmax(-1);
+        if (dropping) weights = Dropout.Functional(weights, dropout, training: true);
+        return weights.MatMul(v).MoveToOuterScope();                                          // (B, H, Tq, D)
+    }
+}
+
+/// <summary>The keys and values of the positions seen so far, per layer: (B, H, T, D) each.</summary>
+public sealed record KeyValue(Tensor Key, Tensor Value)
+{
+    /// <summary>Positions held.</summary>
+    public long Length => Key.Size(-2);
+}
+
+/// <summary>
+/// GPT-2's causal multi-head self-attention: one projection to queries, keys and values (<c>c_attn</c>), scaled
+/// dot-product attention, an output projection (<c>c_proj</c>) and residual dropout. Parameter names are Hugging Face's,
+/// with the weights in <see cref="Linear"/>'s (out, in) layout (GPT-2's Conv1D stores them transposed).
+/// </summary>
+public sealed class CausalSelfAttention : Module
+{
+    private readonly Linear _qkv, _out;
+
+    /// <summary>Model width and head count; the width must divide evenly.</summary>
+    public CausalSelfAttention(long width, int heads, double attentionDropout = 0, double residualDropout = 0)
+    {
+        if (heads < 1 || width % heads != 0) throw new ArgumentException($"width {width} does not split into {heads} heads", nameof(heads));
+        (Width, Heads, AttentionDropout, ResidualDropout) = (width, heads, attentionDropout, residualDropout);
+        _qkv = RegisterModule("c_attn", new Linear(width, 3 * width));
+        _out = RegisterModule("c_proj", new Linear(width, width));
+    }
+
+    /// <summary>Model width.</summary>
+    public long Width { get; }
+
+    /// <summary>Heads.</summary>
+    public int Heads { get; }
+
+    /// <summary>Dropout on the attention weights.</summary>
+    public double AttentionDropout { get; }
+
+    /// <summary>Dropout on the output.</summary>
+    public double ResidualDropout { get; }
+
+    /// <summary>
+    /// Attends over <paramref name="x"/> (B, T, C) after the cached positions <paramref name="past"/>; returns the output
+    /// (B, T, C) and the keys and values of every position so far (past + T) for the next call. <paramref name="keep"/>
+    /// is a (B, past + T) bool mask of real (not padding) positions.
+    /// </summary>
+    public (Tensor Output, KeyValue Present) Forward(Tensor x, KeyValue? past = null, Tensor? keep = null)
+    {
+        long b = x.Size(0), t = x.Size(1), c = Width, d = c / Heads;
+        using var scope = DisposeScope.Begin();
+        Tensor[] qkv = _qkv.Forward(x).Split(c, 2);                                            // 3 × (B, T, C)
+        Tensor Heads_(Tensor z) => z.View(b, t, Heads, d).Transpose(1, 2);                    // (B, H, T, D)
+        Tensor q = Heads_(qkv[0]), k = Heads_(qkv[1]), v = Heads_(qkv[2]);
+        if (past is not null)
+        {
+            k = Tensor.Cat([past.Key, k], 2);
+            v = Tensor.Cat([past.Value, v], 2);
+        }
+        Tensor? mask = keep?.View(b, 1, 1, keep.Size(1));                                     // (B, 1, 1, Tk)
+        Tensor y = Attention.ScaledDotProduct(q, k, v, mask, causal: true, AttentionDropout, Training);
+        y = _out.Forward(y.Transpose(1, 2).Reshape(b, t, c));                                 // (B, T, C)
+        y = Dropout.Functional(y, ResidualDropout, Training);
+        return (y.MoveToOuterScope(), new KeyValue(k.MoveToOuterScope(), v.MoveToOuterScope()));
+    }
+}
+
+/// <summary>
+/// A pre-LayerNorm transformer block as in GPT-2: x + attn(ln_1(x)), then + mlp(ln_2(·)), the MLP widening 4× with GELU
+/// (GPT-2's tanh form by default). Parameter names are Hugging Face's (ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc,
+/// mlp.c_proj).
+/// </summary>
+public sealed class TransformerBlock : Module
+{
+    private readonly LayerNorm _ln1, _ln2;
+    private readonly CausalSelfAttention _attention;
+    private readonly Linear _fc, _proj;
+
+    /// <summary>A block of <paramref name="width"/> channels and <paramref name="heads"/> heads.</summary>
+    public TransformerBlock(long width, int heads, double layerNormEps = 1e-5, bool tanhGelu = true, double attentionDropout = 0, double residualDropout = 0)
+    {
+        (TanhGelu, ResidualDropout) = (tanhGelu, residualDropout);
+        _ln1 = RegisterModule("ln_1", new LayerNorm([width], layerNormEps));
+        _attention = RegisterModule("attn", new CausalSelfAttention(width, heads, attentionDropout, residualDropout));
+        _ln2 = RegisterModule("ln_2", new LayerNorm([width], layerNormEps));
+        _fc = new Linear(width, 4 * width);
+        _proj = new Linear(4 * width, width);
+        RegisterModule("mlp", new MlpNames(_fc, _proj));
+    }
+
+    /// <summary>Whether the MLP uses GELU's tanh approximation (GPT-2's "gelu_new") rather than the exact erf form.</summary>
+    public bool TanhGelu { get; }
+
+    /// <summary>Dropout on the MLP's output.</summary>
+    public double ResidualDropout { get; }
+
+    /// <summary>The block on (B, T, C) after <paramref name="past"/>; see <see cref="CausalSelfAttention.Forward"/>.</summary>
+    public (Tensor Output, KeyValue Present) Forward(Tensor x, KeyValue? past = null, Tensor? keep = null)
+    {
+        using var scope = DisposeScope.Begin();
+        (Tensor a, KeyValue present) = _attention.Forward(_ln1.Forward(x), past, keep);
+        Tensor h = x.Add(a);
+        Tensor m = _proj.Forward(_fc.Forward(_ln2.Forward(h)).Gelu(TanhGelu ? "tanh" : "none"));
+        h = h.Add(Dropout.Functional(m, ResidualDropout, Training));
+        present.Key.MoveToOuterScope();
+        present.Value.MoveToOuterScope();
+        return (h.MoveToOuterScope(), present);
+    }
+
+    /// <summary>Holds the MLP's two layers under GPT-2's names (mlp.c_fc, mlp.c_proj).</summary>
+    private sealed class MlpNames : Module
+    {
+        public MlpNames(Linear fc, Linear proj)
+        {
+            RegisterModule("c_fc", fc);
+            RegisterModule("c_proj", proj);
+        }
+    }
+}
