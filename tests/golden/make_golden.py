@@ -123,6 +123,7 @@ def main():
     schedulers()
     text_cnn()
     transformer()
+    gpt2_tiny()
 
 
 class TextCnn(nn.Module):
@@ -213,6 +214,54 @@ def transformer():
             ln.weight.normal_()
             ln.bias.normal_()
     module_case("gpt2_block", block, {"x": rand(2, 5, 8), "keep": keep}, lambda m, i: {"y": m(i["x"], i["keep"])})
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    kinds = {"F32": torch.float32, "I64": torch.int64}
+    return {k: torch.frombuffer(bytearray(data[v["data_offsets"][0]:v["data_offsets"][1]]), dtype=kinds[v["dtype"]]).reshape(v["shape"])
+            for k, v in header.items() if k != "__metadata__"}
+
+
+class Gpt2(nn.Module):
+    """GPT-2 written out in PyTorch: the reference Slovo's GptModel is checked against (no transformers package here)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        d = cfg["n_embd"]
+        self.wte = nn.Embedding(cfg["vocab_size"], d)
+        self.wpe = nn.Embedding(cfg["n_positions"], d)
+        self.h = nn.ModuleList([Gpt2Block(d, cfg["n_head"]) for _ in range(cfg["n_layer"])])
+        self.ln_f = nn.LayerNorm(d, eps=cfg["layer_norm_epsilon"])
+
+    def forward(self, ids):
+        x = self.wte(ids) + self.wpe(torch.arange(ids.shape[1]))
+        for block in self.h:
+            x = block(x)
+        return self.ln_f(x) @ self.wte.weight.T                                   # tied output layer
+
+
+def gpt2_tiny():
+    """The shipped tiny-random-gpt2 (../shared/models): logits and gradients of the reference on its own weights."""
+    folder = os.environ.get("SLOVO_SHARED", os.path.join(OUT, "..", "..", "..", "shared"))
+    folder = os.path.join(folder, "models", "tiny-random-gpt2")
+    cfg = json.load(open(os.path.join(folder, "config.json")))
+    model = Gpt2(cfg)
+    conv1d = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+    state = {k[len("transformer."):]: (v.T if k.endswith(conv1d) else v) for k, v in read_safetensors(os.path.join(folder, "model.safetensors")).items()}
+    model.load_state_dict(state)
+    torch.manual_seed(99)
+    ids = torch.randint(0, cfg["vocab_size"], (2, 6))
+    logits = model(ids)
+    gout = torch.randn_like(logits)
+    (logits * gout).sum().backward()
+    watched = ("wte.weight", "wpe.weight", "h.0.attn.c_attn.weight", "h.4.mlp.c_proj.weight", "ln_f.weight")
+    record = {"in.ids": ids, "out.logits": logits, "gout.logits": gout}
+    record.update({"grad.param." + k: p.grad for k, p in model.named_parameters() if k in watched})
+    save("gpt2_tiny", record)
 
 
 def flatten(result):

@@ -137,15 +137,17 @@ public sealed class TransformerBlock : Module
     private readonly CausalSelfAttention _attention;
     private readonly Linear _fc, _proj;
 
-    /// <summary>A block of <paramref name="width"/> channels and <paramref name="heads"/> heads.</summary>
-    public TransformerBlock(long width, int heads, double layerNormEps = 1e-5, bool tanhGelu = true, double attentionDropout = 0, double residualDropout = 0)
+    /// <summary>A block of <paramref name="width"/> channels and <paramref name="heads"/> heads; the MLP is
+    /// <paramref name="inner"/> wide (4 × width when not given, as GPT-2's n_inner).</summary>
+    public TransformerBlock(long width, int heads, double layerNormEps = 1e-5, bool tanhGelu = true, double attentionDropout = 0, double residualDropout = 0,
+                            long? inner = null)
     {
         (TanhGelu, ResidualDropout) = (tanhGelu, residualDropout);
         _ln1 = RegisterModule("ln_1", new LayerNorm([width], layerNormEps));
         _attention = RegisterModule("attn", new CausalSelfAttention(width, heads, attentionDropout, residualDropout));
         _ln2 = RegisterModule("ln_2", new LayerNorm([width], layerNormEps));
-        _fc = new Linear(width, 4 * width);
-        _proj = new Linear(4 * width, width);
+        _fc = new Linear(width, inner ?? 4 * width);
+        _proj = new Linear(inner ?? 4 * width, width);
         RegisterModule("mlp", new MlpNames(_fc, _proj));
     }
 
