@@ -82,6 +82,36 @@ public class GptModelTests
     }
 
     [Fact]
+    public void ABatchOfPromptsOfDifferentLengthsGivesWhatEachGivesAlone()
+    {
+        using var scope = DisposeScope.Begin();
+        using GptModel model = GptModel.FromPretrained(Tiny);
+        IReadOnlyList<int>[] prompts = [[98, 5, 17, 300, 41, 7], [12], [98, 640, 3]];
+        var o = new GenerationOptions { Greedy = true, MaxTokens = 6 };
+        IReadOnlyList<GenerationResult> batch = Generator.GenerateBatch(model, prompts, o);
+        for (int i = 0; i < prompts.Length; ++i) Assert.Equal(Generator.Generate(model, prompts[i], o).Tokens, batch[i].Tokens);
+        // The first step's logits too, not only the argmax: left padding, the mask and the position ids leave each row as it was alone.
+        (GptCache state, float[][] together) = model.StartBatch(prompts);
+        Assert.Equal(6, state.Length);
+        for (int i = 0; i < prompts.Length; ++i)
+        {
+            (_, float[] alone) = model.Start(prompts[i]);
+            for (int v = 0; v < alone.Length; ++v) Assert.Equal(alone[v], together[i][v], 4);
+        }
+    }
+
+    [Fact]
+    public void ReadingPastTheContextIsAClearError()
+    {
+        using var scope = DisposeScope.Begin();
+        using GptModel model = GptModel.FromPretrained(Tiny);
+        (GptCache state, _) = model.Start(Enumerable.Repeat(7, 511).ToArray());
+        (state, _) = model.Advance(state, 8);
+        var e = Assert.Throws<ArgumentException>(() => model.Advance(state, 9));
+        Assert.Contains("513 positions exceed the model's context of 512 (n_positions)", e.Message);
+    }
+
+    [Fact]
     public void BadFoldersGetErrorsNamingTheFile()
     {
         string dir = Directory.CreateTempSubdirectory("slovo-gpt2-bad").FullName;

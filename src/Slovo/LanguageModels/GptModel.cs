@@ -62,8 +62,12 @@ public sealed record GptConfig
     [JsonPropertyName("architectures")] public IReadOnlyList<string> Architectures { get; init; } = ["GPT2LMHeadModel"];
 }
 
-/// <summary>The keys and values of every layer for the positions read so far: the generation state of a <see cref="GptModel"/>.</summary>
-public sealed record GptCache(IReadOnlyList<KeyValue> Layers)
+/// <summary>
+/// The keys and values of every layer for the positions read so far: the generation state of a <see cref="GptModel"/>.
+/// A batch of left-padded prompts also carries which cached positions are real (<see cref="Keep"/>, (B, P) bool) and
+/// each row's next position id (<see cref="Next"/>, (B) int64); a single sequence has neither.
+/// </summary>
+public sealed record GptCache(IReadOnlyList<KeyValue> Layers, Tensor? Keep = null, Tensor? Next = null)
 {
     /// <summary>Positions read.</summary>
     public long Length => Layers.Count == 0 ? 0 : Layers[0].Length;
@@ -75,7 +79,7 @@ public sealed record GptCache(IReadOnlyList<KeyValue> Layers)
 /// (<see cref="FromPretrained"/>, <see cref="SavePretrained"/>), and generates through <see cref="IIncrementalModel{TState}"/>
 /// with a key/value cache, so every decoding strategy of <see cref="Generator"/> works with it.
 /// </summary>
-public sealed class GptModel : Module, IIncrementalModel<GptCache>
+public sealed class GptModel : Module, IBatchedIncrementalModel<GptCache>
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
     private readonly Embedding _tokens, _positions;
@@ -110,15 +114,17 @@ public sealed class GptModel : Module, IIncrementalModel<GptCache>
 
     /// <summary>
     /// Logits (B, T, V) for <paramref name="ids"/> (B, T) read after the cached positions <paramref name="cache"/>, and
-    /// the cache after them. <paramref name="keep"/> (B, P + T) marks real positions (false: padding, never attended to).
+    /// the cache after them. <paramref name="keep"/> (B, P + T) marks real positions (false: padding, never attended to);
+    /// <paramref name="positionIds"/> (B, T) gives each position's id (default: P, P + 1, …), so left-padded rows count
+    /// from their first real token. Reading past <see cref="GptConfig.Positions"/> is an error (no sliding window).
     /// </summary>
-    public (Tensor Logits, GptCache Cache) Forward(Tensor ids, GptCache? cache = null, Tensor? keep = null)
+    public (Tensor Logits, GptCache Cache) Forward(Tensor ids, GptCache? cache = null, Tensor? keep = null, Tensor? positionIds = null)
     {
         long t = ids.Size(1), past = cache?.Length ?? 0;
         if (past + t > Config.Positions)
-            throw new ArgumentException($"{past + t} positions exceed the model's context of {Config.Positions}", nameof(ids));
+            throw new ArgumentException($"{past + t} positions exceed the model's context of {Config.Positions} (n_positions); shorten the prompt or generate fewer tokens", nameof(ids));
         using var scope = DisposeScope.Begin();
-        Tensor positions = Tensor.Arange(past, past + t, 1, ScalarType.Int64, ids.Device);                       // (T)
+        Tensor positions = positionIds ?? Tensor.Arange(past, past + t, 1, ScalarType.Int64, ids.Device);        // (T) or (B, T)
         Tensor x = _tokens.Forward(ids).Add(_positions.Forward(positions));                                       // (B, T, C)
         x = Dropout.Functional(x, Config.EmbeddingDropout, Training);
         var presents = new KeyValue[_blocks.Length];
@@ -143,6 +149,57 @@ public sealed class GptModel : Module, IIncrementalModel<GptCache>
 
     /// <inheritdoc />
     public (GptCache State, float[] Logits) Advance(GptCache state, int token) => Step([token], state);
+
+    /// <summary>Reads prompts of different lengths as one left-padded batch, with an attention mask and position ids that
+    /// start at each row's first real token, so every row gets what it would alone.</summary>
+    public (GptCache State, float[][] Logits) StartBatch(IReadOnlyList<IReadOnlyList<int>> prompts)
+    {
+        if (prompts.Count == 0 || prompts.Any(p => p.Count == 0)) throw new ArgumentException("every prompt needs at least one token", nameof(prompts));
+        int b = prompts.Count, length = prompts.Max(p => p.Count);
+        var ids = new long[b * length];
+        var keep = new bool[b * length];
+        var positions = new long[b * length];
+        var next = new long[b];
+        for (int r = 0; r < b; ++r)
+        {
+            int pad = length - prompts[r].Count;
+            for (int i = 0; i < prompts[r].Count; ++i)
+            {
+                ids[r * length + pad + i] = prompts[r][i];
+                keep[r * length + pad + i] = true;
+                positions[r * length + pad + i] = i;
+            }
+            next[r] = prompts[r].Count;
+        }
+        using var noGrad = LibTorch.NoGrad();
+        using var scope = DisposeScope.Begin();
+        return BatchStep(Tensor.From(ids, b, length), null, Tensor.From(keep, b, length), Tensor.From(positions, b, length), Tensor.From(next));
+    }
+
+    /// <summary>Reads one more token per row of a batch started by <see cref="StartBatch"/>.</summary>
+    public (GptCache State, float[][] Logits) AdvanceBatch(GptCache state, IReadOnlyList<int> tokens)
+    {
+        if (state.Keep is null || state.Next is null) throw new ArgumentException("the state did not come from StartBatch", nameof(state));
+        using var noGrad = LibTorch.NoGrad();
+        using var scope = DisposeScope.Begin();
+        int b = tokens.Count;
+        Tensor keep = Tensor.Cat([state.Keep, Tensor.Ones([b, 1], ScalarType.Bool)], 1);                         // (B, P + 1)
+        return BatchStep(Tensor.From(tokens.Select(t => (long)t).ToArray(), b, 1), state, keep, state.Next.View(b, 1), state.Next.Add(1));
+    }
+
+    private (GptCache, float[][]) BatchStep(Tensor ids, GptCache? cache, Tensor keep, Tensor positions, Tensor next)
+    {
+        (Tensor logits, GptCache after) = Forward(ids, cache, keep, positions);                                  // (B, T, V)
+        float[] last = logits.Narrow(1, logits.Size(1) - 1, 1).Contiguous().ToArray<float>();              // (B, 1, V)
+        var rows = new float[ids.Size(0)][];
+        for (int r = 0; r < rows.Length; ++r) rows[r] = last.AsSpan(r * VocabSize, VocabSize).ToArray();
+        foreach (KeyValue kv in after.Layers)
+        {
+            kv.Key.DetachFromScope();
+            kv.Value.DetachFromScope();
+        }
+        return (new GptCache(after.Layers, keep.DetachFromScope(), next.DetachFromScope()), rows);
+    }
 
     private (GptCache, float[]) Step(IReadOnlyList<int> tokens, GptCache? cache)
     {
