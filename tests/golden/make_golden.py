@@ -9,6 +9,7 @@ import json
 import math
 import os
 import struct
+import subprocess
 
 import torch
 import torch.nn as nn
@@ -261,6 +262,19 @@ def gpt2_tiny():
     watched = ("wte.weight", "wpe.weight", "h.0.attn.c_attn.weight", "h.4.mlp.c_proj.weight", "ln_f.weight")
     record = {"in.ids": ids, "out.logits": logits, "gout.logits": gout}
     record.update({"grad.param." + k: p.grad for k, p in model.named_parameters() if k in watched})
+    # "hello" encoded by the folder's tokenizer.json with Hugging Face tokenizers (npm, installed by `npm ci` in
+    # bench/peers; no special tokens, as HF encodes it), then 20 greedy tokens, each from a full pass over all before it.
+    peers = os.path.join(OUT, "..", "..", "bench", "peers")
+    script = ('const { Tokenizer } = require("tokenizers"); Tokenizer.fromFile(process.argv[1]).encode("hello", null, '
+              '{ addSpecialTokens: false }).then(e => console.log(JSON.stringify(e.getIds())));')
+    prompt = json.loads(subprocess.run(["node", "-e", script, os.path.join(folder, "tokenizer.json")], cwd=peers,
+                                       capture_output=True, text=True, check=True).stdout)
+    text = list(prompt)
+    with torch.no_grad():
+        for _ in range(20):
+            text.append(int(model(torch.tensor([text]))[0, -1].argmax()))
+    record["hello.prompt"] = torch.tensor(prompt)
+    record["hello.greedy"] = torch.tensor(text[len(prompt):])
     save("gpt2_tiny", record)
 
 

@@ -5,6 +5,7 @@ using Slovo.Embeddings;
 using Slovo.Generation;
 using Slovo.LanguageModels;
 using Slovo.Text;
+using Slovo.Tokenizers;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Tokenizers.Trainers;
 using Slovo.Torch;
@@ -221,7 +222,7 @@ internal static class LmCommand
     private static Command GenerateCommand()
     {
         var modelPath = ModelOption();
-        var prompt = Opt.Text("--prompt", "the start (empty: from <s>)", "");
+        var prompt = Opt.Text("--prompt", "the start (empty: from the start token, <s> or <|endoftext|>)", "");
         var promptsFile = Opt.OptionalText("--prompts", "a file with one prompt per line, generated together as one batch", "FILE");
         var maxTokens = Opt.Int("--max-tokens", "tokens to generate at most", 60, min: 0);
         var minTokens = Opt.Int("--min-tokens", "no end of text before N tokens", 0, min: 0);
@@ -260,41 +261,65 @@ internal static class LmCommand
         return command;
     }
 
-    /// <summary>Loads a model and continues the prompts, printing one text per prompt and sample.</summary>
+    /// <summary>
+    /// Loads a model and continues the prompts, printing one text per prompt and sample: a Slovo recurrent LM (a run
+    /// folder or model.safetensors; prompts start with &lt;s&gt;), or a Hugging Face GPT-2 folder (config.json,
+    /// model.safetensors, tokenizer.json; prompts are encoded as Hugging Face does, without a BOS token, and an empty one
+    /// starts from the end-of-text token).
+    /// </summary>
     internal static int Generate(string modelPath, List<string> prompts, GenerationOptions options, int samples, bool prettify, bool stream)
     {
         if (stream && (prompts.Count > 1 || options.Beams > 1 || samples > 1)) throw new UsageException("--stream works with one prompt, one sample and no beams");
+        if (File.Exists(Path.Combine(modelPath, "config.json")))
+        {
+            string tokenizerPath = Path.Combine(modelPath, "tokenizer.json");
+            if (!File.Exists(tokenizerPath)) throw new FileNotFoundException($"no tokenizer.json in {Path.GetFullPath(modelPath)}; save the tokenizer beside the model", tokenizerPath);
+            Tokenizer tokenizer = TokenizerJson.Load(tokenizerPath);
+            using GptModel gpt = GptModel.FromPretrained(modelPath);
+            int eos = gpt.Config.EosTokenId ?? tokenizer.TokenToId("<|endoftext|>") ?? 0;
+            var codec = new TextCodec(p => p.Length == 0 ? [gpt.Config.BosTokenId ?? eos] : tokenizer.Encode(p, addSpecialTokens: false).Ids,
+                ids => tokenizer.Decode(ids.ToList(), skipSpecialTokens: true), eos, gpt.VocabSize);
+            return Continue(gpt, codec, prompts, options, samples, prettify, stream);
+        }
         (RnnLanguageModel model, Vocabulary vocab) = LmTrainer.LoadModel(modelPath);
         using (model)
+            return Continue(model, new TextCodec(p => [vocab.SosId, .. vocab.Encode(p)], vocab.Decode, vocab.EosId, vocab.Size),
+                prompts, options, samples, prettify, stream);
+    }
+
+    /// <summary>How a model's ids and text convert: prompt to ids (with any start token), ids to text, the end id, the vocabulary size.</summary>
+    private sealed record TextCodec(Func<string, IReadOnlyList<int>> Encode, Func<IEnumerable<int>, string> Decode, int EosId, int VocabSize);
+
+    private static int Continue<TState>(IBatchedIncrementalModel<TState> model, TextCodec codec, List<string> prompts, GenerationOptions options, int samples,
+                                        bool prettify, bool stream)
+    {
+        try { options = options with { EosToken = codec.EosId }; options.Validate(codec.VocabSize); }
+        catch (ArgumentOutOfRangeException e) { throw new UsageException($"--{Opt.Kebab(e.ParamName ?? "?")}: {e.Message.Split(" (Parameter")[0]}"); }
+        string Show(IReadOnlyList<int> promptIds, IReadOnlyList<int> generated)
         {
-            try { options = options with { EosToken = vocab.EosId }; options.Validate(vocab.Size); }
-            catch (ArgumentOutOfRangeException e) { throw new UsageException($"--{Opt.Kebab(e.ParamName ?? "?")}: {e.Message.Split(" (Parameter")[0]}"); }
-            string Show(IReadOnlyList<int> promptIds, IReadOnlyList<int> generated)
+            string text = codec.Decode(promptIds.Concat(generated));
+            return prettify ? Prettifier.Prettify(text) : text;
+        }
+        var encoded = prompts.Select(codec.Encode).ToList();
+        if (stream)
+        {
+            var generated = new List<int>();
+            string shown = Show(encoded[0], []);
+            Console.Write(shown);
+            Generator.Generate(model, encoded[0], options, ids => codec.Decode(ids), t =>
             {
-                string text = vocab.Decode(promptIds.Concat(generated));
-                return prettify ? Prettifier.Prettify(text) : text;
-            }
-            var encoded = prompts.Select(p => (IReadOnlyList<int>)[vocab.SosId, .. vocab.Encode(p)]).ToList();
-            if (stream)
-            {
-                var generated = new List<int>();
-                string shown = Show(encoded[0], []);
-                Console.Write(shown);
-                Generator.Generate(model, encoded[0], options, ids => vocab.Decode(ids), t =>
-                {
-                    generated.Add(t);
-                    string now = Show(encoded[0], generated);
-                    Console.Write(now.StartsWith(shown, StringComparison.Ordinal) ? now[shown.Length..] : "\n" + now);
-                    shown = now;
-                });
-                Console.WriteLine();
-                return 0;
-            }
-            for (int s = 0; s < samples; ++s)
-            {
-                IReadOnlyList<GenerationResult> results = Generator.GenerateBatch(model, encoded, options with { Seed = options.Seed + s * prompts.Count }, ids => vocab.Decode(ids));
-                for (int i = 0; i < prompts.Count; ++i) Console.WriteLine(Show(encoded[i], results[i].Tokens));
-            }
+                generated.Add(t);
+                string now = Show(encoded[0], generated);
+                Console.Write(now.StartsWith(shown, StringComparison.Ordinal) ? now[shown.Length..] : "\n" + now);
+                shown = now;
+            });
+            Console.WriteLine();
+            return 0;
+        }
+        for (int s = 0; s < samples; ++s)
+        {
+            IReadOnlyList<GenerationResult> results = Generator.GenerateBatch(model, encoded, options with { Seed = options.Seed + s * prompts.Count }, ids => codec.Decode(ids));
+            for (int i = 0; i < prompts.Count; ++i) Console.WriteLine(Show(encoded[i], results[i].Tokens));
         }
         return 0;
     }
