@@ -77,7 +77,18 @@ public class GptModelTests
             Assert.Equal(Array.IndexOf(last, last.Max()), token);
             text.Add(token);
         }
-        GenerationResult sampled = Generator.Generate(model, prompt, new GenerationOptions { TopP = 0.9, Temperature = 0.8, MaxTokens = 8, Seed = 3 });
+        // And the cached logits themselves equal a full re-run's at every step.
+        (GptCache cache, float[] cached) = model.Start(prompt);
+        var seen = prompt.ToList();
+        foreach (int token in greedy.Tokens)
+        {
+            (Tensor full, _) = model.Forward(Tensor.From(seen.Select(t => (long)t).ToArray(), 1, seen.Count));
+            float[] rerun = full[0, -1].ToArray<float>();
+            for (int v = 0; v < rerun.Length; ++v) Assert.Equal(rerun[v], cached[v], 4);
+            (cache, cached) = model.Advance(cache, token);
+            seen.Add(token);
+        }
+                GenerationResult sampled = Generator.Generate(model, prompt, new GenerationOptions { TopP = 0.9, Temperature = 0.8, MaxTokens = 8, Seed = 3 });
         Assert.Equal(sampled.Tokens, Generator.Generate(model, prompt, new GenerationOptions { TopP = 0.9, Temperature = 0.8, MaxTokens = 8, Seed = 3 }).Tokens);
     }
 
