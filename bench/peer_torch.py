@@ -15,7 +15,15 @@ Reads commands on stdin, answers each with one line (seconds for the round, or "
                                   -> "seconds texts" for one epoch of Slovo's TextClassifier (LSTM, final state):
                                      embedding, dropout 0.3, packed LSTM, dropout, linear; cross-entropy, clip 5, Adam
                                      1e-3; batches of texts sorted by length; PATH holds "label id id ..." lines
+  gpt_setup DIR THREADS           -> ok        (a GPT-2 read from the Hugging Face folder Slovo wrote: config.json and
+                                               model.safetensors; the bench's (l) and (m))
+  gpt_train STEPS BATCH CONTEXT   -> seconds per training step (forward, cross-entropy over every position, backward,
+                                     AdamW 3e-4) on a random batch, averaged over STEPS
+  gpt_generate N ID,ID,...        -> "seconds id id ..." for N greedy tokens after the prompt, with a key/value cache
 """
+import json
+import math
+import struct
 import sys
 import time
 
@@ -133,6 +141,106 @@ def cls_train(path, v, emb, hidden, batch, threads):
     return time.perf_counter() - t, len(rows)
 
 
+class GptBlock(torch.nn.Module):
+    """GPT-2's pre-LayerNorm block with a key/value cache, in plain PyTorch (Conv1D weights as nn.Linear)."""
+
+    def __init__(self, d, heads, eps, pdrop):
+        super().__init__()
+        self.ln_1, self.ln_2 = torch.nn.LayerNorm(d, eps=eps), torch.nn.LayerNorm(d, eps=eps)
+        self.c_attn, self.attn_proj = torch.nn.Linear(d, 3 * d), torch.nn.Linear(d, d)
+        self.c_fc, self.mlp_proj = torch.nn.Linear(d, 4 * d), torch.nn.Linear(4 * d, d)
+        self.heads, self.drop = heads, torch.nn.Dropout(pdrop)
+
+    def forward(self, x, past=None):
+        b, t, d = x.shape
+        h = self.heads
+        q, k, v = self.c_attn(self.ln_1(x)).split(d, dim=2)
+        q, k, v = (z.view(b, t, h, d // h).transpose(1, 2) for z in (q, k, v))
+        if past is not None:
+            k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(d // h)
+        allowed = torch.ones(t, k.shape[2], dtype=torch.bool).tril(k.shape[2] - t)
+        weights = self.drop(scores.masked_fill(~allowed, torch.finfo(scores.dtype).min).softmax(-1))
+        x = x + self.drop(self.attn_proj((weights @ v).transpose(1, 2).reshape(b, t, d)))
+        x = x + self.drop(self.mlp_proj(torch.nn.functional.gelu(self.c_fc(self.ln_2(x)), approximate="tanh")))
+        return x, (k, v)
+
+
+class Gpt(torch.nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        d = cfg["n_embd"]
+        self.wte, self.wpe = torch.nn.Embedding(cfg["vocab_size"], d), torch.nn.Embedding(cfg["n_positions"], d)
+        self.h = torch.nn.ModuleList([GptBlock(d, cfg["n_head"], cfg["layer_norm_epsilon"], cfg["resid_pdrop"]) for _ in range(cfg["n_layer"])])
+        self.ln_f = torch.nn.LayerNorm(d, eps=cfg["layer_norm_epsilon"])
+        self.drop = torch.nn.Dropout(cfg["embd_pdrop"])
+
+    def forward(self, ids, cache=None):
+        start = 0 if cache is None else cache[0][0].shape[2]
+        x = self.drop(self.wte(ids) + self.wpe(torch.arange(start, start + ids.shape[1])))
+        present = []
+        for i, block in enumerate(self.h):
+            x, kv = block(x, None if cache is None else cache[i])
+            present.append(kv)
+        return self.ln_f(x) @ self.wte.weight.T, present
+
+
+def gpt_setup(folder, threads):
+    torch.set_num_threads(threads)
+    cfg = json.load(open(f"{folder}/config.json"))
+    with open(f"{folder}/model.safetensors", "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    names = {"attn.c_attn": "c_attn", "attn.c_proj": "attn_proj", "mlp.c_fc": "c_fc", "mlp.c_proj": "mlp_proj"}
+    weights = {}
+    for key, v in header.items():
+        if key == "__metadata__":
+            continue
+        t = torch.frombuffer(bytearray(data[v["data_offsets"][0]:v["data_offsets"][1]]), dtype=torch.float32).reshape(v["shape"])
+        name = key[len("transformer."):]
+        for hf, ours in names.items():
+            if f".{hf}." in name:
+                name = name.replace(hf, ours)
+                if name.endswith("weight"):
+                    t = t.T.contiguous()          # Conv1D (in, out) -> Linear (out, in)
+        weights[name] = t
+    model = Gpt(cfg)
+    model.load_state_dict(weights)
+    state["gpt"], state["vocab"] = model, cfg["vocab_size"]
+
+
+def gpt_train(steps, batch, context):
+    model, v = state["gpt"], state["vocab"]
+    model.train()
+    opt = state.setdefault("gpt_opt", torch.optim.AdamW(model.parameters(), lr=3e-4))
+    x, y = torch.randint(0, v, (batch, context)), torch.randint(0, v, (batch * context,))
+    t = time.perf_counter()
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        logits, _ = model(x)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, v), y)
+        loss.backward()
+        opt.step()
+        loss.item()
+    return (time.perf_counter() - t) / steps
+
+
+def gpt_generate(n, prompt):
+    model = state["gpt"]
+    model.eval()
+    ids = list(prompt)
+    t = time.perf_counter()
+    with torch.no_grad():
+        logits, cache = model(torch.tensor([ids]))
+        for i in range(n):
+            token = int(logits[0, -1].argmax())
+            ids.append(token)
+            if i + 1 < n:                         # as Slovo's generator: no pass after the last token
+                logits, cache = model(torch.tensor([[token]]), cache)
+    return time.perf_counter() - t, ids[len(prompt):]
+
+
 for line in sys.stdin:
     cmd, *args = line.split()
     if cmd == "add_setup":
@@ -151,5 +259,13 @@ for line in sys.stdin:
     elif cmd == "cls_train":
         seconds, texts = cls_train(args[0], *(int(a) for a in args[1:]))
         print(f"{seconds} {texts}", flush=True)
+    elif cmd == "gpt_setup":
+        gpt_setup(args[0], int(args[1]))
+        print("ok", flush=True)
+    elif cmd == "gpt_train":
+        print(gpt_train(*(int(a) for a in args)), flush=True)
+    elif cmd == "gpt_generate":
+        seconds, ids = gpt_generate(int(args[0]), [int(i) for i in args[1].split(",")])
+        print(f"{seconds} {' '.join(map(str, ids))}", flush=True)
     else:
         print(f"error unknown command {cmd}", flush=True)

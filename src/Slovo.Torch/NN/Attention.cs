@@ -45,7 +45,7 @@ public static class Attention
         if (useFused && !FusedAvailable) throw new NotSupportedException($"this libtorch ({LibTorch.Version}) has no aten::scaled_dot_product_attention");
         using var scope = DisposeScope.Begin();
         Tensor? allowed = mask;
-        if (causal)
+        if (causal && q.Size(-2) > 1) // one query (the last position, as in cached decoding) sees every key anyway
         {
             Tensor triangle = CausalMask(q.Size(-2), k.Size(-2), q.Device);
             allowed = allowed is null ? triangle : allowed.LogicalAnd(triangle);
