@@ -65,16 +65,9 @@ internal static class GptBench
             }
             Step(); // warm-up
             peer.Ask($"gpt_train 1 {batch} {context}");
-            var slovo = new List<double>();
-            var torch = new List<double>();
-            for (int r = 0; r < rounds; ++r)
-            {
-                var sw = Stopwatch.StartNew();
-                for (int i = 0; i < steps; ++i) Step();
-                slovo.Add(sw.Elapsed.TotalSeconds / steps);
-                torch.Add(double.Parse(peer.Ask($"gpt_train {steps} {batch} {context}"), CultureInfo.InvariantCulture));
-            }
-            double s = Median(slovo) * 1e3, t = Median(torch) * 1e3;
+            (double slovo, double torch) = Rounds.PerStep(rounds, steps, Step,
+                n => double.Parse(peer.Ask($"gpt_train {n} {batch} {context}"), CultureInfo.InvariantCulture));
+            double s = slovo * 1e3, t = torch * 1e3;
             Console.WriteLine($"(l) one GPT training step (forward, cross-entropy, backward, AdamW 3e-4, dropout 0.1): {Config.Layers} layers, {Config.Heads} heads,");
             Console.WriteLine($"    {Config.Width} wide, vocabulary {Config.VocabSize:N0}, batch {batch} x context {context}; {threads} threads; median of {rounds} alternating rounds of {steps} steps");
             Console.WriteLine($"    Slovo   {s:F1} ms/step ({batch * context / (s / 1e3):N0} tokens/s)");
@@ -113,7 +106,7 @@ internal static class GptBench
                 rerunTokens = Generator.Generate(new Rerun(model), prompt, o).Tokens;
                 rerun.Add(sw.Elapsed.TotalSeconds);
             }
-            double c = tokens / Median(cached), t = tokens / Median(torch), u = tokens / Median(rerun);
+            double c = tokens / Rounds.Median(cached), t = tokens / Rounds.Median(torch), u = tokens / Rounds.Median(rerun);
             Console.WriteLine($"(m) greedy generation of {tokens} tokens after a {prompt.Length}-token prompt, the same GPT ({Config.Layers} x {Config.Width}, vocabulary {Config.VocabSize:N0}),");
             Console.WriteLine($"    batch 1, {threads} threads; median of {rounds} alternating rounds; same tokens as PyTorch: {cachedTokens.SequenceEqual(torchTokens)}, as without the cache: {cachedTokens.SequenceEqual(rerunTokens)}");
             Console.WriteLine($"    Slovo, key/value cache     {c:F0} tokens/s");
@@ -121,11 +114,5 @@ internal static class GptBench
             Console.WriteLine($"    Slovo, without the cache   {u:F0} tokens/s");
             Console.WriteLine($"    ratio Slovo/PyTorch throughput = {c / t:F2} (target >= 1.0); cache speed-up = {c / u:F1}x (target >= 5x)");
         }
-    }
-
-    private static double Median(List<double> xs)
-    {
-        var s = xs.Order().ToList();
-        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
     }
 }

@@ -55,7 +55,7 @@ internal static class LmBench
             b = Generator.Generate(new Rerun(model), prompt, options).Tokens;
             rerun.Add(sw.Elapsed.TotalSeconds);
         }
-        double c = Median(carried), p = Median(rerun);
+        double c = Rounds.Median(carried), p = Rounds.Median(rerun);
         Console.WriteLine($"(h) generating {tokens} tokens (greedy) after a {prompt.Length}-token prompt with the word LSTM (vocab {Vocab}, emb {Emb}, hidden {Hidden}); median of {rounds} alternating rounds");
         Console.WriteLine($"    state carried        {c * 1e3:F1} ms ({tokens / c:N0} tokens/s)");
         Console.WriteLine($"    prefix re-run        {p * 1e3:F1} ms ({tokens / p:N0} tokens/s); same tokens: {a.SequenceEqual(b)}");
@@ -99,17 +99,11 @@ internal static class LmBench
             }
         }
         finally { File.Delete(path); }
-        double a = Median(slovo), b = Median(peer);
+        double a = Rounds.Median(slovo), b = Rounds.Median(peer);
         Console.WriteLine($"(i) one training epoch of the word LSTM LM (vocab {Vocab}, emb {Emb}, hidden {Hidden}, dropout 0.2): {sequences} texts of 42-252 tokens,");
         Console.WriteLine($"    batch {batch} bucketed by length, truncated back-propagation every {bptt} tokens, clip 1.0, Adam; {threads} threads; median of {rounds} alternating rounds");
         Console.WriteLine($"    Slovo (LmTrainer.Train, validation included) {a:N0} tokens/s");
         Console.WriteLine($"    PyTorch (the same loop in Python)            {b:N0} tokens/s");
         Console.WriteLine($"    throughput ratio Slovo/PyTorch = {a / b:F2} (target >= 1.0)");
-    }
-
-    private static double Median(List<double> xs)
-    {
-        var s = xs.Order().ToList();
-        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
     }
 }

@@ -404,16 +404,8 @@ void BenchLstm()
     using Peer torchPeer = Peer.Start(python, peer);
     torchPeer.Ask($"lstm_setup {threads}");
     Step(); // warm-up
-    var slovo = new List<double>();
-    var torch = new List<double>();
-    for (int r = 0; r < rounds; ++r)
-    {
-        var sw = Stopwatch.StartNew();
-        for (int i = 0; i < steps; ++i) Step();
-        slovo.Add(sw.Elapsed.TotalSeconds / steps);
-        torch.Add(double.Parse(torchPeer.Ask($"lstm {steps}"), CultureInfo.InvariantCulture));
-    }
-    double s = Median(slovo) * 1e3, t = Median(torch) * 1e3;
+    (double slovo, double torch) = Rounds.PerStep(rounds, steps, Step, n => double.Parse(torchPeer.Ask($"lstm {n}"), CultureInfo.InvariantCulture));
+    double s = slovo * 1e3, t = torch * 1e3;
     Console.WriteLine($"(b) one training step (forward, backward, Adam) of the word-level LSTM LM: vocab {vocab}, emb {emb}, hidden {hidden},");
     Console.WriteLine($"    {layers} layers, batch {batch}, sequence {seq}; {threads} threads; median of {rounds} alternating rounds of {steps} steps");
     Console.WriteLine($"    Slovo   {s:F1} ms/step");
@@ -453,11 +445,7 @@ static long PeakRss()
     return 0;
 }
 
-static double Median(List<double> xs)
-{
-    var s = xs.Order().ToList();
-    return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
-}
+static double Median(List<double> xs) => Rounds.Median(xs);
 
 static string FindRepoRoot()
 {
