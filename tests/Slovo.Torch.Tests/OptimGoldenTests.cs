@@ -65,6 +65,7 @@ public class OptimGoldenTests
         Check("step", o => new StepLR(o, 4, 0.5));
         Check("cosine", o => new CosineAnnealingLR(o, 8, 0.01));
         Check("warmup", o => new LinearWarmupLR(o, 3, 10));
+        Check("warmup_cosine", o => new WarmupCosineLR(o, warmupSteps: 3, totalSteps: 10, minLr: 0.01));
     }
 
     [Fact]

@@ -370,6 +370,9 @@ def schedulers():
         "cosine": run(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=8, eta_min=0.01)),
         "warmup": run(lambda o: torch.optim.lr_scheduler.LambdaLR(
             o, lambda s: s / warm if s < warm else max(0.0, (total - s) / (total - warm)))),
+        # Warm-up then cosine to a floor of 0.01 (from 0.1), as Slovo's WarmupCosineLR.
+        "warmup_cosine": run(lambda o: torch.optim.lr_scheduler.LambdaLR(
+            o, lambda s: s / warm if s < warm else 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warm) / (total - warm)))))),
     })
 
 

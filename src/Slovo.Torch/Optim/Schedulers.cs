@@ -90,3 +90,33 @@ public sealed class LinearWarmupLR : LRScheduler
         return lr0 * Math.Max(0.0, (double)(_total - epoch) / (_total - _warmup));
     }
 }
+
+/// <summary>
+/// Linear warm-up from 0 over warmupSteps, then a cosine from the initial rate down to minLr at totalSteps (held there
+/// after): the usual schedule for transformers (Hugging Face's get_cosine_schedule_with_warmup, with a floor).
+/// </summary>
+public sealed class WarmupCosineLR : LRScheduler
+{
+    private readonly long _warmup, _total;
+    private readonly double _minLr;
+
+    /// <summary>Creates the scheduler.</summary>
+    public WarmupCosineLR(Optimizer optimizer, long warmupSteps, long totalSteps, double minLr = 0) : base(optimizer)
+    {
+        if (warmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(warmupSteps), warmupSteps, "must be non-negative");
+        if (totalSteps <= warmupSteps) throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, "must exceed the warm-up steps");
+        if (minLr < 0 || minLr > optimizer.InitialLearningRate)
+            throw new ArgumentOutOfRangeException(nameof(minLr), minLr, "must lie between 0 and the initial learning rate");
+        (_warmup, _total, _minLr) = (warmupSteps, totalSteps, minLr);
+        SetEpoch(0);
+    }
+
+    /// <inheritdoc />
+    public override double RateAt(long epoch)
+    {
+        double lr0 = Optimizer.InitialLearningRate;
+        if (epoch < _warmup) return lr0 * epoch / _warmup;
+        double progress = Math.Min(1.0, (double)(epoch - _warmup) / (_total - _warmup));
+        return _minLr + (lr0 - _minLr) * (1 + Math.Cos(Math.PI * progress)) / 2;
+    }
+}
