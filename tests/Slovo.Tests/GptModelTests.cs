@@ -123,6 +123,16 @@ public class GptModelTests
     }
 
     [Fact]
+    public void OnlyTheBlocksProjectionMatricesDecay()
+    {
+        using GptModel model = GptModel.FromPretrained(Tiny);
+        var exempt = new HashSet<Tensor>(model.NoWeightDecayParameters(), ReferenceEqualityComparer.Instance);
+        string[] decayed = model.NamedParameters().Where(p => !exempt.Contains(p.Parameter)).Select(p => p.Name).Order().ToArray();
+        Assert.Equal(20, decayed.Length); // 4 matrices × 5 layers
+        Assert.All(decayed, n => Assert.Matches(@"^h\.\d\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$", n));
+    }
+
+    [Fact]
     public void BadFoldersGetErrorsNamingTheFile()
     {
         string dir = Directory.CreateTempSubdirectory("slovo-gpt2-bad").FullName;

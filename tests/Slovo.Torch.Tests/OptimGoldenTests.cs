@@ -9,14 +9,16 @@ public class OptimGoldenTests
 {
     private static Sequential MakeModel() => new(new Linear(6, 8), Activation.Tanh(), new Linear(8, 1));
 
-    private static void RunTrajectory(string name, Func<IEnumerable<Tensor>, Optimizer> make)
+    private static void RunTrajectory(string name, Func<IEnumerable<Tensor>, Optimizer> make) => RunTrajectory(name, (p, _) => make(p));
+
+    private static void RunTrajectory(string name, Func<IEnumerable<Tensor>, Module, Optimizer> make)
     {
         using var scope = DisposeScope.Begin();
         using var g = Golden.Load("optim_" + name);
         using Sequential model = MakeModel();
         model.LoadStateDict(g.Keys.Where(k => k.StartsWith("init.", StringComparison.Ordinal))
             .ToDictionary(k => k["init.".Length..], k => g[k]));
-        using Optimizer opt = make(model.Parameters());
+        using Optimizer opt = make(model.Parameters(), model);
         var losses = new double[10];
         for (int step = 0; step < 10; ++step)
         {
@@ -37,6 +39,11 @@ public class OptimGoldenTests
 
     [Fact]
     public void AdamWMatchesPyTorch() => RunTrajectory("adamw", p => new AdamW(p, lr: 0.01, weightDecay: 0.1));
+
+    [Fact]
+    public void AdamWWithoutDecayOnBiasesMatchesPyTorchsTwoGroups() =>
+        RunTrajectory("adamw_groups", (p, m) => new AdamW(p, lr: 0.01, weightDecay: 0.1,
+            noWeightDecay: m.NamedParameters().Where(x => x.Name.EndsWith("bias", StringComparison.Ordinal)).Select(x => x.Parameter)));
 
     [Fact]
     public void SgdMomentumMatchesPyTorch() => RunTrajectory("sgd_momentum", p => new SGD(p, lr: 0.05, momentum: 0.9, weightDecay: 0.01));

@@ -335,6 +335,10 @@ def optimizers():
         "adamw": lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1, foreach=False),
         "sgd_momentum": lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=0.01, foreach=False),
         "sgd_nesterov": lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, foreach=False),
+        # Two groups, as transformers are trained: weights decay, biases do not.
+        "adamw_groups": lambda p: torch.optim.AdamW([
+            {"params": [q for n, q in model.named_parameters() if n.endswith("weight")], "weight_decay": 0.1},
+            {"params": [q for n, q in model.named_parameters() if n.endswith("bias")], "weight_decay": 0.0}], lr=0.01, foreach=False),
     }
     for name, make in configs.items():
         model.load_state_dict(init)

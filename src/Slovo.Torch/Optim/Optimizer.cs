@@ -166,17 +166,24 @@ public class Adam : Optimizer
 {
     private readonly double _beta1, _beta2, _eps, _weightDecay;
     private readonly bool _decoupled;
+    private readonly bool[] _decays;
 
     /// <summary>Creates Adam with L2 weight decay added to the gradient (PyTorch's Adam).</summary>
-    public Adam(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0)
-        : this(parameters, lr, beta1, beta2, eps, weightDecay, decoupled: false)
+    public Adam(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0,
+                IEnumerable<Tensor>? noWeightDecay = null)
+        : this(parameters, lr, beta1, beta2, eps, weightDecay, decoupled: false, noWeightDecay)
     {
     }
 
     /// <summary>Creates the optimizer.</summary>
-    protected Adam(IEnumerable<Tensor> parameters, double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled)
+    protected Adam(IEnumerable<Tensor> parameters, double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled,
+                   IEnumerable<Tensor>? noWeightDecay = null)
         : base(parameters, lr)
     {
+        // Parameters exempt from weight decay (biases, LayerNorms, embeddings, as transformers are trained): PyTorch's
+        // second parameter group with weight_decay 0.
+        var exempt = new HashSet<Tensor>(noWeightDecay ?? [], ReferenceEqualityComparer.Instance);
+        _decays = Parameters.Select(p => !exempt.Contains(p)).ToArray();
         if (beta1 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "must be in [0, 1)");
         if (beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "must be in [0, 1)");
         (_beta1, _beta2, _eps, _weightDecay, _decoupled) = (beta1, beta2, eps, weightDecay, decoupled);
@@ -186,8 +193,9 @@ public class Adam : Optimizer
     protected override void Update(int index, Tensor param, Tensor grad)
     {
         double lr = LearningRate;
-        if (_decoupled && _weightDecay != 0) param.Mul_(1 - lr * _weightDecay);
-        Tensor g = !_decoupled && _weightDecay != 0 ? grad.Add(param, _weightDecay) : grad;
+        double decay = _decays[index] ? _weightDecay : 0;
+        if (_decoupled && decay != 0) param.Mul_(1 - lr * decay);
+        Tensor g = !_decoupled && decay != 0 ? grad.Add(param, decay) : grad;
         Tensor m = State(index, "exp_avg", param);
         Tensor v = State(index, "exp_avg_sq", param);
         m.Mul_(_beta1).Add_(g, 1 - _beta1);
@@ -205,8 +213,9 @@ public class Adam : Optimizer
 }
 
 /// <summary>Adam with decoupled weight decay (Loshchilov &amp; Hutter), PyTorch's AdamW.</summary>
-public sealed class AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01)
-    : Adam(parameters, lr, beta1, beta2, eps, weightDecay, decoupled: true);
+public sealed class AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01,
+                          IEnumerable<Tensor>? noWeightDecay = null)
+    : Adam(parameters, lr, beta1, beta2, eps, weightDecay, decoupled: true, noWeightDecay);
 
 /// <summary>Gradient clipping.</summary>
 public static class GradClip

@@ -216,6 +216,15 @@ public sealed class GptModel : Module, IBatchedIncrementalModel<GptCache>
         return (next, last);
     }
 
+    /// <summary>
+    /// The parameters that transformers are trained without weight decay: biases, LayerNorm scales and the token and
+    /// position embeddings (pass them as AdamW's noWeightDecay); only the blocks' projection matrices decay.
+    /// </summary>
+    public IEnumerable<Tensor> NoWeightDecayParameters() =>
+        NamedParameters().Where(p => p.Name.EndsWith(".bias", StringComparison.Ordinal) || p.Name.Contains("ln_", StringComparison.Ordinal)
+                                     || p.Name.StartsWith("wte.", StringComparison.Ordinal) || p.Name.StartsWith("wpe.", StringComparison.Ordinal))
+            .Select(p => p.Parameter);
+
     /// <summary>Parameters whose Hugging Face (Conv1D) weight is stored transposed relative to <see cref="Linear"/>'s (out, in).</summary>
     private static bool IsConv1D(string key) =>
         key.EndsWith(".attn.c_attn.weight", StringComparison.Ordinal) || key.EndsWith(".attn.c_proj.weight", StringComparison.Ordinal)
