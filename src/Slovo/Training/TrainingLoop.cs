@@ -88,7 +88,7 @@ public interface ITrainingTask<TBatch, TReport>
     /// <summary>The batches of epoch <paramref name="epoch"/> (from 0), in training order; the same for the same epoch on every call.</summary>
     IReadOnlyList<TBatch> Batches(int epoch);
 
-    /// <summary>Trains on one batch with one or more <see cref="TrainingLoop.Step"/> calls.</summary>
+    /// <summary>Trains on one batch with one or more <see cref="TrainingLoop.Step(Func{Tensor})"/> calls.</summary>
     BatchLoss TrainBatch(TBatch batch, TrainingLoop loop);
 
     /// <summary>
@@ -105,7 +105,7 @@ public interface ITrainingTask<TBatch, TReport>
 }
 
 /// <summary>
-/// The one training loop of Slovo. <see cref="Step"/> is one optimizer step (seed, zero-grad, forward and loss, backward,
+/// The one training loop of Slovo. <see cref="Step(Func{Tensor})"/> is one optimizer step (seed, zero-grad, forward and loss, backward,
 /// clip, step, schedule); <see cref="Run{TBatch, TReport}"/> drives epochs and batches around a task: progress records,
 /// the evaluation hook, best-epoch tracking, early stopping, checkpoints at a fixed batch interval and at every epoch's
 /// end, and exact resume from a <see cref="TrainingState{TReport}"/>.
@@ -172,16 +172,30 @@ public sealed class TrainingLoop : IDisposable
     /// <paramref name="loss"/> (forward pass and loss; null when there is nothing to learn from, e.g. a window of padding
     /// only), back-propagates, clips and steps. Returns whether a step was taken.
     /// </summary>
-    public bool Step(Func<Tensor?> loss)
+    public bool Step(Func<Tensor?> loss) => Step([loss]);
+
+    /// <summary>
+    /// One optimizer step over a batch read in parts (gradient accumulation, for batches larger than memory allows):
+    /// each part's loss is back-propagated as it comes (freeing its graph), the gradients add up, then one clip and one
+    /// update. Scale each part's loss so that the parts sum to the batch's loss (a micro-batch mean divided by the
+    /// number of equal parts). Parts that return null are skipped; returns whether any part gave a loss (and so a step).
+    /// </summary>
+    public bool Step(IReadOnlyList<Func<Tensor?>> parts)
     {
         ulong seed = SeedOf(_step);
         if (GlobalRandomness) LibTorch.ManualSeed(seed);
         else _random.ManualSeed(seed);
         using RandomGenerator.Scope use = GlobalRandomness ? default : _random.Use();
         _optimizer.ZeroGrad();
-        Tensor? l = loss();
-        if (l is null) return false;
-        l.Backward();
+        bool any = false;
+        foreach (Func<Tensor?> part in parts)
+        {
+            Tensor? l = part(); // tensors a part makes stay in the caller's scope (the LM carries its state out of them)
+            if (l is null) continue;
+            l.Backward();
+            any = true;
+        }
+        if (!any) return false;
         if (Options.Clip > 0) GradClip.ClipGradNorm(_clipped, Options.Clip);
         _optimizer.Step();
         ++_step;
