@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Slovo.Text;
+using Slovo.Torch;
+using Slovo.Torch.NN;
+using Slovo.Torch.Optim;
+using Slovo.Torch.Serialization;
+using Slovo.Training;
+
+namespace Slovo.LanguageModels;
+
+// Shapes: B windows per batch, T context, V vocabulary.
+
+/// <summary>Settings of <see cref="GptTrainer"/>. The same options must be given to continue a run.</summary>
+public sealed record GptTrainingOptions
+{
+    /// <summary>Passes over the training data at most.</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Windows per batch.</summary>
+    public int BatchSize { get; init; } = 8;
+
+    /// <summary>Positions per window (at most the model's n_positions).</summary>
+    public int Context { get; init; } = 256;
+
+    /// <summary>Peak learning rate (AdamW).</summary>
+    public double LearningRate { get; init; } = 3e-4;
+
+    /// <summary>Where the cosine ends.</summary>
+    public double MinLearningRate { get; init; } = 3e-5;
+
+    /// <summary>Optimizer steps of linear warm-up.</summary>
+    public int WarmupSteps { get; init; } = 100;
+
+    /// <summary>AdamW's decoupled weight decay, on the blocks' projection matrices only.</summary>
+    public double WeightDecay { get; init; } = 0.1;
+
+    /// <summary>Gradient norm limit (0: none).</summary>
+    public double Clip { get; init; } = 1.0;
+
+    /// <summary>Each batch is read in this many parts (gradient accumulation), one optimizer step per batch.</summary>
+    public int Accumulate { get; init; } = 1;
+
+    /// <summary>Stop after this many epochs without a better validation loss (0: never).</summary>
+    public int Patience { get; init; } = 2;
+
+    /// <summary>Seed of window order and dropout.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Write a resumable checkpoint every this many batches (and at every epoch's end).</summary>
+    public int CheckpointEvery { get; init; } = 100;
+}
+
+/// <summary>
+/// Trains a <see cref="GptModel"/> on id sequences (SOS … EOS) joined into one stream and cut into windows of
+/// <see cref="GptTrainingOptions.Context"/> positions, on the shared <see cref="TrainingLoop"/>: AdamW without decay on
+/// biases, LayerNorms and embeddings, linear warm-up then cosine, gradient accumulation, clipping, validation each
+/// epoch, early stopping, checkpoints and exact resume. With a run folder the best weights are a Hugging Face folder
+/// (<c>model/</c>) beside the vocabulary (<c>vocab.json</c>).
+/// </summary>
+public sealed class GptTrainer
+{
+    private static readonly JsonSerializerOptions Json = new();
+
+    /// <summary>The file names inside a run folder.</summary>
+    public const string CheckpointFile = "checkpoint.safetensors", ModelDir = "model", VocabFile = "vocab.json";
+
+    /// <summary>The checkpoint of a GPT run.</summary>
+    public static readonly ModelArchiveKind CheckpointArchive = new("slovo-gpt-lm-checkpoint", "GPT language-model run", "slovo lm train --model gpt", CheckpointFile);
+
+    /// <summary>Called after every batch.</summary>
+    public Action<TrainingProgress>? OnStep { get; init; }
+
+    /// <summary>Called after every epoch's validation.</summary>
+    public Action<LmEpochReport>? OnEpoch { get; init; }
+
+    /// <summary>Called after every checkpoint is written.</summary>
+    public Action<long>? OnCheckpoint { get; init; }
+
+    /// <summary>The stream of every sequence, cut into windows of context + 1 ids (each window's last id is the next one's first).</summary>
+    public static List<long[]> Windows(IReadOnlyList<int[]> sequences, int context)
+    {
+        long[] stream = sequences.SelectMany(s => s).Select(i => (long)i).ToArray();
+        var windows = new List<long[]>();
+        for (int start = 0; start + 1 < stream.Length; start += context)
+            windows.Add(stream[start..Math.Min(stream.Length, start + context + 1)]);
+        return windows;
+    }
+
+    /// <summary>Trains <paramref name="model"/>; see <see cref="LmTrainer.Train"/> for the arguments, which mean the same here.</summary>
+    public LmTrainingResult Train(GptModel model, Vocabulary vocab, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid, long validChars,
+                                  GptTrainingOptions o, string? runDir = null, bool resume = false)
+    {
+        if (model.VocabSize != vocab.Size) throw new ArgumentException($"the model predicts {model.VocabSize} ids, the vocabulary has {vocab.Size}", nameof(vocab));
+        if (o.Context < 1 || o.Context > model.Config.Positions)
+            throw new ArgumentException($"the context ({o.Context}) must lie in [1, n_positions = {model.Config.Positions}]", nameof(o));
+        if (o.Accumulate < 1 || o.Accumulate > o.BatchSize) throw new ArgumentException("accumulate must lie in [1, batch size]", nameof(o));
+        if (resume && runDir is null) throw new ArgumentException("resuming needs the run folder", nameof(resume));
+        List<long[]> trainWindows = Windows(train, o.Context).Where(w => w.Length == o.Context + 1).ToList();
+        if (trainWindows.Count == 0) throw new ArgumentException($"the training data holds fewer than {o.Context + 1} ids", nameof(train));
+        if (valid.Count == 0) throw new ArgumentException("no validation sequences", nameof(valid));
+
+        using var opt = new AdamW(model.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: model.NoWeightDecayParameters());
+        string? ckpt = runDir is null ? null : Path.Combine(runDir, CheckpointFile);
+        string settings = JsonSerializer.Serialize(model.Config, Json) + JsonSerializer.Serialize(o with { Patience = 0 }, Json);
+        var state = resume
+            ? ModelArchive.LoadCheckpoint<TrainingState<LmEpochReport>>(ckpt!, CheckpointArchive, settings, model, opt,
+                meta => meta.GetValueOrDefault("vocab") != vocab.ToJson() ? "was written with another vocabulary; resume with the same data and tokenizer" : null, Json)
+            : new TrainingState<LmEpochReport>();
+        if (runDir is not null)
+        {
+            Directory.CreateDirectory(runDir);
+            AtomicFile.WriteAllText(Path.Combine(runDir, VocabFile), vocab.ToJson());
+        }
+        using TensorBoardWriter? tb = runDir is null ? null : new TensorBoardWriter(Path.Combine(runDir, "tensorboard"));
+        var clock = Stopwatch.StartNew();
+        var task = new TrainingTask(model, vocab, opt, trainWindows, valid, validChars, o, settings, runDir, tb, ckpt, OnEpoch);
+        using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions
+        {
+            Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed, CheckpointEvery = o.CheckpointEvery,
+        })
+        {
+            Schedule = batches => new WarmupCosineLR(opt, Math.Min(o.WarmupSteps, (long)o.Epochs * batches - 1), (long)o.Epochs * batches, o.MinLearningRate),
+            Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint,
+        };
+        bool stoppedEarly = loop.Run(task, state, keepBestInMemory: runDir is null);
+        if (runDir is not null && Directory.Exists(Path.Combine(runDir, ModelDir)))
+        {
+            using GptModel best = GptModel.FromPretrained(Path.Combine(runDir, ModelDir));
+            model.LoadStateDict(best.StateDict());
+        }
+        model.Eval();
+        LmEpochReport? bestReport = state.BestEpoch > 0 ? state.History[state.BestEpoch - 1] : null;
+        return new LmTrainingResult(state.History, state.BestEpoch, bestReport?.Valid ?? state.History[^1].Valid, stoppedEarly, state.Step,
+            state.Seconds, task.Tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
+    }
+
+    /// <summary>Token-weighted validation: the NLL summed over every target of the validation stream, read in windows.</summary>
+    public static LmEvaluation Evaluate(GptModel model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize = 8)
+    {
+        model.Eval();
+        using var noGrad = LibTorch.NoGrad();
+        double nll = 0;
+        long tokens = 0;
+        foreach (var group in Windows(sequences, context).GroupBy(w => w.Length))
+            foreach (long[][] rows in group.Chunk(batchSize))
+            {
+                using var scope = DisposeScope.Begin();
+                int t = rows[0].Length - 1;
+                Tensor ids = Tensor.From(rows.SelectMany(r => r[..t]).ToArray(), rows.Length, t);                  // (B, T)
+                Tensor y = Tensor.From(rows.SelectMany(r => r[1..]).ToArray());                                      // (B·T)
+                (Tensor logits, _) = model.Forward(ids);                                                              // (B, T, V)
+                nll += Losses.CrossEntropy(logits.Reshape(-1, model.VocabSize), y, reduction: Reduction.Sum).ToDouble();
+                tokens += rows.Length * t;
+            }
+        return new LmEvaluation(nll, tokens, chars);
+    }
+
+    private sealed class TrainingTask(GptModel model, Vocabulary vocab, Optimizer opt, List<long[]> windows, IReadOnlyList<int[]> valid, long validChars,
+                                      GptTrainingOptions o, string settings, string? runDir, TensorBoardWriter? tb, string? ckpt, Action<LmEpochReport>? onEpoch)
+        : ITrainingTask<long[][], LmEpochReport>
+    {
+        public long Tokens { get; private set; }
+
+        public IReadOnlyList<long[][]> Batches(int epoch)
+        {
+            int[] order = Enumerable.Range(0, windows.Count).ToArray();
+            new Random(unchecked(o.Seed * 1_000_003 + epoch)).Shuffle(order);
+            return order.Chunk(o.BatchSize).Select(c => c.Select(i => windows[i]).ToArray()).ToList();
+        }
+
+        public BatchLoss TrainBatch(long[][] batch, TrainingLoop loop)
+        {
+            using var scope = DisposeScope.Begin();
+            int t = o.Context;
+            long total = (long)batch.Length * t;
+            double nll = 0;
+            int parts = Math.Min(o.Accumulate, batch.Length);
+            var steps = batch.Chunk((batch.Length + parts - 1) / parts).Select(rows => (Func<Tensor?>)(() =>
+            {
+                Tensor ids = Tensor.From(rows.SelectMany(r => r[..t]).ToArray(), rows.Length, t);                   // (b, T)
+                Tensor y = Tensor.From(rows.SelectMany(r => r[1..]).ToArray());                                       // (b·T)
+                (Tensor logits, _) = model.Forward(ids);                                                               // (b, T, V)
+                Tensor sum = Losses.CrossEntropy(logits.Reshape(-1, model.VocabSize), y, reduction: Reduction.Sum);
+                nll += sum.ToDouble();
+                return sum / total; // the parts add up to the batch's mean
+            })).ToList();
+            loop.Step(steps);
+            Tokens += total;
+            return new BatchLoss(nll, total);
+        }
+
+        public EpochOutcome<LmEpochReport> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore)
+        {
+            LmEvaluation v = Evaluate(model, valid, validChars, o.Context, o.BatchSize);
+            tb?.Scalar("valid/loss", v.Loss, step);
+            tb?.Scalar("valid/perplexity", v.Perplexity, step);
+            tb?.Scalar("valid/bits_per_char", v.BitsPerChar, step);
+            var report = new LmEpochReport(epoch, trainLoss, v, seconds, itemsPerSecond, TrainingLoop.Improves(-v.Loss, bestScore));
+            onEpoch?.Invoke(report);
+            return new EpochOutcome<LmEpochReport>(report, -v.Loss);
+        }
+
+        public void KeepBest()
+        {
+            if (runDir is not null) model.SavePretrained(Path.Combine(runDir, ModelDir));
+        }
+
+        public void SaveCheckpoint(TrainingState<LmEpochReport> state)
+        {
+            if (ckpt is null) return;
+            ModelArchive.SaveCheckpoint(ckpt, CheckpointArchive, settings, model, opt, state, new Dictionary<string, string> { ["vocab"] = vocab.ToJson() }, Json);
+        }
+    }
+}
