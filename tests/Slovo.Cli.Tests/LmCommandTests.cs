@@ -61,6 +61,25 @@ public class LmCommandTests
     }
 
     [Fact]
+    public void AGptTrainsFromTheCommandLineAndItsRunGenerates()
+    {
+        string data = Lines(200);
+        string run = Directory.CreateTempSubdirectory("slovo-lm-gpt").FullName;
+        string printed = Cli.Ok(["lm", .. Train(data, run, "char", "--model", "gpt", "--layers", "1", "--heads", "2", "--context", "32", "--accumulate", "2",
+                                                 "--warmup", "3")]);
+        Assert.Contains("model: gpt, 1 layer(s), 2 heads, width 8, context 32", printed);
+        Assert.True(File.Exists(Path.Combine(run, "model", "config.json")));
+        Assert.True(File.Exists(Path.Combine(run, "checkpoint.safetensors")));
+        string text = Cli.Ok("lm", "generate", "--model", run, "--prompt", "Я", "--greedy", "--max-tokens", "10");
+        Assert.StartsWith("Я", text);
+        // Resuming a finished run reloads it and trains no further; other options are refused with a clear message.
+        Cli.Ok(["lm", .. Train(data, run, "char", "--model", "gpt", "--layers", "1", "--heads", "2", "--context", "32", "--accumulate", "2", "--warmup", "3", "--resume")]);
+        Assert.Contains("same options", Cli.Fails(1, ["lm", .. Train(data, run, "char", "--model", "gpt", "--layers", "1", "--heads", "2", "--context", "24",
+                                                                      "--accumulate", "2", "--warmup", "3", "--resume")]));
+        Assert.Contains("--emb (8) must split evenly into --heads (3)", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--model", "gpt", "--heads", "3")]));
+    }
+
+    [Fact]
     public void AKilledTrainRunResumesExactly()
     {
         string data = Lines(300);

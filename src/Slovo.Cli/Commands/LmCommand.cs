@@ -90,7 +90,12 @@ internal static class LmCommand
         var maxVocab = Opt.Int("--max-vocab", "word level: keep at most N words", 50_000, min: 5);
         var tokenizer = Opt.OptionalText("--tokenizer", "bpe level: a tokenizer.json holding <pad> <s> </s> <unk>; without it a byte-level BPE of --vocab-size tokens is trained on the training texts", "FILE");
         var vocabSize = Opt.Int("--vocab-size", "bpe level: size of the BPE trained in place", 1400, min: 260);
-        var kind = Opt.Choice("--model", "recurrent cell", "lstm", "lstm", "gru", "rnn");
+        var kind = Opt.Choice("--model", "recurrent cell, or gpt (a GPT-2 transformer: --layers, --heads, --emb, --context)", "lstm", "lstm", "gru", "rnn", "gpt");
+        var heads = Opt.Int("--heads", "gpt: attention heads (--emb must split evenly)", 4, min: 1);
+        var context = Opt.Int("--context", "gpt: positions per training window (the model's n_positions)", 128, min: 2);
+        var accumulate = Opt.Int("--accumulate", "gpt: read each batch in N parts (gradient accumulation), one step per batch", 1, min: 1);
+        var warmup = Opt.Int("--warmup", "gpt: optimizer steps of linear warm-up before the cosine", 100, min: 0);
+        var weightDecay = Opt.Double("--weight-decay", "gpt: AdamW weight decay on the projection matrices (not biases, LayerNorms, embeddings)", 0.1, min: 0);
         var set = new TrainingOptionSet(new TrainingDefaults(Emb: 128, Hidden: 256, Layers: 1, Dropout: 0.2, Epochs: 10, Batch: 32, Bptt: 128, Lr: 0.002, CheckpointEvery: 100));
         var tie = Opt.Flag("--tie", "share input and output embeddings (needs --emb = --hidden)");
         var glove = Opt.OptionalText("--glove", "initialise embeddings from GloVe/word2vec vectors (word level; --emb must match)", "FILE");
@@ -101,7 +106,8 @@ internal static class LmCommand
         var output = Opt.Text("--out", "run folder: checkpoint.safetensors (for --resume), model.safetensors (best weights + vocabulary), vocab.json, summary.json, tensorboard/", "runs/lm", "DIR");
         var resume = Opt.Flag("--resume", "continue the run in --out exactly where it stopped (same options)");
         var command = new Command("train", "Train a word-, char- or subword-level RNN/LSTM/GRU language model.")
-            .With([.. corpus.All, level, minCount, maxVocab, tokenizer, vocabSize, kind, .. set.All, tie, glove, freeze, patience, schedule, minLr, output, resume]);
+            .With([.. corpus.All, level, minCount, maxVocab, tokenizer, vocabSize, kind, heads, context, accumulate, warmup, weightDecay, .. set.All, tie, glove, freeze,
+                   patience, schedule, minLr, output, resume]);
         command.SetAction(p =>
         {
             LmTrainingOptions train = set.Training(p, p.GetValue(corpus.Seed), p.GetValue(patience));
@@ -109,6 +115,21 @@ internal static class LmCommand
             if (p.GetValue(schedule) == "constant" && minRate is not null) throw new UsageException("--min-lr needs --schedule cosine");
             if (p.GetValue(schedule) == "cosine") train = train with { Schedule = LmSchedule.Cosine, MinLearningRate = minRate ?? train.LearningRate / 10 };
             if (train.MinLearningRate > train.LearningRate) throw new UsageException($"--min-lr ({train.MinLearningRate}) must not exceed --lr ({train.LearningRate})");
+            if (p.GetValue(kind) == "gpt")
+            {
+                if (p.GetValue(tie) || p.GetValue(glove) is not null) throw new UsageException("--tie and --glove are for the recurrent models (a GPT's output layer is always its token embedding)");
+                var gpt = new GptTrainingOptions
+                {
+                    Epochs = train.Epochs, BatchSize = train.BatchSize, Context = p.GetValue(context), LearningRate = train.LearningRate,
+                    MinLearningRate = minRate ?? train.LearningRate / 10, WarmupSteps = p.GetValue(warmup), WeightDecay = p.GetValue(weightDecay),
+                    Clip = train.Clip, Accumulate = p.GetValue(accumulate), Patience = train.Patience, Seed = train.Seed, CheckpointEvery = train.CheckpointEvery,
+                };
+                if (gpt.Accumulate > gpt.BatchSize) throw new UsageException($"--accumulate ({gpt.Accumulate}) must not exceed --batch ({gpt.BatchSize})");
+                if (p.GetValue(set.Emb) % p.GetValue(heads) != 0) throw new UsageException($"--emb ({p.GetValue(set.Emb)}) must split evenly into --heads ({p.GetValue(heads)})");
+                return TrainGpt(corpus.Read(p), p.GetValue(corpus.Lowercase), p.GetValue(corpus.ValidFraction), gpt, new TrainChoices(p.GetValue(level)!, p.GetValue(minCount),
+                    p.GetValue(maxVocab), p.GetValue(tokenizer), p.GetValue(vocabSize), "gpt", p.GetValue(set.Emb), 0, p.GetValue(set.Layers), p.GetValue(set.Dropout),
+                    false, null, false, p.GetValue(set.Threads), p.GetValue(output)!, p.GetValue(resume)), p.GetValue(heads));
+            }
             return Train(corpus.Read(p), p.GetValue(corpus.Lowercase), p.GetValue(corpus.ValidFraction), train, new TrainChoices(p.GetValue(level)!, p.GetValue(minCount), p.GetValue(maxVocab), p.GetValue(tokenizer), p.GetValue(vocabSize),
                 p.GetValue(kind)!, p.GetValue(set.Emb), p.GetValue(set.Hidden), p.GetValue(set.Layers), p.GetValue(set.Dropout), p.GetValue(tie), p.GetValue(glove),
                 p.GetValue(freeze), p.GetValue(set.Threads), p.GetValue(output)!, p.GetValue(resume)));
@@ -128,34 +149,16 @@ internal static class LmCommand
         if (c.Freeze && c.Glove is null) throw new UsageException("--freeze-embeddings needs --glove");
         RecurrentKind kind = c.Kind switch { "gru" => RecurrentKind.Gru, "rnn" => RecurrentKind.RnnTanh, _ => RecurrentKind.Lstm };
         LibTorch.Threads = c.Threads;
-
-        Directory.CreateDirectory(c.Out);
-        string vocabPath = Path.Combine(c.Out, "vocab.json");
-        Vocabulary? saved = null;
-        if (c.Resume)
-        {
-            if (!File.Exists(vocabPath)) throw new FileNotFoundException($"--resume: no run in {Path.GetFullPath(c.Out)} (vocab.json is missing); start without --resume", vocabPath);
-            saved = Vocabulary.Load(vocabPath);
-        }
         return Ui.Run(view =>
         {
             // The texts are lowercased already when asked; a word vocabulary also lowercases prompts.
-            LmDataset data = LmDataset.Create(texts, validFraction, train.Seed, buildVocab: part => c.Level switch
-            {
-                "word" => WordVocabulary.Build(part, lowercase: lowercase, minCount: c.MinCount, maxSize: c.MaxVocab),
-                "char" => CharVocabulary.Build(part),
-                _ when c.Tokenizer is not null => new SubwordVocabulary(TokenizerJson.Load(c.Tokenizer)),
-                _ => TrainBpe(view, part, c.BpeSize),
-            }, vocab: saved);
-            if (!c.Resume) AtomicFile.WriteAllText(vocabPath, data.Vocab.ToJson());
+            LmDataset data = Data(view, texts, lowercase, validFraction, train.Seed, c);
 
             using RnnLanguageModel model = RandomGenerator.Seeded((ulong)train.Seed, () => new RnnLanguageModel(new RnnLanguageModelOptions
             {
                 VocabSize = data.Vocab.Size, Kind = kind, EmbeddingSize = c.Emb, HiddenSize = c.Hidden, Layers = c.Layers, Dropout = c.Dropout,
                 TieWeights = c.Tie, PadId = data.Vocab.PadId,
             }));
-            view.WriteLine($"data: {texts.Count:N0} texts, {data.TrainTexts.Count:N0} train / {data.ValidTexts.Count:N0} validation, {data.TrainTokens:N0} training tokens");
-            view.WriteLine($"vocabulary: {c.Level}, {data.Vocab.Size:N0} tokens");
             if (c.Glove is not null && !c.Resume)
             {
                 KeyedVectors vectors = KeyedVectors.Load(c.Glove);
@@ -184,6 +187,63 @@ internal static class LmCommand
             view.WriteLine($"best epoch {r.BestEpoch}: perplexity {r.BestValid.Perplexity:F2} (course's 2**loss {r.BestValid.CoursePow2:F2}), " +
                            $"{r.BestValid.BitsPerChar:F3} bits/char{(r.StoppedEarly ? "; stopped early" : "")}; {r.Seconds:F0} s");
             view.WriteLine($"wrote {Path.Combine(c.Out, LmTrainer.ModelFile)} and {Path.Combine(c.Out, LmTrainer.SummaryFile)}");
+            return 0;
+        });
+    }
+
+    /// <summary>The vocabulary of a run: built on the training part of the split, or the one saved in the run folder when resuming.</summary>
+    private static LmDataset Data(ProgressView view, List<string> texts, bool lowercase, double validFraction, int seed, TrainChoices c)
+    {
+        Directory.CreateDirectory(c.Out);
+        string vocabPath = Path.Combine(c.Out, "vocab.json");
+        Vocabulary? saved = null;
+        if (c.Resume)
+        {
+            if (!File.Exists(vocabPath)) throw new FileNotFoundException($"--resume: no run in {Path.GetFullPath(c.Out)} (vocab.json is missing); start without --resume", vocabPath);
+            saved = Vocabulary.Load(vocabPath);
+        }
+        LmDataset data = LmDataset.Create(texts, validFraction, seed, buildVocab: part => c.Level switch
+        {
+            "word" => WordVocabulary.Build(part, lowercase: lowercase, minCount: c.MinCount, maxSize: c.MaxVocab),
+            "char" => CharVocabulary.Build(part),
+            _ when c.Tokenizer is not null => new SubwordVocabulary(TokenizerJson.Load(c.Tokenizer)),
+            _ => TrainBpe(view, part, c.BpeSize),
+        }, vocab: saved);
+        if (!c.Resume) AtomicFile.WriteAllText(vocabPath, data.Vocab.ToJson());
+        view.WriteLine($"data: {texts.Count:N0} texts, {data.TrainTexts.Count:N0} train / {data.ValidTexts.Count:N0} validation, {data.TrainTokens:N0} training tokens");
+        view.WriteLine($"vocabulary: {c.Level}, {data.Vocab.Size:N0} tokens");
+        return data;
+    }
+
+    /// <summary>Trains a GPT with <see cref="GptTrainer"/> into <c>c.Out</c> (best weights: a Hugging Face folder in <c>model/</c>).</summary>
+    internal static int TrainGpt(List<string> texts, bool lowercase, double validFraction, GptTrainingOptions train, TrainChoices c, int heads)
+    {
+        LibTorch.Threads = c.Threads;
+        return Ui.Run(view =>
+        {
+            LmDataset data = Data(view, texts, lowercase, validFraction, train.Seed, c);
+            using GptModel model = RandomGenerator.Seeded((ulong)train.Seed, () => new GptModel(new GptConfig
+            {
+                Layers = c.Layers, Heads = heads, Width = c.Emb, Positions = train.Context, VocabSize = data.Vocab.Size, EmbeddingDropout = c.Dropout,
+                AttentionDropout = c.Dropout, ResidualDropout = c.Dropout, BosTokenId = data.Vocab.SosId, EosTokenId = data.Vocab.EosId,
+            }));
+            view.WriteLine($"model: gpt, {c.Layers} layer(s), {heads} heads, width {c.Emb}, context {train.Context}, {model.ParameterCount():N0} parameters; libtorch {LibTorch.Version}, {c.Threads} threads");
+            ProgressBar? bar = null;
+            int barEpoch = 0;
+            var trainer = new GptTrainer
+            {
+                OnStep = s =>
+                {
+                    if (bar is null || barEpoch != s.Epoch) (bar, barEpoch) = (view.Bar($"epoch {s.Epoch}", s.Batches), s.Epoch);
+                    bar.Report(s.Batch, $"loss {s.Loss:F3} {s.ItemsPerSecond:N0} tok/s lr {s.LearningRate:G3}");
+                },
+                OnEpoch = e => view.WriteLine($"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation loss {e.Valid.Loss:F4}, perplexity {e.Valid.Perplexity:F2}, " +
+                                              $"{e.Valid.BitsPerChar:F3} bits/char, {e.TokensPerSecond:N0} tok/s{(e.Improved ? " *" : "")}"),
+            };
+            if (c.Resume) Console.Error.WriteLine($"resuming from {Path.Combine(c.Out, GptTrainer.CheckpointFile)}");
+            LmTrainingResult r = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, train, c.Out, c.Resume);
+            view.WriteLine($"best epoch {r.BestEpoch}: perplexity {r.BestValid.Perplexity:F2}, {r.BestValid.BitsPerChar:F3} bits/char{(r.StoppedEarly ? "; stopped early" : "")}; {r.Seconds:F0} s");
+            view.WriteLine($"wrote {Path.Combine(c.Out, GptTrainer.ModelDir)} (a Hugging Face GPT-2 folder) and {Path.Combine(c.Out, GptTrainer.VocabFile)}");
             return 0;
         });
     }
@@ -270,6 +330,14 @@ internal static class LmCommand
     internal static int Generate(string modelPath, List<string> prompts, GenerationOptions options, int samples, bool prettify, bool stream)
     {
         if (stream && (prompts.Count > 1 || options.Beams > 1 || samples > 1)) throw new UsageException("--stream works with one prompt, one sample and no beams");
+        if (File.Exists(Path.Combine(modelPath, GptTrainer.ModelDir, "config.json")) && File.Exists(Path.Combine(modelPath, GptTrainer.VocabFile)))
+        {
+            // A GPT run of 'slovo lm train --model gpt': its best model and the run's vocabulary (prompts start with <s>).
+            Vocabulary runVocab = Vocabulary.Load(Path.Combine(modelPath, GptTrainer.VocabFile));
+            using GptModel run = GptModel.FromPretrained(Path.Combine(modelPath, GptTrainer.ModelDir));
+            return Continue(run, new TextCodec(p => [runVocab.SosId, .. runVocab.Encode(p)], runVocab.Decode, runVocab.EosId, runVocab.Size),
+                prompts, options, samples, prettify, stream);
+        }
         if (File.Exists(Path.Combine(modelPath, "config.json")))
         {
             string tokenizerPath = Path.Combine(modelPath, "tokenizer.json");
