@@ -72,6 +72,10 @@ public class LmCommandTests
         Assert.True(File.Exists(Path.Combine(run, "checkpoint.safetensors")));
         string text = Cli.Ok("lm", "generate", "--model", run, "--prompt", "Я", "--greedy", "--max-tokens", "10");
         Assert.StartsWith("Я", text);
+        // lm eval on the same split gives the validation loss the run reported for its best epoch.
+        string summaryLine = printed.Split('\n').Single(l => l.StartsWith("best epoch", StringComparison.Ordinal));
+        string eval = Cli.Ok("lm", "eval", "--model", run, "--data", data, "--format", "lines");
+        Assert.Contains(summaryLine.Split("perplexity ")[1].Split(',')[0], eval); // the same perplexity
         // Resuming a finished run reloads it and trains no further; other options are refused with a clear message.
         Cli.Ok(["lm", .. Train(data, run, "char", "--model", "gpt", "--layers", "1", "--heads", "2", "--context", "32", "--accumulate", "2", "--warmup", "3", "--resume")]);
         Assert.Contains("same options", Cli.Fails(1, ["lm", .. Train(data, run, "char", "--model", "gpt", "--layers", "1", "--heads", "2", "--context", "24",

@@ -266,14 +266,28 @@ internal static class LmCommand
         var command = new Command("eval", "Validation figures of a trained model on the same seeded split (loss, perplexity, bits/char).").With([modelPath, .. corpus.All]);
         command.SetAction(p =>
         {
-            (RnnLanguageModel model, Vocabulary vocab) = LmTrainer.LoadModel(p.GetValue(modelPath)!);
-            using (model)
+            string path = p.GetValue(modelPath)!;
+            LmEvaluation v;
+            LmDataset data;
+            if (File.Exists(Path.Combine(path, GptTrainer.ModelDir, "config.json")) && File.Exists(Path.Combine(path, GptTrainer.VocabFile)))
             {
-                LmDataset data = LmDataset.Create(corpus.Read(p), p.GetValue(corpus.ValidFraction), p.GetValue(corpus.Seed), vocab: vocab);
-                LmEvaluation v = LmTrainer.Evaluate(model, data.Valid, data.ValidChars, vocab.PadId);
-                Console.WriteLine($"validation: {data.ValidTexts.Count:N0} texts, {v.Tokens:N0} target tokens, {v.Chars:N0} characters");
-                Console.WriteLine($"loss {v.Loss:F4} nats/token, perplexity {v.Perplexity:F2}, course's 2**loss {v.CoursePow2:F2}, {v.BitsPerChar:F3} bits/char");
+                // A GPT run: its best model read in windows of its context over the validation stream.
+                Vocabulary vocab = Vocabulary.Load(Path.Combine(path, GptTrainer.VocabFile));
+                using GptModel gpt = GptModel.FromPretrained(Path.Combine(path, GptTrainer.ModelDir));
+                data = LmDataset.Create(corpus.Read(p), p.GetValue(corpus.ValidFraction), p.GetValue(corpus.Seed), vocab: vocab);
+                v = GptTrainer.Evaluate(gpt, data.Valid, data.ValidChars, gpt.Config.Positions);
             }
+            else
+            {
+                (RnnLanguageModel model, Vocabulary vocab) = LmTrainer.LoadModel(path);
+                using (model)
+                {
+                    data = LmDataset.Create(corpus.Read(p), p.GetValue(corpus.ValidFraction), p.GetValue(corpus.Seed), vocab: vocab);
+                    v = LmTrainer.Evaluate(model, data.Valid, data.ValidChars, vocab.PadId);
+                }
+            }
+            Console.WriteLine($"validation: {data.ValidTexts.Count:N0} texts, {v.Tokens:N0} target tokens, {v.Chars:N0} characters");
+            Console.WriteLine($"loss {v.Loss:F4} nats/token, perplexity {v.Perplexity:F2}, course's 2**loss {v.CoursePow2:F2}, {v.BitsPerChar:F3} bits/char");
             return 0;
         });
         return command;
