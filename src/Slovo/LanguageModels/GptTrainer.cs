@@ -104,8 +104,7 @@ public sealed class GptTrainer
         string? ckpt = runDir is null ? null : Path.Combine(runDir, CheckpointFile);
         string settings = JsonSerializer.Serialize(model.Config, Json) + JsonSerializer.Serialize(o with { Patience = 0 }, Json);
         var state = resume
-            ? ModelArchive.LoadCheckpoint<TrainingState<LmEpochReport>>(ckpt!, CheckpointArchive, settings, model, opt,
-                meta => meta.GetValueOrDefault("vocab") != vocab.ToJson() ? "was written with another vocabulary; resume with the same data and tokenizer" : null, Json)
+            ? LmRun.Resume(ckpt!, CheckpointArchive, settings, model, opt, vocab, Json)
             : new TrainingState<LmEpochReport>();
         if (runDir is not null)
         {
@@ -130,9 +129,7 @@ public sealed class GptTrainer
             model.LoadStateDict(best.StateDict());
         }
         model.Eval();
-        LmEpochReport? bestReport = state.BestEpoch > 0 ? state.History[state.BestEpoch - 1] : null;
-        return new LmTrainingResult(state.History, state.BestEpoch, bestReport?.Valid ?? state.History[^1].Valid, stoppedEarly, state.Step,
-            state.Seconds, task.Tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
+        return LmRun.Result(state, stoppedEarly, task.Tokens, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>Token-weighted validation: the NLL summed over every target of the validation stream, read in windows.</summary>
@@ -193,12 +190,7 @@ public sealed class GptTrainer
         public EpochOutcome<LmEpochReport> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore)
         {
             LmEvaluation v = Evaluate(model, valid, validChars, o.Context, o.BatchSize);
-            tb?.Scalar("valid/loss", v.Loss, step);
-            tb?.Scalar("valid/perplexity", v.Perplexity, step);
-            tb?.Scalar("valid/bits_per_char", v.BitsPerChar, step);
-            var report = new LmEpochReport(epoch, trainLoss, v, seconds, itemsPerSecond, TrainingLoop.Improves(-v.Loss, bestScore));
-            onEpoch?.Invoke(report);
-            return new EpochOutcome<LmEpochReport>(report, -v.Loss);
+            return LmRun.EndEpoch(v, tb, epoch, trainLoss, seconds, itemsPerSecond, step, bestScore, onEpoch);
         }
 
         public void KeepBest()
@@ -209,7 +201,7 @@ public sealed class GptTrainer
         public void SaveCheckpoint(TrainingState<LmEpochReport> state)
         {
             if (ckpt is null) return;
-            ModelArchive.SaveCheckpoint(ckpt, CheckpointArchive, settings, model, opt, state, new Dictionary<string, string> { ["vocab"] = vocab.ToJson() }, Json);
+            LmRun.Checkpoint(ckpt, CheckpointArchive, settings, model, opt, vocab, state, Json);
         }
     }
 }

@@ -128,8 +128,7 @@ public sealed class LmTrainer
         using var opt = new Adam(model.Parameters(), lr: o.LearningRate);
         string? ckpt = runDir is null ? null : Path.Combine(runDir, CheckpointFile);
         var state = resume
-            ? ModelArchive.LoadCheckpoint<TrainingState<LmEpochReport>>(ckpt!, CheckpointArchive, SettingsKey(model, o), model, opt,
-                meta => meta.GetValueOrDefault("vocab") != vocab.ToJson() ? "was written with another vocabulary; resume with the same data and tokenizer" : null, Json)
+            ? LmRun.Resume(ckpt!, CheckpointArchive, SettingsKey(model, o), model, opt, vocab, Json)
             : new TrainingState<LmEpochReport>();
         using TensorBoardWriter? tb = runDir is null ? null : new TensorBoardWriter(Path.Combine(runDir, "tensorboard"));
         var clock = Stopwatch.StartNew();
@@ -152,10 +151,7 @@ public sealed class LmTrainer
             TensorDictionary.DisposeAll(best);
         }
         model.Eval(); // ready for generation and evaluation, also when a finished run was only reloaded
-        double seconds = clock.Elapsed.TotalSeconds;
-        LmEpochReport? bestReport = state.BestEpoch > 0 ? state.History[state.BestEpoch - 1] : null;
-        var result = new LmTrainingResult(state.History, state.BestEpoch, bestReport?.Valid ?? state.History[^1].Valid, stoppedEarly, state.Step,
-            state.Seconds, task.Tokens / Math.Max(1e-9, seconds));
+        LmTrainingResult result = LmRun.Result(state, stoppedEarly, task.Tokens, clock.Elapsed.TotalSeconds);
         if (runDir is not null) WriteSummary(Path.Combine(runDir, SummaryFile), model, vocab, o, result);
         return result;
     }
@@ -211,12 +207,7 @@ public sealed class LmTrainer
         public EpochOutcome<LmEpochReport> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore)
         {
             LmEvaluation v = Evaluate(model, valid, validChars, vocab.PadId, o.BatchSize, o.Bptt);
-            tb?.Scalar("valid/loss", v.Loss, step);
-            tb?.Scalar("valid/perplexity", v.Perplexity, step);
-            tb?.Scalar("valid/bits_per_char", v.BitsPerChar, step);
-            var report = new LmEpochReport(epoch, trainLoss, v, seconds, itemsPerSecond, TrainingLoop.Improves(-v.Loss, bestScore));
-            onEpoch?.Invoke(report);
-            return new EpochOutcome<LmEpochReport>(report, -v.Loss);
+            return LmRun.EndEpoch(v, tb, epoch, trainLoss, seconds, itemsPerSecond, step, bestScore, onEpoch);
         }
 
         public void KeepBest()
@@ -227,8 +218,7 @@ public sealed class LmTrainer
         public void SaveCheckpoint(TrainingState<LmEpochReport> state)
         {
             if (ckpt is null) return;
-            ModelArchive.SaveCheckpoint(ckpt, CheckpointArchive, SettingsKey(model, o), model, opt, state,
-                new Dictionary<string, string> { ["vocab"] = vocab.ToJson() }, Json);
+            LmRun.Checkpoint(ckpt, CheckpointArchive, SettingsKey(model, o), model, opt, vocab, state, Json);
         }
     }
 

@@ -1,0 +1,44 @@
+using System.Text.Json;
+using Slovo.Text;
+using Slovo.Torch.NN;
+using Slovo.Torch.Optim;
+using Slovo.Torch.Serialization;
+using Slovo.Training;
+
+namespace Slovo.LanguageModels;
+
+/// <summary>What every language-model trainer (recurrent or GPT) does alike around the training loop: checkpoints that carry the
+/// vocabulary, validation logged and reported the same way, and the result of a run.</summary>
+internal static class LmRun
+{
+    /// <summary>Reads a checkpoint into the model and optimizer; refuses one written with other settings or another vocabulary.</summary>
+    public static TrainingState<LmEpochReport> Resume(string path, ModelArchiveKind kind, string settings, Module model, Optimizer opt, Vocabulary vocab,
+                                                      JsonSerializerOptions json) =>
+        ModelArchive.LoadCheckpoint<TrainingState<LmEpochReport>>(path, kind, settings, model, opt,
+            meta => meta.GetValueOrDefault("vocab") != vocab.ToJson() ? "was written with another vocabulary; resume with the same data and tokenizer" : null, json);
+
+    /// <summary>Writes a checkpoint with the vocabulary beside the tensors.</summary>
+    public static void Checkpoint(string path, ModelArchiveKind kind, string settings, Module model, Optimizer opt, Vocabulary vocab,
+                                  TrainingState<LmEpochReport> state, JsonSerializerOptions json) =>
+        ModelArchive.SaveCheckpoint(path, kind, settings, model, opt, state, new Dictionary<string, string> { ["vocab"] = vocab.ToJson() }, json);
+
+    /// <summary>Logs an epoch's validation, reports it and scores it for early stopping (lower loss is better).</summary>
+    public static EpochOutcome<LmEpochReport> EndEpoch(LmEvaluation v, TensorBoardWriter? tb, int epoch, double trainLoss, double seconds,
+                                                       double itemsPerSecond, long step, double? bestScore, Action<LmEpochReport>? onEpoch)
+    {
+        tb?.Scalar("valid/loss", v.Loss, step);
+        tb?.Scalar("valid/perplexity", v.Perplexity, step);
+        tb?.Scalar("valid/bits_per_char", v.BitsPerChar, step);
+        var report = new LmEpochReport(epoch, trainLoss, v, seconds, itemsPerSecond, TrainingLoop.Improves(-v.Loss, bestScore));
+        onEpoch?.Invoke(report);
+        return new EpochOutcome<LmEpochReport>(report, -v.Loss);
+    }
+
+    /// <summary>The run's result: every epoch, the best one's validation figures, and this session's throughput.</summary>
+    public static LmTrainingResult Result(TrainingState<LmEpochReport> state, bool stoppedEarly, long tokensThisSession, double secondsThisSession)
+    {
+        LmEpochReport? best = state.BestEpoch > 0 ? state.History[state.BestEpoch - 1] : null;
+        return new LmTrainingResult(state.History, state.BestEpoch, best?.Valid ?? state.History[^1].Valid, stoppedEarly, state.Step,
+            state.Seconds, tokensThisSession / Math.Max(1e-9, secondsThisSession));
+    }
+}
