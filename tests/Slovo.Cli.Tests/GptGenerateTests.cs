@@ -24,6 +24,51 @@ public class GptGenerateTests
         Assert.Contains("no tokenizer.json", Cli.Fails(1, ["lm", "generate", "--model", MissingTokenizer(folder), "--prompt", "hello"]));
     }
 
+    [Fact]
+    public void AHuggingFaceFolderEvaluatesAndFineTunesWithItsOwnTokenizer()
+    {
+        string folder = Path.Combine(TestSupport.TestPaths.Shared, "models", "tiny-random-gpt2");
+        string data = Path.Combine(Directory.CreateTempSubdirectory("slovo-ft-data").FullName, "poems.txt");
+        File.WriteAllLines(data, File.ReadLines(TestSupport.TestPaths.SharedData("pushkin", "pushkin.txt")).Take(160));
+        // A random 1,000-token model: its perplexity on any text is near the vocabulary size.
+        string eval = Cli.Ok("lm", "eval", "--model", folder, "--data", data, "--format", "lines", "--device", "cpu");
+        double before = double.Parse(eval.Split("perplexity ")[1].Split(',')[0], System.Globalization.CultureInfo.CurrentCulture);
+        Assert.InRange(before, 500, 2000);
+
+        string run = Directory.CreateTempSubdirectory("slovo-ft-run").FullName;
+        string[] train = ["lm", "train", "--data", data, "--format", "lines", "--model", "gpt", "--init", folder, "--context", "48", "--epochs", "1",
+                          "--batch", "8", "--warmup", "2", "--lr", "0.003", "--threads", "1", "--out", run, "--device", "cpu"];
+        string printed = Cli.Ok(train);
+        Assert.Contains("fine-tuning", printed);
+        Assert.Contains("model: gpt, 5 layer(s), 4 heads, width 32", printed);     // the folder's shape
+        // The best model is a whole Hugging Face folder: config, weights and the tokenizer it was trained with.
+        foreach (string f in new[] { "config.json", "model.safetensors", "tokenizer.json" }) Assert.True(File.Exists(Path.Combine(run, "model", f)), f);
+        Assert.Equal(TokenizerJson.Load(Path.Combine(folder, "tokenizer.json")).Encode("Мой дядя").Ids,
+                     TokenizerJson.Load(Path.Combine(run, "model", "tokenizer.json")).Encode("Мой дядя").Ids);
+        string evalRun = Cli.Ok("lm", "eval", "--model", run, "--data", data, "--format", "lines", "--context", "48"); // the run's windows
+        double after = double.Parse(evalRun.Split("perplexity ")[1].Split(',')[0], System.Globalization.CultureInfo.CurrentCulture);
+        Assert.True(after < before / 3, $"fine-tuning left perplexity at {after} (from {before})");
+        string best = printed.Split('\n').Single(l => l.StartsWith("best epoch", StringComparison.Ordinal));
+        Assert.Contains(best.Split("perplexity ")[1].Split(',')[0], evalRun);
+        // The run folder and its model/ folder both generate; the run reads prompts after the start token, as it was trained.
+        Assert.StartsWith("Мой", Cli.Ok("lm", "generate", "--model", run, "--prompt", "Мой", "--greedy", "--max-tokens", "5"));
+        Assert.StartsWith("Мой", Cli.Ok("lm", "generate", "--model", Path.Combine(run, "model"), "--prompt", "Мой", "--greedy", "--max-tokens", "5"));
+        Cli.Ok([.. train, "--resume"]);
+        Assert.Contains("--layers does not apply with --init", Cli.Fails(2, [.. train, "--layers", "2"]));
+        Assert.Contains("--init needs --model gpt", Cli.Fails(2, ["lm", "train", "--data", data, "--init", folder]));
+        Assert.Contains("exceeds the n_positions (512)", Cli.Fails(2, [.. train.Select(a => a == "48" ? "600" : a)]));
+    }
+
+    [Fact]
+    public void AnUnavailableDeviceIsAUsageError()
+    {
+        Assert.Contains("unknown device 'gpu'", Cli.Fails(2, ["lm", "generate", "--model", "x", "--device", "gpu"]));
+        if (LibTorch.CudaIsAvailable) return; // the error below is for machines without CUDA
+        string folder = Path.Combine(TestSupport.TestPaths.Shared, "models", "tiny-random-gpt2");
+        Assert.Contains("no CUDA device here", Cli.Fails(2, ["lm", "generate", "--model", folder, "--device", "cuda"]));
+        Assert.Contains("use --device cpu", Cli.Fails(2, ["lm", "train", "--device", "cuda:1"]));
+    }
+
     private static string MissingTokenizer(string folder)
     {
         string dir = Directory.CreateTempSubdirectory("slovo-gpt2-notok").FullName;

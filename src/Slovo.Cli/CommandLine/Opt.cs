@@ -39,6 +39,17 @@ internal static class Opt
         return o;
     }
 
+    /// <summary>An integer option that may be left out (null), at least <paramref name="min"/>.</summary>
+    public static Option<int?> OptionalInt(string name, string description, int min = int.MinValue)
+    {
+        var o = new Option<int?>(name) { Description = description, HelpName = "N" };
+        o.Validators.Add(r =>
+        {
+            if (TryValue(r, out int? v) && v is { } x && x < min) r.AddError($"{name} must be at least {min}, got {x}");
+        });
+        return o;
+    }
+
     /// <summary>A number option that may be left out (no default).</summary>
     public static Option<double?> OptionalDouble(string name, string description, double min = double.NegativeInfinity)
     {
@@ -128,6 +139,32 @@ internal static class Opt
             },
         };
         return o;
+    }
+
+    /// <summary>The <c>--device</c> option: cpu, cuda or cuda:N; left out, cuda when a GPU is visible, else cpu.</summary>
+    public static Option<string?> Device()
+    {
+        var o = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N (default: cuda when a GPU is visible, else cpu)", HelpName = "cpu|cuda|cuda:N" };
+        o.Validators.Add(r =>
+        {
+            if (!TryValue(r, out string? v) || v is null) return;
+            try { Slovo.Torch.Device.Parse(v); }
+            catch (ArgumentException) { r.AddError($"--device: unknown device '{v}'; use cpu, cuda or cuda:N"); }
+        });
+        return o;
+    }
+
+    /// <summary>The device a parsed <c>--device</c> names, checked against what this machine has.</summary>
+    public static Slovo.Torch.Device ResolveDevice(string? text)
+    {
+        if (text is null) return Slovo.Torch.LibTorch.DefaultDevice;
+        Slovo.Torch.Device d = Slovo.Torch.Device.Parse(text);
+        if (d.Type != Slovo.Torch.DeviceType.CUDA) return d;
+        int count = Slovo.Torch.LibTorch.CudaDeviceCount;
+        if (count == 0)
+            throw new UsageException($"--device {text}: no CUDA device here (libtorch {Slovo.Torch.LibTorch.Version} sees none: a CPU-only build or no GPU); use --device cpu");
+        if (d.Index >= count) throw new UsageException($"--device {text}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}");
+        return d;
     }
 
     /// <summary><c>HandLstm</c> → <c>hand-lstm</c>.</summary>

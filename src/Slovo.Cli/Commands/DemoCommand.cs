@@ -31,18 +31,19 @@ internal static class DemoCommand
             .With([data, linesPerText, output, .. set.All, seed, prompt, sampleLength, temperature, resume]);
         command.SetAction(p =>
         {
+            Slovo.Torch.Device device = Opt.ResolveDevice(p.GetValue(set.Device));
             string outDir = p.GetValue(output)!;
             List<string> texts = Corpus.JoinLines(Corpus.ReadLines(p.GetValue(data)!), p.GetValue(linesPerText));
             if (texts.Count < 2) throw new InvalidDataException($"{p.GetValue(data)} holds too few lines for a training and a validation text; give a longer --data");
             LmTrainingOptions training = set.Training(p, p.GetValue(seed), patience: 0);
             var choices = new LmCommand.TrainChoices("char", MinCount: 1, MaxVocab: int.MaxValue, Tokenizer: null, BpeSize: 0, "lstm", p.GetValue(set.Emb),
                 p.GetValue(set.Hidden), p.GetValue(set.Layers), p.GetValue(set.Dropout), Tie: false, Glove: null, Freeze: false, p.GetValue(set.Threads), outDir,
-                p.GetValue(resume));
+                p.GetValue(resume), device);
             int code = LmCommand.Train(texts, lowercase: false, validFraction: 0.05, training, choices);
             if (code != 0 || p.GetValue(sampleLength) == 0) return code;
             Console.WriteLine($"\nsample (temperature {p.GetValue(temperature)}):");
             var sampling = new GenerationOptions { MaxTokens = p.GetValue(sampleLength), MinTokens = p.GetValue(sampleLength), Temperature = p.GetValue(temperature), Seed = p.GetValue(seed) };
-            return LmCommand.Generate(outDir, [p.GetValue(prompt)!], sampling, samples: 1, prettify: false, stream: false);
+            return LmCommand.Generate(outDir, [p.GetValue(prompt)!], sampling, samples: 1, prettify: false, stream: false, choices.On);
         });
         return command;
     }

@@ -71,8 +71,9 @@ internal static class LmCommand
         public readonly Option<double> Clip = Opt.Double("--clip", "gradient norm limit (0: none)", 1.0, min: 0);
         public readonly Option<int> CheckpointEvery = Opt.Int("--checkpoint-every", "also checkpoint every N batches", d.CheckpointEvery, min: 1);
         public readonly Option<int> Threads = Opt.Int("--threads", "intra-op threads", Environment.ProcessorCount, min: 1);
+        public readonly Option<string?> Device = Opt.Device();
 
-        public Option[] All => [Emb, Hidden, Layers, Dropout, Epochs, Batch, Bptt, Lr, Clip, CheckpointEvery, Threads];
+        public Option[] All => [Emb, Hidden, Layers, Dropout, Epochs, Batch, Bptt, Lr, Clip, CheckpointEvery, Threads, Device];
 
         /// <summary>The trainer's settings (constant rate) from the parsed options.</summary>
         public LmTrainingOptions Training(ParseResult p, int seed, int patience) => new()
@@ -95,6 +96,8 @@ internal static class LmCommand
         var context = Opt.Int("--context", "gpt: positions per training window (the model's n_positions)", 128, min: 2);
         var accumulate = Opt.Int("--accumulate", "gpt: read each batch in N parts (gradient accumulation), one step per batch", 1, min: 1);
         var warmup = Opt.Int("--warmup", "gpt: optimizer steps of linear warm-up before the cosine", 100, min: 0);
+        var init = Opt.OptionalText("--init", "gpt: fine-tune a Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer.json) with its own " +
+                                                 "tokenizer and shape (--level, --tokenizer, --layers, --heads, --emb do not apply)", "DIR");
         var weightDecay = Opt.Double("--weight-decay", "gpt: AdamW weight decay on the projection matrices (not biases, LayerNorms, embeddings)", 0.1, min: 0);
         var set = new TrainingOptionSet(new TrainingDefaults(Emb: 128, Hidden: 256, Layers: 1, Dropout: 0.2, Epochs: 10, Batch: 32, Bptt: 128, Lr: 0.002, CheckpointEvery: 100));
         var tie = Opt.Flag("--tie", "share input and output embeddings (needs --emb = --hidden)");
@@ -106,17 +109,22 @@ internal static class LmCommand
         var output = Opt.Text("--out", "run folder: checkpoint.safetensors (for --resume), model.safetensors (best weights + vocabulary), vocab.json, summary.json, tensorboard/", "runs/lm", "DIR");
         var resume = Opt.Flag("--resume", "continue the run in --out exactly where it stopped (same options)");
         var command = new Command("train", "Train a word-, char- or subword-level RNN/LSTM/GRU language model.")
-            .With([.. corpus.All, level, minCount, maxVocab, tokenizer, vocabSize, kind, heads, context, accumulate, warmup, weightDecay, .. set.All, tie, glove, freeze,
+            .With([.. corpus.All, level, minCount, maxVocab, tokenizer, vocabSize, kind, heads, context, accumulate, warmup, weightDecay, init, .. set.All, tie, glove, freeze,
                    patience, schedule, minLr, output, resume]);
         command.SetAction(p =>
         {
+            Device device = Opt.ResolveDevice(p.GetValue(set.Device));
             LmTrainingOptions train = set.Training(p, p.GetValue(corpus.Seed), p.GetValue(patience));
             double? minRate = p.GetValue(minLr);
             if (p.GetValue(schedule) == "constant" && minRate is not null) throw new UsageException("--min-lr needs --schedule cosine");
             if (p.GetValue(schedule) == "cosine") train = train with { Schedule = LmSchedule.Cosine, MinLearningRate = minRate ?? train.LearningRate / 10 };
             if (train.MinLearningRate > train.LearningRate) throw new UsageException($"--min-lr ({train.MinLearningRate}) must not exceed --lr ({train.LearningRate})");
+            if (p.GetValue(init) is not null && p.GetValue(kind) != "gpt") throw new UsageException("--init needs --model gpt");
             if (p.GetValue(kind) == "gpt")
             {
+                if (p.GetValue(init) is not null)
+                    foreach (Option given in new Option[] { level, tokenizer, vocabSize, set.Layers, heads, set.Emb }.Where(o => p.GetResult(o) is { Implicit: false }))
+                        throw new UsageException($"{given.Name} does not apply with --init: the model's shape and tokenizer come from {p.GetValue(init)}");
                 if (p.GetValue(tie) || p.GetValue(glove) is not null) throw new UsageException("--tie and --glove are for the recurrent models (a GPT's output layer is always its token embedding)");
                 var gpt = new GptTrainingOptions
                 {
@@ -125,21 +133,26 @@ internal static class LmCommand
                     Clip = train.Clip, Accumulate = p.GetValue(accumulate), Patience = train.Patience, Seed = train.Seed, CheckpointEvery = train.CheckpointEvery,
                 };
                 if (gpt.Accumulate > gpt.BatchSize) throw new UsageException($"--accumulate ({gpt.Accumulate}) must not exceed --batch ({gpt.BatchSize})");
-                if (p.GetValue(set.Emb) % p.GetValue(heads) != 0) throw new UsageException($"--emb ({p.GetValue(set.Emb)}) must split evenly into --heads ({p.GetValue(heads)})");
+                if (p.GetValue(init) is null && p.GetValue(set.Emb) % p.GetValue(heads) != 0) throw new UsageException($"--emb ({p.GetValue(set.Emb)}) must split evenly into --heads ({p.GetValue(heads)})");
                 return TrainGpt(corpus.Read(p), p.GetValue(corpus.Lowercase), p.GetValue(corpus.ValidFraction), gpt, new TrainChoices(p.GetValue(level)!, p.GetValue(minCount),
                     p.GetValue(maxVocab), p.GetValue(tokenizer), p.GetValue(vocabSize), "gpt", p.GetValue(set.Emb), 0, p.GetValue(set.Layers), p.GetValue(set.Dropout),
-                    false, null, false, p.GetValue(set.Threads), p.GetValue(output)!, p.GetValue(resume)), p.GetValue(heads));
+                    false, null, false, p.GetValue(set.Threads), p.GetValue(output)!, p.GetValue(resume), device), p.GetValue(heads), p.GetValue(init),
+                    p.GetResult(set.Dropout) is { Implicit: false });
             }
             return Train(corpus.Read(p), p.GetValue(corpus.Lowercase), p.GetValue(corpus.ValidFraction), train, new TrainChoices(p.GetValue(level)!, p.GetValue(minCount), p.GetValue(maxVocab), p.GetValue(tokenizer), p.GetValue(vocabSize),
                 p.GetValue(kind)!, p.GetValue(set.Emb), p.GetValue(set.Hidden), p.GetValue(set.Layers), p.GetValue(set.Dropout), p.GetValue(tie), p.GetValue(glove),
-                p.GetValue(freeze), p.GetValue(set.Threads), p.GetValue(output)!, p.GetValue(resume)));
+                p.GetValue(freeze), p.GetValue(set.Threads), p.GetValue(output)!, p.GetValue(resume), device));
         });
         return command;
     }
 
     /// <summary>What `lm train` builds: vocabulary, model shape, threads and run folder.</summary>
     internal sealed record TrainChoices(string Level, int MinCount, int MaxVocab, string? Tokenizer, int BpeSize, string Kind, int Emb, int Hidden, int Layers,
-                                       double Dropout, bool Tie, string? Glove, bool Freeze, int Threads, string Out, bool Resume);
+                                       double Dropout, bool Tie, string? Glove, bool Freeze, int Threads, string Out, bool Resume, Device? Device = null)
+    {
+        /// <summary>Where the model trains.</summary>
+        public Device On => Device ?? Slovo.Torch.Device.CPU;
+    }
 
     /// <summary>Builds the vocabulary and model, trains with <see cref="LmTrainer"/> into <c>c.Out</c> and reports each epoch.</summary>
     internal static int Train(List<string> texts, bool lowercase, double validFraction, LmTrainingOptions train, TrainChoices c)
@@ -167,7 +180,8 @@ internal static class LmCommand
                 view.WriteLine($"pretrained embeddings: {found:N0} of {data.Vocab.Size - 4:N0} vocabulary words found in {c.Glove}{(c.Freeze ? " (frozen)" : "")}");
             }
             else if (c.Glove is not null && c.Freeze) model.FreezeEmbeddings();
-            view.WriteLine($"model: {c.Kind}, emb {c.Emb}, hidden {c.Hidden}, {c.Layers} layer(s){(c.Tie ? ", tied" : "")}, {model.ParameterCount():N0} parameters; libtorch {LibTorch.Version}, {c.Threads} threads");
+            model.To(c.On);
+            view.WriteLine($"model: {c.Kind}, emb {c.Emb}, hidden {c.Hidden}, {c.Layers} layer(s){(c.Tie ? ", tied" : "")}, {model.ParameterCount():N0} parameters; libtorch {LibTorch.Version}, {Where(c)}");
 
             ProgressBar? bar = null;
             int barEpoch = 0;
@@ -192,7 +206,7 @@ internal static class LmCommand
     }
 
     /// <summary>The vocabulary of a run: built on the training part of the split, or the one saved in the run folder when resuming.</summary>
-    private static LmDataset Data(ProgressView view, List<string> texts, bool lowercase, double validFraction, int seed, TrainChoices c)
+    private static LmDataset Data(ProgressView view, List<string> texts, bool lowercase, double validFraction, int seed, TrainChoices c, Vocabulary? given = null)
     {
         Directory.CreateDirectory(c.Out);
         string vocabPath = Path.Combine(c.Out, "vocab.json");
@@ -202,7 +216,7 @@ internal static class LmCommand
             if (!File.Exists(vocabPath)) throw new FileNotFoundException($"--resume: no run in {Path.GetFullPath(c.Out)} (vocab.json is missing); start without --resume", vocabPath);
             saved = Vocabulary.Load(vocabPath);
         }
-        LmDataset data = LmDataset.Create(texts, validFraction, seed, buildVocab: part => c.Level switch
+        LmDataset data = LmDataset.Create(texts, validFraction, seed, buildVocab: part => given ?? c.Level switch
         {
             "word" => WordVocabulary.Build(part, lowercase: lowercase, minCount: c.MinCount, maxSize: c.MaxVocab),
             "char" => CharVocabulary.Build(part),
@@ -211,23 +225,47 @@ internal static class LmCommand
         }, vocab: saved);
         if (!c.Resume) AtomicFile.WriteAllText(vocabPath, data.Vocab.ToJson());
         view.WriteLine($"data: {texts.Count:N0} texts, {data.TrainTexts.Count:N0} train / {data.ValidTexts.Count:N0} validation, {data.TrainTokens:N0} training tokens");
-        view.WriteLine($"vocabulary: {c.Level}, {data.Vocab.Size:N0} tokens");
+        view.WriteLine($"vocabulary: {data.Vocab.Level.ToString().ToLowerInvariant()}, {data.Vocab.Size:N0} tokens");
         return data;
     }
 
-    /// <summary>Trains a GPT with <see cref="GptTrainer"/> into <c>c.Out</c> (best weights: a Hugging Face folder in <c>model/</c>).</summary>
-    internal static int TrainGpt(List<string> texts, bool lowercase, double validFraction, GptTrainingOptions train, TrainChoices c, int heads)
+    /// <summary>
+    /// Trains a GPT with <see cref="GptTrainer"/> into <c>c.Out</c> (best weights: a Hugging Face folder in <c>model/</c>): a new
+    /// one of the chosen shape, or, with <paramref name="init"/>, a Hugging Face GPT-2 folder fine-tuned with its own tokenizer
+    /// (its dropout rates kept unless <paramref name="dropoutGiven"/>).
+    /// </summary>
+    internal static int TrainGpt(List<string> texts, bool lowercase, double validFraction, GptTrainingOptions train, TrainChoices c, int heads, string? init = null,
+                                 bool dropoutGiven = false)
     {
         LibTorch.Threads = c.Threads;
         return Ui.Run(view =>
         {
-            LmDataset data = Data(view, texts, lowercase, validFraction, train.Seed, c);
-            using GptModel model = RandomGenerator.Seeded((ulong)train.Seed, () => new GptModel(new GptConfig
+            GptModel? start = null;
+            Vocabulary? startVocab = null;
+            if (init is not null)
+            {
+                string tokenizerPath = Path.Combine(init, "tokenizer.json");
+                if (!File.Exists(tokenizerPath)) throw new FileNotFoundException($"--init: no tokenizer.json in {Path.GetFullPath(init)}; save the tokenizer beside the model", tokenizerPath);
+                start = GptModel.FromPretrained(init, cfg => dropoutGiven ? cfg with { EmbeddingDropout = c.Dropout, AttentionDropout = c.Dropout, ResidualDropout = c.Dropout } : cfg);
+                startVocab = new SubwordVocabulary(TokenizerJson.Load(tokenizerPath), start.Config.BosTokenId, start.Config.EosTokenId, start.Config.PadTokenId);
+                if (train.Context > start.Config.Positions)
+                {
+                    start.Dispose();
+                    throw new UsageException($"--context {train.Context} exceeds the n_positions ({start.Config.Positions}) of {init}");
+                }
+                view.WriteLine($"fine-tuning {Path.GetFullPath(init)}: {start.Config.Layers} layers, {start.Config.Heads} heads, width {start.Config.Width}, " +
+                               $"vocabulary {startVocab.Size:N0} from its tokenizer.json");
+            }
+            LmDataset data = Data(view, texts, lowercase, validFraction, train.Seed, c, startVocab);
+            using GptModel model = start ?? RandomGenerator.Seeded((ulong)train.Seed, () => new GptModel(new GptConfig
             {
                 Layers = c.Layers, Heads = heads, Width = c.Emb, Positions = train.Context, VocabSize = data.Vocab.Size, EmbeddingDropout = c.Dropout,
-                AttentionDropout = c.Dropout, ResidualDropout = c.Dropout, BosTokenId = data.Vocab.SosId, EosTokenId = data.Vocab.EosId,
+                AttentionDropout = c.Dropout, ResidualDropout = c.Dropout, BosTokenId = data.Vocab.SosId, EosTokenId = data.Vocab.EosId, PadTokenId = data.Vocab.PadId,
             }));
-            view.WriteLine($"model: gpt, {c.Layers} layer(s), {heads} heads, width {c.Emb}, context {train.Context}, {model.ParameterCount():N0} parameters; libtorch {LibTorch.Version}, {c.Threads} threads");
+            model.To(c.On);
+            GptConfig cfg = model.Config;
+            view.WriteLine($"model: gpt, {cfg.Layers} layer(s), {cfg.Heads} heads, width {cfg.Width}, context {train.Context}, {model.ParameterCount():N0} parameters; " +
+                           $"libtorch {LibTorch.Version}, {Where(c)}");
             ProgressBar? bar = null;
             int barEpoch = 0;
             var trainer = new GptTrainer
@@ -248,6 +286,8 @@ internal static class LmCommand
         });
     }
 
+    private static string Where(TrainChoices c) => c.On.Type == DeviceType.CPU ? $"cpu, {c.Threads} threads" : c.On.ToString();
+
     private static SubwordVocabulary TrainBpe(ProgressView view, IReadOnlyList<string> texts, int size)
     {
         ProgressBar bar = view.Bar("bpe", size);
@@ -257,36 +297,30 @@ internal static class LmCommand
     }
 
     private static Option<string> ModelOption() =>
-        Opt.Path("--model", "model.safetensors or a run folder of 'slovo lm train'", required: true);
+        Opt.Path("--model", "a run folder of 'slovo lm train' (recurrent or gpt), a model.safetensors, or a Hugging Face GPT-2 folder", required: true);
 
     private static Command EvalCommand()
     {
         var corpus = new CorpusOptions();
         var modelPath = ModelOption();
-        var command = new Command("eval", "Validation figures of a trained model on the same seeded split (loss, perplexity, bits/char).").With([modelPath, .. corpus.All]);
+        var device = Opt.Device();
+        var context = Opt.OptionalInt("--context", "gpt: positions per window (default: the model's n_positions; a run validated in windows of its --context)", min: 1);
+        var command = new Command("eval", "Validation figures of a trained model on the same seeded split (loss, perplexity, bits/char).")
+            .With([modelPath, .. corpus.All, context, device]);
         command.SetAction(p =>
         {
-            string path = p.GetValue(modelPath)!;
-            LmEvaluation v;
-            LmDataset data;
-            if (File.Exists(Path.Combine(path, GptTrainer.ModelDir, "config.json")) && File.Exists(Path.Combine(path, GptTrainer.VocabFile)))
+            Device d = Opt.ResolveDevice(p.GetValue(device));
+            List<string> texts = corpus.Read(p);
+            using LanguageModel lm = LanguageModel.Load(p.GetValue(modelPath)!, d);
+            if (p.GetValue(context) is { } window)
             {
-                // A GPT run: its best model read in windows of its context over the validation stream.
-                Vocabulary vocab = Vocabulary.Load(Path.Combine(path, GptTrainer.VocabFile));
-                using GptModel gpt = GptModel.FromPretrained(Path.Combine(path, GptTrainer.ModelDir));
-                data = LmDataset.Create(corpus.Read(p), p.GetValue(corpus.ValidFraction), p.GetValue(corpus.Seed), vocab: vocab);
-                v = GptTrainer.Evaluate(gpt, data.Valid, data.ValidChars, gpt.Config.Positions);
+                if (lm.Context is not { } positions) throw new UsageException("--context is for GPT models (a recurrent model reads each text whole)");
+                if (window > positions) throw new UsageException($"--context {window} exceeds the model's n_positions ({positions})");
+                lm.EvaluationContext = window;
             }
-            else
-            {
-                (RnnLanguageModel model, Vocabulary vocab) = LmTrainer.LoadModel(path);
-                using (model)
-                {
-                    data = LmDataset.Create(corpus.Read(p), p.GetValue(corpus.ValidFraction), p.GetValue(corpus.Seed), vocab: vocab);
-                    v = LmTrainer.Evaluate(model, data.Valid, data.ValidChars, vocab.PadId);
-                }
-            }
-            Console.WriteLine($"validation: {data.ValidTexts.Count:N0} texts, {v.Tokens:N0} target tokens, {v.Chars:N0} characters");
+            (_, List<string> valid) = Corpus.Split(texts, p.GetValue(corpus.ValidFraction), p.GetValue(corpus.Seed));
+            LmEvaluation v = lm.Evaluate(valid);
+            Console.WriteLine($"validation: {valid.Count:N0} texts, {v.Tokens:N0} target tokens, {v.Chars:N0} characters ({lm.Kind} on {d})");
             Console.WriteLine($"loss {v.Loss:F4} nats/token, perplexity {v.Perplexity:F2}, course's 2**loss {v.CoursePow2:F2}, {v.BitsPerChar:F3} bits/char");
             return 0;
         });
@@ -315,9 +349,10 @@ internal static class LmCommand
         var seed = Opt.Int("--seed", "sampling seed", 1, min: 0);
         var prettify = Opt.Flag("--prettify", "no space before punctuation, sentences capitalised");
         var stream = Opt.Flag("--stream", "print tokens as they are produced (one prompt, no beams)");
+        var device = Opt.Device();
         var command = new Command("generate", "Continue prompts with a trained language model (greedy, sampling, top-k/p, min-p, beams, ...).")
             .With(modelPath, prompt, promptsFile, maxTokens, minTokens, greedy, temperature, topK, topP, minP, repetition, noRepeat, beams, lengthPenalty,
-                  beamSampling, stop, samples, seed, prettify, stream);
+                  beamSampling, stop, samples, seed, prettify, stream, device);
         command.SetAction(p =>
         {
             var options = new GenerationOptions
@@ -330,65 +365,34 @@ internal static class LmCommand
             string? file = p.GetValue(promptsFile);
             List<string> prompts = file is not null ? File.ReadAllLines(file).ToList() : [p.GetValue(prompt)!];
             if (prompts.Count == 0) throw new InvalidDataException($"{file} holds no prompts; put one prompt per line");
-            return Generate(p.GetValue(modelPath)!, prompts, options, p.GetValue(samples), p.GetValue(prettify), p.GetValue(stream));
+            return Generate(p.GetValue(modelPath)!, prompts, options, p.GetValue(samples), p.GetValue(prettify), p.GetValue(stream), Opt.ResolveDevice(p.GetValue(device)));
         });
         return command;
     }
 
     /// <summary>
-    /// Loads a model and continues the prompts, printing one text per prompt and sample: a Slovo recurrent LM (a run
-    /// folder or model.safetensors; prompts start with &lt;s&gt;), or a Hugging Face GPT-2 folder (config.json,
-    /// model.safetensors, tokenizer.json; prompts are encoded as Hugging Face does, without a BOS token, and an empty one
-    /// starts from the end-of-text token).
+    /// Loads any model <see cref="LanguageModel.Load"/> reads and continues the prompts, printing one text per prompt and
+    /// sample. Prompts of Slovo's models start with &lt;s&gt;; a Hugging Face folder's are encoded as Hugging Face does, without
+    /// a BOS token (an empty one starts from it).
     /// </summary>
-    internal static int Generate(string modelPath, List<string> prompts, GenerationOptions options, int samples, bool prettify, bool stream)
+    internal static int Generate(string modelPath, List<string> prompts, GenerationOptions options, int samples, bool prettify, bool stream, Device device)
     {
         if (stream && (prompts.Count > 1 || options.Beams > 1 || samples > 1)) throw new UsageException("--stream works with one prompt, one sample and no beams");
-        if (File.Exists(Path.Combine(modelPath, GptTrainer.ModelDir, "config.json")) && File.Exists(Path.Combine(modelPath, GptTrainer.VocabFile)))
-        {
-            // A GPT run of 'slovo lm train --model gpt': its best model and the run's vocabulary (prompts start with <s>).
-            Vocabulary runVocab = Vocabulary.Load(Path.Combine(modelPath, GptTrainer.VocabFile));
-            using GptModel run = GptModel.FromPretrained(Path.Combine(modelPath, GptTrainer.ModelDir));
-            return Continue(run, new TextCodec(p => [runVocab.SosId, .. runVocab.Encode(p)], runVocab.Decode, runVocab.EosId, runVocab.Size),
-                prompts, options, samples, prettify, stream);
-        }
-        if (File.Exists(Path.Combine(modelPath, "config.json")))
-        {
-            string tokenizerPath = Path.Combine(modelPath, "tokenizer.json");
-            if (!File.Exists(tokenizerPath)) throw new FileNotFoundException($"no tokenizer.json in {Path.GetFullPath(modelPath)}; save the tokenizer beside the model", tokenizerPath);
-            Tokenizer tokenizer = TokenizerJson.Load(tokenizerPath);
-            using GptModel gpt = GptModel.FromPretrained(modelPath);
-            int eos = gpt.Config.EosTokenId ?? tokenizer.TokenToId("<|endoftext|>") ?? 0;
-            var codec = new TextCodec(p => p.Length == 0 ? [gpt.Config.BosTokenId ?? eos] : tokenizer.Encode(p, addSpecialTokens: false).Ids,
-                ids => tokenizer.Decode(ids.ToList(), skipSpecialTokens: true), eos, gpt.VocabSize);
-            return Continue(gpt, codec, prompts, options, samples, prettify, stream);
-        }
-        (RnnLanguageModel model, Vocabulary vocab) = LmTrainer.LoadModel(modelPath);
-        using (model)
-            return Continue(model, new TextCodec(p => [vocab.SosId, .. vocab.Encode(p)], vocab.Decode, vocab.EosId, vocab.Size),
-                prompts, options, samples, prettify, stream);
-    }
-
-    /// <summary>How a model's ids and text convert: prompt to ids (with any start token), ids to text, the end id, the vocabulary size.</summary>
-    private sealed record TextCodec(Func<string, IReadOnlyList<int>> Encode, Func<IEnumerable<int>, string> Decode, int EosId, int VocabSize);
-
-    private static int Continue<TState>(IBatchedIncrementalModel<TState> model, TextCodec codec, List<string> prompts, GenerationOptions options, int samples,
-                                        bool prettify, bool stream)
-    {
-        try { options = options with { EosToken = codec.EosId }; options.Validate(codec.VocabSize); }
+        using LanguageModel model = LanguageModel.Load(modelPath, device);
+        try { options = options with { EosToken = model.Vocabulary.EosId }; options.Validate(model.Module is GptModel g ? g.VocabSize : model.Vocabulary.Size); }
         catch (ArgumentOutOfRangeException e) { throw new UsageException($"--{Opt.Kebab(e.ParamName ?? "?")}: {e.Message.Split(" (Parameter")[0]}"); }
         string Show(IReadOnlyList<int> promptIds, IReadOnlyList<int> generated)
         {
-            string text = codec.Decode(promptIds.Concat(generated));
+            string text = model.Decode(promptIds.Concat(generated));
             return prettify ? Prettifier.Prettify(text) : text;
         }
-        var encoded = prompts.Select(codec.Encode).ToList();
+        var encoded = prompts.Select(model.EncodePrompt).ToList();
         if (stream)
         {
             var generated = new List<int>();
             string shown = Show(encoded[0], []);
             Console.Write(shown);
-            Generator.Generate(model, encoded[0], options, ids => codec.Decode(ids), t =>
+            model.Generate(encoded[0], options, t =>
             {
                 generated.Add(t);
                 string now = Show(encoded[0], generated);
@@ -400,7 +404,7 @@ internal static class LmCommand
         }
         for (int s = 0; s < samples; ++s)
         {
-            IReadOnlyList<GenerationResult> results = Generator.GenerateBatch(model, encoded, options with { Seed = options.Seed + s * prompts.Count }, ids => codec.Decode(ids));
+            IReadOnlyList<GenerationResult> results = model.GenerateBatch(encoded, options with { Seed = options.Seed + s * prompts.Count });
             for (int i = 0; i < prompts.Count; ++i) Console.WriteLine(Show(encoded[i], results[i].Tokens));
         }
         return 0;

@@ -138,8 +138,41 @@ public abstract class Module : IDisposable
     /// <summary>Sets evaluation mode (same as <c>Train(false)</c>).</summary>
     public Module Eval() => Train(false);
 
+    /// <summary>Where the parameters live: the CPU until <see cref="To(Device)"/> moves them.</summary>
+    public Device Device { get; private set; } = Device.CPU;
+
     /// <summary>Moves every parameter and buffer to <paramref name="device"/>, keeping tensor identity.</summary>
-    public Module To(Device device) => Apply(t => t.To(device));
+    public Module To(Device device)
+    {
+        Apply(t => t.To(device));
+        SetDevice(device);
+        OnMoved();
+        return this;
+    }
+
+    private void SetDevice(Device device)
+    {
+        Device = device;
+        foreach ((_, Module m) in _modules) m.SetDevice(device);
+    }
+
+    /// <summary>Called on the module that was moved, after its parameters are on the new device (e.g. to re-lay recurrent weights for cuDNN).</summary>
+    protected virtual void OnMoved()
+    {
+        foreach ((_, Module m) in _modules) m.OnMoved();
+    }
+
+    /// <summary>
+    /// A tensor made on the host (input ids, targets, masks) on this module's device: itself on the CPU, else a copy, and then
+    /// <paramref name="host"/> is released.
+    /// </summary>
+    public Tensor ToDevice(Tensor host)
+    {
+        if (Device.Type == DeviceType.CPU) return host;
+        Tensor moved = host.To(Device);
+        host.Dispose();
+        return moved;
+    }
 
     /// <summary>Converts floating-point parameters and buffers to <paramref name="dtype"/>.</summary>
     public Module To(ScalarType dtype) => Apply(t => t.DType.IsFloatingPoint() ? t.To(dtype) : t.Alias());

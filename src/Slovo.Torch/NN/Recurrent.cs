@@ -30,6 +30,7 @@ public class Recurrent : Module
     private static readonly Op s_rnnTanh = new("rnn_tanh", "input"), s_rnnTanhData = new("rnn_tanh", "data");
     private static readonly Op s_rnnRelu = new("rnn_relu", "input"), s_rnnReluData = new("rnn_relu", "data");
     private static readonly Op s_pack = new("_pack_padded_sequence"), s_pad = new("_pad_packed_sequence");
+    private static readonly Op s_flatten = new("_cudnn_rnn_flatten_weight");
 
     private readonly Tensor[] _flat;
 
@@ -91,6 +92,20 @@ public class Recurrent : Module
 
     /// <summary>Whether the layer has bias vectors.</summary>
     public bool HasBias { get; }
+
+    /// <summary>
+    /// On CUDA, lays the weights out as views of one contiguous buffer, as cuDNN wants them (PyTorch's flatten_parameters);
+    /// otherwise cuDNN copies them into such a buffer on every call and libtorch warns "RNN module weights are not part of
+    /// single contiguous chunk of memory". Runs after every move; a no-op on the CPU.
+    /// </summary>
+    protected override void OnMoved()
+    {
+        base.OnMoved();
+        if (Device.Type != DeviceType.CUDA || !s_flatten.Exists) return;
+        long mode = Kind switch { RecurrentKind.RnnRelu => 0, RecurrentKind.RnnTanh => 1, RecurrentKind.Lstm => 2, _ => 3 };
+        using var noGrad = LibTorch.NoGrad();
+        using Tensor buffer = s_flatten.Call(NativeArg.Tensors(_flat), HasBias ? 4L : 2L, InputSize, mode, HiddenSize, 0L, (long)NumLayers, BatchFirst, Bidirectional);
+    }
 
     private int Directions => Bidirectional ? 2 : 1;
 

@@ -55,6 +55,9 @@ public sealed record GptConfig
     /// <summary>End-of-sequence id.</summary>
     [JsonPropertyName("eos_token_id")] public int? EosTokenId { get; init; }
 
+    /// <summary>Padding id (Hugging Face writes it where the tokenizer has one).</summary>
+    [JsonPropertyName("pad_token_id"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? PadTokenId { get; init; }
+
     /// <summary>Always "gpt2".</summary>
     [JsonPropertyName("model_type")] public string ModelType { get; init; } = "gpt2";
 
@@ -76,7 +79,7 @@ public sealed record GptCache(IReadOnlyList<KeyValue> Layers, Tensor? Keep = nul
 /// <summary>
 /// GPT-2: token and learned position embeddings, pre-LayerNorm transformer blocks with causal self-attention, a final
 /// LayerNorm and an output layer tied to the token embedding. Reads and writes Hugging Face folders
-/// (<see cref="FromPretrained"/>, <see cref="SavePretrained"/>), and generates through <see cref="IIncrementalModel{TState}"/>
+/// (<see cref="FromPretrained(string)"/>, <see cref="SavePretrained"/>), and generates through <see cref="IIncrementalModel{TState}"/>
 /// with a key/value cache, so every decoding strategy of <see cref="Generator"/> works with it.
 /// </summary>
 public sealed class GptModel : Module, IBatchedIncrementalModel<GptCache>
@@ -173,7 +176,8 @@ public sealed class GptModel : Module, IBatchedIncrementalModel<GptCache>
         }
         using var noGrad = LibTorch.NoGrad();
         using var scope = DisposeScope.Begin();
-        return BatchStep(Tensor.From(ids, b, length), null, Tensor.From(keep, b, length), Tensor.From(positions, b, length), Tensor.From(next));
+        return BatchStep(ToDevice(Tensor.From(ids, b, length)), null, ToDevice(Tensor.From(keep, b, length)), ToDevice(Tensor.From(positions, b, length)),
+                         ToDevice(Tensor.From(next)));
     }
 
     /// <summary>Reads one more token per row of a batch started by <see cref="StartBatch"/>.</summary>
@@ -183,8 +187,8 @@ public sealed class GptModel : Module, IBatchedIncrementalModel<GptCache>
         using var noGrad = LibTorch.NoGrad();
         using var scope = DisposeScope.Begin();
         int b = tokens.Count;
-        Tensor keep = Tensor.Cat([state.Keep, Tensor.Ones([b, 1], ScalarType.Bool)], 1);                         // (B, P + 1)
-        return BatchStep(Tensor.From(tokens.Select(t => (long)t).ToArray(), b, 1), state, keep, state.Next.View(b, 1), state.Next.Add(1));
+        Tensor keep = Tensor.Cat([state.Keep, Tensor.Ones([b, 1], ScalarType.Bool, Device)], 1);                 // (B, P + 1)
+        return BatchStep(ToDevice(Tensor.From(tokens.Select(t => (long)t).ToArray(), b, 1)), state, keep, state.Next.View(b, 1), state.Next.Add(1));
     }
 
     private (GptCache, float[][]) BatchStep(Tensor ids, GptCache? cache, Tensor keep, Tensor positions, Tensor next)
@@ -205,7 +209,7 @@ public sealed class GptModel : Module, IBatchedIncrementalModel<GptCache>
     {
         using var noGrad = LibTorch.NoGrad();
         using var scope = DisposeScope.Begin();
-        Tensor ids = Tensor.From(tokens.Select(t => (long)t).ToArray(), 1, tokens.Count);                        // (1, T)
+        Tensor ids = ToDevice(Tensor.From(tokens.Select(t => (long)t).ToArray(), 1, tokens.Count));              // (1, T)
         (Tensor logits, GptCache next) = Forward(ids, cache);
         float[] last = logits[0, -1].ToArray<float>();                                                            // (V)
         foreach (KeyValue kv in next.Layers)
@@ -234,7 +238,11 @@ public sealed class GptModel : Module, IBatchedIncrementalModel<GptCache>
     /// Reads a Hugging Face GPT-2 folder (config.json and model.safetensors): keys with or without the "transformer."
     /// prefix, Conv1D weights transposed, the attention-mask buffers of older files skipped, lm_head tied to wte.
     /// </summary>
-    public static GptModel FromPretrained(string dir)
+    public static GptModel FromPretrained(string dir) => FromPretrained(dir, null);
+
+    /// <summary>Reads a Hugging Face GPT-2 folder as <see cref="FromPretrained(string)"/>, with its config first changed by
+    /// <paramref name="adjust"/> (e.g. other dropout rates for fine-tuning; the shape must stay).</summary>
+    public static GptModel FromPretrained(string dir, Func<GptConfig, GptConfig>? adjust)
     {
         string configPath = Path.Combine(dir, "config.json"), weights = Path.Combine(dir, "model.safetensors");
         if (!File.Exists(configPath)) throw new FileNotFoundException($"no config.json in {Path.GetFullPath(dir)}; give a Hugging Face GPT-2 folder", configPath);
@@ -243,6 +251,7 @@ public sealed class GptModel : Module, IBatchedIncrementalModel<GptCache>
         try { config = JsonSerializer.Deserialize<GptConfig>(File.ReadAllText(configPath)) ?? throw new JsonException("empty"); }
         catch (JsonException e) { throw new InvalidDataException($"{configPath}: not a GPT-2 config ({e.Message})", e); }
         if (config.ModelType != "gpt2") throw new InvalidDataException($"{configPath}: model_type is '{config.ModelType}', not gpt2");
+        if (adjust is not null) config = adjust(config);
         Dictionary<string, Tensor> raw = SafeTensors.Load(weights);
         var model = new GptModel(config);
         try

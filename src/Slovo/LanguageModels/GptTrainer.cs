@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Slovo.Text;
+using Slovo.Tokenizers.Serialization;
 using Slovo.Torch;
 using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
@@ -91,7 +92,7 @@ public sealed class GptTrainer
     public LmTrainingResult Train(GptModel model, Vocabulary vocab, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid, long validChars,
                                   GptTrainingOptions o, string? runDir = null, bool resume = false)
     {
-        if (model.VocabSize != vocab.Size) throw new ArgumentException($"the model predicts {model.VocabSize} ids, the vocabulary has {vocab.Size}", nameof(vocab));
+        if (model.VocabSize < vocab.Size) throw new ArgumentException($"the model predicts {model.VocabSize} ids, the vocabulary has {vocab.Size}", nameof(vocab));
         if (o.Context < 1 || o.Context > model.Config.Positions)
             throw new ArgumentException($"the context ({o.Context}) must lie in [1, n_positions = {model.Config.Positions}]", nameof(o));
         if (o.Accumulate < 1 || o.Accumulate > o.BatchSize) throw new ArgumentException("accumulate must lie in [1, batch size]", nameof(o));
@@ -144,8 +145,8 @@ public sealed class GptTrainer
             {
                 using var scope = DisposeScope.Begin();
                 int t = rows[0].Length - 1;
-                Tensor ids = Tensor.From(rows.SelectMany(r => r[..t]).ToArray(), rows.Length, t);                  // (B, T)
-                Tensor y = Tensor.From(rows.SelectMany(r => r[1..]).ToArray());                                      // (B·T)
+                Tensor ids = model.ToDevice(Tensor.From(rows.SelectMany(r => r[..t]).ToArray(), rows.Length, t));  // (B, T)
+                Tensor y = model.ToDevice(Tensor.From(rows.SelectMany(r => r[1..]).ToArray()));                      // (B·T)
                 (Tensor logits, _) = model.Forward(ids);                                                              // (B, T, V)
                 nll += Losses.CrossEntropy(logits.Reshape(-1, model.VocabSize), y, reduction: Reduction.Sum).ToDouble();
                 tokens += rows.Length * t;
@@ -175,8 +176,8 @@ public sealed class GptTrainer
             int parts = Math.Min(o.Accumulate, batch.Length);
             var steps = batch.Chunk((batch.Length + parts - 1) / parts).Select(rows => (Func<Tensor?>)(() =>
             {
-                Tensor ids = Tensor.From(rows.SelectMany(r => r[..t]).ToArray(), rows.Length, t);                   // (b, T)
-                Tensor y = Tensor.From(rows.SelectMany(r => r[1..]).ToArray());                                       // (b·T)
+                Tensor ids = model.ToDevice(Tensor.From(rows.SelectMany(r => r[..t]).ToArray(), rows.Length, t));   // (b, T)
+                Tensor y = model.ToDevice(Tensor.From(rows.SelectMany(r => r[1..]).ToArray()));                       // (b·T)
                 (Tensor logits, _) = model.Forward(ids);                                                               // (b, T, V)
                 Tensor sum = Losses.CrossEntropy(logits.Reshape(-1, model.VocabSize), y, reduction: Reduction.Sum);
                 nll += sum.ToDouble();
@@ -195,7 +196,11 @@ public sealed class GptTrainer
 
         public void KeepBest()
         {
-            if (runDir is not null) model.SavePretrained(Path.Combine(runDir, ModelDir));
+            if (runDir is null) return;
+            string dir = Path.Combine(runDir, ModelDir);
+            model.SavePretrained(dir);
+            // A subword vocabulary is a tokenizer.json: with it the folder is a whole Hugging Face model.
+            if (vocab is SubwordVocabulary s) AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer.json"), TokenizerJson.ToJson(s.Tokenizer));
         }
 
         public void SaveCheckpoint(TrainingState<LmEpochReport> state)

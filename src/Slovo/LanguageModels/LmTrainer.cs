@@ -181,15 +181,15 @@ public sealed class LmTrainer
                     (Tensor H, Tensor? C) next = default;
                     loop.Step(() =>
                     {
-                        Tensor x = Tensor.From(batch.Columns(start, w), batch.Rows, w);             // (B, W)
+                        Tensor x = model.ToDevice(Tensor.From(batch.Columns(start, w), batch.Rows, w)); // (B, W)
                         long[] targets = batch.Columns(start + 1, w);
                         // Only positions with a real target are scored: the vocabulary projection, the costliest layer, skips
                         // the padding (the loss is the same as cross-entropy with the pad id ignored).
                         long[] real = Enumerable.Range(0, targets.Length).Where(i => targets[i] != vocab.PadId).Select(i => (long)i).ToArray();
                         (Tensor hidden, next) = model.Hidden(x, carried);                            // (B, W, H)
                         if (real.Length == 0) return null;
-                        Tensor rows = hidden.Reshape(-1, hidden.Size(-1)).IndexSelect(0, Tensor.From(real));   // (N, H)
-                        Tensor y = Tensor.From(real.Select(i => targets[i]).ToArray());                         // (N)
+                        Tensor rows = hidden.Reshape(-1, hidden.Size(-1)).IndexSelect(0, model.ToDevice(Tensor.From(real))); // (N, H)
+                        Tensor y = model.ToDevice(Tensor.From(real.Select(i => targets[i]).ToArray()));         // (N)
                         Tensor loss = Losses.CrossEntropy(model.Head(rows), y, reduction: Reduction.Sum);      // logits (N, V)
                         nll += loss.ToDouble();
                         tokens += real.Length;
@@ -243,8 +243,8 @@ public sealed class LmTrainer
             {
                 int w = Math.Min(bptt, batch.Length - 1 - start);
                 using var scope = DisposeScope.Begin();
-                Tensor x = Tensor.From(batch.Columns(start, w), batch.Rows, w);             // (B, W)
-                Tensor y = Tensor.From(batch.Columns(start + 1, w), batch.Rows, w);         // (B, W)
+                Tensor x = model.ToDevice(Tensor.From(batch.Columns(start, w), batch.Rows, w));     // (B, W)
+                Tensor y = model.ToDevice(Tensor.From(batch.Columns(start + 1, w), batch.Rows, w)); // (B, W)
                 (Tensor logits, (Tensor H, Tensor? C) next) = model.Forward(x, carried);     // (B, W, V)
                 (double s, long n) = Perplexity.Accumulate(logits, y, padId);
                 (nll, tokens) = (nll + s, tokens + n);

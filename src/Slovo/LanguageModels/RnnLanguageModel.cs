@@ -145,7 +145,7 @@ public sealed class RnnLanguageModel : Module, IBatchedIncrementalModel<(Tensor 
     public ((Tensor H, Tensor? C) State, float[][] Logits) AdvanceBatch((Tensor H, Tensor? C) state, IReadOnlyList<int> tokens)
     {
         using var noGrad = LibTorch.NoGrad();
-        using Tensor ids = Tensor.From(tokens.Select(t => (long)t).ToArray(), tokens.Count, 1);        // (B, 1)
+        using Tensor ids = ToDevice(Tensor.From(tokens.Select(t => (long)t).ToArray(), tokens.Count, 1)); // (B, 1)
         (Tensor logits, (Tensor H, Tensor? C) next) = Forward(ids, state);
         using (logits)
         {
@@ -159,7 +159,7 @@ public sealed class RnnLanguageModel : Module, IBatchedIncrementalModel<(Tensor 
     private ((Tensor H, Tensor? C), float[]) Step(IReadOnlyList<int> tokens, (Tensor H, Tensor? C)? state)
     {
         using var noGrad = LibTorch.NoGrad();
-        using Tensor ids = Tensor.From(tokens.Select(t => (long)t).ToArray(), 1, tokens.Count);       // (1, T)
+        using Tensor ids = ToDevice(Tensor.From(tokens.Select(t => (long)t).ToArray(), 1, tokens.Count)); // (1, T)
         (Tensor logits, (Tensor H, Tensor? C) next) = Forward(ids, state);
         using (logits)
         using (Tensor last = logits[0, -1])                                                          // (V)

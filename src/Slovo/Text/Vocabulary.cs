@@ -81,7 +81,8 @@ public abstract class Vocabulary
             {
                 "word" => new WordVocabulary(Field("tokens").AsArray().Select(t => t!.GetValue<string>()).ToList(), Field("lowercase").GetValue<bool>()),
                 "char" => new CharVocabulary(Field("tokens").AsArray().Select(t => t!.GetValue<string>()).ToList()),
-                "subword" => new SubwordVocabulary(TokenizerJson.Parse(Field("tokenizer").ToJsonString())),
+                "subword" => new SubwordVocabulary(TokenizerJson.Parse(Field("tokenizer").ToJsonString()), root["special"]?["sos"]?.GetValue<int>(),
+                                                   root["special"]?["eos"]?.GetValue<int>(), root["special"]?["pad"]?.GetValue<int>()),
                 _ => throw new InvalidDataException($"unknown vocabulary level '{level}' (expected word, char or subword)"),
             };
         }
@@ -242,9 +243,17 @@ public sealed class CharVocabulary : Vocabulary
     public override string ToJson() => JsonSerializer.Serialize(new { level = "char", tokens = _tokens });
 }
 
-/// <summary>Subwords of a <see cref="Tokenizer"/>, which must hold &lt;pad&gt;, &lt;s&gt;, &lt;/s&gt; and &lt;unk&gt; as tokens.</summary>
+/// <summary>
+/// Subwords of a <see cref="Tokenizer"/>: its &lt;pad&gt;, &lt;s&gt;, &lt;/s&gt; and &lt;unk&gt; tokens, or, in a tokenizer without them, its
+/// end-of-text token (GPT-2's &lt;|endoftext|&gt;) as start, end and padding alike, as GPT-2 uses it.
+/// </summary>
 public sealed class SubwordVocabulary : Vocabulary
 {
+    /// <summary>GPT-2's one special token.</summary>
+    public const string EndOfText = "<|endoftext|>";
+
+    private readonly bool _explicitIds;
+
     /// <summary>The tokenizer.</summary>
     public Tokenizer Tokenizer { get; }
 
@@ -254,13 +263,26 @@ public sealed class SubwordVocabulary : Vocabulary
     /// <inheritdoc />
     public override int Size => Tokenizer.VocabSize;
 
-    /// <summary>Wraps a tokenizer; a missing special token is an error that names it.</summary>
-    public SubwordVocabulary(Tokenizer tokenizer)
+    /// <summary>
+    /// Wraps a tokenizer. The start, end and padding ids are, in this order of preference: the ones given (a Hugging Face
+    /// model's bos/eos/pad_token_id), the tokenizer's &lt;s&gt; &lt;/s&gt; &lt;pad&gt;, its <see cref="EndOfText"/> token. The unknown id is
+    /// &lt;unk&gt;'s, or -1 where the tokenizer has none (a byte-level one needs none). A start or end that cannot be found is an
+    /// error that names the fix.
+    /// </summary>
+    public SubwordVocabulary(Tokenizer tokenizer, int? sos = null, int? eos = null, int? pad = null)
     {
         Tokenizer = tokenizer;
-        int Need(string t) => tokenizer.TokenToId(t) ?? throw new InvalidDataException(
-            $"the tokenizer has no '{t}' token; a language model needs {Pad} {Sos} {Eos} {Unk} (train it with --special-tokens \"{Pad},{Sos},{Eos},{Unk}\")");
-        (PadId, SosId, EosId, UnkId) = (Need(Pad), Need(Sos), Need(Eos), Need(Unk));
+        int? endOfText = tokenizer.TokenToId(EndOfText);
+        int Need(int? given, string name) => given ?? tokenizer.TokenToId(name) ?? endOfText ?? throw new InvalidDataException(
+            $"the tokenizer has no '{name}' token; a language model needs {Pad} {Sos} {Eos} {Unk} (train it with --special-tokens \"{Pad},{Sos},{Eos},{Unk}\") " +
+            $"or an end-of-text token {EndOfText}");
+        SosId = Need(sos, Sos);
+        EosId = Need(eos, Eos);
+        PadId = pad ?? tokenizer.TokenToId(Pad) ?? EosId;
+        UnkId = tokenizer.TokenToId(Unk) ?? -1;
+        foreach (int id in new[] { SosId, EosId, PadId })
+            if (id < 0 || id >= tokenizer.VocabSize) throw new InvalidDataException($"special token id {id} lies outside the tokenizer's {tokenizer.VocabSize} ids");
+        _explicitIds = sos is not null || eos is not null || pad is not null;
     }
 
     /// <summary>Trains a byte-level BPE (GPT-2 split, lossless on any text) of <paramref name="vocabSize"/> tokens,
@@ -317,6 +339,7 @@ public sealed class SubwordVocabulary : Vocabulary
     public override string ToJson()
     {
         var root = new JsonObject { ["level"] = "subword", ["tokenizer"] = JsonNode.Parse(TokenizerJson.ToJson(Tokenizer)) };
+        if (_explicitIds) root["special"] = new JsonObject { ["sos"] = SosId, ["eos"] = EosId, ["pad"] = PadId };
         return root.ToJsonString();
     }
 }

@@ -137,7 +137,7 @@ public sealed class TrainingLoop : IDisposable
         (Model, _optimizer, Options) = (model, optimizer, options);
         _clipped = optimizer.Parameters;
         GlobalRandomness = model.DrawsFromGlobalGenerator;
-        _random = new RandomGenerator(SeedOf(0));
+        _random = new RandomGenerator(SeedOf(0), model.Device); // dropout draws on the model's device
     }
 
     /// <summary>The model trained.</summary>

@@ -1,0 +1,169 @@
+using Slovo.Generation;
+using Slovo.Text;
+using Slovo.Tokenizers.Serialization;
+using Slovo.Torch;
+using Slovo.Torch.NN;
+
+namespace Slovo.LanguageModels;
+
+/// <summary>
+/// A trained language model with its vocabulary, whatever it was saved as: a recurrent model (a run folder of
+/// <c>slovo lm train</c> or its model.safetensors), a GPT run folder (<c>model/</c> + vocab.json), or a Hugging Face GPT-2
+/// folder (config.json, model.safetensors, tokenizer.json). Commands that generate, evaluate or complete text take any of them.
+/// </summary>
+public abstract class LanguageModel : IDisposable
+{
+    private protected LanguageModel(Module module, Vocabulary vocabulary, bool promptsStartWithSos, string source)
+    {
+        (Module, Vocabulary, PromptsStartWithSos, Source) = (module, vocabulary, promptsStartWithSos, source);
+    }
+
+    /// <summary>The network.</summary>
+    public Module Module { get; }
+
+    /// <summary>Text to ids and back; its start, end and padding ids.</summary>
+    public Vocabulary Vocabulary { get; }
+
+    /// <summary>
+    /// Whether a prompt is read after the start token, as Slovo's models were trained. A Hugging Face folder reads prompts as
+    /// Hugging Face encodes them, without one (an empty prompt starts from it).
+    /// </summary>
+    public bool PromptsStartWithSos { get; }
+
+    /// <summary>"lstm", "gru", "rnn" or "gpt".</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>Positions the model can read at most (a GPT's n_positions); null when unbounded.</summary>
+    public abstract int? Context { get; }
+
+    /// <summary>Where the model was read from.</summary>
+    public string Source { get; }
+
+    /// <summary>The device the model runs on.</summary>
+    public Device Device => Module.Device;
+
+    /// <summary>The ids a prompt is read as (see <see cref="PromptsStartWithSos"/>).</summary>
+    public IReadOnlyList<int> EncodePrompt(string prompt) =>
+        PromptsStartWithSos || prompt.Length == 0 ? [Vocabulary.SosId, .. Vocabulary.Encode(prompt)] : Vocabulary.Encode(prompt);
+
+    /// <summary>Text of ids (special tokens dropped).</summary>
+    public string Decode(IEnumerable<int> ids) => Vocabulary.Decode(ids);
+
+    /// <summary>One continuation of <paramref name="prompt"/> (ids); <paramref name="onToken"/> receives each token as it comes.</summary>
+    public abstract GenerationResult Generate(IReadOnlyList<int> prompt, GenerationOptions options, Action<int>? onToken = null);
+
+    /// <summary>Continuations of every prompt, stepped together as one batch (row i samples with seed Seed + i).</summary>
+    public abstract IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options);
+
+    /// <summary>Validation figures over <paramref name="texts"/>, each read as start token, text, end token, in batches of
+    /// <paramref name="batchSize"/> (default: 32 sequences for recurrent models, 8 context windows for a GPT).</summary>
+    public abstract LmEvaluation Evaluate(IReadOnlyList<string> texts, int? batchSize = null);
+
+    /// <summary>Positions per window when a GPT is evaluated (default: its n_positions; a run validates in windows of its training context).</summary>
+    public int? EvaluationContext { get; set; }
+
+    /// <summary>Moves the model to <paramref name="device"/>.</summary>
+    public LanguageModel To(Device device)
+    {
+        Module.To(device);
+        return this;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Module.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Whether <paramref name="path"/> is a GPT run folder of <c>slovo lm train --model gpt</c>.</summary>
+    public static bool IsGptRun(string path) =>
+        File.Exists(Path.Combine(path, GptTrainer.ModelDir, "config.json")) && File.Exists(Path.Combine(path, GptTrainer.VocabFile));
+
+    /// <summary>Whether <paramref name="path"/> is a Hugging Face model folder (config.json).</summary>
+    public static bool IsHuggingFaceFolder(string path) => File.Exists(Path.Combine(path, "config.json"));
+
+    /// <summary>
+    /// Reads whichever kind of model <paramref name="path"/> holds (see the class summary) onto <paramref name="device"/>
+    /// (default: the CPU). A folder that is none of them is an error that says what was looked for.
+    /// </summary>
+    public static LanguageModel Load(string path, Device? device = null)
+    {
+        LanguageModel model;
+        if (IsGptRun(path))
+        {
+            Vocabulary vocab = Vocabulary.Load(Path.Combine(path, GptTrainer.VocabFile));
+            model = new Gpt(GptModel.FromPretrained(Path.Combine(path, GptTrainer.ModelDir)), vocab, promptsStartWithSos: true, path);
+        }
+        else if (IsHuggingFaceFolder(path))
+        {
+            model = LoadHuggingFace(path);
+        }
+        else
+        {
+            (RnnLanguageModel rnn, Vocabulary vocab) = LmTrainer.LoadModel(path);
+            model = new Recurrent(rnn, vocab, path);
+        }
+        if (device is { } d && d != Device.CPU)
+        {
+            try { model.To(d); }
+            catch { model.Dispose(); throw; }
+        }
+        return model;
+    }
+
+    /// <summary>A Hugging Face GPT-2 folder with the vocabulary of its tokenizer.json and the config's special ids.</summary>
+    public static LanguageModel LoadHuggingFace(string dir)
+    {
+        string tokenizerPath = Path.Combine(dir, "tokenizer.json");
+        if (!File.Exists(tokenizerPath)) throw new FileNotFoundException($"no tokenizer.json in {Path.GetFullPath(dir)}; save the tokenizer beside the model", tokenizerPath);
+        GptModel gpt = GptModel.FromPretrained(dir);
+        try
+        {
+            var vocab = new SubwordVocabulary(TokenizerJson.Load(tokenizerPath), gpt.Config.BosTokenId, gpt.Config.EosTokenId, gpt.Config.PadTokenId);
+            if (vocab.Size > gpt.VocabSize)
+                throw new InvalidDataException($"{tokenizerPath} has {vocab.Size} tokens but the model predicts {gpt.VocabSize}; give the tokenizer the model was trained with");
+            return new Gpt(gpt, vocab, promptsStartWithSos: false, dir);
+        }
+        catch { gpt.Dispose(); throw; }
+    }
+
+    private sealed class Gpt(GptModel model, Vocabulary vocab, bool promptsStartWithSos, string source)
+        : Typed<GptCache>(model, model, vocab, promptsStartWithSos, source)
+    {
+        public override string Kind => "gpt";
+        public override int? Context => model.Config.Positions;
+
+        public override LmEvaluation Evaluate(IReadOnlyList<string> texts, int? batchSize = null) =>
+            GptTrainer.Evaluate(model, Sequences(texts), Chars(texts), EvaluationContext ?? model.Config.Positions, batchSize ?? 8);
+    }
+
+    private sealed class Recurrent(RnnLanguageModel model, Vocabulary vocab, string source)
+        : Typed<(Tensor H, Tensor? C)>(model, model, vocab, promptsStartWithSos: true, source)
+    {
+        public override string Kind => model.Options.Kind switch { RecurrentKind.Gru => "gru", RecurrentKind.Lstm => "lstm", _ => "rnn" };
+        public override int? Context => null;
+
+        public override LmEvaluation Evaluate(IReadOnlyList<string> texts, int? batchSize = null) =>
+            LmTrainer.Evaluate(model, Sequences(texts), Chars(texts), Vocabulary.PadId, batchSize ?? 32);
+    }
+
+    private abstract class Typed<TState>(Module module, IBatchedIncrementalModel<TState> model, Vocabulary vocab, bool promptsStartWithSos, string source)
+        : LanguageModel(module, vocab, promptsStartWithSos, source)
+    {
+        public override GenerationResult Generate(IReadOnlyList<int> prompt, GenerationOptions options, Action<int>? onToken = null) =>
+            Generator.Generate(model, prompt, options, ids => Decode(ids), onToken);
+
+        public override IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options) =>
+            Generator.GenerateBatch(model, prompts, options, ids => Decode(ids));
+
+        protected int[][] Sequences(IReadOnlyList<string> texts)
+        {
+            var result = new int[texts.Count][];
+            Parallel.For(0, texts.Count, i => result[i] = Vocabulary.EncodeSequence(texts[i]));
+            return result;
+        }
+
+        protected static long Chars(IReadOnlyList<string> texts) => texts.Sum(t => (long)t.Length + 1);
+    }
+}
