@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <mutex>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
@@ -57,7 +58,7 @@ SLOVO_API int slovo_cuda_device_count() {
 SLOVO_API const char* slovo_torch_version() { return TORCH_VERSION; }
 
 // Bumped whenever the C ABI changes, so a stale native build is detected at load time.
-SLOVO_API int slovo_abi_version() { return 4; }
+SLOVO_API int slovo_abi_version() { return 5; }
 
 // Sets OpenBLAS's own thread pool size when OpenBLAS is the loaded BLAS (returns 0 when it is not).
 // libtorch already parallelises across ops with OpenMP; a multi-threaded BLAS inside each of those threads
@@ -68,4 +69,58 @@ SLOVO_API int slovo_set_blas_threads(int32_t n) {
   if (fn == nullptr) return 0;
   fn(n);
   return 1;
+}
+
+// Automatic mixed precision on this thread for one device type (CPU or CUDA): operators on the autocast lists run in
+// `dtype` (e.g. bfloat16), the rest in float32, as torch.autocast does. Push returns the previous state for pop; the
+// cast-weight cache is cleared when the outermost region ends. libtorch 2.4 replaced the per-device calls with ones taking
+// the device type; both are served.
+namespace {
+bool autocast_enabled(c10::DeviceType d) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  return at::autocast::is_autocast_enabled(d);
+#else
+  return d == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+at::ScalarType autocast_dtype(c10::DeviceType d) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  return at::autocast::get_autocast_dtype(d);
+#else
+  return d == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+void set_autocast(c10::DeviceType d, bool enabled, at::ScalarType dtype) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_enabled(d, enabled);
+  at::autocast::set_autocast_dtype(d, dtype);
+#else
+  if (d == c10::DeviceType::CUDA) {
+    at::autocast::set_enabled(enabled);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+#endif
+}
+}  // namespace
+
+SLOVO_API int slovo_autocast_push(int32_t device_type, int32_t dtype, int32_t* prev_enabled, int32_t* prev_dtype) {
+  SLOVO_TRY
+  auto d = static_cast<c10::DeviceType>(device_type);
+  TORCH_CHECK(d == c10::DeviceType::CPU || d == c10::DeviceType::CUDA, "autocast is for cpu or cuda, not ", d);
+  *prev_enabled = autocast_enabled(d) ? 1 : 0;
+  *prev_dtype = static_cast<int32_t>(autocast_dtype(d));
+  set_autocast(d, true, static_cast<at::ScalarType>(dtype));
+  at::autocast::increment_nesting();
+  SLOVO_CATCH
+}
+
+SLOVO_API int slovo_autocast_pop(int32_t device_type, int32_t prev_enabled, int32_t prev_dtype) {
+  SLOVO_TRY
+  auto d = static_cast<c10::DeviceType>(device_type);
+  set_autocast(d, prev_enabled != 0, static_cast<at::ScalarType>(prev_dtype));
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  SLOVO_CATCH
 }

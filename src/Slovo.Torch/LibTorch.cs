@@ -82,6 +82,14 @@ public static class LibTorch
     /// <summary>Sets gradient recording on this thread until the returned guard is disposed.</summary>
     public static GradModeGuard EnableGrad(bool enabled = true) => new(enabled);
 
+    /// <summary>
+    /// Automatic mixed precision on this thread until the guard is disposed, as <c>torch.autocast(device_type, dtype)</c>:
+    /// on <paramref name="device"/>'s type, the operators libtorch lists as safe in lower precision (matmul, linear,
+    /// convolution, attention) run in <paramref name="dtype"/> (bfloat16 or float16), the ones that need range (softmax,
+    /// log-softmax, losses, norms) in float32. Weights stay float32. Wrap the forward pass, not the backward.
+    /// </summary>
+    public static AutocastGuard Autocast(Device device, ScalarType dtype = ScalarType.BFloat16) => new(device.Type, dtype);
+
     /// <summary>Enters inference mode (no autograd, no version counters) until the guard is disposed, on this thread.</summary>
     public static InferenceModeGuard InferenceMode() => new();
 
@@ -109,6 +117,30 @@ public readonly struct GradModeGuard : IDisposable
 
     /// <summary>Restores the grad mode that was in force before.</summary>
     public void Dispose() => NativeMethods.slovo_set_grad_enabled(_previous ? 1 : 0);
+}
+
+/// <summary>Ends an autocast region when disposed (on the thread that began it), restoring the state before it.</summary>
+public sealed class AutocastGuard : IDisposable
+{
+    private readonly DeviceType _device;
+    private readonly int _previousEnabled, _previousDtype;
+    private bool _done;
+
+    internal unsafe AutocastGuard(DeviceType device, ScalarType dtype)
+    {
+        NativeLibraryLoader.EnsureLoaded();
+        int enabled, previous;
+        NativeLibraryLoader.Check(NativeMethods.slovo_autocast_push((int)device, (int)dtype, &enabled, &previous));
+        (_device, _previousEnabled, _previousDtype) = (device, enabled, previous);
+    }
+
+    /// <summary>Restores the autocast state from before.</summary>
+    public void Dispose()
+    {
+        if (_done) return;
+        _done = true;
+        NativeLibraryLoader.Check(NativeMethods.slovo_autocast_pop((int)_device, _previousEnabled, _previousDtype));
+    }
 }
 
 /// <summary>Leaves inference mode when disposed (on the thread that entered it).</summary>

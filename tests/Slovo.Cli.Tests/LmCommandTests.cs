@@ -84,6 +84,22 @@ public class LmCommandTests
     }
 
     [Fact]
+    public void Bf16AutocastTrainsCloseToFloat32AndIsPartOfTheRunsSettings()
+    {
+        string data = Lines(200);
+        string[] Gpt(string run, params string[] more) =>
+            ["lm", .. Train(data, run, "char", ["--model", "gpt", "--layers", "1", "--heads", "2", "--context", "32", "--warmup", "3", "--epochs", "1", .. more])];
+        string full = Directory.CreateTempSubdirectory("slovo-lm-fp32").FullName, low = Directory.CreateTempSubdirectory("slovo-lm-bf16").FullName;
+        static double Loss(string printed) =>
+            double.Parse(printed.Split("validation loss ")[1].Split(',')[0], System.Globalization.CultureInfo.CurrentCulture);
+        double a = Loss(Cli.Ok(Gpt(full))), b = Loss(Cli.Ok(Gpt(low, "--precision", "bf16")));
+        // The matmuls did run in bfloat16: the weights differ, the loss barely.
+        Assert.NotEqual(File.ReadAllBytes(Path.Combine(full, "model", "model.safetensors")), File.ReadAllBytes(Path.Combine(low, "model", "model.safetensors")));
+        Assert.InRange(b, a * 0.99, a * 1.01);
+        Assert.Contains("same options", Cli.Fails(1, Gpt(low, "--resume")));
+    }
+
+    [Fact]
     public void AKilledTrainRunResumesExactly()
     {
         string data = Lines(300);

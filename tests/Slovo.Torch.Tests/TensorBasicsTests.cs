@@ -139,6 +139,31 @@ public class TensorBasicsTests
             Assert.True(LibTorch.IsInferenceMode);
         Assert.False(LibTorch.IsInferenceMode);
     }
+
+    [Fact]
+    public void AutocastRunsMatmulsInBFloat16KeepsWeightsAndGradientsInFloat32AndRestoresOnExit()
+    {
+        using var scope = DisposeScope.Begin();
+        using var layer = new Slovo.Torch.NN.Linear(8, 4);
+        Tensor x = Tensor.From(Enumerable.Range(0, 16).Select(i => i / 16f).ToArray(), 2, 8);
+        Tensor full = layer.Forward(x);
+        Tensor low;
+        using (LibTorch.Autocast(Device.CPU))
+        {
+            low = layer.Forward(x);
+            Assert.Equal(ScalarType.BFloat16, low.DType);
+            using (LibTorch.Autocast(Device.CPU)) Assert.Equal(ScalarType.BFloat16, layer.Forward(x).DType); // nested
+            Assert.Equal(ScalarType.BFloat16, layer.Forward(x).DType);                                     // still on after the inner one
+        }
+        Assert.Equal(ScalarType.Float32, layer.Forward(x).DType);                                         // restored
+        // bfloat16 keeps 8 bits of mantissa: close to float32, not equal.
+        float[] a = full.ToArray<float>(), b = low.To(ScalarType.Float32).ToArray<float>();
+        Assert.True(a.Zip(b).All(p => Math.Abs(p.First - p.Second) <= 0.02 * Math.Abs(p.First) + 0.02));
+        Assert.False(a.SequenceEqual(b));
+        low.To(ScalarType.Float32).Sum().Backward();
+        Assert.Equal(ScalarType.Float32, layer.Weight.Grad!.DType);
+        Assert.Equal(ScalarType.Float32, layer.Weight.DType);
+    }
 }
 
 /// <summary>Seeds the process-wide generator: runs alone.</summary>

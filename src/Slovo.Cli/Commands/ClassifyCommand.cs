@@ -58,11 +58,13 @@ internal static class ClassifyCommand
         var validFraction = Opt.Double("--valid-fraction", "share of the training texts held out for early stopping", 0.1, min: 0, below: 1);
         var threads = Opt.Int("--threads", "intra-op threads", Environment.ProcessorCount, min: 1);
         var output = Opt.Text("--out", "run folder: model.safetensors (best seed) and summary.json", "runs/classify", "DIR");
+        var device = Opt.Device();
         var command = new Command("train", "Train a text classifier and report accuracy, F1 and confusion (IMDb by default).")
             .With(imdb, trainTsv, testTsv, tokenizer, vocabSize, maxLength, encoder, emb, hidden, layers, bidirectional, aggregation, ablate, filters, widths,
-                  dropout, glove, freeze, epochs, patience, batch, lr, seeds, validFraction, threads, output);
+                  dropout, glove, freeze, epochs, patience, batch, lr, seeds, validFraction, threads, output, device);
         command.SetAction(p =>
         {
+            Device on = Opt.ResolveDevice(p.GetValue(device));
             LstmGates forced = LstmGates.None;
             foreach (string g in p.GetValue(ablate) ?? [])
                 forced |= g switch
@@ -88,7 +90,7 @@ internal static class ClassifyCommand
                 : ReadImdb(p.GetValue(imdb)!);
             LibTorch.Threads = p.GetValue(threads);
             return Train(all, testSet, p.GetValue(tokenizer)!, p.GetValue(vocabSize), p.GetValue(maxLength), modelOptions, training, p.GetValue(glove),
-                         p.GetValue(freeze), p.GetValue(seeds)!, p.GetValue(validFraction), p.GetValue(output)!);
+                         p.GetValue(freeze), p.GetValue(seeds)!, p.GetValue(validFraction), p.GetValue(output)!, on);
         });
         return command;
     }
@@ -97,7 +99,7 @@ internal static class ClassifyCommand
         (ClassificationData.ReadImdb(imdb, "train"), Directory.Exists(Path.Combine(imdb, "test")) ? ClassificationData.ReadImdb(imdb, "test") : null);
 
     private static int Train(List<LabeledText> all, List<LabeledText>? test, string tokenizer, int vocabSize, int maxLength, ClassifierOptions modelOptions,
-                             ClassifierTrainingOptions training, string? glove, bool freeze, int[] seeds, double validFraction, string outDir)
+                             ClassifierTrainingOptions training, string? glove, bool freeze, int[] seeds, double validFraction, string outDir, Device device)
     {
         string modelName = Opt.Kebab(modelOptions.Encoder.ToString());
         SubwordModel? subword = tokenizer switch { "bpe" => SubwordModel.Bpe, "wordpiece" => SubwordModel.WordPiece, "unigram" => SubwordModel.Unigram, _ => null };
@@ -120,7 +122,8 @@ internal static class ClassifyCommand
                         if (bar is null || epochShown != p.Epoch) (bar, epochShown) = (view.Bar($"seed {seed} epoch {p.Epoch}", p.Batches), p.Epoch);
                         bar.Report(p.Batch, $"loss {p.Loss:F3} {p.ItemsPerSecond:N0} texts/s");
                     },
-                    onEpoch: e => view.WriteLine($"seed {seed} epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation accuracy {e.ValidAccuracy:P2} ({e.Seconds:F0} s)"));
+                    onEpoch: e => view.WriteLine($"seed {seed} epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation accuracy {e.ValidAccuracy:P2} ({e.Seconds:F0} s)"),
+                    device: device);
                 using (model)
                 {
                     parameters = model.ParameterCount(trainableOnly: true);
@@ -159,7 +162,8 @@ internal static class ClassifyCommand
         var tsv = Opt.OptionalText("--tsv", "score on a TSV of \"text<TAB>label\" lines instead of IMDb test", "FILE");
         var predictions = Opt.OptionalText("--predictions", "a file of predicted classes, one per line (needs --labels)", "FILE");
         var labels = Opt.OptionalText("--labels", "an answer key of \"line index<TAB>label\" lines", "FILE");
-        var command = new Command("eval", "Score a model on labelled texts, or a predictions file against a labels file.").With(modelPath, imdb, tsv, predictions, labels);
+        var device = Opt.Device();
+        var command = new Command("eval", "Score a model on labelled texts, or a predictions file against a labels file.").With(modelPath, imdb, tsv, predictions, labels, device);
         command.SetAction(p =>
         {
             string? preds = p.GetValue(predictions), key = p.GetValue(labels);
@@ -172,9 +176,11 @@ internal static class ClassifyCommand
             string model = p.GetValue(modelPath) ?? throw new UsageException("--model DIR is required (or --predictions with --labels)");
             string? file = p.GetValue(tsv);
             List<LabeledText> data = file is not null ? ClassificationData.ReadTsv(file) : ClassificationData.ReadImdb(p.GetValue(imdb)!, "test");
+            Device on = Opt.ResolveDevice(p.GetValue(device));
             (TextClassifier classifier, Vocabulary vocab, int maxLength) = ClassifierTrainer.Load(model);
             using (classifier)
             {
+                classifier.To(on);
                 EncodedSet set = EncodedSet.Create(vocab, data.Select(d => d.Text).ToList(), data.Select(d => d.Label).ToList(), maxLength);
                 Report(ClassificationMetrics.Compute(set.Labels, ClassifierTrainer.Predict(classifier, set), classifier.Options.Classes));
             }
@@ -214,12 +220,15 @@ internal static class ClassifyCommand
         var modelPath = Opt.Path("--model", "a run folder or model.safetensors of 'slovo classify train'", required: true);
         var input = Opt.Path("--input", "texts, one per line", () => SharedData.Data("yelp", "reviews.txt"), "FILE");
         var output = Opt.OptionalText("--out", "where to write the classes (default: standard output)", "FILE");
-        var command = new Command("predict", "One predicted class per input line (the course's format: 1 = positive).").With(modelPath, input, output);
+        var device = Opt.Device();
+        var command = new Command("predict", "One predicted class per input line (the course's format: 1 = positive).").With(modelPath, input, output, device);
         command.SetAction(p =>
         {
+            Device on = Opt.ResolveDevice(p.GetValue(device));
             (TextClassifier model, Vocabulary vocab, int maxLength) = ClassifierTrainer.Load(p.GetValue(modelPath)!);
             using (model)
             {
+                model.To(on);
                 List<string> lines = ClassificationData.ReadLines(p.GetValue(input)!);
                 int[] predicted = ClassifierTrainer.Predict(model, EncodedSet.Create(vocab, lines, maxLength: maxLength));
                 string text = string.Concat(predicted.Select(x => x.ToString(CultureInfo.InvariantCulture) + "\n"));

@@ -72,14 +72,17 @@ internal static class LmCommand
         public readonly Option<int> CheckpointEvery = Opt.Int("--checkpoint-every", "also checkpoint every N batches", d.CheckpointEvery, min: 1);
         public readonly Option<int> Threads = Opt.Int("--threads", "intra-op threads", Environment.ProcessorCount, min: 1);
         public readonly Option<string?> Device = Opt.Device();
+        public readonly Option<string> Precision = Opt.Choice("--precision", "fp32, or bf16: forward passes under autocast in bfloat16 (for CUDA; works but is slow on most CPUs)",
+                                                              "fp32", "fp32", "bf16");
 
-        public Option[] All => [Emb, Hidden, Layers, Dropout, Epochs, Batch, Bptt, Lr, Clip, CheckpointEvery, Threads, Device];
+        public Option[] All => [Emb, Hidden, Layers, Dropout, Epochs, Batch, Bptt, Lr, Clip, CheckpointEvery, Threads, Device, Precision];
 
         /// <summary>The trainer's settings (constant rate) from the parsed options.</summary>
         public LmTrainingOptions Training(ParseResult p, int seed, int patience) => new()
         {
             Epochs = p.GetValue(Epochs), Patience = patience, BatchSize = p.GetValue(Batch), Bptt = p.GetValue(Bptt),
             LearningRate = p.GetValue(Lr), Clip = p.GetValue(Clip), Seed = seed, CheckpointEvery = p.GetValue(CheckpointEvery),
+            Autocast = p.GetValue(Precision) == "bf16" ? ScalarType.BFloat16 : null,
         };
     }
 
@@ -131,6 +134,7 @@ internal static class LmCommand
                     Epochs = train.Epochs, BatchSize = train.BatchSize, Context = p.GetValue(context), LearningRate = train.LearningRate,
                     MinLearningRate = minRate ?? train.LearningRate / 10, WarmupSteps = p.GetValue(warmup), WeightDecay = p.GetValue(weightDecay),
                     Clip = train.Clip, Accumulate = p.GetValue(accumulate), Patience = train.Patience, Seed = train.Seed, CheckpointEvery = train.CheckpointEvery,
+                    Autocast = train.Autocast,
                 };
                 if (gpt.Accumulate > gpt.BatchSize) throw new UsageException($"--accumulate ({gpt.Accumulate}) must not exceed --batch ({gpt.BatchSize})");
                 if (p.GetValue(init) is null && p.GetValue(set.Emb) % p.GetValue(heads) != 0) throw new UsageException($"--emb ({p.GetValue(set.Emb)}) must split evenly into --heads ({p.GetValue(heads)})");

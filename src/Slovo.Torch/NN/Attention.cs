@@ -17,6 +17,15 @@ public static class Attention
     /// <summary>Whether the loaded libtorch has the fused operator.</summary>
     public static bool FusedAvailable => s_fused.Value;
 
+    /// <summary>The most negative finite value of a floating-point type (what masked scores are set to, as Hugging Face does).</summary>
+    public static double LowestOf(ScalarType dtype) => dtype switch
+    {
+        ScalarType.BFloat16 => -3.3895313892515355e38,
+        ScalarType.Float16 => -65504,
+        ScalarType.Float64 => double.MinValue,
+        _ => float.MinValue,
+    };
+
     /// <summary>
     /// Which keys each query may see under a causal mask, (Tq, Tk) bool: query i (the position Tk − Tq + i) sees keys
     /// 0 … Tk − Tq + i. With Tq = Tk it is the lower triangle.
@@ -57,7 +66,7 @@ public static class Attention
             return s_sdpa.Call(q, k, v, allowed, 0.0, false).MoveToOuterScope();
         }
         Tensor scores = q.MatMul(k.Transpose(-1, -2)).Mul(1 / Math.Sqrt(q.Size(-1)));     // (B, H, Tq, Tk)
-        if (allowed is not null) scores = scores.MaskedFill(allowed.LogicalNot(), float.MinValue);
+        if (allowed is not null) scores = scores.MaskedFill(allowed.LogicalNot(), LowestOf(scores.DType)); // finite: a fully masked row stays a number
         Tensor weights = scores.Softmax(-1);
         if (dropping) weights = Dropout.Functional(weights, dropout, training: true);
         return weights.MatMul(v).MoveToOuterScope();                                          // (B, H, Tq, D)

@@ -111,6 +111,8 @@ internal static unsafe partial class NativeMethods
     [DllImport(Lib)] internal static extern int slovo_inference_mode_enter(IntPtr* guard);
     [DllImport(Lib)] internal static extern void slovo_inference_mode_exit(IntPtr guard);
     [DllImport(Lib)] internal static extern int slovo_is_inference_mode();
+    [DllImport(Lib)] internal static extern int slovo_autocast_push(int deviceType, int dtype, int* prevEnabled, int* prevDtype);
+    [DllImport(Lib)] internal static extern int slovo_autocast_pop(int deviceType, int prevEnabled, int prevDtype);
 
     [DllImport(Lib)] internal static extern int slovo_manual_seed(ulong seed);
     [DllImport(Lib)] internal static extern int slovo_generator_new(int deviceType, int deviceIndex, ulong seed, IntPtr* result);

@@ -27,12 +27,13 @@ public static class ClassifierExperiment
     /// <summary>Trains one model with one seed; returns it (the caller disposes it), its result and how many tokens the
     /// pretrained vectors covered.</summary>
     public static (TextClassifier Model, ClassifierTrainingResult Result, int PretrainedFound) TrainOne(Data data, ClassifierOptions options, ClassifierTrainingOptions training,
-        KeyedVectors? vectors = null, bool freeze = false, Action<TrainingProgress>? onBatch = null, Action<ClassifierEpoch>? onEpoch = null)
+        KeyedVectors? vectors = null, bool freeze = false, Action<TrainingProgress>? onBatch = null, Action<ClassifierEpoch>? onEpoch = null, Device? device = null)
     {
         TextClassifier model = RandomGenerator.Seeded((ulong)training.Seed, () => new TextClassifier(options with { VocabSize = data.Vocab.Size, PadId = data.Vocab.PadId }));
         int found = 0;
         if (vectors is not null)
             found = model.InitializeEmbeddings(vectors, Enumerable.Range(0, data.Vocab.Size).Select(data.Vocab.TokenOf).ToList(), freeze);
+        if (device is { } d) model.To(d);
         ClassifierTrainingResult result = ClassifierTrainer.Train(model, data.Train, data.Valid, training, onEpoch, onBatch);
         return (model, result, found);
     }

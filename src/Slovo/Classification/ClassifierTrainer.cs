@@ -63,8 +63,9 @@ public static class ClassifierTrainer
     public static List<int[]> Batches(IReadOnlyList<int[]> ids, int batchSize, Random? rng) =>
         LengthBuckets.Groups(ids.Select(x => x.Length).ToList(), batchSize, rng);
 
-    private static (Tensor Ids, Tensor Lengths) Pack(IReadOnlyList<int[]> ids, int[] rows, int padId, int minLength)
+    private static (Tensor Ids, Tensor Lengths) Pack(TextClassifier model, IReadOnlyList<int[]> ids, int[] rows)
     {
+        (int padId, int minLength) = (model.Options.PadId, model.MinLength);
         int length = Math.Max(minLength, rows.Max(r => ids[r].Length));
         var x = new long[rows.Length * length];
         Array.Fill(x, padId);
@@ -75,7 +76,7 @@ public static class ClassifierTrainer
             for (int t = 0; t < s.Length; ++t) x[b * length + t] = s[t];
             lens[b] = s.Length;
         }
-        return (Tensor.From(x, rows.Length, length), Tensor.From(lens));
+        return (model.ToDevice(Tensor.From(x, rows.Length, length)), model.ToDevice(Tensor.From(lens)));
     }
 
     /// <summary>Trains; <paramref name="onEpoch"/> sees each epoch, <paramref name="onBatch"/> each batch.</summary>
@@ -108,8 +109,8 @@ public static class ClassifierTrainer
             double l = 0;
             loop.Step(() =>
             {
-                (Tensor x, Tensor lengths) = Pack(train.Ids, batch, model.Options.PadId, model.MinLength);
-                Tensor y = Tensor.From(batch.Select(i => (long)train.Labels[i]).ToArray());
+                (Tensor x, Tensor lengths) = Pack(model, train.Ids, batch);
+                Tensor y = model.ToDevice(Tensor.From(batch.Select(i => (long)train.Labels[i]).ToArray()));
                 Tensor loss = Losses.CrossEntropy(model.Forward(x, lengths), y);
                 l = loss.ToDouble();
                 return loss;
@@ -139,7 +140,7 @@ public static class ClassifierTrainer
         foreach (int[] rows in Batches(set.Ids, batchSize, null))
         {
             using var scope = DisposeScope.Begin();
-            (Tensor x, Tensor lengths) = Pack(set.Ids, rows, model.Options.PadId, model.MinLength);
+            (Tensor x, Tensor lengths) = Pack(model, set.Ids, rows);
             float[] p = model.Forward(x, lengths).Softmax(1).ToArray<float>();                  // (B, C)
             int c = model.Options.Classes;
             for (int b = 0; b < rows.Length; ++b) result[rows[b]] = p.AsSpan(b * c, c).ToArray();

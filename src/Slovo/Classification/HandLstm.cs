@@ -118,8 +118,8 @@ public sealed class HandLstm : Module
                 maskValues[t * batch + b] = t < lens[b] ? 1 : 0;
                 rev[b * steps + t] = t < lens[b] ? lens[b] - 1 - t : t;
             }
-        Tensor mask = Tensor.From(maskValues, steps, batch, 1);                                   // (T, B, 1)
-        Tensor revIndex = Tensor.From(rev, batch, steps, 1);                                        // (B, T, 1)
+        Tensor mask = ToDevice(Tensor.From(maskValues, steps, batch, 1));                        // (T, B, 1)
+        Tensor revIndex = ToDevice(Tensor.From(rev, batch, steps, 1));                             // (B, T, 1)
         var hs = new List<Tensor>();
         var cs = new List<Tensor>();
         Tensor input = x;

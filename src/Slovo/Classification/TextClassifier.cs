@@ -152,7 +152,7 @@ public sealed class TextClassifier : Module
         else
         {
             long batch = ids.Size(0), steps = ids.Size(1);
-            Tensor mask = Tensor.Arange(steps).Unsqueeze(0).Lt(lengths.Unsqueeze(1)).Unsqueeze(2);         // (B, T, 1) true on real steps
+            Tensor mask = Tensor.Arange(0, steps, device: lengths.Device).Unsqueeze(0).Lt(lengths.Unsqueeze(1)).Unsqueeze(2); // (B, T, 1) true on real steps
             Tensor output, final;                                                                           // (B, T, D·H), (B, D·H)
             if (_hand is not null)
             {
@@ -190,7 +190,7 @@ public sealed class TextClassifier : Module
     /// <summary>For each row, the position of step t in the sequence reversed within its length (pads stay put): (B, T).</summary>
     private static Tensor ReverseIndex(Tensor lengths, long steps)
     {
-        Tensor t = Tensor.Arange(steps).Unsqueeze(0);                                                      // (1, T)
+        Tensor t = Tensor.Arange(0, steps, device: lengths.Device).Unsqueeze(0);                           // (1, T)
         Tensor len = lengths.Unsqueeze(1);                                                                 // (B, 1)
         return Tensor.Where(t.Lt(len), len - 1 - t, t.Expand(lengths.Size(0), steps));
     }

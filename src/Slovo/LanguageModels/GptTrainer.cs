@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Slovo.Text;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Torch;
@@ -50,6 +51,9 @@ public sealed record GptTrainingOptions
 
     /// <summary>Write a resumable checkpoint every this many batches (and at every epoch's end).</summary>
     public int CheckpointEvery { get; init; } = 100;
+
+    /// <summary>Mixed precision of the forward passes (e.g. bfloat16 on CUDA); null: float32.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ScalarType? Autocast { get; init; }
 }
 
 /// <summary>
@@ -117,7 +121,7 @@ public sealed class GptTrainer
         var task = new TrainingTask(model, vocab, opt, trainWindows, valid, validChars, o, settings, runDir, tb, ckpt, OnEpoch);
         using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions
         {
-            Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed, CheckpointEvery = o.CheckpointEvery,
+            Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed, CheckpointEvery = o.CheckpointEvery, Autocast = o.Autocast,
         })
         {
             Schedule = batches => new WarmupCosineLR(opt, Math.Min(o.WarmupSteps, (long)o.Epochs * batches - 1), (long)o.Epochs * batches, o.MinLearningRate),

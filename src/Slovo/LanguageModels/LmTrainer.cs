@@ -49,6 +49,9 @@ public sealed record LmTrainingOptions
 
     /// <summary>Write a resumable checkpoint every this many batches (and at every epoch's end).</summary>
     public int CheckpointEvery { get; init; } = 100;
+
+    /// <summary>Mixed precision of the forward passes (e.g. bfloat16 on CUDA); null: float32.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ScalarType? Autocast { get; init; }
 }
 
 /// <summary>Learning-rate schedules of <see cref="LmTrainer"/>.</summary>
@@ -135,7 +138,7 @@ public sealed class LmTrainer
         var task = new TrainingTask(model, vocab, opt, train, valid, validChars, o, runDir, tb, ckpt, OnEpoch);
         using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions
         {
-            Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed, CheckpointEvery = o.CheckpointEvery,
+            Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed, CheckpointEvery = o.CheckpointEvery, Autocast = o.Autocast,
         })
         {
             Schedule = o.Schedule == LmSchedule.Cosine ? batches => new CosineAnnealingLR(opt, (long)o.Epochs * batches, o.MinLearningRate) : null,

@@ -80,6 +80,10 @@ public sealed record TrainingLoopOptions
 
     /// <summary>Save a checkpoint every this many batches (0: only at each epoch's end, when checkpoints are saved at all).</summary>
     public int CheckpointEvery { get; init; }
+
+    /// <summary>Mixed precision: forward passes run under <see cref="LibTorch.Autocast"/> in this type (e.g. bfloat16) on the
+    /// model's device; null runs them in float32.</summary>
+    public ScalarType? Autocast { get; init; }
 }
 
 /// <summary>What a trainer supplies to <see cref="TrainingLoop.Run{TBatch, TReport}"/>.</summary>
@@ -190,7 +194,9 @@ public sealed class TrainingLoop : IDisposable
         bool any = false;
         foreach (Func<Tensor?> part in parts)
         {
-            Tensor? l = part(); // tensors a part makes stay in the caller's scope (the LM carries its state out of them)
+            Tensor? l;
+            using (Options.Autocast is { } lower ? LibTorch.Autocast(Model.Device, lower) : null)
+                l = part(); // tensors a part makes stay in the caller's scope (the LM carries its state out of them)
             if (l is null) continue;
             l.Backward();
             any = true;
