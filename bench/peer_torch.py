@@ -15,11 +15,14 @@ Reads commands on stdin, answers each with one line (seconds for the round, or "
                                   -> "seconds texts" for one epoch of Slovo's TextClassifier (LSTM, final state):
                                      embedding, dropout 0.3, packed LSTM, dropout, linear; cross-entropy, clip 5, Adam
                                      1e-3; batches of texts sorted by length; PATH holds "label id id ..." lines
-  gpt_setup DIR THREADS           -> ok        (a GPT-2 read from the Hugging Face folder Slovo wrote: config.json and
-                                               model.safetensors; the bench's (l) and (m))
-  gpt_train STEPS BATCH CONTEXT   -> seconds per training step (forward, cross-entropy over every position, backward,
-                                     AdamW 3e-4) on a random batch, averaged over STEPS
-  gpt_generate N ID,ID,...        -> "seconds id id ..." for N greedy tokens after the prompt, with a key/value cache
+  gpt_setup DIR THREADS [DEVICE]  -> ok        (a GPT-2 read from the Hugging Face folder Slovo wrote: config.json and
+                                               model.safetensors; the bench's (l) and (m); DEVICE cpu or cuda)
+  gpt_train STEPS BATCH CONTEXT [PRECISION]
+                                  -> seconds per training step (forward, cross-entropy over every position, backward,
+                                     AdamW 3e-4, fused on CUDA) on a random batch, averaged over STEPS; PRECISION fp32
+                                     (default), tf32 (CUDA matmuls on TF32 tensor cores) or bf16 (autocast)
+  gpt_generate N ID,ID,... [ROWS] -> "seconds id id ..." for N greedy tokens after the prompt (repeated in ROWS rows, the
+                                     ids of row 0 returned), with a key/value cache
 """
 import json
 import math
@@ -30,6 +33,7 @@ import time
 import torch
 
 state = {}
+FUSED = hasattr(torch.nn.functional, "scaled_dot_product_attention")
 
 
 def add_setup():
@@ -158,10 +162,14 @@ class GptBlock(torch.nn.Module):
         q, k, v = (z.view(b, t, h, d // h).transpose(1, 2) for z in (q, k, v))
         if past is not None:
             k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
-        scores = q @ k.transpose(-1, -2) / math.sqrt(d // h)
-        allowed = torch.ones(t, k.shape[2], dtype=torch.bool).tril(k.shape[2] - t)
-        weights = self.drop(scores.masked_fill(~allowed, torch.finfo(scores.dtype).min).softmax(-1))
-        x = x + self.drop(self.attn_proj((weights @ v).transpose(1, 2).reshape(b, t, d)))
+        if FUSED:   # torch 2.x: one operator (flash kernels on CUDA), as Slovo uses where it exists
+            causal = past is None
+            y = torch.nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=self.drop.p if self.training else 0.0, is_causal=causal and t > 1)
+        else:
+            scores = q @ k.transpose(-1, -2) / math.sqrt(d // h)
+            allowed = torch.ones(t, k.shape[2], dtype=torch.bool, device=x.device).tril(k.shape[2] - t)
+            y = self.drop(scores.masked_fill(~allowed, torch.finfo(scores.dtype).min).softmax(-1)) @ v
+        x = x + self.drop(self.attn_proj(y.transpose(1, 2).reshape(b, t, d)))
         x = x + self.drop(self.mlp_proj(torch.nn.functional.gelu(self.c_fc(self.ln_2(x)), approximate="tanh")))
         return x, (k, v)
 
@@ -177,7 +185,7 @@ class Gpt(torch.nn.Module):
 
     def forward(self, ids, cache=None):
         start = 0 if cache is None else cache[0][0].shape[2]
-        x = self.drop(self.wte(ids) + self.wpe(torch.arange(start, start + ids.shape[1])))
+        x = self.drop(self.wte(ids) + self.wpe(torch.arange(start, start + ids.shape[1], device=ids.device)))
         present = []
         for i, block in enumerate(self.h):
             x, kv = block(x, None if cache is None else cache[i])
@@ -185,8 +193,9 @@ class Gpt(torch.nn.Module):
         return self.ln_f(x) @ self.wte.weight.T, present
 
 
-def gpt_setup(folder, threads):
+def gpt_setup(folder, threads, device="cpu"):
     torch.set_num_threads(threads)
+    state["device"] = torch.device(device)
     cfg = json.load(open(f"{folder}/config.json"))
     with open(f"{folder}/model.safetensors", "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
@@ -207,38 +216,44 @@ def gpt_setup(folder, threads):
         weights[name] = t
     model = Gpt(cfg)
     model.load_state_dict(weights)
-    state["gpt"], state["vocab"] = model, cfg["vocab_size"]
+    state["gpt"], state["vocab"] = model.to(state["device"]), cfg["vocab_size"]
 
 
-def gpt_train(steps, batch, context):
-    model, v = state["gpt"], state["vocab"]
+def gpt_train(steps, batch, context, precision="fp32"):
+    model, v, device = state["gpt"], state["vocab"], state["device"]
     model.train()
-    opt = state.setdefault("gpt_opt", torch.optim.AdamW(model.parameters(), lr=3e-4))
-    x, y = torch.randint(0, v, (batch, context)), torch.randint(0, v, (batch * context,))
+    if "gpt_opt" not in state:
+        fused = {"fused": True} if device.type == "cuda" and torch.__version__ >= "2" else {}
+        state["gpt_opt"] = torch.optim.AdamW(model.parameters(), lr=3e-4, **fused)
+    opt = state["gpt_opt"]
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision == "tf32"
+    x, y = torch.randint(0, v, (batch, context), device=device), torch.randint(0, v, (batch * context,), device=device)
     t = time.perf_counter()
     for _ in range(steps):
         opt.zero_grad(set_to_none=True)
-        logits, _ = model(x)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, v), y)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            logits, _ = model(x)
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, v), y)
         loss.backward()
         opt.step()
         loss.item()
     return (time.perf_counter() - t) / steps
 
 
-def gpt_generate(n, prompt):
-    model = state["gpt"]
+def gpt_generate(n, prompt, rows=1):
+    model, device = state["gpt"], state.get("device", torch.device("cpu"))
     model.eval()
-    ids = list(prompt)
+    out = []
     t = time.perf_counter()
     with torch.no_grad():
-        logits, cache = model(torch.tensor([ids]))
+        logits, cache = model(torch.tensor([prompt] * rows, device=device))
         for i in range(n):
-            token = int(logits[0, -1].argmax())
-            ids.append(token)
+            tokens = logits[:, -1].argmax(-1)     # (rows)
+            out.append(int(tokens[0]))            # read back every step, as a sampler does
             if i + 1 < n:                         # as Slovo's generator: no pass after the last token
-                logits, cache = model(torch.tensor([[token]]), cache)
-    return time.perf_counter() - t, ids[len(prompt):]
+                logits, cache = model(tokens.view(rows, 1), cache)
+    return time.perf_counter() - t, out
 
 
 for line in sys.stdin:
@@ -260,12 +275,12 @@ for line in sys.stdin:
         seconds, texts = cls_train(args[0], *(int(a) for a in args[1:]))
         print(f"{seconds} {texts}", flush=True)
     elif cmd == "gpt_setup":
-        gpt_setup(args[0], int(args[1]))
+        gpt_setup(args[0], int(args[1]), *args[2:])
         print("ok", flush=True)
     elif cmd == "gpt_train":
-        print(gpt_train(*(int(a) for a in args)), flush=True)
+        print(gpt_train(*(int(a) for a in args[:3]), *args[3:]), flush=True)
     elif cmd == "gpt_generate":
-        seconds, ids = gpt_generate(int(args[0]), [int(i) for i in args[1].split(",")])
+        seconds, ids = gpt_generate(int(args[0]), [int(i) for i in args[1].split(",")], *(int(a) for a in args[2:]))
         print(f"{seconds} {' '.join(map(str, ids))}", flush=True)
     else:
         print(f"error unknown command {cmd}", flush=True)

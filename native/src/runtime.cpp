@@ -124,3 +124,19 @@ SLOVO_API int slovo_autocast_pop(int32_t device_type, int32_t prev_enabled, int3
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   SLOVO_CATCH
 }
+
+// TF32 tensor cores for float32 matmuls and convolutions on CUDA (torch.backends.cuda.matmul.allow_tf32 and
+// torch.backends.cudnn.allow_tf32); no effect on the CPU.
+SLOVO_API int slovo_set_allow_tf32(int32_t allow) {
+  SLOVO_TRY
+  at::globalContext().setAllowTF32CuBLAS(allow != 0);
+  at::globalContext().setAllowTF32CuDNN(allow != 0);
+  SLOVO_CATCH
+}
+
+// Waits for every kernel queued on the current CUDA device (for timing); a no-op without CUDA.
+SLOVO_API int slovo_cuda_synchronize() {
+  SLOVO_TRY
+  if (torch::cuda::is_available()) torch::cuda::synchronize();
+  SLOVO_CATCH
+}

@@ -63,6 +63,21 @@ public static class LibTorch
     /// <summary>Whether a CUDA device can be used.</summary>
     public static bool CudaIsAvailable => CudaDeviceCount > 0;
 
+    /// <summary>Lets float32 matmuls and convolutions on CUDA use TF32 tensor cores (10-bit mantissa products, float32 sums), as
+    /// PyTorch's <c>allow_tf32</c> flags do; off by default. No effect on the CPU.</summary>
+    public static void AllowTF32(bool allow)
+    {
+        NativeLibraryLoader.EnsureLoaded();
+        NativeLibraryLoader.Check(NativeMethods.slovo_set_allow_tf32(allow ? 1 : 0));
+    }
+
+    /// <summary>Waits until every kernel queued on the current CUDA device has run (for timing); returns at once without CUDA.</summary>
+    public static void CudaSynchronize()
+    {
+        NativeLibraryLoader.EnsureLoaded();
+        NativeLibraryLoader.Check(NativeMethods.slovo_cuda_synchronize());
+    }
+
     /// <summary>The best device here: cuda when available, else cpu.</summary>
     public static Device DefaultDevice => CudaIsAvailable ? Device.CUDA() : Device.CPU;
 

@@ -122,7 +122,14 @@ public class AttentionTests
                     }
                 }
         if (Attention.FusedAvailable)
+        {
             Golden.AssertClose(written, Attention.ScaledDotProduct(q, k, v, keep, causal: true, fused: true), what: "fused vs written out");
+            // As many queries as keys and no padding: the fused operator gets is_causal instead of a mask.
+            Tensor k4 = k.Narrow(2, 0, 4), v4 = v.Narrow(2, 0, 4);
+            Golden.AssertClose(Attention.ScaledDotProduct(q, k4, v4, causal: true, fused: false), Attention.ScaledDotProduct(q, k4, v4, causal: true, fused: true),
+                               what: "is_causal vs written out");
+            Assert.True(Attention.DrawsFromGlobalGenerator(0.1));
+        }
         else
             Assert.Throws<NotSupportedException>(() => Attention.ScaledDotProduct(q, k, v, fused: true));
     }

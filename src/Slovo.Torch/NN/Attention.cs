@@ -40,37 +40,41 @@ public static class Attention
     /// <summary>
     /// softmax(q·kᵀ/√D + mask)·v. <paramref name="mask"/> is bool, broadcastable to (B, H, Tq, Tk), true where a query
     /// may attend (padding masks are (B, 1, 1, Tk)); <paramref name="causal"/> adds <see cref="CausalMask"/>. A query
-    /// that may see no key gets the mean of the values, never NaN (masked scores are the float minimum, not −∞, as
-    /// Hugging Face's GPT-2 does). Dropout on the attention weights applies in training; it draws from the thread's
-    /// <see cref="RandomGenerator"/>, so with dropout the written-out path is used even where the fused one exists
-    /// (that operator takes no generator). <paramref name="fused"/> forces a path (tests compare the two).
+    /// that may see no key gets the mean of the values, never NaN (masked scores are the type's lowest finite value, not
+    /// −∞, as Hugging Face's GPT-2 does). Dropout on the attention weights applies in training. The fused operator draws
+    /// that dropout from libtorch's global generator (it takes no other; see <see cref="DrawsFromGlobalGenerator"/>), the
+    /// written-out path from the thread's <see cref="RandomGenerator"/>. A causal mask over as many queries as keys and no
+    /// padding is passed to the fused operator as is_causal, which lets CUDA use its flash kernel. <paramref name="fused"/>
+    /// forces a path (tests compare the two).
     /// </summary>
     public static Tensor ScaledDotProduct(Tensor q, Tensor k, Tensor v, Tensor? mask = null, bool causal = false, double dropout = 0,
                                           bool training = false, bool? fused = null)
     {
         if (dropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "must be in [0, 1)");
         bool dropping = training && dropout > 0;
-        bool useFused = fused ?? (FusedAvailable && !dropping);
+        bool useFused = fused ?? FusedAvailable;
         if (useFused && !FusedAvailable) throw new NotSupportedException($"this libtorch ({LibTorch.Version}) has no aten::scaled_dot_product_attention");
         using var scope = DisposeScope.Begin();
+        long queries = q.Size(-2), keys = k.Size(-2);
+        if (useFused && causal && mask is null && queries == keys)
+            return s_sdpa.Call(q, k, v, NativeArg.None, dropping ? dropout : 0.0, true).MoveToOuterScope();
         Tensor? allowed = mask;
-        if (causal && q.Size(-2) > 1) // one query (the last position, as in cached decoding) sees every key anyway
+        if (causal && queries > 1) // one query (the last position, as in cached decoding) sees every key anyway
         {
-            Tensor triangle = CausalMask(q.Size(-2), k.Size(-2), q.Device);
+            Tensor triangle = CausalMask(queries, keys, q.Device);
             allowed = allowed is null ? triangle : allowed.LogicalAnd(triangle);
         }
-        if (useFused)
-        {
-            // The operator's is_causal aligns the triangle top-left, which is wrong for cached keys: the mask says it all.
-            if (dropping) throw new NotSupportedException("the fused attention operator draws dropout from the global generator; use the written-out path");
-            return s_sdpa.Call(q, k, v, allowed, 0.0, false).MoveToOuterScope();
-        }
+        // The operator's is_causal aligns the triangle top-left, which is wrong for cached keys: there the mask says it all.
+        if (useFused) return s_sdpa.Call(q, k, v, allowed, dropping ? dropout : 0.0, false).MoveToOuterScope();
         Tensor scores = q.MatMul(k.Transpose(-1, -2)).Mul(1 / Math.Sqrt(q.Size(-1)));     // (B, H, Tq, Tk)
         if (allowed is not null) scores = scores.MaskedFill(allowed.LogicalNot(), LowestOf(scores.DType)); // finite: a fully masked row stays a number
         Tensor weights = scores.Softmax(-1);
         if (dropping) weights = Dropout.Functional(weights, dropout, training: true);
         return weights.MatMul(v).MoveToOuterScope();                                          // (B, H, Tq, D)
     }
+
+    /// <summary>Whether attention dropout of rate <paramref name="dropout"/> draws from libtorch's global generator (it does on the fused path).</summary>
+    public static bool DrawsFromGlobalGenerator(double dropout) => dropout > 0 && FusedAvailable;
 }
 
 /// <summary>The keys and values of the positions seen so far, per layer: (B, H, T, D) each.</summary>
@@ -109,6 +113,9 @@ public sealed class CausalSelfAttention : Module
 
     /// <summary>Dropout on the output.</summary>
     public double ResidualDropout { get; }
+
+    /// <summary>Where libtorch has the fused attention operator, its dropout draws from the global generator.</summary>
+    public override bool DrawsFromGlobalGenerator => Attention.DrawsFromGlobalGenerator(AttentionDropout) || base.DrawsFromGlobalGenerator;
 
     /// <summary>
     /// Attends over <paramref name="x"/> (B, T, C) after the cached positions <paramref name="past"/>; returns the output

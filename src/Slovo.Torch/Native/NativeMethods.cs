@@ -113,6 +113,8 @@ internal static unsafe partial class NativeMethods
     [DllImport(Lib)] internal static extern int slovo_is_inference_mode();
     [DllImport(Lib)] internal static extern int slovo_autocast_push(int deviceType, int dtype, int* prevEnabled, int* prevDtype);
     [DllImport(Lib)] internal static extern int slovo_autocast_pop(int deviceType, int prevEnabled, int prevDtype);
+    [DllImport(Lib)] internal static extern int slovo_set_allow_tf32(int allow);
+    [DllImport(Lib)] internal static extern int slovo_cuda_synchronize();
 
     [DllImport(Lib)] internal static extern int slovo_manual_seed(ulong seed);
     [DllImport(Lib)] internal static extern int slovo_generator_new(int deviceType, int deviceIndex, ulong seed, IntPtr* result);
