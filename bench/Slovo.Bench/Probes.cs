@@ -1,5 +1,6 @@
 using Slovo.Embeddings;
 using Slovo.Retrieval;
+using Slovo.Evaluation;
 
 /// <summary>
 /// Seeded quality probes with the settings of the tests in tests/Slovo.Tests, printing the figures the tests only bound:

@@ -72,15 +72,15 @@ void BenchRank()
     float[] vectors = new float[pool * dim];
     for (int i = 0; i < vectors.Length; ++i) vectors[i] = (float)(rng.NextDouble() * 2 - 1);
     var pairs = Enumerable.Range(0, queries).Select(i => (i, queries + i)).ToList();
-    var cases = Slovo.Retrieval.RankingEvaluation.BuildCases(pairs, pool, candidates - 1, seed: 2);
-    Slovo.Retrieval.RankingEvaluation.Ranks(vectors, dim, cases.Take(50).ToList()); // warm-up
+    var cases = Slovo.Evaluation.RankingEvaluation.BuildCases(pairs, pool, candidates - 1, seed: 2);
+    Slovo.Evaluation.RankingEvaluation.Ranks(vectors, dim, cases.Take(50).ToList()); // warm-up
     var times = new List<double>();
     int[] ranks = [];
     for (int r = 0; r < 5; ++r)
     {
         var sw = Stopwatch.StartNew();
-        ranks = Slovo.Retrieval.RankingEvaluation.Ranks(vectors, dim, cases);
-        double hits = Slovo.Retrieval.RankingEvaluation.HitsAtK(ranks, 10) + Slovo.Retrieval.RankingEvaluation.DcgAtK(ranks, 10);
+        ranks = Slovo.Evaluation.RankingEvaluation.Ranks(vectors, dim, cases);
+        double hits = Slovo.Evaluation.RankingEvaluation.HitsAtK(ranks, 10) + Slovo.Evaluation.RankingEvaluation.DcgAtK(ranks, 10);
         times.Add(sw.Elapsed.TotalSeconds);
         if (double.IsNaN(hits)) throw new InvalidOperationException("NaN metric");
     }

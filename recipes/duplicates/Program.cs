@@ -5,6 +5,7 @@ using Slovo.Embeddings;
 using Slovo.Recipes;
 using Slovo.Retrieval;
 using Slovo.Text;
+using Slovo.Evaluation;
 
 // recipes/duplicates: duplicate-question ranking on the shipped data; writes README.md with the measured table.
 // usage: dotnet run -c Release --project recipes/duplicates

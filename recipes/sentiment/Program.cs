@@ -9,6 +9,7 @@ using Slovo.LanguageModels;
 using Slovo.Recipes;
 using Slovo.Torch;
 using Slovo.Text;
+using Slovo.Evaluation;
 
 // recipes/sentiment: IMDb sentiment with CNN, RNN and LSTM variants compared fairly (same data, vocabulary, optimizer,
 // batch size and epoch budget; 3 seeds), gate ablation, depth/direction, pooling, and out-of-domain checks; writes

@@ -31,6 +31,7 @@ public static class SlovoCli
         root.Add(VectorsCommand.Create());
         root.Add(LmCommand.Create());
         root.Add(ClassifyCommand.Create());
+        root.Add(EvalCommand.Create());
         root.Add(PlotCommand.Create());
         root.Add(DemoCommand.Create());
         return root;

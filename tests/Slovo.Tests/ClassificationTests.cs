@@ -4,6 +4,7 @@ using Slovo.TestSupport;
 using Slovo.Torch;
 using Slovo.Torch.Serialization;
 using Slovo.Text;
+using Slovo.Evaluation;
 
 namespace Slovo.Tests;
 

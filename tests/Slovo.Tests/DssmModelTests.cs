@@ -1,5 +1,6 @@
 using Slovo.Retrieval;
 using Slovo.Text;
+using Slovo.Evaluation;
 
 namespace Slovo.Tests;
 

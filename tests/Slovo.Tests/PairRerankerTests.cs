@@ -1,4 +1,5 @@
 using Slovo.Retrieval;
+using Slovo.Evaluation;
 
 namespace Slovo.Tests;
 

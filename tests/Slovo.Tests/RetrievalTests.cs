@@ -1,6 +1,7 @@
 using Slovo.Embeddings;
 using Slovo.Retrieval;
 using Slovo.Text;
+using Slovo.Evaluation;
 
 namespace Slovo.Tests;
 

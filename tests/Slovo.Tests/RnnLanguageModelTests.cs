@@ -4,6 +4,7 @@ using Slovo.Generation;
 using Slovo.LanguageModels;
 using Slovo.Torch;
 using Slovo.Torch.NN;
+using Slovo.Evaluation;
 
 namespace Slovo.Tests;
 

@@ -9,6 +9,7 @@ using Slovo.LanguageModels;
 using Slovo.Torch;
 using Slovo.Torch.Serialization;
 using Slovo.Text;
+using Slovo.Evaluation;
 
 namespace Slovo.Cli.Commands;
 

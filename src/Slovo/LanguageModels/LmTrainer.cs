@@ -8,6 +8,7 @@ using Slovo.Torch.Optim;
 using Slovo.Torch.Serialization;
 using Slovo.Training;
 using Slovo.Text;
+using Slovo.Evaluation;
 
 namespace Slovo.LanguageModels;
 

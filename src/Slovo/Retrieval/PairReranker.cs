@@ -3,6 +3,7 @@ using Slovo.Embeddings;
 using Slovo.Torch;
 using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
+using Slovo.Evaluation;
 
 namespace Slovo.Retrieval;
 

@@ -1,6 +1,6 @@
 using Slovo.Embeddings;
 
-namespace Slovo.Retrieval;
+namespace Slovo.Evaluation;
 
 /// <summary>One test case of the ranking task: a query, its true duplicate, and negative candidates (indices into a pool).</summary>
 public sealed record RankingCase(int Query, int Duplicate, int[] Negatives);
