@@ -84,6 +84,39 @@ public class LmCommandTests
     }
 
     [Fact]
+    public void CompleteCutsTextsCompletesThemAndScoresTheCompletionsWithRouge()
+    {
+        string data = Lines(300);
+        string run = Directory.CreateTempSubdirectory("slovo-lm-complete").FullName;
+        Cli.Ok(["lm", .. Train(data, run, "char", "--epochs", "1")]);
+        string texts = Path.Combine(run, "unseen.txt"), tsv = Path.Combine(run, "completions.tsv");
+        File.WriteAllLines(texts, File.ReadLines(TestSupport.TestPaths.SharedData("pushkin", "pushkin.txt")).Skip(5000).Where(l => l.Length >= 2).Take(20));
+        string printed = Cli.Ok("lm", "complete", "--model", run, "--data", texts, "--greedy", "--heal", "--out", tsv, "--batch", "8");
+        Assert.Contains("20 texts cut at 75 %", printed);
+        Assert.Contains("| plain ", printed);
+        Assert.Contains("| with token healing ", printed);
+        string[] rows = File.ReadAllLines(tsv);
+        Assert.Equal("prompt\treference\tcompletion\thealed_completion", rows[0]);
+        Assert.Equal(21, rows.Length);
+        string[] originals = File.ReadAllLines(texts);
+        for (int i = 1; i < rows.Length; ++i)
+        {
+            string[] cells = rows[i].Split('\t');
+            Assert.Equal(originals[i - 1], cells[0] + cells[1]);                                  // prompt + reference = the text
+            Assert.Equal(originals[i - 1].Length * 3 / 4, cells[0].Length);                      // cut at 75 % of the characters
+            Assert.Equal(cells[2], cells[3]);             // a character model: taking a character back and requiring it changes nothing
+        }
+        Assert.Contains("--heal needs a character or subword model", Cli.Fails(2, ["lm", "complete", "--model", WordRun(data), "--data", texts, "--heal"]));
+    }
+
+    private static string WordRun(string data)
+    {
+        string run = Directory.CreateTempSubdirectory("slovo-lm-word").FullName;
+        Cli.Ok(["lm", .. Train(data, run, "word", "--epochs", "1")]);
+        return run;
+    }
+
+    [Fact]
     public void Bf16AutocastTrainsCloseToFloat32AndIsPartOfTheRunsSettings()
     {
         string data = Lines(200);

@@ -159,4 +159,49 @@ public class GeneratorTests
         var longer = Generator.Generate(new Markov(table), [1], new GenerationOptions { Beams = 8, MaxTokens = 6, EosToken = 5, LengthPenalty = 2 });
         Assert.True(longer.Tokens.Count >= shortest.Tokens.Count);
     }
+
+    [Fact]
+    public void APrefixConstraintMakesTheContinuationSpellTheCutTextWhateverTheModelPrefers()
+    {
+        // Tokens: 0 "a", 1 "b", 2 "ab", 3 "abc", 4 "c", 5 "x". The model always prefers "x", then "c", then "b".
+        string[] texts = ["a", "b", "ab", "abc", "c", "x"];
+        float[] prefs = [0, 2, 1, 0.5f, 3, 5];
+        var model = new Markov(Enumerable.Range(0, 6).Select(_ => prefs).ToArray());
+        var greedy = new GenerationOptions { Greedy = true, MaxTokens = 3 };
+        Assert.Equal([5, 5, 5], Generator.Generate(model, [0], greedy).Tokens);
+        // "abc" required: the first token may be "a", "ab" or "abc" (ab is preferred); then only "c" continues it; then free.
+        var prefix = new PrefixConstraint("abc", texts);
+        Assert.Equal([2, 4, 5], Generator.Generate(model, [0], greedy, prefix: prefix).Tokens);
+        // The same in a batch, a row without a constraint beside it, and with beams.
+        IReadOnlyList<GenerationResult> batch = Generator.GenerateBatch(new BatchedMarkov(model), [[0], [0]], greedy, prefixes: [prefix, null]);
+        Assert.Equal([2, 4, 5], batch[0].Tokens);
+        Assert.Equal([5, 5, 5], batch[1].Tokens);
+        Assert.Equal("abc", prefix.TextOf(Generator.Generate(model, [0], greedy with { Beams = 3, LengthPenalty = 0 }, prefix: prefix).Tokens.Take(2)));
+        // Sampling never leaves the allowed set either.
+        for (int seed = 0; seed < 20; ++seed)
+        {
+            IReadOnlyList<int> t = Generator.Generate(model, [0], new GenerationOptions { MaxTokens = 3, Seed = seed }, prefix: prefix).Tokens;
+            Assert.StartsWith("abc", prefix.TextOf(t));
+        }
+        // A text no token can spell leaves the choice free rather than forbid everything.
+        Assert.Equal([5, 5, 5], Generator.Generate(model, [0], greedy, prefix: new PrefixConstraint("é", texts)).Tokens);
+    }
+
+    /// <summary>A batched view of a <see cref="Markov"/> model (each row its own last token).</summary>
+    private sealed class BatchedMarkov(Markov inner) : IBatchedIncrementalModel<int[]>
+    {
+        public int VocabSize => inner.VocabSize;
+        public (int[] State, float[] Logits) Start(IReadOnlyList<int> prompt) { (int s, float[] l) = inner.Start(prompt); return ([s], l); }
+        public (int[] State, float[] Logits) Advance(int[] state, int token) { (int s, float[] l) = inner.Advance(state[0], token); return ([s], l); }
+        public (int[] State, float[][] Logits) StartBatch(IReadOnlyList<IReadOnlyList<int>> prompts)
+        {
+            var r = prompts.Select(inner.Start).ToArray();
+            return (r.Select(x => x.State).ToArray(), r.Select(x => x.Logits).ToArray());
+        }
+        public (int[] State, float[][] Logits) AdvanceBatch(int[] state, IReadOnlyList<int> tokens)
+        {
+            var r = tokens.Select(inner.Advance).ToArray();
+            return (r.Select(x => x.State).ToArray(), r.Select(x => x.Logits).ToArray());
+        }
+    }
 }

@@ -15,6 +15,36 @@ public enum StopReason
 public sealed record GenerationResult(IReadOnlyList<int> Tokens, StopReason Reason, double LogProbability);
 
 /// <summary>
+/// Makes a continuation begin with <see cref="Text"/>: until the generated tokens' texts cover it, only tokens whose text
+/// continues it (or is the rest of it, or a prefix of the rest) may be chosen. Token healing uses it: the prompt is backed up to
+/// a token boundary and the cut text is required back, so the model picks how to spell the word it was cut in.
+/// </summary>
+/// <param name="Text">The text the continuation must start with.</param>
+/// <param name="TokenTexts">The text of every token id on its own (see <see cref="Slovo.LanguageModels.LanguageModel.TokenTexts"/>).</param>
+public sealed record PrefixConstraint(string Text, IReadOnlyList<string> TokenTexts)
+{
+    /// <summary>Sets to −∞ the logits of tokens that cannot continue <see cref="Text"/> after <paramref name="generatedText"/>.</summary>
+    public void Mask(float[] logits, string generatedText)
+    {
+        if (generatedText.Length >= Text.Length) return;
+        string rest = Text[generatedText.Length..];
+        bool Fits(int t)
+        {
+            string s = t < TokenTexts.Count ? TokenTexts[t] : "";
+            return s.Length > 0 && (s.StartsWith(rest, StringComparison.Ordinal) || rest.StartsWith(s, StringComparison.Ordinal));
+        }
+        bool any = false;
+        for (int t = 0; t < logits.Length && !any; ++t) any = Fits(t) && !float.IsNegativeInfinity(logits[t]);
+        if (!any) return; // no token spells it (the vocabulary cannot): leave the choice free rather than have nothing to choose
+        for (int t = 0; t < logits.Length; ++t)
+            if (!Fits(t)) logits[t] = float.NegativeInfinity;
+    }
+
+    /// <summary>The text of <paramref name="tokens"/> as this constraint sees it (each token's own text, joined).</summary>
+    public string TextOf(IEnumerable<int> tokens) => string.Concat(tokens.Select(t => t < TokenTexts.Count ? TokenTexts[t] : ""));
+}
+
+/// <summary>
 /// Generates text from any <see cref="IIncrementalModel{TState}"/>: greedy, sampling (temperature, top-k, top-p, min-p,
 /// repetition penalty, no-repeat n-grams), or beam search (length penalty, EOS handling, optional multinomial beam
 /// sampling). The model's state is carried from token to token; the prompt is read once.
@@ -24,12 +54,13 @@ public static class Generator
     /// <summary>Generates one continuation of <paramref name="prompt"/>. <paramref name="decode"/> turns tokens into text
     /// (needed for stop strings); <paramref name="onToken"/> receives each token as it is produced (not for beam search).</summary>
     public static GenerationResult Generate<TState>(IIncrementalModel<TState> model, IReadOnlyList<int> prompt, GenerationOptions options,
-                                                    Func<IReadOnlyList<int>, string>? decode = null, Action<int>? onToken = null)
+                                                    Func<IReadOnlyList<int>, string>? decode = null, Action<int>? onToken = null,
+                                                    PrefixConstraint? prefix = null)
     {
         options.Validate(model.VocabSize);
         if (options.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder", nameof(decode));
-        if (options.Beams > 1) return BeamSearch(model, prompt, options, decode);
-        var row = new RowSampler(prompt, options, options.Seed, decode);
+        if (options.Beams > 1) return BeamSearch(model, prompt, options, decode, prefix);
+        var row = new RowSampler(prompt, options, options.Seed, decode, prefix);
         if (row.Result is not null) return row.Result;
         (TState state, float[] logits) = model.Start(prompt);
         while (true)
@@ -44,19 +75,21 @@ public static class Generator
     /// <summary>
     /// Generates a continuation of every prompt at once, stepping all rows through the model together. Row i samples
     /// with seed <c>Seed + i</c>, so each row equals <see cref="Generate{TState}"/> of that prompt with that seed.
-    /// Beam search runs prompt by prompt. <paramref name="onToken"/> receives (row, token).
+    /// Beam search runs prompt by prompt. <paramref name="onToken"/> receives (row, token); <paramref name="prefixes"/>, when
+    /// given, holds each row's <see cref="PrefixConstraint"/> (or null).
     /// </summary>
     public static IReadOnlyList<GenerationResult> GenerateBatch<TState>(IBatchedIncrementalModel<TState> model, IReadOnlyList<IReadOnlyList<int>> prompts,
                                                                        GenerationOptions options, Func<IReadOnlyList<int>, string>? decode = null,
-                                                                       Action<int, int>? onToken = null)
+                                                                       Action<int, int>? onToken = null, IReadOnlyList<PrefixConstraint?>? prefixes = null)
     {
         options.Validate(model.VocabSize);
         if (options.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder", nameof(decode));
+        if (prefixes is not null && prefixes.Count != prompts.Count) throw new ArgumentException($"{prefixes.Count} prefixes for {prompts.Count} prompts", nameof(prefixes));
         if (prompts.Count == 0) return [];
         if (options.Beams > 1)
-            return prompts.Select((p, i) => Generate(model, p, options with { Seed = options.Seed + i }, decode)).ToList();
+            return prompts.Select((p, i) => Generate(model, p, options with { Seed = options.Seed + i }, decode, prefix: prefixes?[i])).ToList();
         (TState state, float[][] logits) = model.StartBatch(prompts);
-        var rows = prompts.Select((p, i) => new RowSampler(p, options, options.Seed + i, decode)).ToArray();
+        var rows = prompts.Select((p, i) => new RowSampler(p, options, options.Seed + i, decode, prefixes?[i])).ToArray();
         var tokens = new int[rows.Length];
         while (true)
         {
@@ -72,8 +105,10 @@ public static class Generator
     }
 
     /// <summary>One sequence being sampled: penalties, filtering, drawing, and the stop rules.</summary>
-    private sealed class RowSampler(IReadOnlyList<int> prompt, GenerationOptions options, int seed, Func<IReadOnlyList<int>, string>? decode)
+    private sealed class RowSampler(IReadOnlyList<int> prompt, GenerationOptions options, int seed, Func<IReadOnlyList<int>, string>? decode,
+                                    PrefixConstraint? prefix)
     {
+        private string _generatedText = "";
         private readonly Random _rng = new(seed);
         private readonly List<int> _history = new(prompt);
         private readonly List<int> _generated = [];
@@ -87,9 +122,11 @@ public static class Generator
             float[] l = (float[])logits.Clone();
             LogitProcessor.ApplyPenalties(l, _history, options);
             if (options.EosToken is { } eos && _generated.Count < options.MinTokens) l[eos] = float.NegativeInfinity;
+            prefix?.Mask(l, _generatedText);
             double[] p = LogitProcessor.Distribution(l, options);
             int token = LogitProcessor.Sample(p, _rng);
             _logProb += LogitProcessor.LogSoftmax(logits)[token];
+            if (prefix is not null && _generatedText.Length < prefix.Text.Length) _generatedText += prefix.TextOf([token]);
             _generated.Add(token);
             _history.Add(token);
             if (token == options.EosToken) Result = new GenerationResult(_generated, StopReason.Eos, _logProb);
@@ -105,7 +142,7 @@ public static class Generator
     private static double Normalized(double score, int length, double penalty) => penalty == 0 ? score : score / Math.Pow(Math.Max(1, length), penalty);
 
     private static GenerationResult BeamSearch<TState>(IIncrementalModel<TState> model, IReadOnlyList<int> prompt, GenerationOptions o,
-                                                       Func<IReadOnlyList<int>, string>? decode)
+                                                       Func<IReadOnlyList<int>, string>? decode, PrefixConstraint? prefix)
     {
         var rng = new Random(o.Seed);
         (TState s0, float[] l0) = model.Start(prompt);
@@ -119,6 +156,7 @@ public static class Generator
                 float[] l = (float[])beam.Logits.Clone();
                 LogitProcessor.ApplyPenalties(l, prompt.Concat(beam.Tokens).ToList(), o);
                 if (o.EosToken is { } eos && beam.Tokens.Count < o.MinTokens) l[eos] = float.NegativeInfinity;
+                prefix?.Mask(l, prefix.TextOf(beam.Tokens));
                 double[] logp = LogitProcessor.LogSoftmax(l);
                 IEnumerable<int> picks;
                 if (o.BeamSampling)

@@ -50,10 +50,17 @@ public abstract class LanguageModel : IDisposable
     public string Decode(IEnumerable<int> ids) => Vocabulary.Decode(ids);
 
     /// <summary>One continuation of <paramref name="prompt"/> (ids); <paramref name="onToken"/> receives each token as it comes.</summary>
-    public abstract GenerationResult Generate(IReadOnlyList<int> prompt, GenerationOptions options, Action<int>? onToken = null);
+    public abstract GenerationResult Generate(IReadOnlyList<int> prompt, GenerationOptions options, Action<int>? onToken = null, PrefixConstraint? prefix = null);
 
-    /// <summary>Continuations of every prompt, stepped together as one batch (row i samples with seed Seed + i).</summary>
-    public abstract IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options);
+    /// <summary>Continuations of every prompt, stepped together as one batch (row i samples with seed Seed + i), each
+    /// optionally made to start with a text (<paramref name="prefixes"/>, for token healing).</summary>
+    public abstract IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options,
+                                                                  IReadOnlyList<PrefixConstraint?>? prefixes = null);
+
+    private string[]? _tokenTexts;
+
+    /// <summary>The text of every token id on its own (empty for special tokens), for <see cref="PrefixConstraint"/>.</summary>
+    public IReadOnlyList<string> TokenTexts => _tokenTexts ??= Enumerable.Range(0, Vocabulary.Size).Select(i => Vocabulary.IsSpecial(i) ? "" : Vocabulary.Decode([i])).ToArray();
 
     /// <summary>Validation figures over <paramref name="texts"/>, each read as start token, text, end token, in batches of
     /// <paramref name="batchSize"/> (default: 32 sequences for recurrent models, 8 context windows for a GPT).</summary>
@@ -151,11 +158,12 @@ public abstract class LanguageModel : IDisposable
     private abstract class Typed<TState>(Module module, IBatchedIncrementalModel<TState> model, Vocabulary vocab, bool promptsStartWithSos, string source)
         : LanguageModel(module, vocab, promptsStartWithSos, source)
     {
-        public override GenerationResult Generate(IReadOnlyList<int> prompt, GenerationOptions options, Action<int>? onToken = null) =>
-            Generator.Generate(model, prompt, options, ids => Decode(ids), onToken);
+        public override GenerationResult Generate(IReadOnlyList<int> prompt, GenerationOptions options, Action<int>? onToken = null, PrefixConstraint? prefix = null) =>
+            Generator.Generate(model, prompt, options, ids => Decode(ids), onToken, prefix);
 
-        public override IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options) =>
-            Generator.GenerateBatch(model, prompts, options, ids => Decode(ids));
+        public override IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options,
+                                                                      IReadOnlyList<PrefixConstraint?>? prefixes = null) =>
+            Generator.GenerateBatch(model, prompts, options, ids => Decode(ids), prefixes: prefixes);
 
         protected int[][] Sequences(IReadOnlyList<string> texts)
         {

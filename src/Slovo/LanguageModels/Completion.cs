@@ -1,0 +1,91 @@
+using Slovo.Evaluation;
+using Slovo.Generation;
+
+namespace Slovo.LanguageModels;
+
+/// <summary>One text cut and completed: the prompt (its first part), the reference (the rest) and the model's completion.</summary>
+public sealed record CompletionExample(string Prompt, string Reference, string Completion);
+
+/// <summary>How <see cref="Completion.Complete"/> cuts and completes texts.</summary>
+public sealed record CompletionOptions
+{
+    /// <summary>The share of each text's characters given as the prompt; prompts therefore often end inside a word.</summary>
+    public double Cut { get; init; } = 0.75;
+
+    /// <summary>Tokens generated beyond the reference's own token count (generation also stops at the end of text).</summary>
+    public int Margin { get; init; } = 3;
+
+    /// <summary>
+    /// Token healing: the prompt is backed up by its last token, and the completion must start with that token's text, so the
+    /// model chooses how to spell the word the prompt was cut in ("itc" + "hy" rather than "itc" + "." after a token it never
+    /// saw end a word).
+    /// </summary>
+    public bool Heal { get; init; }
+
+    /// <summary>Texts completed together.</summary>
+    public int BatchSize { get; init; } = 64;
+}
+
+/// <summary>The tweet-autocompletion task: cut texts, let a model complete them, score completions against the true rest.</summary>
+public static class Completion
+{
+    /// <summary>The first <paramref name="cut"/> of <paramref name="text"/>'s characters (at least one, never all of them, never
+    /// half a surrogate pair) and the rest.</summary>
+    public static (string Prompt, string Reference) Cut(string text, double cut)
+    {
+        if (cut is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(cut), cut, "must lie strictly between 0 and 1");
+        if (text.Length < 2) throw new ArgumentException("a text needs at least two characters to be cut", nameof(text));
+        int n = Math.Clamp((int)Math.Floor(text.Length * cut), 1, text.Length - 1);
+        if (char.IsLowSurrogate(text[n])) n = n > 1 ? n - 1 : n + 1;
+        return (text[..n], text[n..]);
+    }
+
+    /// <summary>
+    /// Cuts every text (of two or more characters; shorter ones are skipped) and completes the prompts in batches of similar
+    /// length, with <paramref name="generation"/>'s decoding (greedy, sampling, beams, ...). <paramref name="progress"/>
+    /// receives the number of texts done.
+    /// </summary>
+    public static IReadOnlyList<CompletionExample> Complete(LanguageModel model, IReadOnlyList<string> texts, GenerationOptions generation,
+                                                            CompletionOptions options, Action<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (options.Margin < 0 || options.BatchSize < 1) throw new ArgumentException("margin must be non-negative and batch size positive", nameof(options));
+        var cuts = texts.Where(t => t.Length >= 2).Select(t => Cut(t, options.Cut)).ToList();
+        int start = model.PromptsStartWithSos ? 1 : 0;
+        var jobs = cuts.Select((c, i) =>
+        {
+            IReadOnlyList<int> ids = model.EncodePrompt(c.Prompt);
+            PrefixConstraint? prefix = null;
+            if (options.Heal && ids.Count > start + (model.PromptsStartWithSos ? 0 : 1) && model.TokenTexts[ids[^1]].Length > 0)
+            {
+                prefix = new PrefixConstraint(model.TokenTexts[ids[^1]], model.TokenTexts);
+                ids = ids.Take(ids.Count - 1).ToList();
+            }
+            int budget = model.Vocabulary.Encode(c.Reference).Length + options.Margin + (prefix is null ? 0 : 1);
+            return (Index: i, Ids: ids, Prefix: prefix, Budget: budget);
+        }).OrderBy(j => j.Budget).ThenBy(j => j.Index).ToList();
+        var completions = new string[cuts.Count];
+        int done = 0;
+        foreach (var batch in jobs.Chunk(options.BatchSize))
+        {
+            GenerationOptions o = generation with { MaxTokens = batch.Max(j => j.Budget), EosToken = model.Vocabulary.EosId };
+            IReadOnlyList<GenerationResult> results = model.GenerateBatch(batch.Select(j => j.Ids).ToList(), o,
+                batch.Any(j => j.Prefix is not null) ? batch.Select(j => j.Prefix).ToList() : null);
+            for (int k = 0; k < batch.Length; ++k)
+            {
+                var j = batch[k];
+                IReadOnlyList<int> generated = results[k].Tokens.Count > j.Budget ? results[k].Tokens.Take(j.Budget).ToList() : results[k].Tokens;
+                string full = model.Decode(j.Ids.Concat(generated));
+                string prompt = cuts[j.Index].Prompt;
+                completions[j.Index] = full.StartsWith(prompt, StringComparison.Ordinal) ? full[prompt.Length..] : full[Math.Min(full.Length, model.Decode(j.Ids).Length)..];
+            }
+            done += batch.Length;
+            progress?.Invoke(done);
+        }
+        return cuts.Select((c, i) => new CompletionExample(c.Prompt, c.Reference, completions[i])).ToList();
+    }
+
+    /// <summary>Mean ROUGE of the completions against the references.</summary>
+    public static RougeSummary Score(IReadOnlyList<CompletionExample> examples, Rouge? rouge = null) =>
+        (rouge ?? new Rouge()).Corpus(examples.Select(e => e.Reference).ToList(), examples.Select(e => e.Completion).ToList());
+}
