@@ -62,22 +62,31 @@ public static class Completion
                 ids = ids.Take(ids.Count - 1).ToList();
             }
             int budget = model.Vocabulary.Encode(c.Reference).Length + options.Margin + (prefix is null ? 0 : 1);
+            if (model.Context is { } n && ids.Count + budget > n)
+            {
+                // A model with a fixed context (a GPT) reads the end of a prompt too long to leave room for the completion.
+                budget = Math.Min(budget, n - 1);
+                ids = ids.Skip(ids.Count - (n - budget)).ToList();
+            }
             return (Index: i, Ids: ids, Prefix: prefix, Budget: budget);
-        }).OrderBy(j => j.Budget).ThenBy(j => j.Index).ToList();
+        }).OrderBy(j => j.Ids.Count + j.Budget).ThenBy(j => j.Index).ToList();
         var completions = new string[cuts.Count];
         int done = 0;
         foreach (var batch in jobs.Chunk(options.BatchSize))
         {
-            GenerationOptions o = generation with { MaxTokens = batch.Max(j => j.Budget), EosToken = model.Vocabulary.EosId };
+            int most = batch.Max(j => j.Budget);
+            if (model.Context is { } n) most = Math.Min(most, n - batch.Max(j => j.Ids.Count)); // a batch is left-padded to its longest prompt
+            GenerationOptions o = generation with { MaxTokens = most, EosToken = model.Vocabulary.EosId };
             IReadOnlyList<GenerationResult> results = model.GenerateBatch(batch.Select(j => j.Ids).ToList(), o,
                 batch.Any(j => j.Prefix is not null) ? batch.Select(j => j.Prefix).ToList() : null);
             for (int k = 0; k < batch.Length; ++k)
             {
                 var j = batch[k];
                 IReadOnlyList<int> generated = results[k].Tokens.Count > j.Budget ? results[k].Tokens.Take(j.Budget).ToList() : results[k].Tokens;
-                string full = model.Decode(j.Ids.Concat(generated));
-                string prompt = cuts[j.Index].Prompt;
-                completions[j.Index] = full.StartsWith(prompt, StringComparison.Ordinal) ? full[prompt.Length..] : full[Math.Min(full.Length, model.Decode(j.Ids).Length)..];
+                // The prompt's text as read (the model may have read only its end), then what was generated after it.
+                string read = model.Decode(j.Ids), full = model.Decode(j.Ids.Concat(generated));
+                string promptEnd = cuts[j.Index].Prompt[Math.Max(0, cuts[j.Index].Prompt.Length - read.Length - (j.Prefix?.Text.Length ?? 0))..];
+                completions[j.Index] = full.StartsWith(promptEnd, StringComparison.Ordinal) ? full[promptEnd.Length..] : full[Math.Min(full.Length, read.Length)..];
             }
             done += batch.Length;
             progress?.Invoke(done);

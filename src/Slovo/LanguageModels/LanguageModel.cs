@@ -119,6 +119,13 @@ public abstract class LanguageModel : IDisposable
         return model;
     }
 
+    /// <summary>A recurrent model in memory (e.g. one being trained) with its vocabulary; disposing the result disposes the model.</summary>
+    public static LanguageModel Of(RnnLanguageModel model, Vocabulary vocabulary) => new Recurrent(model, vocabulary, "memory");
+
+    /// <summary>A GPT in memory with its vocabulary (prompts read after the start token, as Slovo trains); disposing the result
+    /// disposes the model.</summary>
+    public static LanguageModel Of(GptModel model, Vocabulary vocabulary) => new Gpt(model, vocabulary, promptsStartWithSos: true, "memory");
+
     /// <summary>A Hugging Face GPT-2 folder with the vocabulary of its tokenizer.json and the config's special ids.</summary>
     public static LanguageModel LoadHuggingFace(string dir)
     {

@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Slovo.Evaluation;
+using Slovo.Generation;
+using Slovo.LanguageModels;
+using Slovo.Recipes;
+using Slovo.Text;
+using Slovo.Torch;
+using Slovo.Torch.NN;
+
+// recipes/tweets: tweet autocompletion (the course's project 1). An LSTM and a GPT of about the same size, trained here on
+// the same byte-level BPE, complete test tweets cut at three quarters of their characters; ROUGE against the true rest.
+// usage: dotnet run -c Release --project recipes/tweets [-- --quick]   (a killed run continues where it stopped)
+bool quick = args.Contains("--quick"); // a small run that checks the recipe end to end in a few minutes
+string root = RecipePaths.Root(), shared = RecipePaths.SharedData();
+string recipe = Path.Combine(root, "recipes", "tweets"), runs = Path.Combine(recipe, quick ? "runs-quick" : "runs");
+var total = Stopwatch.StartNew();
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+
+// Data: the shipped Sentiment140 tweets, cleaned (TweetCleaner: HTML entities decoded, URLs and @mentions removed,
+// lowercased, whitespace collapsed), those of at least 10 characters kept, split with seed 1.
+const int seed = 1;
+string[] files = ["negative.txt", "positive.txt"];
+List<string> raw = files.SelectMany(f => File.ReadLines(Path.Combine(shared, "tweets", f))).ToList();
+List<string> tweets = raw.Select(TweetCleaner.Clean).Where(t => t.Length >= 10).ToList();
+(List<string> rest, List<string> test) = Corpus.Split(tweets, quick ? 0.005 : 0.02, seed);
+(List<string> allTrain, List<string> valid) = Corpus.Split(rest, 0.03, seed + 1);
+// The CPU budget (the whole recipe in about an hour on 2 cores) allows 50,000 training tweets: the first of the seeded split.
+List<string> train = allTrain.Take(quick ? 8000 : 50_000).ToList();
+Console.WriteLine($"{raw.Count:N0} tweets → {tweets.Count:N0} of at least 10 characters after cleaning: {train.Count:N0} train (of {allTrain.Count:N0}) / {valid.Count:N0} validation / {test.Count:N0} test");
+
+var vocabClock = Stopwatch.StartNew();
+int bpeSize = quick ? 500 : 2000;
+SubwordVocabulary bpe = SubwordVocabulary.TrainByteLevelBpe(train, bpeSize);
+var data = new LmDataset(bpe, train, valid, train.Select(bpe.EncodeSequence).ToArray(), valid.Select(bpe.EncodeSequence).ToArray());
+double tokensPerTweet = data.Train.Average(s => s.Length - 2.0), charsPerTweet = train.Average(t => t.Length);
+Console.WriteLine($"byte-level BPE of {bpe.Size:N0} tokens ({vocabClock.Elapsed.TotalSeconds:F0} s): {tokensPerTweet:F1} tokens per tweet, {charsPerTweet / tokensPerTweet:F2} characters per token");
+
+// Validation tweets completed after every epoch (greedy, healed), for the ROUGE curve.
+List<string> curveTweets = valid.Take(quick ? 100 : 400).ToList();
+var rouge = new Rouge();
+var greedy = new GenerationOptions { Greedy = true };
+double CurveRouge(LanguageModel lm) =>
+    Completion.Score(Completion.Complete(lm, curveTweets, greedy, new CompletionOptions { Heal = true }), rouge).RougeL.F1;
+
+// The LSTM: one layer, embeddings 256, hidden 512; tied to nothing; Adam 2e-3, dropout 0.2, early stopping on validation loss.
+int epochs = quick ? 1 : 4;
+var lstmRun = new LmRun("LSTM",
+    new RnnLanguageModelOptions { VocabSize = bpe.Size, Kind = RecurrentKind.Lstm, EmbeddingSize = 256, HiddenSize = quick ? 128 : 512, Dropout = 0.2, PadId = bpe.PadId },
+    new LmTrainingOptions { Epochs = epochs, Patience = 1, BatchSize = 64, Bptt = 64, LearningRate = 2e-3, Seed = seed });
+string lstmDir = Path.Combine(runs, "lstm");
+var lstmCurve = new RougeCurve(Path.Combine(lstmDir, "rouge_curve.json"));
+RnnLanguageModel lstm = TrainLstm();
+RnnLanguageModel TrainLstm()
+{
+    // LmRecipe.Train with an epoch hook: the model in training is wrapped (not owned) to complete the curve tweets.
+    var clock = Stopwatch.StartNew();
+    double lastReport = 0;
+    RnnLanguageModel? live = null;
+    var trainer = new LmTrainer
+    {
+        OnStep = s =>
+        {
+            if (clock.Elapsed.TotalSeconds - lastReport < 30) return;
+            lastReport = clock.Elapsed.TotalSeconds;
+            Console.Error.WriteLine($"  LSTM: epoch {s.Epoch} batch {s.Batch}/{s.Batches} loss {s.Loss:F3} {s.ItemsPerSecond:N0} tok/s");
+        },
+        OnEpoch = e =>
+        {
+            double r = CurveRouge(LanguageModel.Of(live!, bpe));
+            lstmCurve.Add(e.Epoch, r);
+            Console.WriteLine($"  LSTM: epoch {e.Epoch} validation perplexity {e.Valid.Perplexity:F2}, {e.Valid.BitsPerChar:F3} bits/char, ROUGE-L {r:F4} ({e.Seconds:F0} s)");
+        },
+    };
+    bool resume = File.Exists(Path.Combine(lstmDir, LmTrainer.CheckpointFile));
+    if (!resume && Directory.Exists(lstmDir)) Directory.Delete(lstmDir, recursive: true);
+    if (!resume) lstmCurve.Clear();
+    live = RandomGenerator.Seeded((ulong)seed, () => new RnnLanguageModel(lstmRun.Model));
+    lstmRun.Parameters = live.ParameterCount();
+    Console.WriteLine($"LSTM: {lstmRun.Parameters:N0} parameters{(resume ? ", continuing" : "")}");
+    lstmRun.Result = trainer.Train(live, bpe, data.Train, data.Valid, data.ValidChars, lstmRun.Training, lstmDir, resume);
+    return live;
+}
+
+// The GPT: 4 blocks of width 256 with 4 heads, context 64 (a tweet is ~25 tokens), dropout 0.1; AdamW 1e-3 with
+// 200 steps of warm-up then a cosine to 1e-4, weight decay 0.1 on the projection matrices.
+var gptConfig = new GptConfig
+{
+    Layers = quick ? 2 : 4, Heads = 4, Width = quick ? 128 : 256, Positions = 64, VocabSize = bpe.Size, EmbeddingDropout = 0.1, AttentionDropout = 0.1,
+    ResidualDropout = 0.1, BosTokenId = bpe.SosId, EosTokenId = bpe.EosId, PadTokenId = bpe.PadId,
+};
+var gptTraining = new GptTrainingOptions
+{
+    Epochs = epochs, BatchSize = 32, Context = 64, LearningRate = 1e-3, MinLearningRate = 1e-4, WarmupSteps = 200, WeightDecay = 0.1, Patience = 1, Seed = seed,
+};
+string gptDir = Path.Combine(runs, "gpt");
+var gptCurve = new RougeCurve(Path.Combine(gptDir, "rouge_curve.json"));
+GptModel gpt = RandomGenerator.Seeded((ulong)seed, () => new GptModel(gptConfig));
+LmTrainingResult gptResult;
+{
+    bool resume = File.Exists(Path.Combine(gptDir, GptTrainer.CheckpointFile));
+    if (!resume && Directory.Exists(gptDir)) Directory.Delete(gptDir, recursive: true);
+    if (!resume) gptCurve.Clear();
+    Console.WriteLine($"GPT: {gpt.ParameterCount():N0} parameters{(resume ? ", continuing" : "")}");
+    var clock = Stopwatch.StartNew();
+    double lastReport = 0;
+    var trainer = new GptTrainer
+    {
+        OnStep = s =>
+        {
+            if (clock.Elapsed.TotalSeconds - lastReport < 30) return;
+            lastReport = clock.Elapsed.TotalSeconds;
+            Console.Error.WriteLine($"  GPT: epoch {s.Epoch} batch {s.Batch}/{s.Batches} loss {s.Loss:F3} {s.ItemsPerSecond:N0} tok/s");
+        },
+        OnEpoch = e =>
+        {
+            double r = CurveRouge(LanguageModel.Of(gpt, bpe));
+            gptCurve.Add(e.Epoch, r);
+            Console.WriteLine($"  GPT: epoch {e.Epoch} validation perplexity {e.Valid.Perplexity:F2}, {e.Valid.BitsPerChar:F3} bits/char, ROUGE-L {r:F4} ({e.Seconds:F0} s)");
+        },
+    };
+    gptResult = trainer.Train(gpt, bpe, data.Train, data.Valid, data.ValidChars, gptTraining, gptDir, resume);
+}
+
+// Completion of every test tweet, four decodings, with and without token healing.
+(string Name, GenerationOptions Options)[] decodings =
+[
+    ("greedy", new GenerationOptions { Greedy = true }),
+    ("sampling, temperature 0.8", new GenerationOptions { Temperature = 0.8, Seed = seed }),
+    ("nucleus top-p 0.9", new GenerationOptions { TopP = 0.9, Seed = seed }),
+    ("beam search, 4 beams", new GenerationOptions { Beams = 4, LengthPenalty = 1.0 }),
+];
+var models = new (string Name, LanguageModel Model, long Parameters)[]
+{
+    ("LSTM", LanguageModel.Of(lstm, bpe), lstmRun.Parameters), ("GPT", LanguageModel.Of(gpt, bpe), gpt.ParameterCount()),
+};
+var table = new List<(string Model, string Decoding, bool Healed, RougeSummary Scores, double Seconds)>();
+var examples = new Dictionary<(string, string, bool), IReadOnlyList<CompletionExample>>();
+foreach ((string name, LanguageModel model, _) in models)
+    foreach ((string decoding, GenerationOptions options) in decodings)
+        foreach (bool heal in new[] { false, true })
+        {
+            var clock = Stopwatch.StartNew();
+            IReadOnlyList<CompletionExample> done = Completion.Complete(model, test, options, new CompletionOptions { Heal = heal });
+            RougeSummary s = Completion.Score(done, rouge);
+            table.Add((name, decoding, heal, s, clock.Elapsed.TotalSeconds));
+            examples[(name, decoding, heal)] = done;
+            Console.WriteLine($"{name}, {decoding}{(heal ? ", healed" : "")}: ROUGE-1 {s.Rouge1.F1:F4}, ROUGE-2 {s.Rouge2.F1:F4}, ROUGE-L {s.RougeL.F1:F4} ({clock.Elapsed.TotalSeconds:F0} s)");
+        }
+
+// README
+string curves = RecipeCharts.Panels(Path.Combine(recipe, quick ? "curves-quick.png" : "curves.png"), "training curves", "epoch",
+    ("validation loss (nats per BPE token)", "loss",
+        [new ChartSeries("LSTM", lstmRun.Result!.History.Select(h => (double)h.Epoch).ToList(), lstmRun.Result.History.Select(h => h.Valid.Loss).ToList()),
+         new ChartSeries("GPT", gptResult.History.Select(h => (double)h.Epoch).ToList(), gptResult.History.Select(h => h.Valid.Loss).ToList())]),
+    ($"validation ROUGE-L F1 (greedy, healed; {curveTweets.Count} tweets)", "ROUGE-L", [lstmCurve.Series("LSTM"), gptCurve.Series("GPT")]));
+var course = new Dictionary<(string, string), double> { [("LSTM", "greedy")] = 0.0707, [("LSTM", "sampling, temperature 0.8")] = 0.0712 };
+var readme = new StringBuilder();
+readme.AppendLine("# Tweet autocompletion");
+readme.AppendLine();
+readme.AppendLine("```");
+readme.AppendLine("dotnet run -c Release --project recipes/tweets");
+readme.AppendLine("```");
+readme.AppendLine();
+readme.AppendLine(CultureInfo.InvariantCulture, $"""
+    The course's first project: a language model trained on tweets completes a tweet cut at three quarters of its characters
+    (so the prompt usually ends inside a word: "my whole body feels itc"), and the completion is scored against the true rest with
+    ROUGE (Google's rouge-score definitions, `Slovo.Evaluation.Rouge`: lowercase, runs outside [a-z0-9] become spaces, no
+    stemming; F1, mean over the tweets). Written by the command above on {Environment.ProcessorCount} cores with libtorch {LibTorch.Version};
+    the whole run took {total.Elapsed.TotalMinutes:F0} min.
+
+    **Data.** The shipped Sentiment140 tweets ({raw.Count:N0}), cleaned by `TweetCleaner` (HTML entities decoded, URLs and @mentions
+    removed, lowercased, whitespace collapsed) and kept when at least 10 characters long: {tweets.Count:N0}. Split with seed 1:
+    {allTrain.Count:N0} for training, of which the first {train.Count:N0} are used (the CPU budget), {valid.Count:N0} for validation (early stopping, curves), {test.Count:N0} test tweets, every one of which is
+    completed below. One byte-level BPE of {bpe.Size:N0} tokens, trained on the training tweets, serves both models
+    ({tokensPerTweet:F1} tokens per tweet, {charsPerTweet / tokensPerTweet:F2} characters per token).
+
+    **Models** (about the same size, trained here from scratch on the same tokens):
+    - LSTM: embeddings 256, one layer of {lstmRun.Model.HiddenSize}, dropout 0.2, {lstmRun.Parameters:N0} parameters; Adam 2e-3, batches of 64 tweets, early
+      stopping on validation loss (`LmTrainer`). Best epoch {lstmRun.Result.BestEpoch} of {lstmRun.Result.History.Count}: perplexity {lstmRun.Result.BestValid.Perplexity:F2} per token, {lstmRun.Result.BestValid.BitsPerChar:F3} bits/char, {lstmRun.Result.Seconds / 60:F1} min.
+    - GPT: {gptConfig.Layers} blocks of width {gptConfig.Width}, {gptConfig.Heads} heads, context 64, dropout 0.1, {gpt.ParameterCount():N0} parameters; AdamW 1e-3 with 200 warm-up steps and a
+      cosine to 1e-4, batches of 32 windows (`GptTrainer`). Best epoch {gptResult.BestEpoch} of {gptResult.History.Count}: perplexity {gptResult.BestValid.Perplexity:F2} per token, {gptResult.BestValid.BitsPerChar:F3} bits/char, {gptResult.Seconds / 60:F1} min.
+
+    **Completion** (`Completion.Complete`, the same as `slovo lm complete`): up to the reference's own token count plus 3 tokens, or the
+    end of the tweet. With **token healing** the prompt's last token is taken back and the completion must begin with its text, so
+    the model decides how the cut word goes on; without it, a subword model sees a token (say "tomorr") that in training was always
+    followed by the rest of its word in the same token, and often ends the word there.
+    """);
+readme.AppendLine();
+readme.AppendLine("## Results");
+readme.AppendLine();
+readme.AppendLine(CultureInfo.InvariantCulture, $"Mean F1 over the {test.Count:N0} test tweets. The course column is the course project's figure: not like for like (about 300,000 tweets, its own split and cleaning, a word-level LSTM; its transformer row was a pretrained distilgpt2, 0.0519 greedy and 0.0497 sampling).");
+readme.AppendLine();
+readme.AppendLine("| model | decoding | token healing | ROUGE-1 | ROUGE-2 | ROUGE-L | course ROUGE-L | time |");
+readme.AppendLine("|---|---|---|---:|---:|---:|---:|---:|");
+foreach (var r in table)
+    readme.AppendLine(CultureInfo.InvariantCulture,
+        $"| {r.Model} | {r.Decoding} | {(r.Healed ? "yes" : "no")} | {r.Scores.Rouge1.F1:F4} | {r.Scores.Rouge2.F1:F4} | {r.Scores.RougeL.F1:F4} | {(!r.Healed && course.TryGetValue((r.Model, r.Decoding), out double c) ? c.ToString("F4", CultureInfo.InvariantCulture) : "")} | {r.Seconds:F0} s |");
+var best = table.MaxBy(r => r.Scores.RougeL.F1);
+double bestLstm = table.Where(r => r.Model == "LSTM").Max(r => r.Scores.RougeL.F1);
+double bestGptHealed = table.Where(r => r.Model == "GPT" && r.Healed).Max(r => r.Scores.RougeL.F1);
+readme.AppendLine();
+readme.AppendLine(CultureInfo.InvariantCulture,
+    $"Best: {best.Model}, {best.Decoding}{(best.Healed ? ", healed" : "")}, ROUGE-L {best.Scores.RougeL.F1:F4} (target: 0.12 — {(best.Scores.RougeL.F1 >= 0.12 ? "met" : "not met")}). " +
+    $"The best healed GPT row ({bestGptHealed:F4}) is {(bestGptHealed > bestLstm ? "above" : "not above")} every LSTM row (best {bestLstm:F4}).");
+readme.AppendLine();
+readme.AppendLine(curves);
+readme.AppendLine();
+readme.AppendLine("## Twenty test tweets");
+readme.AppendLine();
+readme.AppendLine("Greedy decoding with token healing; the prompt is shown with the cut marked by ‸.");
+readme.AppendLine();
+readme.AppendLine("| prompt‸ | true rest | LSTM | GPT |");
+readme.AppendLine("|---|---|---|---|");
+var lstmEx = examples[("LSTM", "greedy", true)];
+var gptEx = examples[("GPT", "greedy", true)];
+for (int i = 0; i < Math.Min(20, lstmEx.Count); ++i)
+    readme.AppendLine(CultureInfo.InvariantCulture, $"| {LmRecipe.Escape(lstmEx[i].Prompt)}‸ | {LmRecipe.Escape(lstmEx[i].Reference)} | {LmRecipe.Escape(lstmEx[i].Completion)} | {LmRecipe.Escape(gptEx[i].Completion)} |");
+readme.AppendLine();
+readme.AppendLine("Any run here completes other tweets from the command line, for example `scripts/slovo lm complete --model recipes/tweets/runs/gpt " +
+                  "--data FILE --clean tweets --greedy --heal` (the run folders are not committed: run the recipe first).");
+File.WriteAllText(Path.Combine(recipe, quick ? "README-quick.md" : "README.md"), readme.ToString());
+Console.WriteLine($"wrote {Path.Combine(recipe, quick ? "README-quick.md" : "README.md")} ({total.Elapsed.TotalMinutes:F1} min)");
+foreach (var m in models) m.Model.Dispose();
+
+/// <summary>Validation ROUGE-L per epoch, kept in the run folder so a resumed run still draws the whole curve.</summary>
+internal sealed class RougeCurve(string path)
+{
+    private readonly SortedDictionary<int, double> _points = File.Exists(path)
+        ? JsonSerializer.Deserialize<SortedDictionary<int, double>>(File.ReadAllText(path)) ?? [] : [];
+
+    public void Clear() => _points.Clear();
+
+    public void Add(int epoch, double rougeL)
+    {
+        _points[epoch] = rougeL;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, JsonSerializer.Serialize(_points));
+    }
+
+    public ChartSeries Series(string name) => new(name, _points.Keys.Select(k => (double)k).ToList(), _points.Values.ToList());
+}
