@@ -32,6 +32,8 @@ public static class SlovoCli
         root.Add(LmCommand.Create());
         root.Add(ClassifyCommand.Create());
         root.Add(EvalCommand.Create());
+        root.Add(ModelsCommand.Create());
+        root.Add(ModelsCommand.EmbedCommand());
         root.Add(PlotCommand.Create());
         root.Add(DemoCommand.Create());
         return root;

@@ -110,3 +110,73 @@ public sealed class SequenceNormalizer(IReadOnlyList<INormalizer> normalizers) :
         return input;
     }
 }
+
+/// <summary>
+/// BERT's normalizer, as Hugging Face's BertNormalizer: control characters (and NUL, U+FFFD) removed and whitespace made
+/// a space (clean text); CJK ideographs surrounded by spaces so each becomes its own word; accents stripped (NFD, then
+/// combining marks removed; by default whenever lower-casing); lower-cased.
+/// </summary>
+public sealed class BertNormalizer(bool cleanText = true, bool handleChineseChars = true, bool? stripAccents = null, bool lowercase = true) : INormalizer
+{
+    private static readonly UnicodeNormalizer Nfd = new(NormalizationForm.FormD);
+    private static readonly StripAccentsNormalizer Strip = new();
+    private static readonly LowercaseNormalizer Lower = new();
+
+    /// <summary>Whether control characters are removed and whitespace made a space.</summary>
+    public bool CleanText { get; } = cleanText;
+
+    /// <summary>Whether CJK ideographs are surrounded by spaces.</summary>
+    public bool HandleChineseChars { get; } = handleChineseChars;
+
+    /// <summary>Whether accents are stripped; null: when lower-casing.</summary>
+    public bool? StripAccents { get; } = stripAccents;
+
+    /// <summary>Whether text is lower-cased.</summary>
+    public bool Lowercase { get; } = lowercase;
+
+    /// <inheritdoc />
+    public NormalizedText Normalize(NormalizedText input)
+    {
+        if (CleanText || HandleChineseChars) input = CleanAndSpace(input);
+        if (StripAccents ?? Lowercase) input = Strip.Normalize(Nfd.Normalize(input));
+        return Lowercase ? Lower.Normalize(input) : input;
+    }
+
+    private NormalizedText CleanAndSpace(NormalizedText input)
+    {
+        string t = input.Text;
+        var sb = new StringBuilder(t.Length);
+        var starts = new List<int>(t.Length);
+        var ends = new List<int>(t.Length);
+        void Add(char c, int s, int e) { sb.Append(c); starts.Add(s); ends.Add(e); }
+        int i = 0;
+        while (i < t.Length)
+        {
+            int width = char.IsSurrogatePair(t, i) ? 2 : 1;
+            int cp = width == 2 ? char.ConvertToUtf32(t[i], t[i + 1]) : t[i];
+            int s = input.Starts[i], e = input.Ends[i + width - 1];
+            if (CleanText && (cp == 0 || cp == 0xFFFD || IsControl(cp))) { i += width; continue; }
+            if (CleanText && IsWhitespace(cp)) Add(' ', s, e);
+            else if (HandleChineseChars && IsChinese(cp))
+            {
+                Add(' ', s, e);
+                for (int k = 0; k < width; ++k) Add(t[i + k], input.Starts[i + k], input.Ends[i + k]);
+                Add(' ', s, e);
+            }
+            else for (int k = 0; k < width; ++k) Add(t[i + k], input.Starts[i + k], input.Ends[i + k]);
+            i += width;
+        }
+        return new NormalizedText(sb.ToString(), starts.ToArray(), ends.ToArray());
+    }
+
+    private static bool IsWhitespace(int cp) => cp is '\t' or '\n' or '\r' || cp < 0x10000 && char.IsWhiteSpace((char)cp);
+
+    /// <summary>Unicode "other" categories (Cc, Cf, Cs, Co, Cn), tab, newline and carriage return excepted.</summary>
+    private static bool IsControl(int cp) => cp is not ('\t' or '\n' or '\r') && CharUnicodeInfo.GetUnicodeCategory(cp) is UnicodeCategory.Control
+        or UnicodeCategory.Format or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
+
+    /// <summary>The CJK Unified Ideographs blocks BERT treats as words of their own.</summary>
+    private static bool IsChinese(int cp) =>
+        cp is >= 0x4E00 and <= 0x9FFF or >= 0x3400 and <= 0x4DBF or >= 0x20000 and <= 0x2A6DF or >= 0x2A700 and <= 0x2B73F
+            or >= 0x2B740 and <= 0x2B81F or >= 0x2B920 and <= 0x2CEAF or >= 0xF900 and <= 0xFAFF or >= 0x2F800 and <= 0x2FA1F;
+}

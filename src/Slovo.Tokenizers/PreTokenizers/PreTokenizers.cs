@@ -219,3 +219,12 @@ public sealed class SequencePreTokenizer(IReadOnlyList<IPreTokenizer> steps) : I
         return null;
     }
 }
+
+/// <summary>BERT's pre-tokenizer, as Hugging Face's BertPreTokenizer: split on whitespace (dropped), every punctuation character its own piece.</summary>
+public sealed class BertPreTokenizer : IPreTokenizer
+{
+    private static readonly SequencePreTokenizer Steps = new([new WhitespaceSplitPreTokenizer(), new PunctuationPreTokenizer()]);
+
+    /// <inheritdoc />
+    public void Split(ReadOnlySpan<char> text, List<(int Start, int Length)> pieces) => Steps.Split(text, pieces);
+}

@@ -140,6 +140,8 @@ public static class TokenizerJson
             "NFKC" => new UnicodeNormalizer(NormalizationForm.FormKC),
             "NFKD" => new UnicodeNormalizer(NormalizationForm.FormKD),
             "Lowercase" => new LowercaseNormalizer(),
+            "BertNormalizer" => new BertNormalizer(OptBool(n, "clean_text", true), OptBool(n, "handle_chinese_chars", true),
+                n["strip_accents"] is JsonValue sa ? sa.GetValue<bool>() : null, OptBool(n, "lowercase", true)),
             "StripAccents" => new StripAccentsNormalizer(),
             "Replace" => new ReplaceNormalizer(
                 n["pattern"]?["String"]?.GetValue<string>() ?? throw new NotSupportedException("only string patterns are supported in Replace normalizers"),
@@ -158,6 +160,7 @@ public static class TokenizerJson
         {
             "Whitespace" => new WhitespacePreTokenizer(),
             "WhitespaceSplit" => new WhitespaceSplitPreTokenizer(),
+            "BertPreTokenizer" => new BertPreTokenizer(),
             "Punctuation" when (OptStr(n, "behavior") ?? "Isolated") == "Isolated" => new PunctuationPreTokenizer(),
             "Digits" when OptBool(n, "individual_digits", false) => new DigitsPreTokenizer(),
             "ByteLevel" => new ByteLevelPreTokenizer(OptBool(n, "add_prefix_space", true), OptBool(n, "use_regex", true)),
@@ -175,6 +178,12 @@ public static class TokenizerJson
         {
             case "ByteLevel":
                 return (null, OptBool(n, "trim_offsets", true));
+            case "BertProcessing":
+            {
+                (string, int) Pair(string key) => n[key] is JsonArray a && a.Count == 2
+                    ? (a[0]!.GetValue<string>(), a[1]!.GetValue<int>()) : throw new InvalidDataException($"BertProcessing needs '{key}' as [token, id]");
+                return (new TemplateProcessing([Pair("cls")], [Pair("sep")]), false);
+            }
             case "TemplateProcessing":
             {
                 var ids = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -286,6 +295,11 @@ public static class TokenizerJson
             },
         },
         LowercaseNormalizer => new JsonObject { ["type"] = "Lowercase" },
+        BertNormalizer b => new JsonObject
+        {
+            ["type"] = "BertNormalizer", ["clean_text"] = b.CleanText, ["handle_chinese_chars"] = b.HandleChineseChars, ["strip_accents"] = b.StripAccents,
+            ["lowercase"] = b.Lowercase,
+        },
         StripAccentsNormalizer => new JsonObject { ["type"] = "StripAccents" },
         ReplaceNormalizer r => new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = r.Pattern }, ["content"] = r.Content },
         SequenceNormalizer s => new JsonObject { ["type"] = "Sequence", ["normalizers"] = new JsonArray(s.Steps.Select(WriteNormalizer).ToArray()) },
@@ -297,6 +311,7 @@ public static class TokenizerJson
         null => null,
         WhitespacePreTokenizer => new JsonObject { ["type"] = "Whitespace" },
         WhitespaceSplitPreTokenizer => new JsonObject { ["type"] = "WhitespaceSplit" },
+        BertPreTokenizer => new JsonObject { ["type"] = "BertPreTokenizer" },
         PunctuationPreTokenizer => new JsonObject { ["type"] = "Punctuation", ["behavior"] = "Isolated" },
         DigitsPreTokenizer => new JsonObject { ["type"] = "Digits", ["individual_digits"] = true },
         ByteLevelPreTokenizer b => new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = b.AddPrefixSpace, ["trim_offsets"] = true, ["use_regex"] = b.UseRegex },

