@@ -34,6 +34,7 @@ public static class SlovoCli
         root.Add(EvalCommand.Create());
         root.Add(ModelsCommand.Create());
         root.Add(ModelsCommand.EmbedCommand());
+        root.Add(RankCommand.Create());
         root.Add(PlotCommand.Create());
         root.Add(DemoCommand.Create());
         return root;

