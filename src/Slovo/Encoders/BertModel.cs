@@ -167,6 +167,10 @@ public sealed class BertModel : Module
         public override bool DrawsFromGlobalGenerator => Attention.DrawsFromGlobalGenerator(_c.AttentionDropout) || base.DrawsFromGlobalGenerator;
     }
 
+    /// <summary>The parameters trained without weight decay, as for transformers generally: biases and LayerNorm weights.</summary>
+    public IEnumerable<Tensor> NoWeightDecayParameters() =>
+        NamedParameters().Where(p => p.Name.EndsWith("bias", StringComparison.Ordinal) || p.Name.Contains("LayerNorm", StringComparison.Ordinal)).Select(p => p.Parameter);
+
     /// <summary>
     /// Reads a Hugging Face BERT folder (config.json and model.safetensors; keys with or without "bert.", task heads and the
     /// position_ids buffer skipped). A folder whose weights have no pooler gives a model without one.

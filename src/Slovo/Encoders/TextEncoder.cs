@@ -1,6 +1,9 @@
 using Slovo.Tokenizers;
 using Slovo.Tokenizers.Serialization;
+using Slovo.Retrieval;
 using Slovo.Torch;
+using Slovo.Torch.Optim;
+using Slovo.Training;
 
 namespace Slovo.Encoders;
 
@@ -114,6 +117,69 @@ public sealed class TextEncoder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Contrastive fine-tuning on pairs of texts that mean the same (duplicates, paraphrases): the mean-pooled embeddings of a
+    /// batch's pairs are scored with NT-Xent, every other pair in the batch serving as a negative (sentence-transformers'
+    /// in-batch negatives), on the shared training loop with AdamW (no decay on biases and LayerNorms), linear warm-up then a
+    /// cosine, and clipping. The model ends in evaluation mode.
+    /// </summary>
+    public void FineTune(IReadOnlyList<(string A, string B)> pairs, ContrastiveOptions o, Action<TrainingProgress>? onStep = null)
+    {
+        if (pairs.Count < 2) throw new ArgumentException("contrastive training needs at least two pairs", nameof(pairs));
+        using var opt = new AdamW(Model.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: Model.NoWeightDecayParameters());
+        using var loop = new TrainingLoop(Model, opt, new TrainingLoopOptions { Epochs = o.Epochs, Clip = o.Clip, Seed = o.Seed })
+        {
+            Schedule = batches => new WarmupCosineLR(opt, Math.Min(o.WarmupSteps, (long)o.Epochs * batches - 1), (long)o.Epochs * batches, o.LearningRate / 10),
+            OnProgress = onStep,
+        };
+        new ShuffledLossTask(pairs.Count, o.BatchSize, o.Seed, batch =>
+            NtXent.Loss(MeanPooled(batch.Select(i => pairs[i].A).ToList()), MeanPooled(batch.Select(i => pairs[i].B).ToList()), o.Temperature), minLastBatch: 2).Run(loop);
+        Model.Eval();
+    }
+
+    /// <summary>Mean-pooled embeddings (B, C) of a batch of texts, with gradients (not normalised: the loss normalises).</summary>
+    private Tensor MeanPooled(IReadOnlyList<string> texts)
+    {
+        int[][] ids = texts.Select(Ids).ToArray();
+        int t = ids.Max(x => x.Length);
+        var flat = new long[texts.Count * t];
+        var mask = new long[texts.Count * t];
+        for (int r = 0; r < ids.Length; ++r)
+            for (int p = 0; p < ids[r].Length; ++p) (flat[r * t + p], mask[r * t + p]) = (ids[r][p], 1);
+        Tensor maskT = Model.ToDevice(Tensor.From(mask, texts.Count, t));
+        (Tensor hidden, _) = Model.Forward(Model.ToDevice(Tensor.From(flat, texts.Count, t)), maskT);
+        Tensor m = maskT.To(ScalarType.Float32).Unsqueeze(2);                                       // (B, T, 1)
+        return hidden.Mul(m).Sum([1]).Div(m.Sum([1]).Clamp(min: 1e-9));                           // (B, C)
+    }
+
     /// <inheritdoc />
     public void Dispose() => Model.Dispose();
+}
+
+/// <summary>Settings of <see cref="TextEncoder.FineTune"/>.</summary>
+public sealed record ContrastiveOptions
+{
+    /// <summary>Passes over the pairs.</summary>
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Pairs per batch (each pair's negatives are the batch's other pairs).</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Peak learning rate (AdamW).</summary>
+    public double LearningRate { get; init; } = 2e-5;
+
+    /// <summary>Optimizer steps of linear warm-up.</summary>
+    public int WarmupSteps { get; init; } = 10;
+
+    /// <summary>AdamW weight decay on the weight matrices.</summary>
+    public double WeightDecay { get; init; } = 0.01;
+
+    /// <summary>NT-Xent temperature (sentence-transformers' scale 20 is 0.05).</summary>
+    public double Temperature { get; init; } = 0.05;
+
+    /// <summary>Gradient norm limit (0: none).</summary>
+    public double Clip { get; init; } = 1.0;
+
+    /// <summary>Seed of the batch order and dropout.</summary>
+    public int Seed { get; init; } = 1;
 }

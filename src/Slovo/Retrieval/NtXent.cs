@@ -22,7 +22,7 @@ public static class NtXent
         Tensor qn = q / q.Norm(2, [1], keepDim: true).Clamp(min: 1e-12);       // (B, D)
         Tensor dn = d / d.Norm(2, [1], keepDim: true).Clamp(min: 1e-12);       // (B, D)
         Tensor logits = qn.MM(dn.T()) / temperature;                             // (B, B)
-        Tensor target = Tensor.Arange(q.Size(0));
+        Tensor target = Tensor.Arange(0, q.Size(0), device: q.Device);
         Tensor loss = (Losses.CrossEntropy(logits, target) + Losses.CrossEntropy(logits.T(), target)) / 2;
         return scope.Keep(loss);
     }
