@@ -21,6 +21,9 @@ Reads commands on stdin, answers each with one line (seconds for the round, or "
                                   -> seconds per training step (forward, cross-entropy over every position, backward,
                                      AdamW 3e-4, fused on CUDA) on a random batch, averaged over STEPS; PRECISION fp32
                                      (default), tf32 (CUDA matmuls on TF32 tensor cores) or bf16 (autocast)
+  bert_setup DIR THREADS          -> ok        (a BERT encoder read from a Hugging Face folder: config.json, model.safetensors)
+  bert_encode IDS BATCH OUT       -> seconds to embed every line of IDS (token ids) in batches of BATCH, mean-pooled and
+                                     L2-normalised as sentence-transformers does; the float32 vectors are written to OUT
   gpt_generate N ID,ID,... [ROWS] -> "seconds id id ..." for N greedy tokens after the prompt (repeated in ROWS rows, the
                                      ids of row 0 returned), with a key/value cache
 """
@@ -256,6 +259,64 @@ def gpt_generate(n, prompt, rows=1):
     return time.perf_counter() - t, out
 
 
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    return {k: torch.frombuffer(bytearray(data[v["data_offsets"][0]:v["data_offsets"][1]]), dtype=torch.float32).reshape(v["shape"])
+            for k, v in header.items() if k != "__metadata__"}
+
+
+class Bert(torch.nn.Module):
+    """BERT's encoder in plain PyTorch (post-LayerNorm layers, exact GELU), weights by Hugging Face BertModel's names."""
+
+    def __init__(self, cfg, w):
+        super().__init__()
+        self.cfg, self.w = cfg, w
+
+    def forward(self, ids, mask):
+        w, c = self.w, self.cfg
+        b, t = ids.shape
+        d, h = c["hidden_size"], c["num_attention_heads"]
+        eps = c["layer_norm_eps"]
+        ln = lambda x, p: torch.nn.functional.layer_norm(x, (d,), w[p + ".weight"], w[p + ".bias"], eps)
+        lin = lambda x, p: torch.nn.functional.linear(x, w[p + ".weight"], w[p + ".bias"])
+        x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:t] + w["embeddings.token_type_embeddings.weight"][0]
+        x = ln(x, "embeddings.LayerNorm")
+        bias = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+        for i in range(c["num_hidden_layers"]):
+            p = f"encoder.layer.{i}."
+            q, k, v = (lin(x, p + "attention.self." + n).view(b, t, h, d // h).transpose(1, 2) for n in ("query", "key", "value"))
+            a = ((q @ k.transpose(-1, -2)) / math.sqrt(d // h) + bias).softmax(-1) @ v
+            x = ln(lin(a.transpose(1, 2).reshape(b, t, d), p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
+            x = ln(lin(torch.nn.functional.gelu(lin(x, p + "intermediate.dense")), p + "output.dense") + x, p + "output.LayerNorm")
+        return x
+
+
+def bert_setup(folder, threads):
+    torch.set_num_threads(threads)
+    state["bert"] = Bert(json.load(open(f"{folder}/config.json")), read_safetensors(f"{folder}/model.safetensors"))
+
+
+def bert_encode(path, batch, out):
+    rows = [[int(i) for i in line.split()] for line in open(path)]
+    model, vectors = state["bert"], []
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for s in range(0, len(rows), batch):
+            group = rows[s:s + batch]
+            t = max(len(r) for r in group)
+            ids = torch.tensor([r + [0] * (t - len(r)) for r in group])
+            mask = torch.tensor([[1] * len(r) + [0] * (t - len(r)) for r in group])
+            hidden = model(ids, mask)
+            m = mask[:, :, None].float()
+            vectors.append(torch.nn.functional.normalize((hidden * m).sum(1) / m.sum(1), dim=1))
+    seconds = time.perf_counter() - t0
+    torch.cat(vectors).numpy().astype("float32").tofile(out)
+    return seconds
+
+
 for line in sys.stdin:
     cmd, *args = line.split()
     if cmd == "add_setup":
@@ -274,6 +335,11 @@ for line in sys.stdin:
     elif cmd == "cls_train":
         seconds, texts = cls_train(args[0], *(int(a) for a in args[1:]))
         print(f"{seconds} {texts}", flush=True)
+    elif cmd == "bert_setup":
+        bert_setup(args[0], int(args[1]))
+        print("ok", flush=True)
+    elif cmd == "bert_encode":
+        print(bert_encode(args[0], int(args[1]), args[2]), flush=True)
     elif cmd == "gpt_setup":
         gpt_setup(args[0], int(args[1]), *args[2:])
         print("ok", flush=True)

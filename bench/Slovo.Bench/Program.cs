@@ -9,7 +9,7 @@ using Slovo.Text;
 // Side-by-side benchmarks of Slovo.Torch against PyTorch (Debian python3-torch: the same libtorch 1.13), in one run.
 // PyTorch runs as a persistent peer process (bench/peer_torch.py), and Slovo and PyTorch rounds alternate one by
 // one so both see the same machine noise; medians are compared and the ratio is printed last.
-// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt-train|gpt-generate|gpt2|gpt2-dotnet|bpe-train|batch-encode|batch-encode-dotnet|rank|w2v-load|lm-generate|lm-train|cls-lstm|cls-train|probes|all]
+// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt-train|gpt-generate|encode|gpt2|gpt2-dotnet|bpe-train|batch-encode|batch-encode-dotnet|rank|w2v-load|lm-generate|lm-train|cls-lstm|cls-train|probes|all]
 // ("probes" prints the seeded quality probes behind the tests' thresholds; it is not part of "all")
 
 string which = args.Length > 0 ? args[0] : "all";
@@ -18,7 +18,7 @@ if (which == "all")
     // Each benchmark runs in a process of its own, so none inherits another's heap, thread pools or memory high-water
     // mark: "all" gives the figures the single benchmarks give.
     string self = typeof(Peer).Assembly.Location;
-    foreach (string name in new[] { "add", "lstm", "gpt-train", "gpt-generate", "gpt2", "gpt2-dotnet", "bpe-train", "batch-encode", "batch-encode-dotnet", "rank", "w2v-load",
+    foreach (string name in new[] { "add", "lstm", "gpt-train", "gpt-generate", "encode", "gpt2", "gpt2-dotnet", "bpe-train", "batch-encode", "batch-encode-dotnet", "rank", "w2v-load",
                                     "lm-generate", "lm-train", "cls-lstm", "cls-train" })
     {
         string host = Environment.ProcessPath!; // the dotnet host (dotnet Slovo.Bench.dll) or the app host (Slovo.Bench)
@@ -44,6 +44,7 @@ try
     if (which is "lstm" or "all") BenchLstm();
     if (which is "gpt-train" or "all") GptBench.Train(python, peer);
     if (which is "gpt-generate" or "all") GptBench.Generate(python, peer);
+    if (which is "encode" or "all") EncoderBench.Run(python, peer, FindRepoRoot());
     if (which is "gpt2" or "all") BenchGpt2();
     if (which is "gpt2-dotnet" or "all") BenchGpt2DotNet();
     if (which is "bpe-train" or "all") BenchBpeTrain();
