@@ -5,6 +5,7 @@ using Slovo.Generation;
 using Slovo.LanguageModels;
 using Slovo.Text;
 using Slovo.Torch;
+using Slovo.Training;
 
 namespace Slovo.Recipes;
 
@@ -26,16 +27,9 @@ public static class LmRecipe
     /// </summary>
     public static RnnLanguageModel Train(LmRun run, LmDataset data, string runDir, Action<RnnLanguageModel>? init = null)
     {
-        var clock = Stopwatch.StartNew();
-        double lastReport = 0;
         var trainer = new LmTrainer
         {
-            OnStep = s =>
-            {
-                if (clock.Elapsed.TotalSeconds - lastReport < 15) return;
-                lastReport = clock.Elapsed.TotalSeconds;
-                Console.Error.WriteLine($"  {run.Name}: epoch {s.Epoch} batch {s.Batch}/{s.Batches} loss {s.Loss:F3} {s.ItemsPerSecond:N0} tok/s");
-            },
+            OnStep = Progress(run.Name, 15),
             OnEpoch = e => Console.WriteLine($"  {run.Name}: epoch {e.Epoch} validation perplexity {e.Valid.Perplexity:F2}, {e.Valid.BitsPerChar:F3} bits/char ({e.Seconds:F0} s)"),
         };
         if (File.Exists(Path.Combine(runDir, LmTrainer.CheckpointFile)))
@@ -61,6 +55,19 @@ public static class LmRecipe
         Console.WriteLine($"{run.Name}: {run.Parameters:N0} parameters, vocabulary {data.Vocab.Size:N0}");
         run.Result = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir);
         return model;
+    }
+
+    /// <summary>A training-progress callback that prints a line to standard error at most every <paramref name="seconds"/>.</summary>
+    public static Action<TrainingProgress> Progress(string name, double seconds)
+    {
+        var clock = Stopwatch.StartNew();
+        double last = 0;
+        return s =>
+        {
+            if (clock.Elapsed.TotalSeconds - last < seconds) return;
+            last = clock.Elapsed.TotalSeconds;
+            Console.Error.WriteLine($"  {name}: epoch {s.Epoch} batch {s.Batch}/{s.Batches} loss {s.Loss:F3} {s.ItemsPerSecond:N0} tok/s");
+        };
     }
 
     /// <summary>The results table: parameters, validation figures, epochs and training time.</summary>

@@ -59,17 +59,10 @@ RnnLanguageModel lstm = TrainLstm();
 RnnLanguageModel TrainLstm()
 {
     // LmRecipe.Train with an epoch hook: the model in training is wrapped (not owned) to complete the curve tweets.
-    var clock = Stopwatch.StartNew();
-    double lastReport = 0;
     RnnLanguageModel? live = null;
     var trainer = new LmTrainer
     {
-        OnStep = s =>
-        {
-            if (clock.Elapsed.TotalSeconds - lastReport < 30) return;
-            lastReport = clock.Elapsed.TotalSeconds;
-            Console.Error.WriteLine($"  LSTM: epoch {s.Epoch} batch {s.Batch}/{s.Batches} loss {s.Loss:F3} {s.ItemsPerSecond:N0} tok/s");
-        },
+        OnStep = LmRecipe.Progress("LSTM", 30),
         OnEpoch = e =>
         {
             double r = CurveRouge(LanguageModel.Of(live!, bpe));
@@ -107,16 +100,9 @@ LmTrainingResult gptResult;
     if (!resume && Directory.Exists(gptDir)) Directory.Delete(gptDir, recursive: true);
     if (!resume) gptCurve.Clear();
     Console.WriteLine($"GPT: {gpt.ParameterCount():N0} parameters{(resume ? ", continuing" : "")}");
-    var clock = Stopwatch.StartNew();
-    double lastReport = 0;
     var trainer = new GptTrainer
     {
-        OnStep = s =>
-        {
-            if (clock.Elapsed.TotalSeconds - lastReport < 30) return;
-            lastReport = clock.Elapsed.TotalSeconds;
-            Console.Error.WriteLine($"  GPT: epoch {s.Epoch} batch {s.Batch}/{s.Batches} loss {s.Loss:F3} {s.ItemsPerSecond:N0} tok/s");
-        },
+        OnStep = LmRecipe.Progress("GPT", 30),
         OnEpoch = e =>
         {
             double r = CurveRouge(LanguageModel.Of(gpt, bpe));
