@@ -49,9 +49,10 @@ internal static class RankCommand
             {
                 int cut = q.IndexOf('<');
                 q = (cut < 0 ? q : q[..cut]).Trim();
-                if (!index.TryGetValue(q, out int i)) (i, index[q]) = (questions.Count, questions.Count);
-                if (i == questions.Count) questions.Add(q);
-                return i;
+                if (index.TryGetValue(q, out int i)) return i;
+                index[q] = questions.Count;
+                questions.Add(q);
+                return questions.Count - 1;
             }
             List<QuestionPair> read = DuplicatePairs.Read(pairsPath);
             var duplicates = read.Select(x => (Id(x.Question1), Id(x.Question2), x.IsDuplicate)).Where(x => x.IsDuplicate && x.Item1 != x.Item2)
