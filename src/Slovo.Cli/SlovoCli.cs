@@ -35,6 +35,7 @@ public static class SlovoCli
         root.Add(ModelsCommand.Create());
         root.Add(ModelsCommand.EmbedCommand());
         root.Add(RankCommand.Create());
+        root.Add(ServeCommand.Create());
         root.Add(PlotCommand.Create());
         root.Add(DemoCommand.Create());
         return root;

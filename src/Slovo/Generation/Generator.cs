@@ -49,7 +49,7 @@ public sealed record PrefixConstraint(string Text, IReadOnlyList<string> TokenTe
 /// repetition penalty, no-repeat n-grams), or beam search (length penalty, EOS handling, optional multinomial beam
 /// sampling). The model's state is carried from token to token; the prompt is read once.
 /// </summary>
-public static class Generator
+public static partial class Generator
 {
     /// <summary>Generates one continuation of <paramref name="prompt"/>. <paramref name="decode"/> turns tokens into text
     /// (needed for stop strings); <paramref name="onToken"/> receives each token as it is produced (not for beam search).</summary>
@@ -60,7 +60,7 @@ public static class Generator
         options.Validate(model.VocabSize);
         if (options.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder", nameof(decode));
         if (options.Beams > 1) return BeamSearch(model, prompt, options, decode, prefix);
-        var row = new RowSampler(prompt, options, options.Seed, decode, prefix);
+        var row = new SequenceSampler(prompt, options, options.Seed, decode, prefix);
         if (row.Result is not null) return row.Result;
         (TState state, float[] logits) = model.Start(prompt);
         while (true)
@@ -89,7 +89,7 @@ public static class Generator
         if (options.Beams > 1)
             return prompts.Select((p, i) => Generate(model, p, options with { Seed = options.Seed + i }, decode, prefix: prefixes?[i])).ToList();
         (TState state, float[][] logits) = model.StartBatch(prompts);
-        var rows = prompts.Select((p, i) => new RowSampler(p, options, options.Seed + i, decode, prefixes?[i])).ToArray();
+        var rows = prompts.Select((p, i) => new SequenceSampler(p, options, options.Seed + i, decode, prefixes?[i])).ToArray();
         var tokens = new int[rows.Length];
         while (true)
         {
@@ -103,40 +103,51 @@ public static class Generator
             (state, logits) = model.AdvanceBatch(state, tokens);
         }
     }
+}
 
-    /// <summary>One sequence being sampled: penalties, filtering, drawing, and the stop rules.</summary>
-    private sealed class RowSampler(IReadOnlyList<int> prompt, GenerationOptions options, int seed, Func<IReadOnlyList<int>, string>? decode,
-                                    PrefixConstraint? prefix)
+/// <summary>
+/// One sequence being sampled, one token at a time, from logits the caller computes: penalties, filtering, drawing with its
+/// own seeded generator, and the stop rules. <see cref="Generator"/> drives one per row; a scheduler that batches requests
+/// as they come (rows join and leave between steps) drives one per request, and gets the same tokens.
+/// </summary>
+public sealed class SequenceSampler(IReadOnlyList<int> prompt, GenerationOptions options, int seed, Func<IReadOnlyList<int>, string>? decode = null,
+                                     PrefixConstraint? prefix = null)
+{
+    private string _generatedText = "";
+    private readonly Random _rng = new(seed);
+    private readonly List<int> _history = new(prompt);
+    private readonly List<int> _generated = [];
+    private double _logProb;
+
+    /// <summary>The finished continuation, or null while it goes on.</summary>
+    public GenerationResult? Result { get; private set; } = options.MaxTokens == 0 ? new GenerationResult([], StopReason.MaxTokens, 0) : null;
+
+    /// <summary>The tokens drawn so far.</summary>
+    public IReadOnlyList<int> Generated => _generated;
+
+    /// <summary>Draws the next token from the model's logits and updates <see cref="Result"/> when the sequence ends.</summary>
+    public int Next(float[] logits)
     {
-        private string _generatedText = "";
-        private readonly Random _rng = new(seed);
-        private readonly List<int> _history = new(prompt);
-        private readonly List<int> _generated = [];
-        private double _logProb;
-
-        public GenerationResult? Result { get; private set; } = options.MaxTokens == 0 ? new GenerationResult([], StopReason.MaxTokens, 0) : null;
-
-        /// <summary>Draws the next token from the model's logits and updates <see cref="Result"/> when the sequence ends.</summary>
-        public int Next(float[] logits)
-        {
-            float[] l = (float[])logits.Clone();
-            LogitProcessor.ApplyPenalties(l, _history, options);
-            if (options.EosToken is { } eos && _generated.Count < options.MinTokens) l[eos] = float.NegativeInfinity;
-            prefix?.Mask(l, _generatedText);
-            double[] p = LogitProcessor.Distribution(l, options);
-            int token = LogitProcessor.Sample(p, _rng);
-            _logProb += LogitProcessor.LogSoftmax(logits)[token];
-            if (prefix is not null && _generatedText.Length < prefix.Text.Length) _generatedText += prefix.TextOf([token]);
-            _generated.Add(token);
-            _history.Add(token);
-            if (token == options.EosToken) Result = new GenerationResult(_generated, StopReason.Eos, _logProb);
-            else if (options.StopStrings.Count > 0 && options.StopStrings.Any(s => decode!(_generated).EndsWith(s, StringComparison.Ordinal)))
-                Result = new GenerationResult(_generated, StopReason.StopString, _logProb);
-            else if (_generated.Count >= options.MaxTokens) Result = new GenerationResult(_generated, StopReason.MaxTokens, _logProb);
-            return token;
-        }
+        float[] l = (float[])logits.Clone();
+        LogitProcessor.ApplyPenalties(l, _history, options);
+        if (options.EosToken is { } eos && _generated.Count < options.MinTokens) l[eos] = float.NegativeInfinity;
+        prefix?.Mask(l, _generatedText);
+        double[] p = LogitProcessor.Distribution(l, options);
+        int token = LogitProcessor.Sample(p, _rng);
+        _logProb += LogitProcessor.LogSoftmax(logits)[token];
+        if (prefix is not null && _generatedText.Length < prefix.Text.Length) _generatedText += prefix.TextOf([token]);
+        _generated.Add(token);
+        _history.Add(token);
+        if (token == options.EosToken) Result = new GenerationResult(_generated, StopReason.Eos, _logProb);
+        else if (options.StopStrings.Count > 0 && options.StopStrings.Any(s => decode!(_generated).EndsWith(s, StringComparison.Ordinal)))
+            Result = new GenerationResult(_generated, StopReason.StopString, _logProb);
+        else if (_generated.Count >= options.MaxTokens) Result = new GenerationResult(_generated, StopReason.MaxTokens, _logProb);
+        return token;
     }
+}
 
+public static partial class Generator
+{
     private sealed record Beam<TState>(List<int> Tokens, TState State, float[] Logits, double Score);
 
     private static double Normalized(double score, int length, double penalty) => penalty == 0 ? score : score / Math.Pow(Math.Max(1, length), penalty);

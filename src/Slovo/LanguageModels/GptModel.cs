@@ -82,7 +82,7 @@ public sealed record GptCache(IReadOnlyList<KeyValue> Layers, Tensor? Keep = nul
 /// (<see cref="FromPretrained(string)"/>, <see cref="SavePretrained"/>), and generates through <see cref="IIncrementalModel{TState}"/>
 /// with a key/value cache, so every decoding strategy of <see cref="Generator"/> works with it.
 /// </summary>
-public sealed class GptModel : Module, IBatchedIncrementalModel<GptCache>
+public sealed class GptModel : Module, IContinuousBatchModel<GptCache>
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
     private readonly Embedding _tokens, _positions;
@@ -189,6 +189,65 @@ public sealed class GptModel : Module, IBatchedIncrementalModel<GptCache>
         int b = tokens.Count;
         Tensor keep = Tensor.Cat([state.Keep, Tensor.Ones([b, 1], ScalarType.Bool, Device)], 1);                 // (B, P + 1)
         return BatchStep(ToDevice(Tensor.From(tokens.Select(t => (long)t).ToArray(), b, 1)), state, keep, state.Next.View(b, 1), state.Next.Add(1));
+    }
+
+    /// <summary>Joins two batched states: the one with fewer cached positions is left-padded (masked out) to the other's length.</summary>
+    public GptCache Concat(GptCache first, GptCache second)
+    {
+        if (first.Keep is null || first.Next is null || second.Keep is null || second.Next is null)
+            throw new ArgumentException("both states must come from StartBatch");
+        using var noGrad = LibTorch.NoGrad();
+        using var scope = DisposeScope.Begin();
+        long length = Math.Max(first.Length, second.Length);
+        Tensor Pad(Tensor t, long positions, int dim)
+        {
+            if (positions == 0) return t;
+            long[] shape = t.Shape;
+            shape[dim] = positions;
+            return Tensor.Cat([Tensor.Zeros(shape, t.DType, t.Device), t], dim);
+        }
+        var layers = new KeyValue[first.Layers.Count];
+        for (int i = 0; i < layers.Length; ++i)
+        {
+            KeyValue a = first.Layers[i], b = second.Layers[i];
+            layers[i] = new KeyValue(Tensor.Cat([Pad(a.Key, length - a.Length, 2), Pad(b.Key, length - b.Length, 2)], 0).DetachFromScope(),
+                                     Tensor.Cat([Pad(a.Value, length - a.Length, 2), Pad(b.Value, length - b.Length, 2)], 0).DetachFromScope());
+        }
+        Tensor keep = Tensor.Cat([Pad(first.Keep, length - first.Length, 1), Pad(second.Keep, length - second.Length, 1)], 0);
+        return new GptCache(layers, keep.DetachFromScope(), Tensor.Cat([first.Next, second.Next], 0).DetachFromScope());
+    }
+
+    /// <summary>Keeps the given rows of a batched state, dropping the leading positions that are padding in every kept row.</summary>
+    public GptCache Select(GptCache state, IReadOnlyList<int> rows)
+    {
+        if (state.Keep is null || state.Next is null) throw new ArgumentException("the state did not come from StartBatch", nameof(state));
+        using var noGrad = LibTorch.NoGrad();
+        using var scope = DisposeScope.Begin();
+        Tensor index = Tensor.From(rows.Select(r => (long)r).ToArray()).To(state.Keep.Device);
+        Tensor keep = state.Keep.IndexSelect(0, index);
+        bool[] flags = keep.ToArray<bool>();                                                                     // (B, P), small
+        long positions = state.Length;
+        int start = (int)positions;
+        for (int r = 0; r < rows.Count; ++r)
+            for (int j = 0; j < start; ++j)
+                if (flags[r * positions + j]) { start = j; break; }
+        if (start == positions) start = 0;
+        long length = state.Length - start;
+        var layers = state.Layers.Select(kv => new KeyValue(kv.Key.IndexSelect(0, index).Narrow(2, start, length).Contiguous().DetachFromScope(),
+                                                            kv.Value.IndexSelect(0, index).Narrow(2, start, length).Contiguous().DetachFromScope())).ToArray();
+        return new GptCache(layers, keep.Narrow(1, start, length).Contiguous().DetachFromScope(), state.Next.IndexSelect(0, index).DetachFromScope());
+    }
+
+    /// <inheritdoc />
+    public void Release(GptCache state)
+    {
+        foreach (KeyValue kv in state.Layers)
+        {
+            kv.Key.Dispose();
+            kv.Value.Dispose();
+        }
+        state.Keep?.Dispose();
+        state.Next?.Dispose();
     }
 
     private (GptCache, float[][]) BatchStep(Tensor ids, GptCache? cache, Tensor keep, Tensor positions, Tensor next)

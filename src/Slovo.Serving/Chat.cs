@@ -1,0 +1,32 @@
+using System.Text;
+
+namespace Slovo.Serving;
+
+/// <summary>One chat message.</summary>
+public sealed record ChatMessage(string Role, string Content);
+
+/// <summary>Renders chat messages into a prompt by a <see cref="ChatTemplate"/> (documented in the README's Serving section).</summary>
+public static class ChatPrompt
+{
+    /// <summary>The prompt and the stop strings the template adds.</summary>
+    public static (string Prompt, IReadOnlyList<string> Stops) Render(IReadOnlyList<ChatMessage> messages, ChatTemplate template)
+    {
+        var sb = new StringBuilder();
+        if (template == ChatTemplate.Plain)
+        {
+            foreach (ChatMessage m in messages.Where(m => m.Role == "system").Concat(messages.Where(m => m.Role != "system")))
+            {
+                if (sb.Length > 0) sb.Append('\n');
+                sb.Append(m.Content);
+            }
+            return (sb.ToString(), []);
+        }
+        foreach (ChatMessage m in messages)
+        {
+            string who = m.Role switch { "system" => "System", "assistant" => "Assistant", _ => "User" };
+            sb.Append(who).Append(": ").Append(m.Content).Append('\n');
+        }
+        sb.Append("Assistant:");
+        return (sb.ToString(), ["\nUser:"]);
+    }
+}

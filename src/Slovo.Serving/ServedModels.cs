@@ -1,0 +1,94 @@
+using Slovo.Classification;
+using Slovo.Encoders;
+using Slovo.LanguageModels;
+using Slovo.Text;
+using Slovo.Torch;
+
+namespace Slovo.Serving;
+
+/// <summary>A text classifier with what it reads texts with.</summary>
+public sealed record ServedClassifier(TextClassifier Model, Vocabulary Vocabulary, int MaxLength);
+
+/// <summary>
+/// The models one server answers with: a language model (completions, chat, tokenize), a sentence encoder (embeddings) and a
+/// classifier (classify), each optional but at least one present. Each has an id, the name of the folder or file it came from.
+/// Disposing this disposes them.
+/// </summary>
+public sealed class ServedModels : IDisposable
+{
+    /// <summary>The language model, or null.</summary>
+    public LanguageModel? Generator { get; init; }
+
+    /// <summary>Its id in requests and <c>/v1/models</c>.</summary>
+    public string GeneratorId { get; init; } = "";
+
+    /// <summary>The sentence encoder, or null.</summary>
+    public TextEncoder? Embedder { get; init; }
+
+    /// <summary>Its id.</summary>
+    public string EmbedderId { get; init; } = "";
+
+    /// <summary>The classifier, or null.</summary>
+    public ServedClassifier? Classifier { get; init; }
+
+    /// <summary>Its id.</summary>
+    public string ClassifierId { get; init; } = "";
+
+    /// <summary>
+    /// Reads the models from their folders (any of <see cref="LanguageModel.Load"/>'s kinds, a folder of <c>slovo models import</c>,
+    /// a run or model file of <c>slovo classify train</c>) onto <paramref name="device"/>. Fails with one line naming a missing path.
+    /// </summary>
+    public static ServedModels Load(string? model, string? embedder, string? classifier, Device device)
+    {
+        if (model is null && embedder is null && classifier is null) throw new ArgumentException("give at least one of --model, --embedder, --classifier");
+        foreach (string? p in new[] { model, embedder, classifier })
+            if (p is not null && !Directory.Exists(p) && !File.Exists(p)) throw new FileNotFoundException($"{Path.GetFullPath(p)} does not exist; give a model folder", p);
+        LanguageModel? generator = null;
+        TextEncoder? encoder = null;
+        ServedClassifier? served = null;
+        try
+        {
+            if (model is not null) generator = LanguageModel.Load(model, device);
+            if (embedder is not null)
+            {
+                encoder = TextEncoder.Load(embedder);
+                encoder.Model.To(device);
+            }
+            if (classifier is not null)
+            {
+                (TextClassifier c, Vocabulary vocab, int maxLength) = ClassifierTrainer.Load(classifier);
+                c.To(device);
+                served = new ServedClassifier(c, vocab, maxLength);
+            }
+        }
+        catch
+        {
+            generator?.Dispose();
+            encoder?.Dispose();
+            served?.Model.Dispose();
+            throw;
+        }
+        return new ServedModels
+        {
+            Generator = generator, GeneratorId = model is null ? "" : IdOf(model),
+            Embedder = encoder, EmbedderId = embedder is null ? "" : IdOf(embedder),
+            Classifier = served, ClassifierId = classifier is null ? "" : IdOf(classifier),
+        };
+    }
+
+    /// <summary>The id of a model read from <paramref name="path"/>: its folder's name (a run's folder for its model file).</summary>
+    public static string IdOf(string path)
+    {
+        string full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
+        if (File.Exists(full) && Path.GetFileName(full) == "model.safetensors") full = Path.GetDirectoryName(full)!;
+        return Path.GetFileName(full);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Generator?.Dispose();
+        Embedder?.Dispose();
+        Classifier?.Model.Dispose();
+    }
+}
