@@ -1,0 +1,95 @@
+using Microsoft.Playwright;
+
+namespace Slovo.Serving.Tests;
+
+/// <summary>The playground page in a real browser: Debian's chromium driven by Playwright, against the loopback server.</summary>
+public sealed class PlaygroundBrowserTests(LoopbackFixture server) : IClassFixture<LoopbackFixture>
+{
+    /// <summary>Debian's chromium (Playwright's own download cannot reach the network here); SLOVO_CHROMIUM overrides it.</summary>
+    private static string Chromium => Environment.GetEnvironmentVariable("SLOVO_CHROMIUM") ?? "/usr/bin/chromium";
+
+    private static async Task<(IPlaywright, IBrowser)> Launch()
+    {
+        if (!File.Exists(Chromium)) throw new InvalidOperationException($"no browser at {Chromium}: install Debian's chromium (scripts/test does) or set SLOVO_CHROMIUM");
+        IPlaywright playwright = await Playwright.CreateAsync();
+        IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            // No sandbox as root; no background connections, which this machine's closed network refuses.
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+        return (playwright, browser);
+    }
+
+    [Fact]
+    public async Task Typing_a_prompt_streams_tokens_into_the_page_using_the_keyboard_only()
+    {
+        (IPlaywright playwright, IBrowser browser) = await Launch();
+        using (playwright)
+        await using (browser)
+        {
+            // A phone-sized window.
+            IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 390, Height = 844 } });
+            await page.GotoAsync(server.Address.ToString());
+            await Assertions.Expect(page.Locator("#models")).ToContainTextAsync("tiny-gpt");
+
+            // Count how the completion grows: streamed text arrives in several updates, not at once.
+            await page.EvaluateAsync("""
+                window.updates = 0;
+                new MutationObserver(() => window.updates++).observe(document.getElementById('output'), { subtree: true, characterData: true, childList: true });
+            """);
+            await page.Locator("#prompt").FillAsync("we propose");
+            await page.Locator("#max_tokens").FillAsync("30");
+            await page.Locator("#temperature").FillAsync("0");
+            await page.Locator("#prompt").FocusAsync();
+            await page.Keyboard.PressAsync("Control+Enter");
+            await Assertions.Expect(page.Locator("#generate-status")).ToContainTextAsync("done", new() { Timeout = 30_000 });
+
+            var lm = server.Models.Generator!;
+            string expected = lm.Decode(lm.Generate(lm.EncodePrompt("we propose"), new Slovo.Generation.GenerationOptions
+            {
+                MaxTokens = 30, Greedy = true, Temperature = 0, EosToken = lm.Vocabulary.EosId,
+            }).Tokens);
+            Assert.Equal(expected, await page.Locator("#completion").TextContentAsync());
+            int updates = await page.EvaluateAsync<int>("window.updates");
+            Assert.True(updates > 3, $"{updates} updates of the output: the text was not streamed");
+
+            // The tabs work from the keyboard: from the Generate tab, ArrowRight opens Tokens.
+            await page.Locator("#tab-generate").FocusAsync();
+            await page.Keyboard.PressAsync("ArrowRight");
+            await Assertions.Expect(page.Locator("#panel-tokens")).ToBeVisibleAsync();
+            await page.Locator("#token-text").FillAsync("we Я");
+            await page.Locator("#tokens-form button").PressAsync("Enter");
+            await Assertions.Expect(page.Locator("#tokens span")).ToHaveCountAsync(4);
+
+            string shots = Path.Combine(AppContext.BaseDirectory, "screenshots");
+            Directory.CreateDirectory(shots);
+            await page.Locator("#tab-generate").ClickAsync();
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "playground-phone.png"), FullPage = true });
+            Assert.True(new FileInfo(Path.Combine(shots, "playground-phone.png")).Length > 10_000);
+        }
+    }
+
+    [Fact]
+    public async Task Similarity_and_classify_tabs_show_when_those_models_are_loaded()
+    {
+        (IPlaywright playwright, IBrowser browser) = await Launch();
+        using (playwright)
+        await using (browser)
+        {
+            IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
+            await page.GotoAsync(server.Address.ToString());
+            await Assertions.Expect(page.Locator("#tab-embed")).ToBeVisibleAsync();
+            await page.Locator("#tab-embed").ClickAsync();
+            await page.Locator("#embed-form button").ClickAsync();
+            await Assertions.Expect(page.Locator("#embed-table tbody tr")).ToHaveCountAsync(3);
+            await page.Locator("#tab-classify").ClickAsync();
+            await page.Locator("#classify-form button").ClickAsync();
+            await Assertions.Expect(page.Locator("#classify-table tbody tr")).ToHaveCountAsync(2);
+            string shots = Path.Combine(AppContext.BaseDirectory, "screenshots");
+            Directory.CreateDirectory(shots);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "playground-classify.png") });
+        }
+    }
+}
