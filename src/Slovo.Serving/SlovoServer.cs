@@ -178,6 +178,7 @@ public static class SlovoServer
                 TopK = f.Int("top_k", 0) ?? 0,
                 MinP = f.Number("min_p", 0, 0.999999) ?? 0,
                 RepetitionPenalty = f.Number("repetition_penalty", 1e-6, 100) ?? 1.0,
+                MinTokens = f.Int("min_tokens", 0) ?? 0,
                 EosToken = lm.Vocabulary.EosId,
             };
             if (o.TopP == 0) throw new ApiException(400, "'top_p' must be above 0", "top_p");
@@ -199,6 +200,7 @@ public static class SlovoServer
                 if (maxTokens > options.MaxTokensLimit)
                     throw new ApiException(400, $"{maxName} is {maxTokens}; this server allows at most {options.MaxTokensLimit} (--max-tokens-limit)", maxName);
             }
+            if (o.MinTokens > maxTokens) throw new ApiException(400, $"'min_tokens' is {o.MinTokens}, more than {maxName} ({maxTokens})", "min_tokens");
             o = o with { MaxTokens = maxTokens };
 
             using var abort = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);

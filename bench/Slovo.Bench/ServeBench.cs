@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Slovo;
+using Slovo.LanguageModels;
+using Slovo.Serving;
+using Slovo.Text;
+using Slovo.Torch;
+
+/// <summary>
+/// (o) Load on <c>slovo serve</c> over loopback: 1, 4 and 16 concurrent streaming clients, each sending completion after
+/// completion for a fixed time. Reports total tokens/s, time to first token and time between tokens (p50/p99), and errors.
+/// The model: a GPT the size of recipes/tweets' (4 blocks of width 256, 4 heads) on a byte-level BPE of 2,000 tokens
+/// trained on the shipped tweets, with random weights (speed does not depend on them); every request asks for exactly
+/// 64 tokens (min_tokens = max_tokens), sampled at temperature 0.8, after a prompt of a tweet's first half.
+/// </summary>
+internal static class ServeBench
+{
+    private sealed record Sample(double FirstToken, List<double> Gaps, int Tokens);
+
+    public static void Run(string[] args)
+    {
+        double seconds = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 60;
+        int[] levels = args.Length > 2 ? args[2].Split(',').Select(int.Parse).ToArray() : [1, 4, 16];
+        const int tokens = 64;
+        List<string> tweets = File.ReadLines(SharedData.Data("tweets", "positive.txt")).Take(20_000).Select(TweetCleaner.Clean).Where(t => t.Length > 20).ToList();
+        SubwordVocabulary bpe = SubwordVocabulary.TrainByteLevelBpe(tweets, 2000);
+        var gpt = new GptModel(new GptConfig { Layers = 4, Heads = 4, Width = 256, Positions = 128, VocabSize = bpe.Size, EmbeddingDropout = 0, AttentionDropout = 0, ResidualDropout = 0 });
+        gpt.Eval();
+        using var models = new ServedModels { Generator = LanguageModel.Of(gpt, bpe), GeneratorId = "tweets-gpt" };
+        int maxBatch = levels.Max();
+        WebApplication app = SlovoServer.Create(models, new ServerOptions { Port = 0, Scheduler = new SchedulerOptions { MaxBatch = maxBatch, QueueCapacity = 256 } });
+        app.StartAsync().GetAwaiter().GetResult();
+        var address = new Uri(app.Urls.First());
+        Console.WriteLine($"(o) slovo serve under load: GPT {gpt.ParameterCount():N0} parameters, BPE {bpe.Size:N0}, libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores, " +
+                          $"{LibTorch.Threads} intra-op threads, max batch {maxBatch}; {seconds:0} s per level; {tokens} tokens per request; server and clients in one process on loopback");
+        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(5) };
+        Drive(http, tweets, 1, 5, tokens); // warm-up
+        Console.WriteLine("| clients | requests | tokens/s (total) | × 1 client | TTFT p50 | TTFT p99 | per-token p50 | per-token p99 | errors |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        double? single = null;
+        foreach (int clients in levels)
+        {
+            (List<Sample> samples, int errors, double elapsed) = Drive(http, tweets, clients, seconds, tokens);
+            double rate = samples.Sum(s => s.Tokens) / elapsed;
+            single ??= clients == 1 ? rate : null;
+            double[] ttft = samples.Select(s => s.FirstToken).Order().ToArray();
+            double[] gaps = samples.SelectMany(s => s.Gaps).Order().ToArray();
+            Console.WriteLine($"| {clients} | {samples.Count} | {rate:F1} | {(single is { } one ? (rate / one).ToString("F2", CultureInfo.InvariantCulture) : "–")} | " +
+                              $"{Ms(Pct(ttft, 0.5))} | {Ms(Pct(ttft, 0.99))} | {Ms(Pct(gaps, 0.5))} | {Ms(Pct(gaps, 0.99))} | {errors} |");
+        }
+        app.StopAsync().GetAwaiter().GetResult();
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    private static string Ms(double seconds) => $"{seconds * 1000:F0} ms";
+
+    private static double Pct(double[] sorted, double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+
+    private static (List<Sample>, int Errors, double Elapsed) Drive(HttpClient http, List<string> tweets, int clients, double seconds, int tokens)
+    {
+        var samples = new List<Sample>();
+        int errors = 0;
+        var clock = Stopwatch.StartNew();
+        Task[] loops = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            var rng = new Random(c);
+            while (clock.Elapsed.TotalSeconds < seconds)
+            {
+                string tweet = tweets[rng.Next(tweets.Count)];
+                string body = JsonSerializer.Serialize(new { prompt = tweet[..(tweet.Length / 2)], max_tokens = tokens, min_tokens = tokens, temperature = 0.8, seed = rng.Next(), stream = true });
+                try
+                {
+                    Sample s = await Stream(http, body);
+                    lock (samples) samples.Add(s);
+                    if (s.Tokens != tokens) Interlocked.Increment(ref errors);
+                }
+                catch (Exception e) when (e is HttpRequestException or IOException or InvalidDataException)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            }
+        })).ToArray();
+        Task.WaitAll(loops);
+        return (samples, errors, clock.Elapsed.TotalSeconds);
+    }
+
+    // One streaming request: seconds to the first text, seconds between texts, and the tokens generated (from usage).
+    private static async Task<Sample> Stream(HttpClient http, string body)
+    {
+        var clock = Stopwatch.StartNew();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+        {
+            Content = new StringContent(body[..^1] + ",\"stream_options\":{\"include_usage\":true}}", Encoding.UTF8, "application/json"),
+        };
+        using HttpResponseMessage r = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        if (!r.IsSuccessStatusCode) throw new HttpRequestException($"{(int)r.StatusCode}: {await r.Content.ReadAsStringAsync()}");
+        using var reader = new StreamReader(await r.Content.ReadAsStreamAsync());
+        double first = -1, last = 0;
+        var gaps = new List<double>();
+        int generated = -1;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (!line.StartsWith("data: ", StringComparison.Ordinal) || line == "data: [DONE]") continue;
+            using JsonDocument chunk = JsonDocument.Parse(line[6..]);
+            if (chunk.RootElement.TryGetProperty("error", out JsonElement error)) throw new InvalidDataException(error.ToString());
+            if (chunk.RootElement.TryGetProperty("usage", out JsonElement usage) && usage.ValueKind == JsonValueKind.Object)
+                generated = usage.GetProperty("completion_tokens").GetInt32();
+            JsonElement choices = chunk.RootElement.GetProperty("choices");
+            if (choices.GetArrayLength() == 0 || string.IsNullOrEmpty(choices[0].GetProperty("text").GetString())) continue;
+            double now = clock.Elapsed.TotalSeconds;
+            if (first < 0) first = now;
+            else gaps.Add(now - last);
+            last = now;
+        }
+        if (first < 0 || generated < 0) throw new InvalidDataException("the stream had no text or no usage");
+        return new Sample(first, gaps, generated);
+    }
+}
