@@ -25,6 +25,7 @@ internal static class ServeBench
         double seconds = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 60;
         int[] levels = args.Length > 2 ? args[2].Split(',').Select(int.Parse).ToArray() : [1, 4, 16];
         const int tokens = 64;
+        LibTorch.Threads = Environment.ProcessorCount;   // as slovo serve sets by default
         List<string> tweets = File.ReadLines(SharedData.Data("tweets", "positive.txt")).Take(20_000).Select(TweetCleaner.Clean).Where(t => t.Length > 20).ToList();
         SubwordVocabulary bpe = SubwordVocabulary.TrainByteLevelBpe(tweets, 2000);
         var gpt = new GptModel(new GptConfig { Layers = 4, Heads = 4, Width = 256, Positions = 128, VocabSize = bpe.Size, EmbeddingDropout = 0, AttentionDropout = 0, ResidualDropout = 0 });
@@ -36,6 +37,18 @@ internal static class ServeBench
         var address = new Uri(app.Urls.First());
         Console.WriteLine($"(o) slovo serve under load: GPT {gpt.ParameterCount():N0} parameters, BPE {bpe.Size:N0}, libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores, " +
                           $"{LibTorch.Threads} intra-op threads, max batch {maxBatch}; {seconds:0} s per level; {tokens} tokens per request; server and clients in one process on loopback");
+        // The scheduler alone (no HTTP): what the model and batching give, before the server's and clients' costs.
+        var scheduler = (CompletionScheduler)app.Services.GetService(typeof(CompletionScheduler))!;
+        var decodeRates = new List<string>();
+        foreach (int rows in levels)
+        {
+            var o = new Slovo.Generation.GenerationOptions { MaxTokens = tokens, MinTokens = tokens, Temperature = 0.8, EosToken = bpe.EosId };
+            var clock = Stopwatch.StartNew();
+            var jobs = Enumerable.Range(0, rows * 4).Select(i => scheduler.Submit(models.Generator!.EncodePrompt(tweets[i][..(tweets[i].Length / 2)]), o with { Seed = i })).ToList();
+            Task.WaitAll(jobs.Select(j => j.Completion).ToArray());
+            decodeRates.Add($"{rows}: {jobs.Count * tokens / clock.Elapsed.TotalSeconds:F0}");
+        }
+        Console.WriteLine($"decoding alone (scheduler, no HTTP; batch: tokens/s): {string.Join(", ", decodeRates)}");
         using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(5) };
         Drive(http, tweets, 1, 5, tokens); // warm-up
         Console.WriteLine("| clients | requests | tokens/s (total) | × 1 client | TTFT p50 | TTFT p99 | per-token p50 | per-token p99 | errors |");

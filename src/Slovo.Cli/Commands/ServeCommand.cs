@@ -27,14 +27,16 @@ internal static class ServeCommand
         var maxTokens = Opt.Int("--max-tokens-limit", "most tokens one completion may ask for (models without a context limit)", 4096, min: 1);
         var template = Opt.Enum("--chat-template", "how chat messages become a prompt: plain (contents, one per line) or dialog (User:/Assistant: lines)", ChatTemplate.Plain);
         var quiet = Opt.Flag("--quiet", "do not log each request");
+        var threads = Opt.Int("--threads", "libtorch intra-op threads", Environment.ProcessorCount, min: 1);
         var device = Opt.Device();
         var command = new Command("serve", "Serve models over HTTP: OpenAI-compatible completions, chat, embeddings, plus classify, tokenize and a playground page at /.")
-            .With(model, embedder, classifier, host, port, batch, queue, timeout, maxBody, maxTokens, template, quiet, device);
+            .With(model, embedder, classifier, host, port, batch, queue, timeout, maxBody, maxTokens, template, quiet, threads, device);
         command.SetAction(p =>
         {
             string? m = p.GetValue(model), e = p.GetValue(embedder), c = p.GetValue(classifier);
             if (m is null && e is null && c is null) throw new UsageException("give a model to serve: --model DIR (and/or --embedder DIR, --classifier DIR)");
             Device on = Opt.ResolveDevice(p.GetValue(device));
+            LibTorch.Threads = p.GetValue(threads);
             var options = new ServerOptions
             {
                 Host = p.GetValue(host)!,

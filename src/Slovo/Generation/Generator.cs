@@ -134,7 +134,7 @@ public sealed class SequenceSampler(IReadOnlyList<int> prompt, GenerationOptions
         prefix?.Mask(l, _generatedText);
         double[] p = LogitProcessor.Distribution(l, options);
         int token = LogitProcessor.Sample(p, _rng);
-        _logProb += LogitProcessor.LogSoftmax(logits)[token];
+        _logProb += LogitProcessor.LogProbability(logits, token);
         if (prefix is not null && _generatedText.Length < prefix.Text.Length) _generatedText += prefix.TextOf([token]);
         _generated.Add(token);
         _history.Add(token);

@@ -38,7 +38,16 @@ public static class LogitProcessor
         double max = logits.Max(), sum = 0;
         for (int i = 0; i < v; ++i) sum += p[i] = float.IsNegativeInfinity(logits[i]) ? 0 : Math.Exp((logits[i] - max) / o.Temperature);
         for (int i = 0; i < v; ++i) p[i] /= sum;
-        int[] order = Enumerable.Range(0, v).OrderByDescending(i => p[i]).ThenBy(i => i).ToArray();
+        if (o.TopK <= 0 && o.TopP >= 1 && o.MinP <= 0)
+        {
+            // No filter: every token with a probability stays; nothing to sort. (Renormalised as the filtered path does, so
+            // both give the same numbers.)
+            double all = 0;
+            for (int i = 0; i < v; ++i) all += p[i];
+            for (int i = 0; i < v; ++i) p[i] /= all;
+            return p;
+        }
+        int[] order = ByProbability(p);
         var keep = new bool[v];
         double cumulative = 0, top = p[order[0]];
         for (int r = 0; r < v; ++r)
@@ -55,6 +64,24 @@ public static class LogitProcessor
         for (int i = 0; i < v; ++i) kept += keep[i] ? p[i] : 0;
         for (int i = 0; i < v; ++i) p[i] = keep[i] ? p[i] / kept : 0;
         return p;
+    }
+
+    // Token ids by falling probability, ties by rising id: a primitive-keyed sort, then any run of equal keys put in id order.
+    private static int[] ByProbability(double[] p)
+    {
+        int v = p.Length;
+        var keys = new double[v];
+        var order = new int[v];
+        for (int i = 0; i < v; ++i) (keys[i], order[i]) = (-p[i], i);
+        Array.Sort(keys, order);
+        for (int start = 0; start < v;)
+        {
+            int end = start + 1;
+            while (end < v && keys[end] == keys[start]) ++end;
+            if (end - start > 1) Array.Sort(order, start, end - start);
+            start = end;
+        }
+        return order;
     }
 
     /// <summary>Draws a token from a distribution.</summary>
@@ -75,10 +102,21 @@ public static class LogitProcessor
     /// <summary>log softmax of the logits (−∞ stays −∞).</summary>
     public static double[] LogSoftmax(float[] logits)
     {
+        double log = LogSumExp(logits);
+        var result = new double[logits.Length];
+        for (int i = 0; i < result.Length; ++i) result[i] = float.IsNegativeInfinity(logits[i]) ? double.NegativeInfinity : logits[i] - log;
+        return result;
+    }
+
+    /// <summary>The log-probability of one token under the softmax of the logits (<see cref="LogSoftmax"/>[token], without the array).</summary>
+    public static double LogProbability(float[] logits, int token) =>
+        float.IsNegativeInfinity(logits[token]) ? double.NegativeInfinity : logits[token] - LogSumExp(logits);
+
+    private static double LogSumExp(float[] logits)
+    {
         double max = logits.Max(), sum = 0;
         foreach (float l in logits) if (!float.IsNegativeInfinity(l)) sum += Math.Exp(l - max);
-        double log = max + Math.Log(sum);
-        return logits.Select(l => float.IsNegativeInfinity(l) ? double.NegativeInfinity : l - log).ToArray();
+        return max + Math.Log(sum);
     }
 
     /// <summary>The index of the largest value (the first on ties).</summary>
