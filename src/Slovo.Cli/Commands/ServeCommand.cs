@@ -60,7 +60,7 @@ internal static class ServeCommand
             string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? $"http://{options.Host}:{options.Port}";
             if (served.Generator is { } g) Console.Error.WriteLine($"model {served.GeneratorId}: {g.Kind}, {g.Vocabulary.Size:N0} tokens, on {g.Device}");
             if (served.Embedder is { } en) Console.Error.WriteLine($"embedder {served.EmbedderId}: {en.Dimension}-d");
-            if (served.Classifier is { } cl) Console.Error.WriteLine($"classifier {served.ClassifierId}: {cl.Model.Options.Classes} classes");
+            if (served.Classifier is { } cl) Console.Error.WriteLine($"classifier {served.ClassifierId}: {cl.Classes} classes");
             Console.WriteLine($"serving on {address} (playground: {address}/, API: {address}/v1); Ctrl+C stops");
             app.WaitForShutdown();
             app.DisposeAsync().AsTask().GetAwaiter().GetResult();

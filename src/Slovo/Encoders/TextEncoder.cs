@@ -138,7 +138,7 @@ public sealed class TextEncoder : IDisposable
     }
 
     /// <summary>Mean-pooled embeddings (B, C) of a batch of texts, with gradients (not normalised: the loss normalises).</summary>
-    private Tensor MeanPooled(IReadOnlyList<string> texts)
+    public Tensor MeanPooled(IReadOnlyList<string> texts)
     {
         int[][] ids = texts.Select(Ids).ToArray();
         int t = ids.Max(x => x.Length);
