@@ -12,14 +12,16 @@ using Slovo.Torch;
 /// <summary>
 /// (o) Load on <c>slovo serve</c> over loopback: 1, 4 and 16 concurrent streaming clients, each sending completion after
 /// completion for a fixed time. Reports total tokens/s, time to first token and time between tokens (p50/p99), and errors.
-/// The model: a GPT the size of recipes/tweets' (4 blocks of width 256, 4 heads) on a byte-level BPE of 2,000 tokens
-/// trained on the shipped tweets, with random weights (speed does not depend on them); every request asks for exactly
+/// The model: a GPT the size of recipes/tweets' (4 blocks of width 256, 4 heads, context 256) or (4th argument "lstm") the
+/// recipe's LSTM (one layer of 512), on a byte-level BPE of 2,000 tokens trained on the shipped tweets, with random weights (speed does
+/// not depend on them); every request asks for exactly
 /// 64 tokens (min_tokens = max_tokens), sampled at temperature 0.8, after a prompt of a tweet's first half.
 /// </summary>
 internal static class ServeBench
 {
     private sealed record Sample(double FirstToken, List<double> Gaps, int Tokens);
 
+    /// <summary>args: serve [SECONDS [CLIENTS,... [gpt|lstm]]].</summary>
     public static void Run(string[] args)
     {
         double seconds = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 60;
@@ -28,14 +30,27 @@ internal static class ServeBench
         LibTorch.Threads = Environment.ProcessorCount;   // as slovo serve sets by default
         List<string> tweets = File.ReadLines(SharedData.Data("tweets", "positive.txt")).Take(20_000).Select(TweetCleaner.Clean).Where(t => t.Length > 20).ToList();
         SubwordVocabulary bpe = SubwordVocabulary.TrainByteLevelBpe(tweets, 2000);
-        var gpt = new GptModel(new GptConfig { Layers = 4, Heads = 4, Width = 256, Positions = 128, VocabSize = bpe.Size, EmbeddingDropout = 0, AttentionDropout = 0, ResidualDropout = 0 });
-        gpt.Eval();
-        using var models = new ServedModels { Generator = LanguageModel.Of(gpt, bpe), GeneratorId = "tweets-gpt" };
+        string kind = args.Length > 3 ? args[3] : "gpt";
+        LanguageModel lm;
+        if (kind == "lstm")
+        {
+            // recipes/tweets' recurrent model: one LSTM layer of 512 on embeddings of 256.
+            var rnn = new RnnLanguageModel(new RnnLanguageModelOptions { VocabSize = bpe.Size, EmbeddingSize = 256, HiddenSize = 512, Layers = 1, PadId = bpe.PadId });
+            rnn.Eval();
+            lm = LanguageModel.Of(rnn, bpe);
+        }
+        else
+        {
+            var gpt = new GptModel(new GptConfig { Layers = 4, Heads = 4, Width = 256, Positions = 256, VocabSize = bpe.Size, EmbeddingDropout = 0, AttentionDropout = 0, ResidualDropout = 0 });
+            gpt.Eval();
+            lm = LanguageModel.Of(gpt, bpe);
+        }
+        using var models = new ServedModels { Generator = lm, GeneratorId = "tweets-" + kind };
         int maxBatch = levels.Max();
         WebApplication app = SlovoServer.Create(models, new ServerOptions { Port = 0, Scheduler = new SchedulerOptions { MaxBatch = maxBatch, QueueCapacity = 256 } });
         app.StartAsync().GetAwaiter().GetResult();
         var address = new Uri(app.Urls.First());
-        Console.WriteLine($"(o) slovo serve under load: GPT {gpt.ParameterCount():N0} parameters, BPE {bpe.Size:N0}, libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores, " +
+        Console.WriteLine($"(o) slovo serve under load: {lm.Kind} {lm.Module.ParameterCount():N0} parameters, BPE {bpe.Size:N0}, libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores, " +
                           $"{LibTorch.Threads} intra-op threads, max batch {maxBatch}; {seconds:0} s per level; {tokens} tokens per request; server and clients in one process on loopback");
         // The scheduler alone (no HTTP): what the model and batching give, before the server's and clients' costs.
         var scheduler = (CompletionScheduler)app.Services.GetService(typeof(CompletionScheduler))!;
@@ -88,11 +103,11 @@ internal static class ServeBench
                 {
                     Sample s = await Stream(http, body);
                     lock (samples) samples.Add(s);
-                    if (s.Tokens != tokens) Interlocked.Increment(ref errors);
+                    if (s.Tokens != tokens && Interlocked.Increment(ref errors) <= 3) Console.Error.WriteLine($"  error: {s.Tokens} tokens instead of {tokens}");
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException or InvalidDataException)
                 {
-                    Interlocked.Increment(ref errors);
+                    if (Interlocked.Increment(ref errors) <= 3) Console.Error.WriteLine($"  error: {e.GetType().Name}: {e.Message}");
                 }
             }
         })).ToArray();

@@ -15,6 +15,7 @@ using Slovo.Evaluation;
 // batch size and epoch budget; 3 seeds), gate ablation, depth/direction, pooling, and out-of-domain checks; writes
 // README.md and yelp_predictions.txt. Finished runs are kept in runs/ and reused, so a killed run continues.
 // usage: dotnet run -c Release --project recipes/sentiment [-- --seeds 1,2,3]
+//        dotnet run -c Release --project recipes/sentiment -- --minilm [TRAIN [TEST]]   (the fine-tuned MiniLM row: MINILM.md)
 
 string root = Slovo.Recipes.RecipePaths.Root();
 string shared;
@@ -23,10 +24,11 @@ catch (DirectoryNotFoundException e) { Console.Error.WriteLine(e.Message); retur
 string here = Path.Combine(root, "recipes", "sentiment");
 int[] seeds = args.Length == 2 && args[0] == "--seeds" ? args[1].Split(',').Select(int.Parse).ToArray() : [1, 2, 3];
 var total = Stopwatch.StartNew();
+if (args.Length > 0 && args[0] == "--minilm") return MiniLmRow.Run(args, here, shared);
 
 // Yelp's sentences are lowercased, split into words and punctuation, with numbers as _num_. IMDb is brought into the
 // same form, so the models never learn cues (capitals, digits, HTML) that the other domain lacks.
-string Normalize(string s) => string.Join(' ', WordVocabulary.Split(Regex.Replace(s, @"\d+([.,]\d+)*", " _num_ "), lowercase: true));
+string Normalize(string s) => SentimentText.Normalize(s);
 List<LabeledText> Prepare(IEnumerable<LabeledText> data) => data.Select(d => new LabeledText(Normalize(d.Text), d.Label)).ToList();
 List<LabeledText> imdbTrain = Prepare(ClassificationData.ReadImdb(Path.Combine(shared, "imdb"), "train"));
 List<LabeledText> imdbTest = Prepare(ClassificationData.ReadImdb(Path.Combine(shared, "imdb"), "test"));

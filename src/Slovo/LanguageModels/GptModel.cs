@@ -121,7 +121,12 @@ public sealed class GptModel : Module, IContinuousBatchModel<GptCache>
     /// <paramref name="positionIds"/> (B, T) gives each position's id (default: P, P + 1, …), so left-padded rows count
     /// from their first real token. Reading past <see cref="GptConfig.Positions"/> is an error (no sliding window).
     /// </summary>
-    public (Tensor Logits, GptCache Cache) Forward(Tensor ids, GptCache? cache = null, Tensor? keep = null, Tensor? positionIds = null)
+    public (Tensor Logits, GptCache Cache) Forward(Tensor ids, GptCache? cache = null, Tensor? keep = null, Tensor? positionIds = null) =>
+        Forward(ids, cache, keep, positionIds, lastOnly: false);
+
+    /// <summary>As <see cref="Forward(Tensor, GptCache?, Tensor?, Tensor?)"/>; with <paramref name="lastOnly"/> only the last position
+    /// gets logits (B, 1, V), which is all generation needs from a prompt (the output layer is the costliest part of a wide vocabulary).</summary>
+    public (Tensor Logits, GptCache Cache) Forward(Tensor ids, GptCache? cache, Tensor? keep, Tensor? positionIds, bool lastOnly)
     {
         long t = ids.Size(1), past = cache?.Length ?? 0;
         if (past + t > Config.Positions)
@@ -133,6 +138,7 @@ public sealed class GptModel : Module, IContinuousBatchModel<GptCache>
         var presents = new KeyValue[_blocks.Length];
         for (int i = 0; i < _blocks.Length; ++i)
             (x, presents[i]) = _blocks[i].Forward(x, cache?.Layers[i], keep);
+        if (lastOnly && t > 1) x = x.Narrow(1, t - 1, 1);
         x = _final.Forward(x);
         Tensor logits = _head is not null ? _head.Forward(x) : Linear.Functional(x, _tokens.Weight, null);       // (B, T, V)
         foreach (KeyValue kv in presents)
@@ -252,7 +258,7 @@ public sealed class GptModel : Module, IContinuousBatchModel<GptCache>
 
     private (GptCache, float[][]) BatchStep(Tensor ids, GptCache? cache, Tensor keep, Tensor positions, Tensor next)
     {
-        (Tensor logits, GptCache after) = Forward(ids, cache, keep, positions);                                  // (B, T, V)
+        (Tensor logits, GptCache after) = Forward(ids, cache, keep, positions, lastOnly: true);                   // (B, 1, V)
         float[] last = logits.Narrow(1, logits.Size(1) - 1, 1).Contiguous().ToArray<float>();              // (B, 1, V)
         var rows = new float[ids.Size(0)][];
         for (int r = 0; r < rows.Length; ++r) rows[r] = last.AsSpan(r * VocabSize, VocabSize).ToArray();
@@ -269,7 +275,7 @@ public sealed class GptModel : Module, IContinuousBatchModel<GptCache>
         using var noGrad = LibTorch.NoGrad();
         using var scope = DisposeScope.Begin();
         Tensor ids = ToDevice(Tensor.From(tokens.Select(t => (long)t).ToArray(), 1, tokens.Count));              // (1, T)
-        (Tensor logits, GptCache next) = Forward(ids, cache);
+        (Tensor logits, GptCache next) = Forward(ids, cache, null, null, lastOnly: true);
         float[] last = logits[0, -1].ToArray<float>();                                                            // (V)
         foreach (KeyValue kv in next.Layers)
         {

@@ -120,25 +120,33 @@ public sealed class RnnLanguageModel : Module, IContinuousBatchModel<(Tensor H, 
     /// <inheritdoc />
     public ((Tensor H, Tensor? C) State, float[][] Logits) StartBatch(IReadOnlyList<IReadOnlyList<int>> prompts)
     {
-        // Prompts differ in length, so each is read on its own; the states are then stacked along the batch axis.
-        var states = new List<(Tensor H, Tensor? C)>();
+        // A recurrence's final state depends on where a row ends, so prompts are read in groups of equal length (padding would
+        // run into the state); the groups' states are then put back in the prompts' order along the batch axis.
+        if (prompts.Any(p => p.Count == 0)) throw new ArgumentException("every prompt needs at least one token", nameof(prompts));
+        using var noGrad = LibTorch.NoGrad();
+        using var scope = DisposeScope.Begin();
         var logits = new float[prompts.Count][];
-        try
+        var order = new List<int>();
+        var hs = new List<Tensor>();
+        var cs = new List<Tensor>();
+        foreach (IGrouping<int, int> group in Enumerable.Range(0, prompts.Count).GroupBy(i => prompts[i].Count))
         {
-            for (int i = 0; i < prompts.Count; ++i)
-            {
-                ((Tensor H, Tensor? C) s, float[] l) = Start(prompts[i]);
-                states.Add(s);
-                logits[i] = l;
-            }
-            Tensor h = Tensor.Cat(states.Select(s => s.H).ToArray(), 1).DetachFromScope();                         // (L·D, B, H)
-            Tensor? c = Options.Kind == RecurrentKind.Lstm ? Tensor.Cat(states.Select(s => s.C!).ToArray(), 1).DetachFromScope() : null;
-            return ((h, c), logits);
+            int[] rows = group.ToArray();
+            long[] flat = rows.SelectMany(r => prompts[r].Select(t => (long)t)).ToArray();
+            Tensor ids = ToDevice(Tensor.From(flat, rows.Length, group.Key));                                       // (G, T)
+            (Tensor hidden, (Tensor H, Tensor? C) next) = Hidden(ids);
+            float[] last = Head(hidden.Narrow(1, group.Key - 1, 1)).ToArray<float>();                              // (G, 1, V)
+            for (int g = 0; g < rows.Length; ++g) logits[rows[g]] = last.AsSpan(g * VocabSize, VocabSize).ToArray();
+            order.AddRange(rows);
+            hs.Add(next.H);
+            if (next.C is not null) cs.Add(next.C);
         }
-        finally
-        {
-            foreach ((Tensor h, Tensor? c) in states) { h.Dispose(); c?.Dispose(); }
-        }
+        var back = new long[prompts.Count];                                 // position in the grouped order of each prompt
+        for (int k = 0; k < order.Count; ++k) back[order[k]] = k;
+        Tensor index = ToDevice(Tensor.From(back));
+        Tensor h = Tensor.Cat(hs, 1).IndexSelect(1, index);                                                        // (L·D, B, H)
+        Tensor? c = cs.Count > 0 ? Tensor.Cat(cs, 1).IndexSelect(1, index) : null;
+        return ((h.DetachFromScope(), c?.DetachFromScope()), logits);
     }
 
     /// <inheritdoc />
@@ -181,10 +189,10 @@ public sealed class RnnLanguageModel : Module, IContinuousBatchModel<(Tensor H, 
     private ((Tensor H, Tensor? C), float[]) Step(IReadOnlyList<int> tokens, (Tensor H, Tensor? C)? state)
     {
         using var noGrad = LibTorch.NoGrad();
-        using Tensor ids = ToDevice(Tensor.From(tokens.Select(t => (long)t).ToArray(), 1, tokens.Count)); // (1, T)
-        (Tensor logits, (Tensor H, Tensor? C) next) = Forward(ids, state);
-        using (logits)
-        using (Tensor last = logits[0, -1])                                                          // (V)
-            return ((next.H.DetachFromScope(), next.C?.DetachFromScope()), last.ToArray<float>());
+        using var scope = DisposeScope.Begin();
+        Tensor ids = ToDevice(Tensor.From(tokens.Select(t => (long)t).ToArray(), 1, tokens.Count)); // (1, T)
+        (Tensor hidden, (Tensor H, Tensor? C) next) = Hidden(ids, state);
+        float[] last = Head(hidden[0, -1]).ToArray<float>();                                         // (V): only the last position is scored
+        return ((next.H.DetachFromScope(), next.C?.DetachFromScope()), last);
     }
 }
