@@ -204,6 +204,11 @@ void WriteReadme(bool final)
         md.AppendLine(RecipeCharts.Panels(Path.Combine(here, "curves.png"), "validation accuracy by epoch", "epoch", panels));
         md.AppendLine();
     }
+    md.AppendLine("## Fine-tuned MiniLM");
+    md.AppendLine();
+    md.AppendLine("A pretrained encoder (all-MiniLM-L6-v2) fine-tuned with a classification head has its own command and file, because on this " +
+                  "2-core machine it trains on a sample of the reviews: `dotnet run -c Release --project recipes/sentiment -- --minilm` writes [MINILM.md](MINILM.md).");
+    md.AppendLine();
     md.AppendLine("## Yelp predictions");
     md.AppendLine();
     md.Append(CultureInfo.InvariantCulture, $"`yelp_predictions.txt` holds one 0/1 line per sentence of `../shared/data/yelp/reviews.txt` (1 = positive), from the configuration with the best mean validation accuracy, `{best.Name}` (seed {seeds[0]}); {yelpPredicted.Average():P1} of the sentences are predicted positive. ");
