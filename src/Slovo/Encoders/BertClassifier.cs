@@ -25,7 +25,7 @@ public sealed record BertFineTuneOptions
     /// <summary>Share of the steps spent warming the learning rate up from 0 (then a cosine down to a tenth).</summary>
     public double WarmupFraction { get; init; } = 0.1;
 
-    /// <summary>AdamW weight decay (not on biases, LayerNorms and embeddings).</summary>
+    /// <summary>AdamW weight decay (not on biases and LayerNorms).</summary>
     public double WeightDecay { get; init; } = 0.01;
 
     /// <summary>Gradient-norm clipping.</summary>
@@ -111,7 +111,7 @@ public sealed class BertClassifier : Module
         Probabilities(texts, batchSize).Select(p => Array.IndexOf(p, p.Max())).ToArray();
 
     /// <summary>
-    /// Fine-tunes encoder and head on labelled texts: cross-entropy, AdamW (no decay on biases, LayerNorms and embeddings),
+    /// Fine-tunes encoder and head on labelled texts: cross-entropy, AdamW (no decay on biases and LayerNorms),
     /// linear warm-up then a cosine to a tenth of the peak, clipping. Ends in evaluation mode.
     /// </summary>
     public void FineTune(IReadOnlyList<LabeledText> train, BertFineTuneOptions o, Action<TrainingProgress>? onStep = null)
