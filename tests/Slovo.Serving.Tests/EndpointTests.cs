@@ -238,6 +238,23 @@ public sealed class EndpointTests(ServerFixture server) : IClassFixture<ServerFi
 public sealed class BusyServerTests
 {
     [Fact]
+    public async Task A_request_past_the_time_limit_gets_504_and_a_stream_ends_with_an_error_event()
+    {
+        using ServedModels models = new() { Generator = TestModels.Gpt(), GeneratorId = "tiny-gpt" };
+        var options = ServerFixture.Options with { Scheduler = new SchedulerOptions { Timeout = TimeSpan.FromMilliseconds(1) } };
+        await using var app = SlovoServer.Create(models, options, b => b.WebHost.UseTestServer());
+        await app.StartAsync();
+        using HttpClient client = app.GetTestClient();
+        using HttpResponseMessage r = await client.PostAsync("/v1/completions", new StringContent("""{"prompt":"we","max_tokens":80,"min_tokens":80}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.GatewayTimeout, r.StatusCode);
+        Assert.Contains("limit", JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("message").GetString());
+        using HttpResponseMessage s = await client.PostAsync("/v1/completions", new StringContent("""{"prompt":"we","max_tokens":80,"min_tokens":80,"stream":true}""", Encoding.UTF8, "application/json"));
+        string[] events = (await s.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("data: [DONE]", events[^1]);
+        Assert.Contains("\"error\"", events[^2]);
+    }
+
+    [Fact]
     public async Task A_full_queue_gets_503_with_retry_after()
     {
         using ServedModels models = new() { Generator = TestModels.Gpt(), GeneratorId = "tiny-gpt" };
