@@ -55,7 +55,10 @@ internal static class NativeLibraryLoader
         {
             if (File.Exists(candidate)) return NativeLibrary.Load(candidate);
         }
-        return NativeLibrary.TryLoad("libslovo_native.so", assembly, path, out IntPtr handle) ? handle : IntPtr.Zero;
+        if (NativeLibrary.TryLoad("libslovo_native.so", assembly, path, out IntPtr handle)) return handle;
+        // Installed without a build step (the slovo tool): build the shipped sources once against this machine's libtorch.
+        string? built = NativeShimBuilder.Find(Path.GetDirectoryName(assembly.Location) ?? dir);
+        return built is not null ? NativeLibrary.Load(built) : IntPtr.Zero;
     }
 
     internal static string Describe(DllNotFoundException e)
