@@ -1,0 +1,250 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Slovo.Generation;
+using Slovo.LanguageModels;
+using Slovo.Torch;
+
+namespace Slovo.Serving;
+
+// /v1/completions and /v1/chat/completions: request parsing, the choices' jobs in the scheduler, stop strings, and the
+// answer as one JSON body or as server-sent events.
+public static partial class SlovoServer
+{
+    private sealed partial class Api
+    {
+        public async Task Complete(HttpContext context, bool chat)
+        {
+            LanguageModel lm = Generator;
+            var f = new Fields(await RequestBody.ReadAsync(context, options.MaxBodyBytes));
+            List<string> prompts;
+            var stops = new List<string>();
+            if (chat)
+            {
+                (string prompt, IReadOnlyList<string> templateStops) = ChatPrompt.Render(Messages(f), options.ChatTemplate);
+                prompts = [prompt];
+                stops.AddRange(templateStops);
+            }
+            else
+            {
+                prompts = f.Strings("prompt") ?? throw new ApiException(400, "'prompt' is required: a string or an array of strings", "prompt");
+                if (prompts.Count == 0) throw new ApiException(400, "'prompt' is an empty list; give at least one prompt", "prompt");
+            }
+            int n = f.Int("n", 1, 16) ?? 1;
+            List<string> userStops = f.Strings("stop") ?? [];
+            if (userStops.Count > 4) throw new ApiException(400, $"'stop' has {userStops.Count} sequences; give at most 4", "stop");
+            stops.AddRange(userStops.Where(s => s.Length > 0));
+            bool stream = f.Bool("stream") ?? false;
+            bool includeUsage = stream && f.Object("stream_options") is { } streamOptions && new Fields(streamOptions).Bool("include_usage") == true;
+            string maxName = chat && f.Has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+            int? asked = f.Int(maxName, 1);
+            double temperature = f.Number("temperature", 0, 2) ?? 1.0;
+            var o = new GenerationOptions
+            {
+                Temperature = temperature,
+                Greedy = temperature == 0,
+                TopP = f.Number("top_p", 0, 1) ?? 1.0,
+                TopK = f.Int("top_k", 0) ?? 0,
+                MinP = f.Number("min_p", 0, 0.999999) ?? 0,
+                RepetitionPenalty = f.Number("repetition_penalty", 1e-6, 100) ?? 1.0,
+                MinTokens = f.Int("min_tokens", 0) ?? 0,
+                EosToken = lm.Vocabulary.EosId,
+            };
+            if (o.TopP == 0) throw new ApiException(400, "'top_p' must be above 0", "top_p");
+            int seed = f.Long("seed") is { } s ? unchecked((int)s ^ (int)(s >> 32)) : Random.Shared.Next();
+            List<IReadOnlyList<int>> ids = prompts.Select(lm.EncodePrompt).ToList();
+            int longest = ids.Max(p => p.Count);
+            int maxTokens;
+            if (lm.Context is int context1)
+            {
+                if (longest >= context1)
+                    throw new ApiException(400, $"the prompt is {longest} tokens, which fills the model's context of {context1}; shorten it", "prompt");
+                maxTokens = asked ?? (chat ? context1 - longest : Math.Min(16, context1 - longest));
+                if (longest + maxTokens > context1)
+                    throw new ApiException(400, $"{maxName} is {maxTokens}, but the prompt ({longest} tokens) leaves room for {context1 - longest} in the model's context of {context1}; lower {maxName}", maxName);
+            }
+            else
+            {
+                maxTokens = asked ?? (chat ? 256 : 16);
+                if (maxTokens > options.MaxTokensLimit)
+                    throw new ApiException(400, $"{maxName} is {maxTokens}; this server allows at most {options.MaxTokensLimit} (--max-tokens-limit)", maxName);
+            }
+            if (o.MinTokens > maxTokens) throw new ApiException(400, $"'min_tokens' is {o.MinTokens}, more than {maxName} ({maxTokens})", "min_tokens");
+            o = o with { MaxTokens = maxTokens };
+
+            using var abort = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            var choices = new List<Choice>();
+            try
+            {
+                for (int p = 0; p < ids.Count; ++p)
+                    for (int i = 0; i < n; ++i)
+                    {
+                        var cts = CancellationTokenSource.CreateLinkedTokenSource(abort.Token);
+                        choices.Add(new Choice(p * n + i, cts, scheduler!.Submit(ids[p], o with { Seed = seed + i }, cts.Token)));
+                    }
+            }
+            catch
+            {
+                abort.Cancel();
+                throw;
+            }
+            string id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
+            long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            string model = models.GeneratorId;
+            int promptTokens = ids.Sum(p => p.Count);
+            try
+            {
+                if (stream) await Stream(context, lm, choices, stops, chat, id, created, model, includeUsage, promptTokens);
+                else
+                {
+                    await Task.WhenAll(choices.Select(c => Drive(lm, c, stops, null)));
+                    object usage = Usage(promptTokens, choices);
+                    object body = chat
+                        ? new { id, @object = "chat.completion", created, model, choices = choices.Select(c => new { index = c.Index, message = new { role = "assistant", content = c.Text }, logprobs = (object?)null, finish_reason = c.Finish }), usage }
+                        : new { id, @object = "text_completion", created, model, choices = choices.Select(c => new { text = c.Text, index = c.Index, logprobs = (object?)null, finish_reason = c.Finish }), usage };
+                    await context.Response.WriteAsJsonAsync(body, Json);
+                }
+            }
+            finally
+            {
+                abort.Cancel();       // whatever is still running (an error in another choice, a client gone) stops at the next step
+                foreach (Choice c in choices) c.Cancel.Dispose();
+            }
+        }
+
+        private static object Usage(int promptTokens, List<Choice> choices)
+        {
+            int completion = choices.Sum(c => c.Tokens.Count);
+            return new { prompt_tokens = promptTokens, completion_tokens = completion, total_tokens = promptTokens + completion };
+        }
+
+        private static List<ChatMessage> Messages(Fields f)
+        {
+            JsonElement list = f.Array("messages") ?? throw new ApiException(400, "'messages' is required: an array of {role, content}", "messages");
+            var messages = new List<ChatMessage>();
+            foreach (JsonElement m in list.EnumerateArray())
+            {
+                if (m.ValueKind != JsonValueKind.Object) throw new ApiException(400, "each message must be an object with 'role' and 'content'", "messages");
+                var mf = new Fields(m);
+                string role = mf.String("role") ?? throw new ApiException(400, "a message has no 'role'", "messages");
+                if (role is not ("system" or "developer" or "user" or "assistant" or "tool"))
+                    throw new ApiException(400, $"a message has role '{role}'; use system, user or assistant", "messages");
+                string content;
+                if (m.TryGetProperty("content", out JsonElement c) && c.ValueKind == JsonValueKind.Array)
+                    content = string.Concat(c.EnumerateArray().Where(p => p.ValueKind == JsonValueKind.Object && p.TryGetProperty("text", out _))
+                                                              .Select(p => p.GetProperty("text").GetString()));
+                else content = mf.String("content") ?? "";
+                messages.Add(new ChatMessage(role == "developer" ? "system" : role, content));
+            }
+            if (messages.Count == 0) throw new ApiException(400, "'messages' is empty; give at least one message", "messages");
+            return messages;
+        }
+
+        private sealed class Choice(int index, CancellationTokenSource cancel, CompletionJob job)
+        {
+            public int Index => index;
+            public CancellationTokenSource Cancel => cancel;
+            public CompletionJob Job => job;
+            public List<int> Tokens { get; } = [];
+            public string Text { get; set; } = "";
+            public string? Finish { get; set; }
+        }
+
+        // Reads a choice's tokens as they come; onDelta gets each new piece of text that can no longer change (no partial
+        // UTF-8 character, no possible start of a stop string). A stop string ends the choice there, without it.
+        private static async Task Drive(LanguageModel lm, Choice c, IReadOnlyList<string> stops, Func<string, Task>? onDelta)
+        {
+            string sent = "";
+            await foreach (int token in c.Job.Tokens.ReadAllAsync())
+            {
+                c.Tokens.Add(token);
+                string text = lm.Decode(c.Tokens);
+                int cut = FirstStop(text, stops);
+                if (cut >= 0)
+                {
+                    c.Text = text[..cut];
+                    c.Finish = "stop";
+                    await c.Cancel.CancelAsync();
+                    if (onDelta is not null && c.Text.Length > sent.Length) await onDelta(c.Text[sent.Length..]);
+                    return;
+                }
+                string safe = Settled(text, stops);
+                if (onDelta is not null && safe.Length > sent.Length && safe.StartsWith(sent, StringComparison.Ordinal))
+                {
+                    await onDelta(safe[sent.Length..]);
+                    sent = safe;
+                }
+            }
+            GenerationResult result = await c.Job.Completion;
+            c.Finish = result.Reason == StopReason.MaxTokens ? "length" : "stop";
+            c.Text = lm.Decode(result.Tokens);
+            if (onDelta is not null && c.Text.Length > sent.Length && c.Text.StartsWith(sent, StringComparison.Ordinal)) await onDelta(c.Text[sent.Length..]);
+        }
+
+        private static int FirstStop(string text, IReadOnlyList<string> stops)
+        {
+            int first = -1;
+            foreach (string s in stops)
+            {
+                int at = text.IndexOf(s, StringComparison.Ordinal);
+                if (at >= 0 && (first < 0 || at < first)) first = at;
+            }
+            return first;
+        }
+
+        // The text without a trailing partial character and without a tail that could still become a stop string.
+        private static string Settled(string text, IReadOnlyList<string> stops)
+        {
+            int end = text.Length;
+            while (end > 0 && text[end - 1] == '\uFFFD') --end;
+            int hold = 0;
+            foreach (string s in stops)
+                for (int k = Math.Min(s.Length - 1, end); k > hold; --k)
+                    if (string.CompareOrdinal(text, end - k, s, 0, k) == 0) { hold = k; break; }
+            return text[..(end - hold)];
+        }
+
+        private async Task Stream(HttpContext context, LanguageModel lm, List<Choice> choices, IReadOnlyList<string> stops, bool chat,
+                                  string id, long created, string model, bool includeUsage, int promptTokens)
+        {
+            context.Response.ContentType = "text/event-stream";
+            context.Response.Headers.CacheControl = "no-cache";
+            context.Response.Headers["X-Accel-Buffering"] = "no";
+            var gate = new SemaphoreSlim(1, 1);
+            string kind = chat ? "chat.completion.chunk" : "text_completion";
+            async Task Send(object payload)
+            {
+                await gate.WaitAsync(context.RequestAborted);
+                try
+                {
+                    byte[] json = JsonSerializer.SerializeToUtf8Bytes(payload, Json);
+                    await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes("data: "), context.RequestAborted);
+                    await context.Response.Body.WriteAsync(json, context.RequestAborted);
+                    await context.Response.Body.WriteAsync("\n\n"u8.ToArray(), context.RequestAborted);
+                    await context.Response.Body.FlushAsync(context.RequestAborted);
+                }
+                finally { gate.Release(); }
+            }
+            object Chunk(int index, string? text, string? finish, bool first = false) => chat
+                ? new { id, @object = kind, created, model, choices = new[] { new { index, delta = (object)(first ? new { role = "assistant", content = "" } : text is null ? new { } : new { content = text }), logprobs = (object?)null, finish_reason = finish } } }
+                : new { id, @object = kind, created, model, choices = new[] { new { text = text ?? "", index, logprobs = (object?)null, finish_reason = finish } } };
+            await context.Response.StartAsync(context.RequestAborted);
+            if (chat) foreach (Choice c in choices) await Send(Chunk(c.Index, null, null, first: true));
+            try
+            {
+                await Task.WhenAll(choices.Select(async c =>
+                {
+                    await Drive(lm, c, stops, delta => Send(Chunk(c.Index, delta, null)));
+                    await Send(Chunk(c.Index, null, c.Finish));
+                }));
+                if (includeUsage) await Send(new { id, @object = kind, created, model, choices = Array.Empty<object>(), usage = Usage(promptTokens, choices) });
+            }
+            catch (Exception e) when (e is TimeoutException or TorchException or InvalidOperationException or ArgumentException && !context.RequestAborted.IsCancellationRequested)
+            {
+                await Send(new { error = new { message = e.Message.ReplaceLineEndings(" "), type = e is TimeoutException ? "timeout" : "server_error", param = (string?)null, code = (string?)null } });
+            }
+            await context.Response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray(), context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+        }
+    }
+}
