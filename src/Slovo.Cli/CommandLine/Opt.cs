@@ -89,6 +89,19 @@ internal static class Opt
         return o;
     }
 
+    /// <summary>One of a fixed set of words, shown as <c>a|b|c</c> in help; anything else is "unknown NAME 'x'; use a, b, c".</summary>
+    public static Option<string> Word(string name, string description, string @default, params string[] words) => new(name)
+    {
+        Description = description, DefaultValueFactory = _ => @default, HelpName = string.Join('|', words),
+        CustomParser = r =>
+        {
+            string s = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+            if (words.Contains(s)) return s;
+            r.AddError($"unknown {name} '{s}'; use {string.Join(", ", words)}");
+            return @default;
+        },
+    };
+
     /// <summary>An enum given by its kebab-case name (e.g. <c>hand-lstm</c> for <c>HandLstm</c>).</summary>
     public static Option<T> Enum<T>(string name, string description, T @default) where T : struct, System.Enum
     {

