@@ -9,7 +9,7 @@ namespace Slovo.Torch.Native;
 /// </summary>
 internal static class NativeLibraryLoader
 {
-    internal const int ExpectedAbiVersion = 5;
+    internal const int ExpectedAbiVersion = 6;
     internal const string InstallHint =
         "apt-get update && apt-get install -y libtorch-dev libopenblas0-pthread (then rebuild: dotnet build)";
 

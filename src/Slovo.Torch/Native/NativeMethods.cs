@@ -116,6 +116,16 @@ internal static unsafe partial class NativeMethods
     [DllImport(Lib)] internal static extern int slovo_set_allow_tf32(int allow);
     [DllImport(Lib)] internal static extern int slovo_cuda_synchronize();
 
+    [DllImport(Lib)] internal static extern int slovo_dist_has_backend(int backend);
+    [DllImport(Lib)] internal static extern int slovo_store_tcp_new(byte* host, int port, int worldSize, int isServer, long timeoutMs, IntPtr* result);
+    [DllImport(Lib)] internal static extern void slovo_store_free(IntPtr store);
+    [DllImport(Lib)] internal static extern int slovo_pg_gloo_new(IntPtr store, int rank, int size, long timeoutMs, byte* hostname, IntPtr* result);
+    [DllImport(Lib)] internal static extern void slovo_pg_free(IntPtr group);
+    [DllImport(Lib)] internal static extern int slovo_pg_allreduce(IntPtr group, IntPtr* tensors, int n, int op);
+    [DllImport(Lib)] internal static extern int slovo_pg_broadcast(IntPtr group, IntPtr* tensors, int n, int root);
+    [DllImport(Lib)] internal static extern int slovo_pg_allgather(IntPtr group, IntPtr input, IntPtr* outputs, int n);
+    [DllImport(Lib)] internal static extern int slovo_pg_barrier(IntPtr group);
+
     [DllImport(Lib)] internal static extern int slovo_manual_seed(ulong seed);
     [DllImport(Lib)] internal static extern int slovo_generator_new(int deviceType, int deviceIndex, ulong seed, IntPtr* result);
     [DllImport(Lib)] internal static extern int slovo_generator_seed(IntPtr generator, ulong seed);
