@@ -90,7 +90,7 @@ internal static class MiniLmRow
         double se = Math.Sqrt(m.Accuracy * (1 - m.Accuracy) / test.Count);
         md.AppendLine(CultureInfo.InvariantCulture, $"Quality bar: above the best recurrent model's 0.896 IMDb accuracy — **{m.Accuracy:F3}**, {(m.Accuracy > 0.896 ? "met" : "missed")} " +
             $"on the {test.Count:N0}-review sample, whose standard error is ±{se:F3}, after training on {train.Count:N0} reviews, a tenth of what the recurrent rows saw. " +
-            "The main table's Yelp predictions stay those of its best recurrent model: the two accuracies come from different test sets, and their gap is within that error.");
+            $"The main table's Yelp predictions stay those of its best recurrent model: the two accuracies come from different test sets, and their gap is within that error.");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Generated {DateTime.UtcNow:yyyy-MM-dd} by the command above in {total.Elapsed.TotalMinutes:F1} minutes.");
         File.WriteAllText(Path.Combine(here, "MINILM.md"), md.ToString());
