@@ -17,6 +17,18 @@ namespace {
 using StorePtr = c10::intrusive_ptr<c10d::Store>;
 using GroupPtr = c10::intrusive_ptr<c10d::ProcessGroupGloo>;
 
+// libtorch 2.x's TCPStore has a libuv backend, on by default, that Debian's build lacks ("use_libuv was requested but
+// PyTorch was build without libuv support"); 1.13 has no such option. These switch it off where the option exists.
+template <typename O>
+auto without_libuv(O& o, int) -> decltype(o.useLibUV = false, bool()) {
+  o.useLibUV = false;
+  return true;
+}
+template <typename O>
+bool without_libuv(O&, long) {
+  return false;
+}
+
 std::vector<at::Tensor> borrow_all(TensorHandle* handles, int32_t n) {
   std::vector<at::Tensor> out;
   out.reserve(n);
@@ -50,7 +62,13 @@ SLOVO_API int slovo_store_tcp_new(const char* host, int32_t port, int32_t world_
   o.numWorkers = static_cast<std::size_t>(world_size);
   o.waitWorkers = false;  // the process group's rendezvous waits for everyone, with its own timeout
   o.timeout = std::chrono::milliseconds(timeout_ms);
-  *out = new StorePtr(c10::make_intrusive<c10d::TCPStore>(std::string(host), o));
+  try {
+    *out = new StorePtr(c10::make_intrusive<c10d::TCPStore>(std::string(host), o));
+  } catch (const c10::Error& e) {
+    // A libtorch built without libuv: the classic TCP backend does the same job.
+    if (std::string(e.what()).find("libuv") == std::string::npos || !without_libuv(o, 0)) throw;
+    *out = new StorePtr(c10::make_intrusive<c10d::TCPStore>(std::string(host), o));
+  }
 #else
   throw std::runtime_error(kNoGloo);
 #endif

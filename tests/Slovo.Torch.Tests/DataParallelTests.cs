@@ -90,23 +90,29 @@ public class DataParallelTests
     {
         int port = FreePort();
         var grads = new float[2][];
+        var errors = new Exception?[2];
         Thread[] ranks = Enumerable.Range(0, 2).Select(rank => new Thread(() =>
         {
-            using ProcessGroup group = ProcessGroup.Init(Backend.Gloo, rank, 2, "127.0.0.1", port, TimeSpan.FromSeconds(30));
-            using var w = Tensor.From(new float[] { 1, 2 }, 2).RequiresGrad_();
-            var module = new ParameterHolder(w);
-            var ddp = new DistributedDataParallel(module, group);
-            using (ddp.NoSync())
+            try
             {
-                using Tensor loss = w.Mul(rank + 1).Sum();       // gradient (rank + 1, rank + 1), kept local
-                loss.Backward();
-                ddp.SynchronizeGradients();
+                using ProcessGroup group = ProcessGroup.Init(Backend.Gloo, rank, 2, "127.0.0.1", port, TimeSpan.FromSeconds(30));
+                using var w = Tensor.From(new float[] { 1, 2 }, 2).RequiresGrad_();
+                var module = new ParameterHolder(w);
+                var ddp = new DistributedDataParallel(module, group);
+                using (ddp.NoSync())
+                {
+                    using Tensor loss = w.Mul(rank + 1).Sum();       // gradient (rank + 1, rank + 1), kept local
+                    loss.Backward();
+                    ddp.SynchronizeGradients();
+                }
+                using (Tensor g = w.Grad!) grads[rank] = g.ToArray<float>();
+                module.Dispose();
             }
-            using (Tensor g = w.Grad!) grads[rank] = g.ToArray<float>();
-            module.Dispose();
+            catch (Exception e) { errors[rank] = e; }
         })).ToArray();
         foreach (Thread t in ranks) t.Start();
         foreach (Thread t in ranks) Assert.True(t.Join(TimeSpan.FromSeconds(60)));
+        if (errors.FirstOrDefault(e => e is not null) is { } first) throw new InvalidOperationException("a rank failed", first);
         Assert.Equal([1f, 1f], grads[0]);
         Assert.Equal([2f, 2f], grads[1]);
 
