@@ -36,6 +36,8 @@ public static class SlovoCli
         root.Add(ModelsCommand.EmbedCommand());
         root.Add(RankCommand.Create());
         root.Add(ServeCommand.Create());
+        root.Add(DistCommand.LaunchCommand());
+        root.Add(DistCommand.CheckCommand());
         root.Add(PlotCommand.Create());
         root.Add(DemoCommand.Create());
         return root;

@@ -1,0 +1,154 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Slovo.Cli.CommandLine;
+using Slovo.Torch;
+using Slovo.Torch.Distributed;
+
+namespace Slovo.Cli.Commands;
+
+/// <summary>
+/// `slovo launch`: torchrun for slovo commands (N processes per node with RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR and
+/// MASTER_PORT set; one failing worker stops the others), and `slovo dist check`: a one-all-reduce test of a setup.
+/// </summary>
+internal static class DistCommand
+{
+    /// <summary>The environment of one worker, as torchrun sets it.</summary>
+    internal sealed record WorkerEnvironment(int Rank, int LocalRank, int WorldSize, string MasterAddress, int MasterPort)
+    {
+        /// <summary>The worker this process is, from the environment; null when WORLD_SIZE is absent.</summary>
+        public static WorkerEnvironment? Current()
+        {
+            if (Environment.GetEnvironmentVariable("WORLD_SIZE") is not { } world) return null;
+            int Int(string name, string? text) => int.TryParse(text, out int v) ? v
+                : throw new UsageException($"{name}='{text}' is not a number; run the command under 'slovo launch', which sets it");
+            return new WorkerEnvironment(Int("RANK", Environment.GetEnvironmentVariable("RANK")), Int("LOCAL_RANK", Environment.GetEnvironmentVariable("LOCAL_RANK") ?? "0"),
+                                         Int("WORLD_SIZE", world), Environment.GetEnvironmentVariable("MASTER_ADDR") ?? "127.0.0.1",
+                                         Int("MASTER_PORT", Environment.GetEnvironmentVariable("MASTER_PORT") ?? "29500"));
+        }
+    }
+
+    public static Command LaunchCommand()
+    {
+        var nproc = Opt.Int("--nproc", "worker processes on this node", 2, min: 1);
+        var nnodes = Opt.Int("--nnodes", "nodes in the job", 1, min: 1);
+        var nodeRank = Opt.Int("--node-rank", "this node's index, 0 to nnodes - 1", 0, min: 0);
+        var address = Opt.Text("--master-addr", "where rank 0 listens (node 0's address)", "127.0.0.1", "ADDRESS");
+        var port = Opt.Int("--master-port", "the port rank 0 listens on", 29500, min: 1, max: 65535);
+        var command = new Argument<string[]>("command") { Description = "the slovo command each worker runs (after --)", Arity = ArgumentArity.OneOrMore };
+        var launch = new Command("launch", "Run a slovo command as N data-parallel workers (torchrun-style): sets RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT; " +
+                                           "a failing worker stops the others and its message is reported.").With(nproc, nnodes, nodeRank, address, port);
+        launch.Add(command);
+        launch.SetAction(p =>
+        {
+            int n = p.GetValue(nproc), nodes = p.GetValue(nnodes), node = p.GetValue(nodeRank);
+            if (node >= nodes) throw new UsageException($"--node-rank {node} is outside --nnodes {nodes} (0 to {nodes - 1})");
+            return Launch(p.GetValue(command)!, n, nodes, node, p.GetValue(address)!, p.GetValue(port));
+        });
+        return launch;
+    }
+
+    public static Command CheckCommand()
+    {
+        var failRank = Opt.OptionalInt("--fail-rank", "this rank exits with an error at once (to see how a job handles a failing worker)", min: 0);
+        var timeout = Opt.Double("--timeout", "seconds to wait for every rank", 60, min: 1);
+        var check = new Command("check", "Join the job (under 'slovo launch') and all-reduce one number: shows that every rank can reach the others.").With(failRank, timeout);
+        check.SetAction(p =>
+        {
+            WorkerEnvironment env = WorkerEnvironment.Current() ?? throw new UsageException("WORLD_SIZE is not set: run it as 'slovo launch --nproc 2 -- dist check'");
+            if (p.GetValue(failRank) == env.Rank) throw new InvalidDataException($"rank {env.Rank} fails on purpose (--fail-rank {env.Rank})");
+            using ProcessGroup group = ProcessGroup.Init(Backend.Gloo, env.Rank, env.WorldSize, env.MasterAddress, env.MasterPort, TimeSpan.FromSeconds(p.GetValue(timeout)));
+            using Tensor x = Tensor.From(new float[] { env.Rank + 1 }, 1);
+            group.AllReduce(x);
+            float sum = x.ToArray<float>()[0], expected = env.WorldSize * (env.WorldSize + 1) / 2f;
+            if (sum != expected) throw new InvalidDataException($"rank {env.Rank}: the all-reduce gave {sum}, not {expected}");
+            group.Barrier();
+            Console.WriteLine($"rank {env.Rank} of {env.WorldSize}: all-reduce ok (sum of 1..{env.WorldSize} = {sum})");
+            return 0;
+        });
+        var dist = new Command("dist", "Distributed helpers (see also 'slovo launch').");
+        dist.Add(check);
+        return dist;
+    }
+
+    // Starts the workers, forwards their output (prefixed with the rank), and stops them all when one fails or on Ctrl+C.
+    private static int Launch(string[] args, int n, int nodes, int node, string address, int port)
+    {
+        string cli = typeof(DistCommand).Assembly.Location;
+        string host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+        int world = n * nodes;
+        var workers = new List<(int Rank, Process Process, Queue<string> Tail)>();
+        using var stop = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            for (int local = 0; local < n; ++local)
+            {
+                int rank = node * n + local;
+                var info = new ProcessStartInfo(host) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+                info.ArgumentList.Add(cli);
+                foreach (string a in args) info.ArgumentList.Add(a);
+                info.Environment["RANK"] = rank.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                info.Environment["LOCAL_RANK"] = local.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                info.Environment["LOCAL_WORLD_SIZE"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                info.Environment["WORLD_SIZE"] = world.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                info.Environment["MASTER_ADDR"] = address;
+                info.Environment["MASTER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var process = new Process { StartInfo = info };
+                var tail = new Queue<string>();
+                string prefix = world > 1 ? $"[rank {rank}] " : "";
+                process.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.Out.WriteLine(prefix + e.Data); };
+                process.ErrorDataReceived += (_, e) =>
+                {
+                    if (e.Data is null) return;
+                    lock (tail) { tail.Enqueue(e.Data); if (tail.Count > 20) tail.Dequeue(); }
+                    Console.Error.WriteLine(prefix + e.Data);
+                };
+                process.Start();
+                process.BeginOutputReadLine();
+                process.BeginErrorReadLine();
+                workers.Add((rank, process, tail));
+            }
+            while (true)
+            {
+                if (stop.IsCancellationRequested)
+                {
+                    StopAll(workers.Select(w => w.Process));
+                    Console.Error.WriteLine("slovo launch: interrupted; stopped every worker");
+                    return 130;
+                }
+                var failed = workers.FirstOrDefault(w => w.Process.HasExited && w.Process.ExitCode != 0);
+                if (failed.Process is not null)
+                {
+                    failed.Process.WaitForExit();           // its output is read to the end
+                    StopAll(workers.Where(w => w.Process != failed.Process).Select(w => w.Process));
+                    string why;
+                    lock (failed.Tail) why = failed.Tail.LastOrDefault(l => l.Trim().Length > 0) ?? "(no message)";
+                    Console.Error.WriteLine($"slovo launch: rank {failed.Rank} failed (exit code {failed.Process.ExitCode}): {why}; stopped the other workers");
+                    return SlovoCli.Failure;
+                }
+                if (workers.All(w => w.Process.HasExited))
+                {
+                    foreach (var w in workers) w.Process.WaitForExit();
+                    return 0;
+                }
+                Thread.Sleep(50);
+            }
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+            foreach (var w in workers) w.Process.Dispose();
+        }
+    }
+
+    private static void StopAll(IEnumerable<Process> processes)
+    {
+        foreach (Process p in processes)
+        {
+            try { if (!p.HasExited) p.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { }
+        }
+        foreach (Process p in processes) p.WaitForExit(10_000);
+    }
+}
