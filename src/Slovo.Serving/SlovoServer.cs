@@ -37,7 +37,8 @@ public static partial class SlovoServer
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
         builder.WebHost.UseUrls($"http://{(options.Host.Contains(':') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
-        builder.Services.AddSingleton(_ => models.Generator is null ? null! : new CompletionScheduler(models.Generator, options.Scheduler));
+        // The scheduler is a service so that the host disposes it (stopping its decoding thread) when the app stops.
+        if (models.Generator is { } generator) builder.Services.AddSingleton(_ => new CompletionScheduler(generator, options.Scheduler));
         configure?.Invoke(builder);
         WebApplication app = builder.Build();
         var api = new Api(models, options, models.Generator is null ? null : app.Services.GetRequiredService<CompletionScheduler>());
