@@ -77,6 +77,8 @@ internal static class DistCommand
         string host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
         int world = n * nodes;
         var workers = new List<(int Rank, Process Process, Queue<string> Tail)>();
+        // Once the job is being stopped, what the other workers say as they lose their peers is noise: it is dropped.
+        bool stopping = false;
         using var stop = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
         Console.CancelKeyPress += onCancel;
@@ -97,12 +99,12 @@ internal static class DistCommand
                 var process = new Process { StartInfo = info };
                 var tail = new Queue<string>();
                 string prefix = world > 1 ? $"[rank {rank}] " : "";
-                process.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.Out.WriteLine(prefix + e.Data); };
+                process.OutputDataReceived += (_, e) => { if (e.Data is not null && !Volatile.Read(ref stopping)) Console.Out.WriteLine(prefix + e.Data); };
                 process.ErrorDataReceived += (_, e) =>
                 {
                     if (e.Data is null) return;
                     lock (tail) { tail.Enqueue(e.Data); if (tail.Count > 20) tail.Dequeue(); }
-                    Console.Error.WriteLine(prefix + e.Data);
+                    if (!Volatile.Read(ref stopping)) Console.Error.WriteLine(prefix + e.Data);
                 };
                 process.Start();
                 process.BeginOutputReadLine();
@@ -113,6 +115,7 @@ internal static class DistCommand
             {
                 if (stop.IsCancellationRequested)
                 {
+                    Volatile.Write(ref stopping, true);
                     StopAll(workers.Select(w => w.Process));
                     Console.Error.WriteLine("slovo launch: interrupted; stopped every worker");
                     return 130;
@@ -121,6 +124,7 @@ internal static class DistCommand
                 if (failed.Process is not null)
                 {
                     failed.Process.WaitForExit();           // its output is read to the end
+                    Volatile.Write(ref stopping, true);
                     StopAll(workers.Where(w => w.Process != failed.Process).Select(w => w.Process));
                     string why;
                     lock (failed.Tail) why = failed.Tail.LastOrDefault(l => l.Trim().Length > 0) ?? "(no message)";
