@@ -178,10 +178,16 @@ internal static class ClassifyCommand
             }),
             test_accuracy_mean = mean, test_accuracy_std = std,
         };
-        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        WriteSummary(outDir, summary);
         Console.WriteLine($"wrote {Path.Combine(outDir, "model.safetensors")} and summary.json");
         return 0;
     }
+
+    private static readonly JsonSerializerOptions SummaryJson = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    // summary.json of a training run (NaN test figures allowed when there is no test set), written atomically.
+    private static void WriteSummary(string outDir, object summary) =>
+        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, SummaryJson));
 
     // Fine-tunes a pretrained encoder with a classification head, once per seed; keeps the seed with the best validation accuracy.
     private static int TrainBert(List<LabeledText> all, List<LabeledText>? test, string initDir, int maxTokens, double dropout, BertFineTuneOptions options,
@@ -240,7 +246,7 @@ internal static class ClassifyCommand
             }),
             test_accuracy_mean = mean, test_accuracy_std = std,
         };
-        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        WriteSummary(outDir, summary);
         Console.WriteLine($"wrote the fine-tuned model (encoder folder + head.safetensors, classifier.json) and summary.json to {outDir}");
         return 0;
     }
