@@ -9,6 +9,7 @@ using Slovo.Cli.Output;
 using Slovo.Embeddings;
 using Slovo.LanguageModels;
 using Slovo.Torch;
+using Slovo.Torch.Distributed;
 using Slovo.Torch.Serialization;
 using Slovo.Text;
 using Slovo.Evaluation;
@@ -62,7 +63,7 @@ internal static class ClassifyCommand
         var lr = Opt.Double("--lr", "Adam learning rate", 1e-3, min: 0);
         var seeds = Opt.IntList("--seeds", "one run per seed; figures are reported as mean ± std", [1], min: 0);
         var validFraction = Opt.Double("--valid-fraction", "share of the training texts held out for early stopping", 0.1, min: 0, below: 1);
-        var threads = Opt.Int("--threads", "intra-op threads", Environment.ProcessorCount, min: 1);
+        var threads = Opt.Int("--threads", "intra-op threads (under slovo launch: the cores shared among this machine's workers)", Workers.DefaultThreads, min: 1);
         var output = Opt.Text("--out", "run folder: model.safetensors (best seed) and summary.json", "runs/classify", "DIR");
         var device = Opt.Device();
         var command = new Command("train", "Train a text classifier and report accuracy, F1 and confusion (IMDb by default).")
@@ -117,6 +118,8 @@ internal static class ClassifyCommand
                 ? (ClassificationData.ReadTsv(tsv), test is not null ? ClassificationData.ReadTsv(test) : null)
                 : ReadImdb(p.GetValue(imdb)!);
             LibTorch.Threads = p.GetValue(threads);
+            using ProcessGroup? group = Workers.Join(on); // under slovo launch: data-parallel, rank 0 reports and writes
+            training = training with { Group = group };
             return Train(all, testSet, p.GetValue(tokenizer)!, p.GetValue(vocabSize), p.GetValue(maxLength), modelOptions, training, p.GetValue(glove),
                          p.GetValue(freeze), p.GetValue(seeds)!, p.GetValue(validFraction), p.GetValue(output)!, on);
         });
@@ -138,6 +141,8 @@ internal static class ClassifyCommand
         var runs = new List<SeedRun>();
         double bestValid = double.NegativeInfinity;
         long parameters = 0;
+        bool writes = training.Group is null || training.Group.Rank == 0; // data-parallel: every rank trains and scores alike, rank 0 writes
+        if (training.Group is { } g) Console.WriteLine($"data-parallel: {g.WorldSize} processes, each reading its share of every batch of {training.BatchSize}");
         Ui.Run(view =>
         {
             foreach (int seed in seeds)
@@ -162,7 +167,7 @@ internal static class ClassifyCommand
                     if (result.BestValidAccuracy > bestValid)
                     {
                         bestValid = result.BestValidAccuracy;
-                        ClassifierTrainer.Save(Path.Combine(outDir, "model.safetensors"), model, data.Vocab, maxLength);
+                        if (writes) ClassifierTrainer.Save(Path.Combine(outDir, "model.safetensors"), model, data.Vocab, maxLength);
                     }
                 }
             }
@@ -178,7 +183,7 @@ internal static class ClassifyCommand
             }),
             test_accuracy_mean = mean, test_accuracy_std = std,
         };
-        WriteSummary(outDir, summary);
+        if (writes) WriteSummary(outDir, summary);
         Console.WriteLine($"wrote {Path.Combine(outDir, "model.safetensors")} and summary.json");
         return 0;
     }

@@ -12,6 +12,7 @@ using Slovo.Tokenizers;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Tokenizers.Trainers;
 using Slovo.Torch;
+using Slovo.Torch.Distributed;
 using Slovo.Torch.NN;
 using Slovo.Torch.Serialization;
 
@@ -74,7 +75,7 @@ internal static class LmCommand
         public readonly Option<double> Lr = Opt.Double("--lr", "Adam learning rate", d.Lr, min: 0);
         public readonly Option<double> Clip = Opt.Double("--clip", "gradient norm limit (0: none)", 1.0, min: 0);
         public readonly Option<int> CheckpointEvery = Opt.Int("--checkpoint-every", "also checkpoint every N batches", d.CheckpointEvery, min: 1);
-        public readonly Option<int> Threads = Opt.Int("--threads", "intra-op threads", Environment.ProcessorCount, min: 1);
+        public readonly Option<int> Threads = Opt.Int("--threads", "intra-op threads (under slovo launch: the cores shared among this machine's workers)", Workers.DefaultThreads, min: 1);
         public readonly Option<string?> Device = Opt.Device();
         public readonly Option<string> Precision = Opt.Choice("--precision", "fp32, or bf16: forward passes under autocast in bfloat16 (for CUDA; works but is slow on most CPUs)",
                                                               "fp32", "fp32", "bf16");
@@ -170,10 +171,11 @@ internal static class LmCommand
         if (c.Freeze && c.Glove is null) throw new UsageException("--freeze-embeddings needs --glove");
         RecurrentKind kind = c.Kind switch { "gru" => RecurrentKind.Gru, "rnn" => RecurrentKind.RnnTanh, _ => RecurrentKind.Lstm };
         LibTorch.Threads = c.Threads;
+        using ProcessGroup? group = Workers.Join(c.On); // under slovo launch: data-parallel, rank 0 reports and writes
         return Ui.Run(view =>
         {
             // The texts are lowercased already when asked; a word vocabulary also lowercases prompts.
-            LmDataset data = Data(view, texts, lowercase, validFraction, train.Seed, c);
+            LmDataset data = Data(view, texts, lowercase, validFraction, train.Seed, c, writes: group is null || group.Rank == 0);
 
             using RnnLanguageModel model = RandomGenerator.Seeded((ulong)train.Seed, () => new RnnLanguageModel(new RnnLanguageModelOptions
             {
@@ -195,6 +197,7 @@ internal static class LmCommand
             int barEpoch = 0;
             var trainer = new LmTrainer
             {
+                Group = group,
                 OnStep = s =>
                 {
                     if (bar is null || barEpoch != s.Epoch) (bar, barEpoch) = (view.Bar($"epoch {s.Epoch}", s.Batches), s.Epoch);
@@ -204,7 +207,8 @@ internal static class LmCommand
                     $"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation loss {e.Valid.Loss:F4}, perplexity {e.Valid.Perplexity:F2} " +
                     $"(course's 2**loss: {e.Valid.CoursePow2:F2}), {e.Valid.BitsPerChar:F3} bits/char, {e.TokensPerSecond:N0} tok/s{(e.Improved ? " *" : "")}"),
             };
-            if (c.Resume) Console.Error.WriteLine($"resuming from {Path.Combine(c.Out, LmTrainer.CheckpointFile)}");
+            if (c.Resume && !Ui.Quiet) Console.Error.WriteLine($"resuming from {Path.Combine(c.Out, LmTrainer.CheckpointFile)}");
+            if (group is not null) view.WriteLine($"data-parallel: {group.WorldSize} processes, each reading its share of every batch of {train.BatchSize}");
             LmTrainingResult r = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, train, c.Out, c.Resume);
             view.WriteLine($"best epoch {r.BestEpoch}: perplexity {r.BestValid.Perplexity:F2} (course's 2**loss {r.BestValid.CoursePow2:F2}), " +
                            $"{r.BestValid.BitsPerChar:F3} bits/char{(r.StoppedEarly ? "; stopped early" : "")}; {r.Seconds:F0} s");
@@ -214,7 +218,8 @@ internal static class LmCommand
     }
 
     /// <summary>The vocabulary of a run: built on the training part of the split, or the one saved in the run folder when resuming.</summary>
-    private static LmDataset Data(ProgressView view, List<string> texts, bool lowercase, double validFraction, int seed, TrainChoices c, Vocabulary? given = null)
+    private static LmDataset Data(ProgressView view, List<string> texts, bool lowercase, double validFraction, int seed, TrainChoices c, Vocabulary? given = null,
+                                  bool writes = true)
     {
         Directory.CreateDirectory(c.Out);
         string vocabPath = Path.Combine(c.Out, "vocab.json");
@@ -231,7 +236,7 @@ internal static class LmCommand
             _ when c.Tokenizer is not null => new SubwordVocabulary(TokenizerJson.Load(c.Tokenizer)),
             _ => TrainBpe(view, part, c.BpeSize),
         }, vocab: saved);
-        if (!c.Resume) AtomicFile.WriteAllText(vocabPath, data.Vocab.ToJson());
+        if (!c.Resume && writes) AtomicFile.WriteAllText(vocabPath, data.Vocab.ToJson());
         view.WriteLine($"data: {texts.Count:N0} texts, {data.TrainTexts.Count:N0} train / {data.ValidTexts.Count:N0} validation, {data.TrainTokens:N0} training tokens");
         view.WriteLine($"vocabulary: {data.Vocab.Level.ToString().ToLowerInvariant()}, {data.Vocab.Size:N0} tokens");
         return data;
@@ -246,6 +251,7 @@ internal static class LmCommand
                                  bool dropoutGiven = false)
     {
         LibTorch.Threads = c.Threads;
+        using ProcessGroup? group = Workers.Join(c.On); // under slovo launch: data-parallel, rank 0 reports and writes
         return Ui.Run(view =>
         {
             GptModel? start = null;
@@ -264,7 +270,7 @@ internal static class LmCommand
                 view.WriteLine($"fine-tuning {Path.GetFullPath(init)}: {start.Config.Layers} layers, {start.Config.Heads} heads, width {start.Config.Width}, " +
                                $"vocabulary {startVocab.Size:N0} from its tokenizer.json");
             }
-            LmDataset data = Data(view, texts, lowercase, validFraction, train.Seed, c, startVocab);
+            LmDataset data = Data(view, texts, lowercase, validFraction, train.Seed, c, startVocab, writes: group is null || group.Rank == 0);
             using GptModel model = start ?? RandomGenerator.Seeded((ulong)train.Seed, () => new GptModel(new GptConfig
             {
                 Layers = c.Layers, Heads = heads, Width = c.Emb, Positions = train.Context, VocabSize = data.Vocab.Size, EmbeddingDropout = c.Dropout,
@@ -278,6 +284,7 @@ internal static class LmCommand
             int barEpoch = 0;
             var trainer = new GptTrainer
             {
+                Group = group,
                 OnStep = s =>
                 {
                     if (bar is null || barEpoch != s.Epoch) (bar, barEpoch) = (view.Bar($"epoch {s.Epoch}", s.Batches), s.Epoch);
@@ -286,7 +293,8 @@ internal static class LmCommand
                 OnEpoch = e => view.WriteLine($"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation loss {e.Valid.Loss:F4}, perplexity {e.Valid.Perplexity:F2}, " +
                                               $"{e.Valid.BitsPerChar:F3} bits/char, {e.TokensPerSecond:N0} tok/s{(e.Improved ? " *" : "")}"),
             };
-            if (c.Resume) Console.Error.WriteLine($"resuming from {Path.Combine(c.Out, GptTrainer.CheckpointFile)}");
+            if (c.Resume && !Ui.Quiet) Console.Error.WriteLine($"resuming from {Path.Combine(c.Out, GptTrainer.CheckpointFile)}");
+            if (group is not null) view.WriteLine($"data-parallel: {group.WorldSize} processes, each reading its share of every batch of {train.BatchSize}");
             LmTrainingResult r = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, train, c.Out, c.Resume);
             view.WriteLine($"best epoch {r.BestEpoch}: perplexity {r.BestValid.Perplexity:F2}, {r.BestValid.BitsPerChar:F3} bits/char{(r.StoppedEarly ? "; stopped early" : "")}; {r.Seconds:F0} s");
             view.WriteLine($"wrote {Path.Combine(c.Out, GptTrainer.ModelDir)} (a Hugging Face GPT-2 folder) and {Path.Combine(c.Out, GptTrainer.VocabFile)}");
@@ -412,7 +420,7 @@ internal static class LmCommand
         var output = Opt.OptionalText("--out", "write prompt, reference and completion(s) per line as TSV", "FILE");
         var set = new GenerationOptionSet(0);
         var device = Opt.Device();
-        var threads = Opt.Int("--threads", "intra-op threads", Environment.ProcessorCount, min: 1);
+        var threads = Opt.Int("--threads", "intra-op threads (under slovo launch: the cores shared among this machine's workers)", Workers.DefaultThreads, min: 1);
         var command = new Command("complete",
                 "Cut each text at --cut of its characters, let the model complete it, and score the completions against the true rest (mean ROUGE-1/2/L F1).")
             .With([modelPath, data, cut, margin, heal, clean, limit, batch, unicode, output, .. set.All.Where(o => o != set.MaxTokens && o != set.Stop), device, threads]);

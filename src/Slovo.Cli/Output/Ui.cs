@@ -15,7 +15,10 @@ internal static class Ui
     internal const double PlainInterval = 5;
 
     /// <summary>True when progress is drawn live (standard error is a terminal and NO_COLOR-style dumb terminals aside).</summary>
-    public static bool Live => !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("TERM") is not "dumb";
+    public static bool Live => !Quiet && !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("TERM") is not "dumb";
+
+    /// <summary>No progress at all (a data-parallel worker other than rank 0, which reports for the job).</summary>
+    public static bool Quiet { get; set; }
 
     /// <summary>Runs <paramref name="work"/> with a progress view; bars made from it are drawn until it returns.</summary>
     public static T Run<T>(Func<ProgressView, T> work)
@@ -100,7 +103,7 @@ internal sealed class ProgressBar
                 return;
             }
             double elapsed = _clock.Elapsed.TotalSeconds;
-            if (!last && elapsed - _lastPrint < Ui.PlainInterval) return;
+            if (Ui.Quiet || (!last && elapsed - _lastPrint < Ui.PlainInterval)) return;
             _lastPrint = elapsed;
             double eta = done <= 0 ? double.NaN : elapsed / done * (_total - done);
             Console.Error.WriteLine($"{_label} {done}/{_total} {status} elapsed {Format(elapsed)} eta {(double.IsNaN(eta) ? "?" : Format(eta))}");

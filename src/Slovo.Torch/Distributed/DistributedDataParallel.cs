@@ -5,7 +5,7 @@ namespace Slovo.Torch.Distributed;
 /// <summary>
 /// Data-parallel training of any <see cref="Module"/> over a <see cref="ProcessGroup"/>, as PyTorch's
 /// DistributedDataParallel: every rank starts from rank 0's parameters and buffers (broadcast at construction); each rank
-/// runs forward and backward on its own batch; <see cref="SynchronizeGradients"/> then averages the gradients over the ranks,
+/// runs forward and backward on its own batch; <see cref="SynchronizeGradients()"/> then averages the gradients over the ranks,
 /// in buckets of about <c>bucketBytes</c> flattened into one tensor each, parameters taken in reverse order (the order
 /// backward produces them), so that every rank steps its optimizer with the same gradient. Parameters without a gradient
 /// are skipped on every rank alike. Inside <see cref="NoSync"/> nothing is exchanged: gradients accumulate locally until
@@ -39,16 +39,47 @@ public sealed class DistributedDataParallel
     public bool Synchronizing => _noSync == 0;
 
     /// <summary>Averages every parameter's gradient over the ranks (call after backward, before the optimizer step).</summary>
-    public void SynchronizeGradients()
+    public void SynchronizeGradients() => SynchronizeGradients(hasLoss: true, ReduceOp.Average);
+
+    /// <summary>
+    /// Combines every parameter's gradient over the ranks with <paramref name="op"/>: <see cref="ReduceOp.Average"/> when each
+    /// rank's loss is the mean over its own examples, <see cref="ReduceOp.Sum"/> when each rank's loss is its share of the whole
+    /// batch's (its examples' summed loss over the batch's count: then the result is exactly the gradient of the whole batch,
+    /// however unevenly the examples were dealt). First the ranks agree, in one small all-reduce, on which parameters have a
+    /// gradient anywhere: a rank whose batch reached a parameter no other rank's did (or that had nothing to learn from,
+    /// <paramref name="hasLoss"/> false) contributes zeros for it, and a parameter no rank reached is left without one.
+    /// Returns whether any rank had a loss (when none had, no rank should step).
+    /// </summary>
+    public bool SynchronizeGradients(bool hasLoss, ReduceOp op)
     {
-        if (_noSync > 0 || Group.WorldSize == 1) return;
+        if (_noSync > 0 || Group.WorldSize == 1) return hasLoss;
         using var noGrad = LibTorch.NoGrad();
         var grads = new List<Tensor>();
         try
         {
+            // Which parameters have a gradient on some rank (and whether any rank had a loss): the same answer everywhere.
+            var present = new float[_parameters.Length + 1];
+            for (int i = 0; i < _parameters.Length; ++i)
+                if (_parameters[i].Grad is { } g) { present[i] = 1; g.Dispose(); }
+            present[^1] = hasLoss ? 1 : 0;
+            using (Tensor mask = Tensor.From(present, present.Length))
+            {
+                Group.AllReduce(mask, ReduceOp.Max);
+                present = mask.ToArray<float>();
+            }
+            if (present[^1] == 0) return false;
             // Reverse order: the last layers' gradients are ready first in backward, as DDP buckets them.
             for (int i = _parameters.Length - 1; i >= 0; --i)
-                if (_parameters[i].Grad is { } g) grads.Add(g);
+            {
+                if (present[i] == 0) continue;
+                Tensor? g = _parameters[i].Grad;
+                if (g is null)
+                {
+                    using (Tensor zeros = Tensor.Zeros(_parameters[i].Shape, _parameters[i].DType, _parameters[i].Device)) _parameters[i].Grad = zeros;
+                    g = _parameters[i].Grad!;
+                }
+                grads.Add(g);
+            }
             var bucket = new List<Tensor>();
             long bytes = 0;
             foreach (Tensor g in grads)
@@ -56,13 +87,14 @@ public sealed class DistributedDataParallel
                 long size = g.NumElements * g.DType.ElementSize();
                 if (bucket.Count > 0 && (bytes + size > _bucketBytes || g.DType != bucket[0].DType))
                 {
-                    Reduce(bucket);
+                    Reduce(bucket, op);
                     (bucket, bytes) = ([], 0);
                 }
                 bucket.Add(g);
                 bytes += size;
             }
-            if (bucket.Count > 0) Reduce(bucket);
+            if (bucket.Count > 0) Reduce(bucket, op);
+            return true;
         }
         finally
         {
@@ -71,11 +103,11 @@ public sealed class DistributedDataParallel
     }
 
     // One flattened all-reduce for the bucket, then each gradient gets its slice back (in place).
-    private void Reduce(List<Tensor> bucket)
+    private void Reduce(List<Tensor> bucket, ReduceOp op)
     {
         using var scope = DisposeScope.Begin();
         Tensor flat = Tensor.Cat(bucket.Select(g => g.Reshape(-1)).ToArray());
-        Group.AllReduce(flat, ReduceOp.Average);
+        Group.AllReduce(flat, op);
         long offset = 0;
         foreach (Tensor g in bucket)
         {
@@ -85,7 +117,7 @@ public sealed class DistributedDataParallel
         }
     }
 
-    /// <summary>Until disposed, <see cref="SynchronizeGradients"/> exchanges nothing (gradient accumulation across backward passes).</summary>
+    /// <summary>Until disposed, <see cref="SynchronizeGradients()"/> exchanges nothing (gradient accumulation across backward passes).</summary>
     public IDisposable NoSync()
     {
         Interlocked.Increment(ref _noSync);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Slovo.Torch;
+using Slovo.Torch.Distributed;
 using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
 using Slovo.Torch.Serialization;
@@ -46,6 +47,10 @@ public sealed record ClassifierTrainingOptions
 
     /// <summary>Seed of initialisation, batch order and dropout.</summary>
     public int Seed { get; init; } = 1;
+
+    /// <summary>Trains data-parallel over this group's ranks when it has more than one: each rank reads its share of every batch
+    /// and of the validation texts, and all end with the same weights (see <see cref="TrainingLoop.DataParallel"/>).</summary>
+    [JsonIgnore] public ProcessGroup? Group { get; init; }
 }
 
 /// <summary>One epoch of classifier training.</summary>
@@ -90,7 +95,7 @@ public static class ClassifierTrainer
         using var opt = new Adam(model.Parameters().Where(p => p.RequiresGrad), lr: o.LearningRate);
         using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions { Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed })
         {
-            OnProgress = onBatch,
+            OnProgress = onBatch, DataParallel = LanguageModels.LmRun.DataParallel(model, o.Group),
         };
         var state = new TrainingState<ClassifierEpoch>();
         loop.Run(new TrainingTask(model, train, valid, o, onEpoch), state, keepBestInMemory: true);
@@ -103,16 +108,25 @@ public static class ClassifierTrainer
     {
         public IReadOnlyList<int[]> Batches(int epoch) => ClassifierTrainer.Batches(train.Ids, o.BatchSize, new Random(unchecked(o.Seed * 1_000_003 + epoch + 1)));
 
-        public BatchLoss TrainBatch(int[] batch, TrainingLoop loop)
+        public BatchLoss TrainBatch(int[] whole, TrainingLoop loop)
         {
             using var scope = DisposeScope.Begin();
+            (int first, int count) = loop.Shard(whole.Length);
+            int[] batch = whole[first..(first + count)];
+            if (batch.Length == 0)
+            {
+                loop.Step(() => null); // no texts here: the other ranks' gradients still come through
+                return new BatchLoss(0, 0);
+            }
             double l = 0;
             loop.Step(() =>
             {
                 (Tensor x, Tensor lengths) = Pack(model, train.Ids, batch);
                 Tensor y = model.ToDevice(Tensor.From(batch.Select(i => (long)train.Labels[i]).ToArray()));
-                Tensor loss = Losses.CrossEntropy(model.Forward(x, lengths), y);
-                l = loss.ToDouble();
+                Tensor logits = model.Forward(x, lengths);
+                // Data-parallel, a rank's share of the whole batch's mean: its texts' summed loss over the whole batch's count.
+                Tensor loss = batch.Length == whole.Length ? Losses.CrossEntropy(logits, y) : Losses.CrossEntropy(logits, y, reduction: Reduction.Sum) / whole.Length;
+                l = loss.ToDouble() * whole.Length / batch.Length;
                 return loss;
             });
             return new BatchLoss(l * batch.Length, batch.Length);
@@ -120,7 +134,7 @@ public static class ClassifierTrainer
 
         public EpochOutcome<ClassifierEpoch> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore)
         {
-            double accuracy = Accuracy(model, valid);
+            double accuracy = Accuracy(model, valid, o.Group);
             var report = new ClassifierEpoch(epoch, trainLoss, accuracy, seconds);
             onEpoch?.Invoke(report);
             return new EpochOutcome<ClassifierEpoch>(report, accuracy);
@@ -157,6 +171,17 @@ public static class ClassifierTrainer
     {
         int[] predicted = Predict(model, set);
         return predicted.Where((p, i) => p == set.Labels[i]).Count() / (double)predicted.Length;
+    }
+
+    // Data-parallel, each rank scores every W-th text and the counts are added up.
+    private static double Accuracy(TextClassifier model, EncodedSet set, ProcessGroup? group)
+    {
+        if (group is not { WorldSize: > 1 } g) return Accuracy(model, set);
+        int[] mine = Enumerable.Range(0, set.Ids.Count).Where(i => i % g.WorldSize == g.Rank).ToArray();
+        var part = new EncodedSet(mine.Select(i => set.Ids[i]).ToList(), mine.Select(i => set.Labels[i]).ToList());
+        int correct = mine.Length == 0 ? 0 : Predict(model, part).Where((p, i) => p == part.Labels[i]).Count();
+        double[] sums = TrainingLoop.SumOverRanks(g, correct, mine.Length);
+        return sums[0] / sums[1];
     }
 
     /// <summary>Writes the model, its settings and its vocabulary to one safetensors file (atomically).</summary>

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Slovo.Text;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Torch;
+using Slovo.Torch.Distributed;
 using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
 using Slovo.Torch.Serialization;
@@ -82,6 +83,10 @@ public sealed class GptTrainer
     /// <summary>Called after every checkpoint is written.</summary>
     public Action<long>? OnCheckpoint { get; init; }
 
+    /// <summary>Trains data-parallel over this group's ranks when it has more than one, as <see cref="LmTrainer.Group"/>: each
+    /// rank reads its share of every batch's windows and of the validation windows; only rank 0 writes the run folder.</summary>
+    public ProcessGroup? Group { get; init; }
+
     /// <summary>The stream of every sequence, cut into windows of context + 1 ids (each window's last id is the next one's first).</summary>
     public static List<long[]> Windows(IReadOnlyList<int[]> sequences, int context)
     {
@@ -106,31 +111,32 @@ public sealed class GptTrainer
         if (valid.Count == 0) throw new ArgumentException("no validation sequences", nameof(valid));
 
         using var opt = new AdamW(model.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: model.NoWeightDecayParameters());
-        string? ckpt = runDir is null ? null : Path.Combine(runDir, CheckpointFile);
         string settings = JsonSerializer.Serialize(model.Config, Json) + JsonSerializer.Serialize(o with { Patience = 0 }, Json);
         var state = resume
-            ? LmRun.Resume(ckpt!, CheckpointArchive, settings, model, opt, vocab, Json)
+            ? LmRun.Resume(Path.Combine(runDir!, CheckpointFile), CheckpointArchive, settings, model, opt, vocab, Json)
             : new TrainingState<LmEpochReport>();
-        if (runDir is not null)
+        string? outDir = LmRun.Writer(Group) ? runDir : null; // data-parallel, only rank 0 writes
+        string? ckpt = outDir is null ? null : Path.Combine(outDir, CheckpointFile);
+        if (outDir is not null)
         {
-            Directory.CreateDirectory(runDir);
-            AtomicFile.WriteAllText(Path.Combine(runDir, VocabFile), vocab.ToJson());
+            Directory.CreateDirectory(outDir);
+            AtomicFile.WriteAllText(Path.Combine(outDir, VocabFile), vocab.ToJson());
         }
-        using TensorBoardWriter? tb = runDir is null ? null : new TensorBoardWriter(Path.Combine(runDir, "tensorboard"));
+        using TensorBoardWriter? tb = outDir is null ? null : new TensorBoardWriter(Path.Combine(outDir, "tensorboard"));
         var clock = Stopwatch.StartNew();
-        var task = new TrainingTask(model, vocab, opt, trainWindows, valid, validChars, o, settings, runDir, tb, ckpt, OnEpoch);
+        var task = new TrainingTask(model, vocab, opt, trainWindows, valid, validChars, o, settings, outDir, tb, ckpt, OnEpoch, Group);
         using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions
         {
             Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed, CheckpointEvery = o.CheckpointEvery, Autocast = o.Autocast,
         })
         {
             Schedule = batches => new WarmupCosineLR(opt, Math.Min(o.WarmupSteps, (long)o.Epochs * batches - 1), (long)o.Epochs * batches, o.MinLearningRate),
-            Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint,
+            Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint, DataParallel = LmRun.DataParallel(model, Group),
         };
-        bool stoppedEarly = loop.Run(task, state, keepBestInMemory: runDir is null);
-        if (runDir is not null && Directory.Exists(Path.Combine(runDir, ModelDir)))
+        bool stoppedEarly = loop.Run(task, state, keepBestInMemory: outDir is null);
+        if (outDir is not null && Directory.Exists(Path.Combine(outDir, ModelDir)))
         {
-            using GptModel best = GptModel.FromPretrained(Path.Combine(runDir, ModelDir));
+            using GptModel best = GptModel.FromPretrained(Path.Combine(outDir, ModelDir));
             model.LoadStateDict(best.StateDict());
         }
         model.Eval();
@@ -138,13 +144,19 @@ public sealed class GptTrainer
     }
 
     /// <summary>Token-weighted validation: the NLL summed over every target of the validation stream, read in windows.</summary>
-    public static LmEvaluation Evaluate(GptModel model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize = 8)
+    public static LmEvaluation Evaluate(GptModel model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize = 8) =>
+        Evaluate(model, sequences, chars, context, batchSize, null);
+
+    // Data-parallel, each rank reads every W-th window and the sums are added up over the ranks.
+    private static LmEvaluation Evaluate(GptModel model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize, ProcessGroup? ranks)
     {
         model.Eval();
         using var noGrad = LibTorch.NoGrad();
         double nll = 0;
         long tokens = 0;
-        foreach (var group in Windows(sequences, context).GroupBy(w => w.Length))
+        List<long[]> windows = Windows(sequences, context);
+        if (ranks is { WorldSize: > 1 }) windows = windows.Where((_, i) => i % ranks.WorldSize == ranks.Rank).ToList();
+        foreach (var group in windows.GroupBy(w => w.Length))
             foreach (long[][] rows in group.Chunk(batchSize))
             {
                 using var scope = DisposeScope.Begin();
@@ -155,11 +167,13 @@ public sealed class GptTrainer
                 nll += Losses.CrossEntropy(logits.Reshape(-1, model.VocabSize), y, reduction: Reduction.Sum).ToDouble();
                 tokens += rows.Length * t;
             }
-        return new LmEvaluation(nll, tokens, chars);
+        double[] sums = TrainingLoop.SumOverRanks(ranks, nll, tokens);
+        return new LmEvaluation(sums[0], (long)sums[1], chars);
     }
 
     private sealed class TrainingTask(GptModel model, Vocabulary vocab, Optimizer opt, List<long[]> windows, IReadOnlyList<int[]> valid, long validChars,
-                                      GptTrainingOptions o, string settings, string? runDir, TensorBoardWriter? tb, string? ckpt, Action<LmEpochReport>? onEpoch)
+                                      GptTrainingOptions o, string settings, string? runDir, TensorBoardWriter? tb, string? ckpt, Action<LmEpochReport>? onEpoch,
+                                      ProcessGroup? ranks)
         : ITrainingTask<long[][], LmEpochReport>
     {
         public long Tokens { get; private set; }
@@ -171,12 +185,19 @@ public sealed class GptTrainer
             return order.Chunk(o.BatchSize).Select(c => c.Select(i => windows[i]).ToArray()).ToList();
         }
 
-        public BatchLoss TrainBatch(long[][] batch, TrainingLoop loop)
+        public BatchLoss TrainBatch(long[][] whole, TrainingLoop loop)
         {
             using var scope = DisposeScope.Begin();
             int t = o.Context;
-            long total = (long)batch.Length * t;
+            long total = (long)whole.Length * t; // every rank's share is divided by the whole batch's targets
+            (int first, int count) = loop.Shard(whole.Length);
+            long[][] batch = whole[first..(first + count)];
             double nll = 0;
+            if (batch.Length == 0)
+            {
+                loop.Step(() => null); // no windows here: the other ranks' gradients still come through
+                return new BatchLoss(0, 0);
+            }
             int parts = Math.Min(o.Accumulate, batch.Length);
             var steps = batch.Chunk((batch.Length + parts - 1) / parts).Select(rows => (Func<Tensor?>)(() =>
             {
@@ -188,13 +209,14 @@ public sealed class GptTrainer
                 return sum / total; // the parts add up to the batch's mean
             })).ToList();
             loop.Step(steps);
-            Tokens += total;
-            return new BatchLoss(nll, total);
+            long mine = (long)batch.Length * t;
+            Tokens += mine;
+            return new BatchLoss(nll, mine);
         }
 
         public EpochOutcome<LmEpochReport> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore)
         {
-            LmEvaluation v = Evaluate(model, valid, validChars, o.Context, o.BatchSize);
+            LmEvaluation v = Evaluate(model, valid, validChars, o.Context, o.BatchSize, ranks);
             return LmRun.EndEpoch(v, tb, epoch, trainLoss, seconds, itemsPerSecond, step, bestScore, onEpoch);
         }
 

@@ -15,6 +15,13 @@ public sealed record LmBatch(long[] Ids, int Rows, int Length)
         for (int b = 0; b < Rows; ++b) Array.Copy(Ids, b * Length + start, x, b * length, length);
         return x;
     }
+
+    /// <summary>The rows [start, start + count) as a batch of their own (a data-parallel rank's part).</summary>
+    public LmBatch Slice(int start, int count)
+    {
+        if (start < 0 || count < 0 || start + count > Rows) throw new ArgumentOutOfRangeException(nameof(count), $"rows [{start}, {start + count}) are outside the batch's {Rows}");
+        return new LmBatch(Ids[(start * Length)..((start + count) * Length)], count, Length);
+    }
 }
 
 /// <summary>Length-bucketed batching: similar lengths share a batch, so little of it is padding.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Slovo.Text;
+using Slovo.Torch.Distributed;
 using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
 using Slovo.Torch.Serialization;
@@ -16,6 +17,29 @@ internal static class LmRun
                                                       JsonSerializerOptions json) =>
         ModelArchive.LoadCheckpoint<TrainingState<LmEpochReport>>(path, kind, settings, model, opt,
             meta => meta.GetValueOrDefault("vocab") != vocab.ToJson() ? "was written with another vocabulary; resume with the same data and tokenizer" : null, json);
+
+    /// <summary>Whether this process writes the run folder: training alone, or rank 0 of a data-parallel group.</summary>
+    public static bool Writer(ProcessGroup? group) => group is null || group.Rank == 0;
+
+    /// <summary>The data-parallel wrapper of <paramref name="model"/> over <paramref name="group"/> (null alone or in a group of one).</summary>
+    public static DistributedDataParallel? DataParallel(Module model, ProcessGroup? group)
+    {
+        if (group is not { WorldSize: > 1 }) return null;
+        if (model.Device.Type == Slovo.Torch.DeviceType.CUDA && group.Backend == Backend.Gloo)
+            throw new NotSupportedException("data-parallel training over Gloo needs CPU tensors; train on --device cpu (NCCL, for CUDA, is not in this build)");
+        return new DistributedDataParallel(model, group);
+    }
+
+    /// <summary>Validation over a data-parallel group: each rank evaluates every W-th sequence and the sums are added up
+    /// (alone: <paramref name="evaluate"/> on the whole set).</summary>
+    public static LmEvaluation EvaluateShared(ProcessGroup? group, IReadOnlyList<int[]> valid, long validChars, Func<IReadOnlyList<int[]>, LmEvaluation> evaluate)
+    {
+        if (group is not { WorldSize: > 1 } g) return evaluate(valid);
+        int[][] part = valid.Where((_, i) => i % g.WorldSize == g.Rank).ToArray();
+        LmEvaluation mine = part.Length > 0 ? evaluate(part) : new LmEvaluation(0, 0, validChars);
+        double[] sums = TrainingLoop.SumOverRanks(g, mine.NllSum, mine.Tokens);
+        return new LmEvaluation(sums[0], (long)sums[1], validChars);
+    }
 
     /// <summary>Writes a checkpoint with the vocabulary beside the tensors.</summary>
     public static void Checkpoint(string path, ModelArchiveKind kind, string settings, Module model, Optimizer opt, Vocabulary vocab,

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Slovo.Torch;
+using Slovo.Torch.Distributed;
 using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
 using Slovo.Torch.Serialization;
@@ -110,6 +111,13 @@ public sealed class LmTrainer
     /// <summary>Called after every checkpoint is written (tests use it to stop a run at a known point).</summary>
     public Action<long>? OnCheckpoint { get; init; }
 
+    /// <summary>
+    /// Trains data-parallel over this group's ranks when it has more than one (see <see cref="TrainingLoop.DataParallel"/>):
+    /// every rank is given the same data and options, reads its share of the rows of each batch and of the validation
+    /// texts, and ends with the same weights; only rank 0 writes the run folder (the others read it to resume).
+    /// </summary>
+    public ProcessGroup? Group { get; init; }
+
     /// <summary>The checkpoint of a language-model run.</summary>
     public static readonly ModelArchiveKind CheckpointArchive = new("slovo-rnn-lm-checkpoint", "language-model run", "slovo lm train", CheckpointFile);
 
@@ -130,39 +138,41 @@ public sealed class LmTrainer
             throw new ArgumentException($"need 0 <= min learning rate ({o.MinLearningRate}) <= learning rate ({o.LearningRate})", nameof(o));
 
         using var opt = new Adam(model.Parameters(), lr: o.LearningRate);
-        string? ckpt = runDir is null ? null : Path.Combine(runDir, CheckpointFile);
         var state = resume
-            ? LmRun.Resume(ckpt!, CheckpointArchive, SettingsKey(model, o), model, opt, vocab, Json)
+            ? LmRun.Resume(Path.Combine(runDir!, CheckpointFile), CheckpointArchive, SettingsKey(model, o), model, opt, vocab, Json)
             : new TrainingState<LmEpochReport>();
-        using TensorBoardWriter? tb = runDir is null ? null : new TensorBoardWriter(Path.Combine(runDir, "tensorboard"));
+        string? outDir = LmRun.Writer(Group) ? runDir : null; // data-parallel, only rank 0 writes
+        string? ckpt = outDir is null ? null : Path.Combine(outDir, CheckpointFile);
+        using TensorBoardWriter? tb = outDir is null ? null : new TensorBoardWriter(Path.Combine(outDir, "tensorboard"));
         var clock = Stopwatch.StartNew();
-        var task = new TrainingTask(model, vocab, opt, train, valid, validChars, o, runDir, tb, ckpt, OnEpoch);
+        var task = new TrainingTask(model, vocab, opt, train, valid, validChars, o, outDir, tb, ckpt, OnEpoch, Group);
         using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions
         {
             Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed, CheckpointEvery = o.CheckpointEvery, Autocast = o.Autocast,
         })
         {
             Schedule = o.Schedule == LmSchedule.Cosine ? batches => new CosineAnnealingLR(opt, (long)o.Epochs * batches, o.MinLearningRate) : null,
-            Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint,
+            Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint, DataParallel = LmRun.DataParallel(model, Group),
         };
-        bool stoppedEarly = loop.Run(task, state, keepBestInMemory: runDir is null);
+        bool stoppedEarly = loop.Run(task, state, keepBestInMemory: outDir is null);
 
         // The best weights go back into the model (from the run folder; without one the loop restored them).
-        if (runDir is not null && File.Exists(Path.Combine(runDir, ModelFile)))
+        if (outDir is not null && File.Exists(Path.Combine(outDir, ModelFile)))
         {
-            Dictionary<string, Tensor> best = SafeTensors.Load(Path.Combine(runDir, ModelFile));
+            Dictionary<string, Tensor> best = SafeTensors.Load(Path.Combine(outDir, ModelFile));
             model.LoadStateDict(best);
             TensorDictionary.DisposeAll(best);
         }
         model.Eval(); // ready for generation and evaluation, also when a finished run was only reloaded
         LmTrainingResult result = LmRun.Result(state, stoppedEarly, task.Tokens, clock.Elapsed.TotalSeconds);
-        if (runDir is not null) WriteSummary(Path.Combine(runDir, SummaryFile), model, vocab, o, result);
+        if (outDir is not null) WriteSummary(Path.Combine(outDir, SummaryFile), model, vocab, o, result);
         return result;
     }
 
     /// <summary>The language model's part of the training loop: bucketed batches, truncated back-propagation, validation.</summary>
     private sealed class TrainingTask(RnnLanguageModel model, Vocabulary vocab, Optimizer opt, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid,
-                              long validChars, LmTrainingOptions o, string? runDir, TensorBoardWriter? tb, string? ckpt, Action<LmEpochReport>? onEpoch)
+                              long validChars, LmTrainingOptions o, string? runDir, TensorBoardWriter? tb, string? ckpt, Action<LmEpochReport>? onEpoch,
+                              ProcessGroup? group)
         : ITrainingTask<LmBatch, LmEpochReport>
     {
         public long Tokens { get; private set; }
@@ -170,18 +180,27 @@ public sealed class LmTrainer
         public IReadOnlyList<LmBatch> Batches(int epoch) =>
             LmBatching.Bucketed(train, o.BatchSize, vocab.PadId, new Random(unchecked(o.Seed * 1_000_003 + epoch)));
 
-        public BatchLoss TrainBatch(LmBatch batch, TrainingLoop loop)
+        public BatchLoss TrainBatch(LmBatch whole, TrainingLoop loop)
         {
             (Tensor H, Tensor? C)? carried = null;
             double nll = 0;
             long tokens = 0;
-            int positions = batch.Length - 1;
+            int positions = whole.Length - 1;
+            (int first, int count) = loop.Shard(whole.Rows);
+            LmBatch batch = count == whole.Rows ? whole : whole.Slice(first, count); // data-parallel: this rank's rows
             try
             {
                 for (int start = 0; start < positions; start += o.Bptt)
                 {
                     int w = Math.Min(o.Bptt, positions - start);
                     using var scope = DisposeScope.Begin();
+                    if (batch.Rows == 0)
+                    {
+                        loop.Step(() => null); // no rows here: the other ranks' gradients still come through
+                        continue;
+                    }
+                    // The loss is divided by the real targets of the whole batch (all ranks' rows): the ranks' shares add up to its mean.
+                    long wholeReal = ReferenceEquals(batch, whole) ? -1 : whole.Columns(start + 1, w).Count(t => t != vocab.PadId);
                     (Tensor H, Tensor? C) next = default;
                     loop.Step(() =>
                     {
@@ -197,7 +216,7 @@ public sealed class LmTrainer
                         Tensor loss = Losses.CrossEntropy(model.Head(rows), y, reduction: Reduction.Sum);      // logits (N, V)
                         nll += loss.ToDouble();
                         tokens += real.Length;
-                        return loss / real.Length;
+                        return loss / (wholeReal < 0 ? real.Length : wholeReal);
                     });
                     DisposeState(carried);
                     carried = (next.H!.Detach().DetachFromScope(), next.C?.Detach().DetachFromScope());
@@ -210,7 +229,7 @@ public sealed class LmTrainer
 
         public EpochOutcome<LmEpochReport> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore)
         {
-            LmEvaluation v = Evaluate(model, valid, validChars, vocab.PadId, o.BatchSize, o.Bptt);
+            LmEvaluation v = LmRun.EvaluateShared(group, valid, validChars, part => Evaluate(model, part, validChars, vocab.PadId, o.BatchSize, o.Bptt));
             return LmRun.EndEpoch(v, tb, epoch, trainLoss, seconds, itemsPerSecond, step, bestScore, onEpoch);
         }
 

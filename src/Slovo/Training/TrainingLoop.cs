@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Slovo.Torch;
+using Slovo.Torch.Distributed;
 using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
 
@@ -58,6 +59,9 @@ public sealed class TrainingState<TReport>
 
     /// <summary>Training seconds over every session of the run.</summary>
     public double Seconds { get; set; }
+
+    /// <summary>The processes the run trains on (1 unless data-parallel); a run resumes only with as many.</summary>
+    public int WorldSize { get; set; } = 1;
 
     /// <summary>Every finished epoch's report.</summary>
     public List<TReport> History { get; set; } = [];
@@ -169,7 +173,49 @@ public sealed class TrainingLoop : IDisposable
     /// <summary>Called after every checkpoint is written, with the step count (tests stop a run at a known point with it).</summary>
     public Action<long>? OnCheckpoint { get; init; }
 
-    private ulong SeedOf(long step) => unchecked((ulong)Options.Seed * 1_000_003UL + (ulong)step);
+    /// <summary>
+    /// Data-parallel training over the wrapper's ranks, when given. Every rank runs the same loop over the same batches and
+    /// trains on its <see cref="Shard"/> of each; a step's losses must then be each rank's share of the whole batch's loss
+    /// (its examples' summed loss over the whole batch's count), so that the gradients, summed over the ranks, are the
+    /// whole batch's. Batch losses are summed over the ranks before they are reported, so every rank keeps the same state.
+    /// Each rank draws its dropout masks from its own seed.
+    /// </summary>
+    public DistributedDataParallel? DataParallel { get; init; }
+
+    /// <summary>The data-parallel group, or null when training alone.</summary>
+    public ProcessGroup? Group => DataParallel?.Group;
+
+    /// <summary>Whether this process writes the run's files: always when training alone, on rank 0 only when data-parallel.</summary>
+    public bool Writes => Group is null || Group.Rank == 0;
+
+    /// <summary>This rank's part of <paramref name="count"/> examples: a contiguous range, the ranks' sizes differing by at most one
+    /// (the whole range when training alone).</summary>
+    public (int Start, int Count) Shard(int count)
+    {
+        if (Group is not { WorldSize: > 1 } g) return (0, count);
+        int each = count / g.WorldSize, extra = count % g.WorldSize;
+        return (g.Rank * each + Math.Min(g.Rank, extra), each + (g.Rank < extra ? 1 : 0));
+    }
+
+    /// <summary>The element-wise sums of <paramref name="values"/> over the ranks (the values themselves when training alone):
+    /// evaluation sums (losses, counts) of each rank's part of a validation set become the whole set's.</summary>
+    public double[] SumOverRanks(params double[] values) => SumOverRanks(Group, values);
+
+    /// <summary>The element-wise sums of <paramref name="values"/> over <paramref name="group"/>'s ranks (the values themselves without one).</summary>
+    public static double[] SumOverRanks(ProcessGroup? group, params double[] values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (group is not { WorldSize: > 1 } g) return values;
+        using Tensor t = Tensor.From(values, values.Length);
+        g.AllReduce(t, ReduceOp.Sum);
+        return t.ToArray<double>();
+    }
+
+    private ulong SeedOf(long step)
+    {
+        ulong seed = unchecked((ulong)Options.Seed * 1_000_003UL + (ulong)step);
+        return Group is { WorldSize: > 1 } g ? unchecked(seed + (ulong)g.Rank * 0x9E3779B97F4A7C15UL) : seed;
+    }
 
     /// <summary>
     /// One optimizer step: reseeds the run's randomness from (seed, step), zeroes the gradients, runs
@@ -183,6 +229,8 @@ public sealed class TrainingLoop : IDisposable
     /// each part's loss is back-propagated as it comes (freeing its graph), the gradients add up, then one clip and one
     /// update. Scale each part's loss so that the parts sum to the batch's loss (a micro-batch mean divided by the
     /// number of equal parts). Parts that return null are skipped; returns whether any part gave a loss (and so a step).
+    /// Data-parallel, the gradients are then summed over the ranks (see <see cref="DataParallel"/>), and every rank steps when
+    /// any rank had a loss. Every rank must call it the same number of times.
     /// </summary>
     public bool Step(IReadOnlyList<Func<Tensor?>> parts)
     {
@@ -201,6 +249,7 @@ public sealed class TrainingLoop : IDisposable
             l.Backward();
             any = true;
         }
+        if (DataParallel is { } ddp) any = ddp.SynchronizeGradients(any, ReduceOp.Sum);
         if (!any) return false;
         if (Options.Clip > 0) GradClip.ClipGradNorm(_clipped, Options.Clip);
         _optimizer.Step();
@@ -216,6 +265,11 @@ public sealed class TrainingLoop : IDisposable
     public bool Run<TBatch, TReport>(ITrainingTask<TBatch, TReport> task, TrainingState<TReport> state, bool keepBestInMemory)
     {
         _step = state.Step;
+        int world = Group?.WorldSize ?? 1;
+        if (state.Step == 0 && state.Epoch == 0 && state.Batch == 0) state.WorldSize = world;
+        else if (state.WorldSize != world)
+            throw new InvalidDataException($"the checkpoint was written by a run of {state.WorldSize} process(es) and this one has {world}: resume it with the same number " +
+                                           (state.WorldSize == 1 ? "(without slovo launch)" : $"(slovo launch --nproc {state.WorldSize})") + ", or start a new run");
         Dictionary<string, Tensor>? best = null;
         var session = Stopwatch.StartNew();
         double secondsBefore = state.Seconds;
@@ -233,6 +287,11 @@ public sealed class TrainingLoop : IDisposable
                     schedule?.SetEpoch((long)state.Epoch * batches.Count + bi);
                     Model.Train();
                     BatchLoss b = task.TrainBatch(batches[bi], this);
+                    if (Group is { WorldSize: > 1 })
+                    {
+                        double[] total = SumOverRanks(b.Sum, b.Items);
+                        b = new BatchLoss(total[0], (long)total[1]);
+                    }
                     state.EpochLossSum += b.Sum;
                     state.EpochItems += b.Items;
                     epochItems += b.Items;
