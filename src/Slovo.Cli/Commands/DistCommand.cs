@@ -50,8 +50,10 @@ internal static class DistCommand
     public static Command CheckCommand()
     {
         var failRank = Opt.OptionalInt("--fail-rank", "this rank exits with an error at once (to see how a job handles a failing worker)", min: 0);
+        var killRank = Opt.OptionalInt("--kill-rank", "this rank kills itself (SIGKILL) after the first all-reduce, while the others wait in a second one " +
+                                                     "(to see how a job handles a worker that dies mid-run)", min: 0);
         var timeout = Opt.Double("--timeout", "seconds to wait for every rank", 60, min: 1);
-        var check = new Command("check", "Join the job (under 'slovo launch') and all-reduce one number: shows that every rank can reach the others.").With(failRank, timeout);
+        var check = new Command("check", "Join the job (under 'slovo launch') and all-reduce one number: shows that every rank can reach the others.").With(failRank, killRank, timeout);
         check.SetAction(p =>
         {
             WorkerEnvironment env = WorkerEnvironment.Current() ?? throw new UsageException("WORLD_SIZE is not set: run it as 'slovo launch --nproc 2 -- dist check'");
@@ -61,6 +63,7 @@ internal static class DistCommand
             group.AllReduce(x);
             float sum = x.ToArray<float>()[0], expected = env.WorldSize * (env.WorldSize + 1) / 2f;
             if (sum != expected) throw new InvalidDataException($"rank {env.Rank}: the all-reduce gave {sum}, not {expected}");
+            if (p.GetValue(killRank) == env.Rank) Process.GetCurrentProcess().Kill();
             group.Barrier();
             Console.WriteLine($"rank {env.Rank} of {env.WorldSize}: all-reduce ok (sum of 1..{env.WorldSize} = {sum})");
             return 0;
@@ -82,6 +85,12 @@ internal static class DistCommand
         using var stop = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
         Console.CancelKeyPress += onCancel;
+        // SIGTERM (a scheduler stopping the job) stops the workers too, as Ctrl+C does.
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            stop.Cancel();
+        });
         try
         {
             for (int local = 0; local < n; ++local)
@@ -128,7 +137,9 @@ internal static class DistCommand
                     StopAll(workers.Where(w => w.Process != failed.Process).Select(w => w.Process));
                     string why;
                     lock (failed.Tail) why = failed.Tail.LastOrDefault(l => l.Trim().Length > 0) ?? "(no message)";
-                    Console.Error.WriteLine($"slovo launch: rank {failed.Rank} failed (exit code {failed.Process.ExitCode}): {why}; stopped the other workers");
+                    int code = failed.Process.ExitCode;
+                    string how = code > 128 ? $"exit code {code}: killed by signal {code - 128}" : $"exit code {code}";
+                    Console.Error.WriteLine($"slovo launch: rank {failed.Rank} failed ({how}): {why}; stopped the other workers");
                     return SlovoCli.Failure;
                 }
                 if (workers.All(w => w.Process.HasExited))
