@@ -9,8 +9,8 @@ using Slovo.Text;
 // Side-by-side benchmarks of Slovo.Torch against PyTorch (Debian python3-torch: the same libtorch 1.13), in one run.
 // PyTorch runs as a persistent peer process (bench/peer_torch.py), and Slovo and PyTorch rounds alternate one by
 // one so both see the same machine noise; medians are compared and the ratio is printed last.
-// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt-train|gpt-generate|encode|gpt2|gpt2-dotnet|bpe-train|batch-encode|batch-encode-dotnet|rank|w2v-load|lm-generate|lm-train|cls-lstm|cls-train|probes|serve [SECONDS [CLIENTS,... [gpt|lstm]]]|all]
-// ("serve" is the HTTP load test (o), not part of "all"; "probes" prints the seeded quality probes behind the tests' thresholds; it is not part of "all")
+// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt-train|gpt-generate|encode|gpt2|gpt2-dotnet|bpe-train|batch-encode|batch-encode-dotnet|rank|w2v-load|lm-generate|lm-train|cls-lstm|cls-train|probes|serve [SECONDS [CLIENTS,... [gpt|lstm]]]|allreduce|all]
+// ("serve" is the HTTP load test (o) and "allreduce" the all-reduce of (p), not part of "all"; "probes" prints the seeded quality probes behind the tests' thresholds; it is not part of "all")
 
 string which = args.Length > 0 ? args[0] : "all";
 if (which == "all")
@@ -27,6 +27,11 @@ if (which == "all")
         child.WaitForExit();
         if (child.ExitCode != 0) return child.ExitCode;
     }
+    return 0;
+}
+if (which == "allreduce-worker")
+{
+    DistBench.Worker(args);
     return 0;
 }
 string python = Environment.GetEnvironmentVariable("SLOVO_PYTHON") ?? "/usr/bin/python3";
@@ -58,6 +63,7 @@ try
     if (which is "cls-train" or "all") ClassifyBench.Train(python, peer);
     if (which is "probes") Probes.Run(FindRepoRoot());
     if (which is "serve") ServeBench.Run(args);
+    if (which is "allreduce") DistBench.Run(python, FindRepoRoot());
 }
 catch (PeerUnavailableException e)
 {

@@ -101,7 +101,8 @@ public sealed unsafe class ProcessGroup : IDisposable
     /// Joins the group of <paramref name="worldSize"/> processes that meet at <paramref name="masterAddress"/>:<paramref name="masterPort"/>
     /// (rank 0 hosts the store there). Waits up to <paramref name="timeout"/> (default 5 minutes) for everyone, then fails
     /// with a message naming the address. <paramref name="hostname"/> is the address the other ranks reach this one at
-    /// (default: <paramref name="masterAddress"/> when it is a loopback address, else this machine's name).
+    /// (default, as torch.distributed: the address this machine's name resolves to, or the loopback address when it resolves
+    /// to none; on a machine whose name maps to a loopback address, give its network address for a job across machines).
     /// </summary>
     public static ProcessGroup Init(Backend backend, int rank, int worldSize, string masterAddress, int masterPort, TimeSpan? timeout = null, string? hostname = null)
     {
@@ -112,7 +113,6 @@ public sealed unsafe class ProcessGroup : IDisposable
         if (!IsAvailable(backend))
             throw new NotSupportedException("this build of Slovo's native shim has no Gloo. HINT: apt-get install -y libgloo-dev, then rebuild (rm -rf native/build && dotnet build)");
         TimeSpan wait = timeout ?? TimeSpan.FromMinutes(5);
-        hostname ??= masterAddress is "127.0.0.1" or "localhost" or "::1" ? masterAddress : null;
         TcpStore store;
         try { store = new TcpStore(masterAddress, masterPort, worldSize, rank == 0, wait); }
         catch (TorchException e)
