@@ -9,12 +9,27 @@ using Slovo.Training;
 
 namespace Slovo.Recipes;
 
-/// <summary>One model of a recipe: its settings and what was measured.</summary>
-public sealed record LmRun(string Name, RnnLanguageModelOptions Model, LmTrainingOptions Training)
+/// <summary>A trained model of a recipe, recurrent or GPT: what its tables and curves show.</summary>
+public interface IRecipeRun
+{
+    string Name { get; }
+    long Parameters { get; }
+    LmTrainingResult? Result { get; }
+}
+
+/// <summary>One recurrent model of a recipe: its settings and what was measured.</summary>
+public sealed record LmRun(string Name, RnnLanguageModelOptions Model, LmTrainingOptions Training) : IRecipeRun
 {
     public long Parameters { get; set; }
     public LmTrainingResult? Result { get; set; }
     public int? PretrainedFound { get; set; }
+}
+
+/// <summary>One GPT of a recipe: its shape, its training and what was measured.</summary>
+public sealed record GptRun(string Name, GptConfig Config, GptTrainingOptions Training) : IRecipeRun
+{
+    public long Parameters { get; set; }
+    public LmTrainingResult? Result { get; set; }
 }
 
 /// <summary>Shared steps of the language-model recipes: train (resumable, in runs/NAME), evaluate, sample, write tables.</summary>
@@ -57,6 +72,41 @@ public static class LmRecipe
         return model;
     }
 
+    /// <summary>
+    /// Trains the GPT of <paramref name="run"/> in <paramref name="runDir"/>, resuming as <see cref="Train"/> does: a
+    /// checkpoint of the same settings is continued (or a finished run reloaded), one of other settings discarded.
+    /// </summary>
+    public static GptModel TrainGpt(GptRun run, LmDataset data, string runDir)
+    {
+        var trainer = new GptTrainer
+        {
+            OnStep = Progress(run.Name, 15),
+            OnEpoch = e => Console.WriteLine($"  {run.Name}: epoch {e.Epoch} validation perplexity {e.Valid.Perplexity:F2}, {e.Valid.BitsPerChar:F3} bits/char ({e.Seconds:F0} s)"),
+        };
+        if (File.Exists(Path.Combine(runDir, GptTrainer.CheckpointFile)))
+        {
+            GptModel resumed = RandomGenerator.Seeded((ulong)run.Training.Seed, () => new GptModel(run.Config));
+            try
+            {
+                Console.WriteLine($"{run.Name}: continuing from {runDir}");
+                run.Parameters = resumed.ParameterCount();
+                run.Result = trainer.Train(resumed, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir, resume: true);
+                return resumed;
+            }
+            catch (InvalidDataException e)
+            {
+                resumed.Dispose();
+                Console.WriteLine($"{run.Name}: starting over ({e.Message})");
+            }
+        }
+        if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
+        GptModel model = RandomGenerator.Seeded((ulong)run.Training.Seed, () => new GptModel(run.Config));
+        run.Parameters = model.ParameterCount();
+        Console.WriteLine($"{run.Name}: {run.Parameters:N0} parameters, vocabulary {data.Vocab.Size:N0}");
+        run.Result = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir);
+        return model;
+    }
+
     /// <summary>A training-progress callback that prints a line to standard error at most every <paramref name="seconds"/>.</summary>
     public static Action<TrainingProgress> Progress(string name, double seconds)
     {
@@ -71,12 +121,12 @@ public static class LmRecipe
     }
 
     /// <summary>The results table: parameters, validation figures, epochs and training time.</summary>
-    public static string ResultsTable(IEnumerable<LmRun> runs)
+    public static string ResultsTable(IEnumerable<IRecipeRun> runs)
     {
         var sb = new StringBuilder();
         sb.AppendLine("| model | parameters | validation perplexity exp(loss) | course's 2\\*\\*loss | bits/char | best epoch / run | training time |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
-        foreach (LmRun r in runs)
+        foreach (IRecipeRun r in runs)
         {
             LmTrainingResult x = r.Result!;
             sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Parameters:N0} | {x.BestValid.Perplexity:F2} | {x.BestValid.CoursePow2:F2} | {x.BestValid.BitsPerChar:F3} | {x.BestEpoch} / {x.History.Count}{(x.StoppedEarly ? " (early stop)" : "")} | {x.Seconds / 60:F1} min |");
@@ -86,9 +136,9 @@ public static class LmRecipe
 
     /// <summary>Per-epoch curves of the runs (validation bits per character, comparable across token levels, and
     /// training loss) as a PNG at <paramref name="path"/>; returns the README's image line.</summary>
-    public static string Curves(string path, IReadOnlyList<LmRun> runs)
+    public static string Curves(string path, IReadOnlyList<IRecipeRun> runs)
     {
-        ChartSeries Line(LmRun r, Func<LmEpochReport, double> y) =>
+        ChartSeries Line(IRecipeRun r, Func<LmEpochReport, double> y) =>
             new(r.Name, r.Result!.History.Select(h => (double)h.Epoch).ToList(), r.Result.History.Select(y).ToList());
         return RecipeCharts.Panels(path, "training curves", "epoch",
             ("validation bits per character (lower is better)", "bits/char", runs.Select(r => Line(r, h => h.Valid.BitsPerChar)).ToList()),
@@ -128,6 +178,28 @@ public static class LmRecipe
                 sb.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {Escape(text)} | {g.LogProbability / Math.Max(1, g.Tokens.Count):F2} | {distinct:P0} |");
             }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// A text of at least <paramref name="chars"/> characters after <paramref name="prompt"/>, generated in pieces of up to
+    /// <paramref name="piece"/> tokens. A model with a bounded <paramref name="context"/> (a GPT) reads only the last half
+    /// of its context before each piece (a sliding window); a recurrent model reads the whole text. The end of text is
+    /// held back, so the text runs on across stanzas; each piece is seeded from <paramref name="seed"/>.
+    /// </summary>
+    public static string LongSample<TState>(IIncrementalModel<TState> model, Vocabulary vocab, string prompt, int chars, GenerationOptions options, int seed,
+                                            int? context, int piece = 64)
+    {
+        var ids = new List<int> { vocab.SosId };
+        ids.AddRange(vocab.Encode(prompt));
+        for (int round = 0; vocab.Decode(ids).Length < chars; ++round)
+        {
+            List<int> window = context is int c ? ids.Skip(Math.Max(0, ids.Count - c / 2)).ToList() : ids;
+            int n = context is int limit ? Math.Min(piece, limit - window.Count) : piece;
+            GenerationResult g = Generator.Generate(model, window, options with { MaxTokens = n, MinTokens = n, EosToken = vocab.EosId, Seed = seed * 1000 + round });
+            if (g.Tokens.Count == 0) break;
+            ids.AddRange(g.Tokens);
+        }
+        return vocab.Decode(ids);
     }
 
     /// <summary>Markdown-safe table cell text.</summary>
