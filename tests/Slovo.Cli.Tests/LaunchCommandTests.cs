@@ -34,6 +34,8 @@ public class LaunchCommandTests
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed.TotalSeconds:F0} s");
 
         Assert.Contains("WORLD_SIZE is not set", Cli.Fails(2, ["dist", "check"]));
+        Assert.Contains("--model bert fine-tunes in one process; run it without 'slovo launch'",
+                        Cli.Fails(1, ["launch", "--nproc", "2", "--master-port", FreePort(), "--", "classify", "train", "--model", "bert", "--init", "no-such-dir"]));
         Assert.Contains("--node-rank 2 is outside --nnodes 2", Cli.Fails(2, ["launch", "--nnodes", "2", "--node-rank", "2", "--", "dist", "check"]));
     }
 
