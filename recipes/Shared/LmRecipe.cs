@@ -42,68 +42,52 @@ public static class LmRecipe
     /// </summary>
     public static RnnLanguageModel Train(LmRun run, LmDataset data, string runDir, Action<RnnLanguageModel>? init = null)
     {
-        var trainer = new LmTrainer
-        {
-            OnStep = Progress(run.Name, 15),
-            OnEpoch = e => Console.WriteLine($"  {run.Name}: epoch {e.Epoch} validation perplexity {e.Valid.Perplexity:F2}, {e.Valid.BitsPerChar:F3} bits/char ({e.Seconds:F0} s)"),
-        };
-        if (File.Exists(Path.Combine(runDir, LmTrainer.CheckpointFile)))
-        {
-            RnnLanguageModel resumed = RandomGenerator.Seeded((ulong)run.Training.Seed, () => new RnnLanguageModel(run.Model));
-            try
-            {
-                Console.WriteLine($"{run.Name}: continuing from {runDir}");
-                run.Parameters = resumed.ParameterCount();
-                run.Result = trainer.Train(resumed, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir, resume: true);
-                return resumed;
-            }
-            catch (InvalidDataException e)
-            {
-                resumed.Dispose();
-                Console.WriteLine($"{run.Name}: starting over ({e.Message})");
-            }
-        }
-        if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
-        RnnLanguageModel model = RandomGenerator.Seeded((ulong)run.Training.Seed, () => new RnnLanguageModel(run.Model));
-        init?.Invoke(model);
-        run.Parameters = model.ParameterCount();
-        Console.WriteLine($"{run.Name}: {run.Parameters:N0} parameters, vocabulary {data.Vocab.Size:N0}");
-        run.Result = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir);
-        return model;
+        var trainer = new LmTrainer { OnStep = Progress(run.Name, 15), OnEpoch = EpochLine(run.Name) };
+        return Resumable(run.Name, data, runDir, LmTrainer.CheckpointFile, () => new RnnLanguageModel(run.Model), run.Training.Seed, init,
+            (model, resume) => (model.ParameterCount(), trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir, resume)),
+            (parameters, result) => (run.Parameters, run.Result) = (parameters, result));
     }
 
-    /// <summary>
-    /// Trains the GPT of <paramref name="run"/> in <paramref name="runDir"/>, resuming as <see cref="Train"/> does: a
-    /// checkpoint of the same settings is continued (or a finished run reloaded), one of other settings discarded.
-    /// </summary>
+    /// <summary>Trains the GPT of <paramref name="run"/> in <paramref name="runDir"/>, resuming as <see cref="Train"/> does.</summary>
     public static GptModel TrainGpt(GptRun run, LmDataset data, string runDir)
     {
-        var trainer = new GptTrainer
+        var trainer = new GptTrainer { OnStep = Progress(run.Name, 15), OnEpoch = EpochLine(run.Name) };
+        return Resumable(run.Name, data, runDir, GptTrainer.CheckpointFile, () => new GptModel(run.Config), run.Training.Seed, null,
+            (model, resume) => (model.ParameterCount(), trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir, resume)),
+            (parameters, result) => (run.Parameters, run.Result) = (parameters, result));
+    }
+
+    private static Action<LmEpochReport> EpochLine(string name) =>
+        e => Console.WriteLine($"  {name}: epoch {e.Epoch} validation perplexity {e.Valid.Perplexity:F2}, {e.Valid.BitsPerChar:F3} bits/char ({e.Seconds:F0} s)");
+
+    // The resume-or-start-over logic of both: a model seeded from the run's seed, continued from the checkpoint when its
+    // settings match, else trained from scratch in an emptied folder.
+    private static TModel Resumable<TModel>(string name, LmDataset data, string runDir, string checkpointFile, Func<TModel> create, int seed, Action<TModel>? init,
+                                            Func<TModel, bool, (long Parameters, LmTrainingResult Result)> train, Action<long, LmTrainingResult> record)
+        where TModel : Slovo.Torch.NN.Module
+    {
+        if (File.Exists(Path.Combine(runDir, checkpointFile)))
         {
-            OnStep = Progress(run.Name, 15),
-            OnEpoch = e => Console.WriteLine($"  {run.Name}: epoch {e.Epoch} validation perplexity {e.Valid.Perplexity:F2}, {e.Valid.BitsPerChar:F3} bits/char ({e.Seconds:F0} s)"),
-        };
-        if (File.Exists(Path.Combine(runDir, GptTrainer.CheckpointFile)))
-        {
-            GptModel resumed = RandomGenerator.Seeded((ulong)run.Training.Seed, () => new GptModel(run.Config));
+            TModel resumed = RandomGenerator.Seeded((ulong)seed, create);
             try
             {
-                Console.WriteLine($"{run.Name}: continuing from {runDir}");
-                run.Parameters = resumed.ParameterCount();
-                run.Result = trainer.Train(resumed, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir, resume: true);
+                Console.WriteLine($"{name}: continuing from {runDir}");
+                var (parameters, result) = train(resumed, true);
+                record(parameters, result);
                 return resumed;
             }
             catch (InvalidDataException e)
             {
                 resumed.Dispose();
-                Console.WriteLine($"{run.Name}: starting over ({e.Message})");
+                Console.WriteLine($"{name}: starting over ({e.Message})");
             }
         }
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
-        GptModel model = RandomGenerator.Seeded((ulong)run.Training.Seed, () => new GptModel(run.Config));
-        run.Parameters = model.ParameterCount();
-        Console.WriteLine($"{run.Name}: {run.Parameters:N0} parameters, vocabulary {data.Vocab.Size:N0}");
-        run.Result = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir);
+        TModel model = RandomGenerator.Seeded((ulong)seed, create);
+        init?.Invoke(model);
+        Console.WriteLine($"{name}: {model.ParameterCount():N0} parameters, vocabulary {data.Vocab.Size:N0}");
+        var (count, trained) = train(model, false);
+        record(count, trained);
         return model;
     }
 
