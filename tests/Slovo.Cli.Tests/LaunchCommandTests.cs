@@ -1,18 +1,11 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Slovo.Cli.Tests;
 
 [Collection("cli")] // the commands write to the console; run these one at a time
 public class LaunchCommandTests
 {
-    private static string FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private static string FreePort() => Slovo.TestSupport.TestPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
     public void LaunchRunsWorkersThatMeetAndStopsThemAllWhenOneFails()

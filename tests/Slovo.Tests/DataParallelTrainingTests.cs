@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Slovo.Classification;
 using Slovo.LanguageModels;
 using Slovo.Text;
@@ -18,12 +16,7 @@ public class DataParallelTrainingTests
 {
     private const int World = 2;
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Slovo.TestSupport.TestPorts.Free();
 
     // Runs `work(group)` on World threads, one rank each; returns their results in rank order.
     private static T[] OnRanks<T>(Func<ProcessGroup, T> work)

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Slovo.LanguageModels;
 using Slovo.Torch.Distributed;
 using Slovo.Torch.NN;
@@ -12,12 +10,7 @@ public class DataParallelTests
 {
     private const int Vocab = 17, Steps = 10, RowsPerRank = 4, Length = 6;
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Slovo.TestSupport.TestPorts.Free();
 
     // A small LSTM language model, dropout off; its weights drawn from its own seeded generator.
     private static RnnLanguageModel Model(ulong seed) =>

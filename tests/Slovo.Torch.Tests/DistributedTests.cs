@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Slovo.Torch.Distributed;
 
 namespace Slovo.Torch.Tests;
@@ -9,12 +7,7 @@ namespace Slovo.Torch.Tests;
 /// processes), checked against sums worked by hand.</summary>
 public class DistributedTests
 {
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Slovo.TestSupport.TestPorts.Free();
 
     // Runs body(rank, group) on every rank at once, each in its own thread; rethrows the first failure.
     private static T[] OnRanks<T>(int world, Func<int, ProcessGroup, T> body)
