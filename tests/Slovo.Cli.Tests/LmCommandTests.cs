@@ -106,6 +106,8 @@ public class LmCommandTests
             Assert.Equal(originals[i - 1].Length * 3 / 4, cells[0].Length);                      // cut at 75 % of the characters
             Assert.Equal(cells[2], cells[3]);             // a character model: taking a character back and requiring it changes nothing
         }
+        Assert.Contains("5 texts cut at 75 %", Cli.Ok("lm", "complete", "--model", run, "--data", texts, "--limit", "5", "--candidates", "4", "--temperature", "0.8"));
+        Assert.Contains("--candidates chooses among sampled completions", Cli.Fails(2, ["lm", "complete", "--model", run, "--data", texts, "--candidates", "2", "--greedy"]));
         Assert.Contains("--heal needs a character or subword model", Cli.Fails(2, ["lm", "complete", "--model", WordRun(data), "--data", texts, "--heal"]));
     }
 

@@ -416,6 +416,7 @@ internal static class LmCommand
         var clean = Opt.Choice("--clean", "none, or tweets: decode HTML entities, drop URLs and @mentions, lowercase (as recipes/tweets trains)", "none", "none", "tweets");
         var limit = Opt.Int("--limit", "complete only the first N texts (0: all)", 0, min: 0);
         var batch = Opt.Int("--batch", "texts completed together", 64, min: 1);
+        var candidates = Opt.Int("--candidates", "minimum-Bayes-risk decoding: sample N completions per text and keep the one with the highest mean ROUGE-L against the others (needs sampling)", 1, min: 1);
         var unicode = Opt.Flag("--unicode-tokens", "ROUGE over letters and digits of every script (rouge-score's own tokens delete non-ASCII text)");
         var output = Opt.OptionalText("--out", "write prompt, reference and completion(s) per line as TSV", "FILE");
         var set = new GenerationOptionSet(0);
@@ -423,7 +424,7 @@ internal static class LmCommand
         var threads = Opt.Int("--threads", "intra-op threads (under slovo launch: the cores shared among this machine's workers)", Workers.DefaultThreads, min: 1);
         var command = new Command("complete",
                 "Cut each text at --cut of its characters, let the model complete it, and score the completions against the true rest (mean ROUGE-1/2/L F1).")
-            .With([modelPath, data, cut, margin, heal, clean, limit, batch, unicode, output, .. set.All.Where(o => o != set.MaxTokens && o != set.Stop), device, threads]);
+            .With([modelPath, data, cut, margin, heal, clean, limit, batch, candidates, unicode, output, .. set.All.Where(o => o != set.MaxTokens && o != set.Stop), device, threads]);
         command.SetAction(p =>
         {
             Device d = Opt.ResolveDevice(p.GetValue(device));
@@ -439,7 +440,9 @@ internal static class LmCommand
             if (p.GetValue(heal) && model.Vocabulary.Level == TokenLevel.Word) throw new UsageException("--heal needs a character or subword model (a word model has no partial words to heal)");
             GenerationOptions generation = Checked(set.Read(p), model);
             var rouge = new Rouge(tokenization: p.GetValue(unicode) ? RougeTokenization.Unicode : RougeTokenization.Ascii);
-            var options = new CompletionOptions { Cut = p.GetValue(cut), Margin = p.GetValue(margin), BatchSize = p.GetValue(batch) };
+            if (p.GetValue(candidates) > 1 && (generation.Greedy || generation.Temperature == 0 || generation.Beams > 1))
+                throw new UsageException("--candidates chooses among sampled completions: drop --greedy and --beams (and keep --temperature above 0)");
+            var options = new CompletionOptions { Cut = p.GetValue(cut), Margin = p.GetValue(margin), BatchSize = p.GetValue(batch), Candidates = p.GetValue(candidates), Agreement = rouge };
             var modes = p.GetValue(heal) ? new[] { false, true } : [false];
             var results = new List<IReadOnlyList<CompletionExample>>();
             var rows = new List<IReadOnlyList<string>>();

@@ -24,6 +24,16 @@ public sealed record CompletionOptions
 
     /// <summary>Texts completed together.</summary>
     public int BatchSize { get; init; } = 64;
+
+    /// <summary>
+    /// Minimum-Bayes-risk decoding when above 1: this many completions are sampled per text and the one that agrees best with
+    /// the others (the highest mean ROUGE-L F1 against them, see <see cref="Completion.Consensus"/>) is kept. The expected
+    /// ROUGE-L of the kept one is what the choice maximises, so it needs a sampling decoding (not greedy, not beams).
+    /// </summary>
+    public int Candidates { get; init; } = 1;
+
+    /// <summary>The ROUGE whose tokens the candidates are compared in (null: rouge-score's own tokens, a default <see cref="Rouge"/>).</summary>
+    public Rouge? Agreement { get; init; }
 }
 
 /// <summary>The tweet-autocompletion task: cut texts, let a model complete them, score completions against the true rest.</summary>
@@ -50,6 +60,11 @@ public static class Completion
     {
         ArgumentNullException.ThrowIfNull(model);
         if (options.Margin < 0 || options.BatchSize < 1) throw new ArgumentException("margin must be non-negative and batch size positive", nameof(options));
+        if (options.Candidates < 1) throw new ArgumentException($"candidates must be at least 1, not {options.Candidates}", nameof(options));
+        int n = options.Candidates;
+        if (n > 1 && (generation.Greedy || generation.Temperature == 0 || generation.Beams > 1))
+            throw new ArgumentException("choosing among several candidates needs them sampled: use a temperature above 0 without greedy or beams", nameof(generation));
+        Rouge agreement = options.Agreement ?? new Rouge();
         var cuts = texts.Where(t => t.Length >= 2).Select(t => Cut(t, options.Cut)).ToList();
         int start = model.PromptsStartWithSos ? 1 : 0;
         var jobs = cuts.Select((c, i) =>
@@ -62,11 +77,11 @@ public static class Completion
                 ids = ids.Take(ids.Count - 1).ToList();
             }
             int budget = model.Vocabulary.Encode(c.Reference).Length + options.Margin + (prefix is null ? 0 : 1);
-            if (model.Context is { } n && ids.Count + budget > n)
+            if (model.Context is { } size && ids.Count + budget > size)
             {
                 // A model with a fixed context (a GPT) reads the end of a prompt too long to leave room for the completion.
-                budget = Math.Min(budget, n - 1);
-                ids = ids.Skip(ids.Count - (n - budget)).ToList();
+                budget = Math.Min(budget, size - 1);
+                ids = ids.Skip(ids.Count - (size - budget)).ToList();
             }
             return (Index: i, Ids: ids, Prefix: prefix, Budget: budget);
         }).OrderBy(j => j.Ids.Count + j.Budget).ThenBy(j => j.Index).ToList();
@@ -75,23 +90,56 @@ public static class Completion
         foreach (var batch in jobs.Chunk(options.BatchSize))
         {
             int most = batch.Max(j => j.Budget);
-            if (model.Context is { } n) most = Math.Min(most, n - batch.Max(j => j.Ids.Count)); // a batch is left-padded to its longest prompt
+            if (model.Context is { } size) most = Math.Min(most, size - batch.Max(j => j.Ids.Count)); // a batch is left-padded to its longest prompt
             GenerationOptions o = generation with { MaxTokens = most, EosToken = model.Vocabulary.EosId };
-            IReadOnlyList<GenerationResult> results = model.GenerateBatch(batch.Select(j => j.Ids).ToList(), o,
-                batch.Any(j => j.Prefix is not null) ? batch.Select(j => j.Prefix).ToList() : null);
+            // Every text's row repeated once per candidate: each row samples with its own seed (Seed + row).
+            var rows = batch.SelectMany(j => Enumerable.Repeat(j, n)).ToList();
+            IReadOnlyList<GenerationResult> results = model.GenerateBatch(rows.Select(j => j.Ids).ToList(), o,
+                batch.Any(j => j.Prefix is not null) ? rows.Select(j => j.Prefix).ToList() : null);
             for (int k = 0; k < batch.Length; ++k)
             {
                 var j = batch[k];
-                IReadOnlyList<int> generated = results[k].Tokens.Count > j.Budget ? results[k].Tokens.Take(j.Budget).ToList() : results[k].Tokens;
-                // The prompt's text as read (the model may have read only its end), then what was generated after it.
-                string read = model.Decode(j.Ids), full = model.Decode(j.Ids.Concat(generated));
-                string promptEnd = cuts[j.Index].Prompt[Math.Max(0, cuts[j.Index].Prompt.Length - read.Length - (j.Prefix?.Text.Length ?? 0))..];
-                completions[j.Index] = full.StartsWith(promptEnd, StringComparison.Ordinal) ? full[promptEnd.Length..] : full[Math.Min(full.Length, read.Length)..];
+                var candidates = new string[n];
+                for (int m = 0; m < n; ++m)
+                {
+                    GenerationResult r = results[k * n + m];
+                    IReadOnlyList<int> generated = r.Tokens.Count > j.Budget ? r.Tokens.Take(j.Budget).ToList() : r.Tokens;
+                    // The prompt's text as read (the model may have read only its end), then what was generated after it.
+                    string read = model.Decode(j.Ids), full = model.Decode(j.Ids.Concat(generated));
+                    string promptEnd = cuts[j.Index].Prompt[Math.Max(0, cuts[j.Index].Prompt.Length - read.Length - (j.Prefix?.Text.Length ?? 0))..];
+                    candidates[m] = full.StartsWith(promptEnd, StringComparison.Ordinal) ? full[promptEnd.Length..] : full[Math.Min(full.Length, read.Length)..];
+                }
+                completions[j.Index] = n == 1 ? candidates[0] : candidates[Consensus(candidates, agreement)];
             }
             done += batch.Length;
             progress?.Invoke(done);
         }
         return cuts.Select((c, i) => new CompletionExample(c.Prompt, c.Reference, completions[i])).ToList();
+    }
+
+    /// <summary>
+    /// The index of the candidate that agrees best with the others: the highest sum of ROUGE-L F1 against every other candidate
+    /// (F1 is symmetric, so it does not matter which side is the reference), the first one on a tie. Used as a stand-in for the
+    /// unknown reference, the others make this the minimum-Bayes-risk choice under ROUGE-L.
+    /// </summary>
+    public static int Consensus(IReadOnlyList<string> candidates, Rouge? rouge = null)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        if (candidates.Count == 0) throw new ArgumentException("there are no candidates to choose from", nameof(candidates));
+        rouge ??= new Rouge();
+        List<List<string>> tokens = candidates.Select(rouge.Tokenize).ToList();
+        var sums = new double[tokens.Count];
+        for (int a = 0; a < tokens.Count; ++a)
+            for (int b = a + 1; b < tokens.Count; ++b)
+            {
+                double f = Rouge.L(tokens[a], tokens[b]).F1;
+                sums[a] += f;
+                sums[b] += f;
+            }
+        int best = 0;
+        for (int a = 1; a < sums.Length; ++a)
+            if (sums[a] > sums[best]) best = a;
+        return best;
     }
 
     /// <summary>Mean ROUGE of the completions against the references.</summary>
