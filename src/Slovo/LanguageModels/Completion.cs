@@ -100,13 +100,14 @@ public static class Completion
             {
                 var j = batch[k];
                 var candidates = new string[n];
+                // The prompt's text as read (the model may have read only its end), then what was generated after it.
+                string read = model.Decode(j.Ids);
+                string promptEnd = cuts[j.Index].Prompt[Math.Max(0, cuts[j.Index].Prompt.Length - read.Length - (j.Prefix?.Text.Length ?? 0))..];
                 for (int m = 0; m < n; ++m)
                 {
                     GenerationResult r = results[k * n + m];
                     IReadOnlyList<int> generated = r.Tokens.Count > j.Budget ? r.Tokens.Take(j.Budget).ToList() : r.Tokens;
-                    // The prompt's text as read (the model may have read only its end), then what was generated after it.
-                    string read = model.Decode(j.Ids), full = model.Decode(j.Ids.Concat(generated));
-                    string promptEnd = cuts[j.Index].Prompt[Math.Max(0, cuts[j.Index].Prompt.Length - read.Length - (j.Prefix?.Text.Length ?? 0))..];
+                    string full = model.Decode(j.Ids.Concat(generated));
                     candidates[m] = full.StartsWith(promptEnd, StringComparison.Ordinal) ? full[promptEnd.Length..] : full[Math.Min(full.Length, read.Length)..];
                 }
                 completions[j.Index] = n == 1 ? candidates[0] : candidates[Consensus(candidates, agreement)];
