@@ -60,6 +60,22 @@ public class GptGenerateTests
     }
 
     [Fact]
+    public void AGptTrainedOneTextPerRowValidatesTheSameWayInLmEval()
+    {
+        string data = Path.Combine(Directory.CreateTempSubdirectory("slovo-rows-data").FullName, "lines.txt");
+        File.WriteAllLines(data, File.ReadLines(TestSupport.TestPaths.SharedData("pushkin", "pushkin.txt")).Where(l => l.Length > 0).Take(120));
+        string run = Directory.CreateTempSubdirectory("slovo-rows-run").FullName;
+        string printed = Cli.Ok("lm", "train", "--data", data, "--format", "lines", "--level", "char", "--model", "gpt", "--rows", "texts", "--layers", "1",
+                                "--heads", "2", "--emb", "16", "--context", "64", "--epochs", "1", "--batch", "16", "--threads", "1", "--out", run);
+        string best = printed.Split('\n').Single(l => l.StartsWith("best epoch", StringComparison.Ordinal)).Split("perplexity ")[1].Split(',')[0];
+        string[] eval = ["lm", "eval", "--model", run, "--data", data, "--format", "lines", "--context", "64"];
+        Assert.Contains($"perplexity {best},", Cli.Ok([.. eval, "--rows", "texts"]));  // the run's own validation, text by text
+        Assert.DoesNotContain($"perplexity {best},", Cli.Ok(eval));                     // packed windows: other contexts, another figure
+        Assert.Contains("--rows needs --model gpt", Cli.Fails(2, ["lm", "train", "--data", data, "--rows", "texts"]));
+        Assert.Contains("Argument 'lines' not recognized", Cli.Fails(2, ["lm", "train", "--data", data, "--model", "gpt", "--rows", "lines"]));
+    }
+
+    [Fact]
     public void AnUnavailableDeviceIsAUsageError()
     {
         Assert.Contains("unknown device 'gpu'", Cli.Fails(2, ["lm", "generate", "--model", "x", "--device", "gpu"]));

@@ -106,6 +106,7 @@ internal static class LmCommand
         var warmup = Opt.Int("--warmup", "gpt: optimizer steps of linear warm-up before the cosine", 100, min: 0);
         var init = Opt.OptionalText("--init", "gpt: fine-tune a Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer.json) with its own " +
                                                  "tokenizer and shape (--level, --tokenizer, --layers, --heads, --emb do not apply)", "DIR");
+        var rows = RowsOption();
         var weightDecay = Opt.Double("--weight-decay", "gpt: AdamW weight decay on the projection matrices (not biases, LayerNorms, embeddings)", 0.1, min: 0);
         var set = new TrainingOptionSet(new TrainingDefaults(Emb: 128, Hidden: 256, Layers: 1, Dropout: 0.2, Epochs: 10, Batch: 32, Bptt: 128, Lr: 0.002, CheckpointEvery: 100));
         var tie = Opt.Flag("--tie", "share input and output embeddings (needs --emb = --hidden)");
@@ -117,7 +118,7 @@ internal static class LmCommand
         var output = Opt.Text("--out", "run folder: checkpoint.safetensors (for --resume), model.safetensors (best weights + vocabulary), vocab.json, summary.json, tensorboard/", "runs/lm", "DIR");
         var resume = Opt.Flag("--resume", "continue the run in --out exactly where it stopped (same options)");
         var command = new Command("train", "Train a word-, char- or subword-level RNN/LSTM/GRU language model.")
-            .With([.. corpus.All, level, minCount, maxVocab, tokenizer, vocabSize, kind, heads, context, accumulate, warmup, weightDecay, init, .. set.All, tie, glove, freeze,
+            .With([.. corpus.All, level, minCount, maxVocab, tokenizer, vocabSize, kind, heads, context, rows, accumulate, warmup, weightDecay, init, .. set.All, tie, glove, freeze,
                    patience, schedule, minLr, output, resume]);
         command.SetAction(p =>
         {
@@ -128,6 +129,7 @@ internal static class LmCommand
             if (p.GetValue(schedule) == "cosine") train = train with { Schedule = LmSchedule.Cosine, MinLearningRate = minRate ?? train.LearningRate / 10 };
             if (train.MinLearningRate > train.LearningRate) throw new UsageException($"--min-lr ({train.MinLearningRate}) must not exceed --lr ({train.LearningRate})");
             if (p.GetValue(init) is not null && p.GetValue(kind) != "gpt") throw new UsageException("--init needs --model gpt");
+            if (p.GetResult(rows) is { Implicit: false } && p.GetValue(kind) != "gpt") throw new UsageException("--rows needs --model gpt (a recurrent model always reads one text per row)");
             if (p.GetValue(kind) == "gpt")
             {
                 if (p.GetValue(init) is not null)
@@ -139,7 +141,7 @@ internal static class LmCommand
                     Epochs = train.Epochs, BatchSize = train.BatchSize, Context = p.GetValue(context), LearningRate = train.LearningRate,
                     MinLearningRate = minRate ?? train.LearningRate / 10, WarmupSteps = p.GetValue(warmup), WeightDecay = p.GetValue(weightDecay),
                     Clip = train.Clip, Accumulate = p.GetValue(accumulate), Patience = train.Patience, Seed = train.Seed, CheckpointEvery = train.CheckpointEvery,
-                    Autocast = train.Autocast,
+                    Autocast = train.Autocast, Rows = Rows(p.GetValue(rows)!),
                 };
                 if (gpt.Accumulate > gpt.BatchSize) throw new UsageException($"--accumulate ({gpt.Accumulate}) must not exceed --batch ({gpt.BatchSize})");
                 if (p.GetValue(init) is null && p.GetValue(set.Emb) % p.GetValue(heads) != 0) throw new UsageException($"--emb ({p.GetValue(set.Emb)}) must split evenly into --heads ({p.GetValue(heads)})");
@@ -312,6 +314,12 @@ internal static class LmCommand
         return vocab;
     }
 
+    private static Option<string> RowsOption() =>
+        Opt.Choice("--rows", "gpt: packed (the texts run together, cut into --context windows: no padding, a window mostly starts inside a text) " +
+                             "or texts (one text per row from its start, padded: as a completion reads it; for short texts such as tweets)", "packed", "packed", "texts");
+
+    private static GptRows Rows(string value) => value == "texts" ? GptRows.PerText : GptRows.Packed;
+
     private static Option<string> ModelOption() =>
         Opt.Path("--model", "a run folder of 'slovo lm train' (recurrent or gpt), a model.safetensors, or a Hugging Face GPT-2 folder", required: true);
 
@@ -321,8 +329,9 @@ internal static class LmCommand
         var modelPath = ModelOption();
         var device = Opt.Device();
         var context = Opt.OptionalInt("--context", "gpt: positions per window (default: the model's n_positions; a run validated in windows of its --context)", min: 1);
+        var rows = RowsOption();
         var command = new Command("eval", "Validation figures of a trained model on the same seeded split (loss, perplexity, bits/char).")
-            .With([modelPath, .. corpus.All, context, device]);
+            .With([modelPath, .. corpus.All, context, rows, device]);
         command.SetAction(p =>
         {
             Device d = Opt.ResolveDevice(p.GetValue(device));
@@ -333,6 +342,11 @@ internal static class LmCommand
                 if (lm.Context is not { } positions) throw new UsageException("--context is for GPT models (a recurrent model reads each text whole)");
                 if (window > positions) throw new UsageException($"--context {window} exceeds the model's n_positions ({positions})");
                 lm.EvaluationContext = window;
+            }
+            if (p.GetResult(rows) is { Implicit: false })
+            {
+                if (lm.Context is null) throw new UsageException("--rows is for GPT models (a recurrent model reads each text whole)");
+                lm.EvaluationRows = Rows(p.GetValue(rows)!);
             }
             (_, List<string> valid) = Corpus.Split(texts, p.GetValue(corpus.ValidFraction), p.GetValue(corpus.Seed));
             LmEvaluation v = lm.Evaluate(valid);

@@ -55,6 +55,26 @@ public sealed record GptTrainingOptions
 
     /// <summary>Mixed precision of the forward passes (e.g. bfloat16 on CUDA); null: float32.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ScalarType? Autocast { get; init; }
+
+    /// <summary>How the texts are laid into rows, for training and validation alike.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public GptRows Rows { get; init; }
+}
+
+/// <summary>How <see cref="GptTrainer"/> lays texts into the rows of a batch.</summary>
+public enum GptRows
+{
+    /// <summary>
+    /// All texts run together and are cut into windows of the context: no padding, so the most targets per step, but a
+    /// window mostly starts inside a text, with earlier texts as its context. Suits long texts (books, abstracts).
+    /// </summary>
+    Packed,
+
+    /// <summary>
+    /// One text per row from its start (a text longer than the context is cut into windows), padded to the longest row of
+    /// its batch, batches bucketed by length; padding is never a target. This is how a completion sees a text, which is
+    /// what short texts (tweets, titles, queries) want: a packed model learns their starts mostly at late positions.
+    /// </summary>
+    PerText,
 }
 
 /// <summary>
@@ -97,6 +117,38 @@ public sealed class GptTrainer
         return windows;
     }
 
+    /// <summary>Each sequence from its start, cut into rows of at most context + 1 ids (a row's last id is the next one's first); rows of 1 id are dropped.</summary>
+    public static List<long[]> TextRows(IReadOnlyList<int[]> sequences, int context)
+    {
+        var rows = new List<long[]>();
+        foreach (int[] s in sequences)
+            for (int start = 0; start + 1 < s.Length; start += context)
+                rows.Add(s[start..Math.Min(s.Length, start + context + 1)].Select(i => (long)i).ToArray());
+        return rows;
+    }
+
+    // The inputs (B, T) and targets (B·T) of rows of up to T + 1 ids, T the longest row's length - 1: a shorter row's
+    // inputs are padded with id 0 after its end (which causal attention keeps out of every real position) and its targets with
+    // the cross-entropy's ignored index. Rows of one length, as packed windows are, come out unpadded.
+    private static (Tensor Ids, Tensor Targets, long Real) Pad(GptModel model, long[][] rows)
+    {
+        int t = rows.Max(r => r.Length) - 1;
+        var ids = new long[rows.Length * t];
+        long[] y = new long[rows.Length * t];
+        Array.Fill(y, IgnoredTarget);
+        long real = 0;
+        for (int b = 0; b < rows.Length; ++b)
+        {
+            long[] r = rows[b];
+            r.AsSpan(0, r.Length - 1).CopyTo(ids.AsSpan(b * t));
+            r.AsSpan(1).CopyTo(y.AsSpan(b * t));
+            real += r.Length - 1;
+        }
+        return (model.ToDevice(Tensor.From(ids, rows.Length, t)), model.ToDevice(Tensor.From(y)), real);
+    }
+
+    private const long IgnoredTarget = -100; // Losses.CrossEntropy's default ignore index
+
     /// <summary>Trains <paramref name="model"/>; see <see cref="LmTrainer.Train"/> for the arguments, which mean the same here.</summary>
     public LmTrainingResult Train(GptModel model, Vocabulary vocab, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid, long validChars,
                                   GptTrainingOptions o, string? runDir = null, bool resume = false)
@@ -106,8 +158,9 @@ public sealed class GptTrainer
             throw new ArgumentException($"the context ({o.Context}) must lie in [1, n_positions = {model.Config.Positions}]", nameof(o));
         if (o.Accumulate < 1 || o.Accumulate > o.BatchSize) throw new ArgumentException("accumulate must lie in [1, batch size]", nameof(o));
         if (resume && runDir is null) throw new ArgumentException("resuming needs the run folder", nameof(resume));
-        List<long[]> trainWindows = Windows(train, o.Context).Where(w => w.Length == o.Context + 1).ToList();
-        if (trainWindows.Count == 0) throw new ArgumentException($"the training data holds fewer than {o.Context + 1} ids", nameof(train));
+        List<long[]> trainWindows = o.Rows == GptRows.PerText ? TextRows(train, o.Context) : Windows(train, o.Context).Where(w => w.Length == o.Context + 1).ToList();
+        if (trainWindows.Count == 0)
+            throw new ArgumentException(o.Rows == GptRows.PerText ? "no training text holds 2 ids or more" : $"the training data holds fewer than {o.Context + 1} ids", nameof(train));
         if (valid.Count == 0) throw new ArgumentException("no validation sequences", nameof(valid));
 
         using var opt = new AdamW(model.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: model.NoWeightDecayParameters());
@@ -143,30 +196,37 @@ public sealed class GptTrainer
         return LmRun.Result(state, stoppedEarly, task.Tokens, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>Token-weighted validation: the NLL summed over every target of the validation stream, read in windows.</summary>
+    /// <summary>Token-weighted validation: the NLL summed over every target of the validation stream, read in packed windows.</summary>
     public static LmEvaluation Evaluate(GptModel model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize = 8) =>
-        Evaluate(model, sequences, chars, context, batchSize, null);
+        Evaluate(model, sequences, chars, context, batchSize, GptRows.Packed, null);
+
+    /// <summary>
+    /// Token-weighted validation with the texts laid into rows as <paramref name="rows"/> says: packed, the validation stream in
+    /// windows (each target sees the texts before its own); per text, every text from its start, as such a run trains.
+    /// </summary>
+    public static LmEvaluation Evaluate(GptModel model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize, GptRows rows) =>
+        Evaluate(model, sequences, chars, context, batchSize, rows, null);
 
     // Data-parallel, each rank reads every W-th window and the sums are added up over the ranks.
-    private static LmEvaluation Evaluate(GptModel model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize, ProcessGroup? ranks)
+    private static LmEvaluation Evaluate(GptModel model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize, GptRows layout, ProcessGroup? ranks)
     {
         model.Eval();
         using var noGrad = LibTorch.NoGrad();
         double nll = 0;
         long tokens = 0;
-        List<long[]> windows = Windows(sequences, context);
+        List<long[]> windows = layout == GptRows.PerText ? TextRows(sequences, context) : Windows(sequences, context);
         if (ranks is { WorldSize: > 1 }) windows = windows.Where((_, i) => i % ranks.WorldSize == ranks.Rank).ToList();
-        foreach (var group in windows.GroupBy(w => w.Length))
-            foreach (long[][] rows in group.Chunk(batchSize))
-            {
-                using var scope = DisposeScope.Begin();
-                int t = rows[0].Length - 1;
-                Tensor ids = model.ToDevice(Tensor.From(rows.SelectMany(r => r[..t]).ToArray(), rows.Length, t));  // (B, T)
-                Tensor y = model.ToDevice(Tensor.From(rows.SelectMany(r => r[1..]).ToArray()));                      // (B·T)
-                (Tensor logits, _) = model.Forward(ids);                                                              // (B, T, V)
-                nll += Losses.CrossEntropy(logits.Reshape(-1, model.VocabSize), y, reduction: Reduction.Sum).ToDouble();
-                tokens += rows.Length * t;
-            }
+        IEnumerable<long[][]> batches = layout == GptRows.PerText
+            ? LengthBuckets.Groups(windows.Select(w => w.Length).ToList(), batchSize).Select(g => g.Select(i => windows[i]).ToArray())
+            : windows.GroupBy(w => w.Length).SelectMany(group => group.Chunk(batchSize));
+        foreach (long[][] rows in batches)
+        {
+            using var scope = DisposeScope.Begin();
+            (Tensor ids, Tensor y, long real) = Pad(model, rows);                                                  // (B, T), (B·T)
+            (Tensor logits, _) = model.Forward(ids);                                                              // (B, T, V)
+            nll += Losses.CrossEntropy(logits.Reshape(-1, model.VocabSize), y, ignoreIndex: IgnoredTarget, reduction: Reduction.Sum).ToDouble();
+            tokens += real;
+        }
         double[] sums = TrainingLoop.SumOverRanks(ranks, nll, tokens);
         return new LmEvaluation(sums[0], (long)sums[1], chars);
     }
@@ -180,16 +240,18 @@ public sealed class GptTrainer
 
         public IReadOnlyList<long[][]> Batches(int epoch)
         {
+            var rng = new Random(unchecked(o.Seed * 1_000_003 + epoch));
+            if (o.Rows == GptRows.PerText)
+                return LengthBuckets.Groups(windows.Select(w => w.Length).ToList(), o.BatchSize, rng).Select(g => g.Select(i => windows[i]).ToArray()).ToList();
             int[] order = Enumerable.Range(0, windows.Count).ToArray();
-            new Random(unchecked(o.Seed * 1_000_003 + epoch)).Shuffle(order);
+            rng.Shuffle(order);
             return order.Chunk(o.BatchSize).Select(c => c.Select(i => windows[i]).ToArray()).ToList();
         }
 
         public BatchLoss TrainBatch(long[][] whole, TrainingLoop loop)
         {
             using var scope = DisposeScope.Begin();
-            int t = o.Context;
-            long total = (long)whole.Length * t; // every rank's share is divided by the whole batch's targets
+            long total = whole.Sum(r => r.Length - 1L); // every rank's share is divided by the whole batch's targets
             (int first, int count) = loop.Shard(whole.Length);
             long[][] batch = whole[first..(first + count)];
             double nll = 0;
@@ -201,22 +263,21 @@ public sealed class GptTrainer
             int parts = Math.Min(o.Accumulate, batch.Length);
             var steps = batch.Chunk((batch.Length + parts - 1) / parts).Select(rows => (Func<Tensor?>)(() =>
             {
-                Tensor ids = model.ToDevice(Tensor.From(rows.SelectMany(r => r[..t]).ToArray(), rows.Length, t));   // (b, T)
-                Tensor y = model.ToDevice(Tensor.From(rows.SelectMany(r => r[1..]).ToArray()));                       // (b·T)
+                (Tensor ids, Tensor y, _) = Pad(model, rows);                                                          // (b, T), (b·T)
                 (Tensor logits, _) = model.Forward(ids);                                                               // (b, T, V)
-                Tensor sum = Losses.CrossEntropy(logits.Reshape(-1, model.VocabSize), y, reduction: Reduction.Sum);
+                Tensor sum = Losses.CrossEntropy(logits.Reshape(-1, model.VocabSize), y, ignoreIndex: IgnoredTarget, reduction: Reduction.Sum);
                 nll += sum.ToDouble();
                 return sum / total; // the parts add up to the batch's mean
             })).ToList();
             loop.Step(steps);
-            long mine = (long)batch.Length * t;
+            long mine = batch.Sum(r => r.Length - 1L);
             Tokens += mine;
             return new BatchLoss(nll, mine);
         }
 
         public EpochOutcome<LmEpochReport> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore)
         {
-            LmEvaluation v = Evaluate(model, valid, validChars, o.Context, o.BatchSize, ranks);
+            LmEvaluation v = Evaluate(model, valid, validChars, o.Context, o.BatchSize, o.Rows, ranks);
             return LmRun.EndEpoch(v, tb, epoch, trainLoss, seconds, itemsPerSecond, step, bestScore, onEpoch);
         }
 

@@ -72,6 +72,9 @@ public abstract class LanguageModel : IDisposable
     /// <summary>Positions per window when a GPT is evaluated (default: its n_positions; a run validates in windows of its training context).</summary>
     public int? EvaluationContext { get; set; }
 
+    /// <summary>How a GPT's validation texts are laid into rows (default packed; a run trained per text validates per text).</summary>
+    public GptRows EvaluationRows { get; set; }
+
     /// <summary>Moves the model to <paramref name="device"/>.</summary>
     public LanguageModel To(Device device)
     {
@@ -152,7 +155,7 @@ public abstract class LanguageModel : IDisposable
         public override int? Context => model.Config.Positions;
 
         public override LmEvaluation Evaluate(IReadOnlyList<string> texts, int? batchSize = null) =>
-            GptTrainer.Evaluate(model, Sequences(texts), Chars(texts), EvaluationContext ?? model.Config.Positions, batchSize ?? 8);
+            GptTrainer.Evaluate(model, Sequences(texts), Chars(texts), EvaluationContext ?? model.Config.Positions, batchSize ?? 8, EvaluationRows);
     }
 
     private sealed class Recurrent(RnnLanguageModel model, Vocabulary vocab, string source)
