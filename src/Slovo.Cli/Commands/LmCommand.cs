@@ -429,7 +429,7 @@ internal static class LmCommand
         var heal = Opt.Flag("--heal", "also complete with token healing (the prompt's last token taken back and its text required first) and report both");
         var clean = Opt.Choice("--clean", "none, or tweets: decode HTML entities, drop URLs and @mentions, lowercase (as recipes/tweets trains)", "none", "none", "tweets");
         var limit = Opt.Int("--limit", "complete only the first N texts (0: all)", 0, min: 0);
-        var batch = Opt.Int("--batch", "texts completed together", 64, min: 1);
+        var batch = Opt.Int("--batch", "rows generated together: texts, or with --candidates N texts × N (at least one text)", 64, min: 1);
         var candidates = Opt.Int("--candidates", "minimum-Bayes-risk decoding: sample N completions per text and keep the one with the highest mean ROUGE-L against the others (needs sampling)", 1, min: 1);
         var unicode = Opt.Flag("--unicode-tokens", "ROUGE over letters and digits of every script (rouge-score's own tokens delete non-ASCII text)");
         var output = Opt.OptionalText("--out", "write prompt, reference and completion(s) per line as TSV", "FILE");

@@ -22,7 +22,10 @@ public sealed record CompletionOptions
     /// </summary>
     public bool Heal { get; init; }
 
-    /// <summary>Texts completed together.</summary>
+    /// <summary>
+    /// Rows generated together: texts, or with several <see cref="Candidates"/> texts × candidates (BatchSize / Candidates texts,
+    /// at least one). Wider batches stop paying off early: at 2,048 rows a 4-block GPT completed tweets 5× slower than at 64.
+    /// </summary>
     public int BatchSize { get; init; } = 64;
 
     /// <summary>
@@ -87,7 +90,7 @@ public static class Completion
         }).OrderBy(j => j.Ids.Count + j.Budget).ThenBy(j => j.Index).ToList();
         var completions = new string[cuts.Count];
         int done = 0;
-        foreach (var batch in jobs.Chunk(options.BatchSize))
+        foreach (var batch in jobs.Chunk(Math.Max(1, options.BatchSize / n)))
         {
             int most = batch.Max(j => j.Budget);
             if (model.Context is { } size) most = Math.Min(most, size - batch.Max(j => j.Ids.Count)); // a batch is left-padded to its longest prompt
