@@ -86,7 +86,9 @@ RnnLanguageModel TrainLstm()
 }
 
 // The GPT: 4 blocks of width 256 with 4 heads, context 64 (a tweet is ~25 tokens), dropout 0.1; AdamW 1e-3 with
-// 200 steps of warm-up then a cosine to 1e-4 over 2 epochs (the CPU budget), weight decay 0.1 on the projection matrices.
+// 200 steps of warm-up then a cosine to 1e-4 over 4 epochs (the CPU budget), weight decay 0.1 on the projection matrices.
+// One tweet per row from its start (GptRows.PerText), as a completion reads it: packed windows show a tweet's start mostly
+// late in a window, after other tweets, and a packed GPT completed tweets worse than the LSTM at nearly the same perplexity.
 var gptConfig = new GptConfig
 {
     Layers = quick ? 2 : 4, Heads = 4, Width = quick ? 128 : 256, Positions = 64, VocabSize = bpe.Size, EmbeddingDropout = 0.1, AttentionDropout = 0.1,
@@ -94,7 +96,8 @@ var gptConfig = new GptConfig
 };
 var gptTraining = new GptTrainingOptions
 {
-    Epochs = quick ? 1 : 2, BatchSize = 32, Context = 64, LearningRate = 1e-3, MinLearningRate = 1e-4, WarmupSteps = 200, WeightDecay = 0.1, Patience = 1, Seed = seed,
+    Epochs = quick ? 1 : 4, BatchSize = 32, Context = 64, LearningRate = 1e-3, MinLearningRate = 1e-4, WarmupSteps = 200, WeightDecay = 0.1, Patience = 1, Seed = seed,
+    Rows = GptRows.PerText,
 };
 string gptDir = Path.Combine(runs, "gpt");
 var gptCurve = new RougeCurve(Path.Combine(gptDir, "rouge_curve.json"));
@@ -181,7 +184,8 @@ readme.AppendLine(CultureInfo.InvariantCulture, $"""
     - LSTM: embeddings 256, one layer of {lstmRun.Model.HiddenSize}, dropout 0.2, {lstmRun.Parameters:N0} parameters; Adam 2e-3, batches of 64 tweets, early
       stopping on validation loss (`LmTrainer`). Best epoch {lstmRun.Result.BestEpoch} of {lstmRun.Result.History.Count}: perplexity {lstmRun.Result.BestValid.Perplexity:F2} per token, {lstmRun.Result.BestValid.BitsPerChar:F3} bits/char, {lstmRun.Result.Seconds / 60:F1} min.
     - GPT: {gptConfig.Layers} blocks of width {gptConfig.Width}, {gptConfig.Heads} heads, context 64, dropout 0.1, {gpt.ParameterCount():N0} parameters; AdamW 1e-3 with 200 warm-up steps and a
-      cosine to 1e-4, batches of 32 windows (`GptTrainer`). Best epoch {gptResult.BestEpoch} of {gptResult.History.Count}: perplexity {gptResult.BestValid.Perplexity:F2} per token, {gptResult.BestValid.BitsPerChar:F3} bits/char, {gptResult.Seconds / 60:F1} min.
+      cosine to 1e-4 over {gptTraining.Epochs} epochs, batches of {gptTraining.BatchSize} tweets, one per row from its start and padded (`GptTrainer`, `GptRows.PerText`, `--rows texts`), so that it
+      learns tweets as a completion reads them and its perplexity is per tweet like the LSTM's. Best epoch {gptResult.BestEpoch} of {gptResult.History.Count}: perplexity {gptResult.BestValid.Perplexity:F2} per token, {gptResult.BestValid.BitsPerChar:F3} bits/char, {gptResult.Seconds / 60:F1} min.
 
     **Completion** (`Completion.Complete`, the same as `slovo lm complete`): up to the reference's own token count plus 3 tokens, or the
     end of the tweet. With **token healing** the prompt's last token is taken back and the completion must begin with its text, so
@@ -190,7 +194,7 @@ readme.AppendLine(CultureInfo.InvariantCulture, $"""
     of `slovo lm complete`) samples {mbrSamples} completions per tweet and keeps the one with the highest mean ROUGE-L F1 against the
     other {mbrSamples - 1}: with the samples standing in for the unknown true rest, that is the completion of highest expected ROUGE-L.
     The count was chosen on the first 1,000 validation tweets (LSTM, healed): 8 samples gave ROUGE-L 0.1131, 16 gave 0.1188, 32 gave
-    0.1251, 64 gave 0.1294 at twice the time of 32. `runs/validation-tweets.txt` and `runs/unseen-tweets.txt` (2,000 tweets of the
+    0.1251, 64 gave 0.1294 at twice the time of 32 (measured when the samples of 64 tweets were drawn in one batch; now a batch holds 64 rows, 2 tweets × 32). `runs/validation-tweets.txt` and `runs/unseen-tweets.txt` (2,000 tweets of the
     training pool beyond the {train.Count:N0} used) hold tweets no model here trained on, for trying other settings by hand.
     """);
 readme.AppendLine();
