@@ -36,8 +36,8 @@ var wordRuns = new List<LmRun>
     new("word LSTM, GloVe-100d init", Word(RecurrentKind.Lstm, emb: 100), wordTraining),
 };
 var charRun = new LmRun("char LSTM",
-    new RnnLanguageModelOptions { VocabSize = chars.Vocab.Size, Kind = RecurrentKind.Lstm, EmbeddingSize = 32, HiddenSize = 384, Layers = 1, Dropout = 0.1, PadId = chars.Vocab.PadId },
-    new LmTrainingOptions { Epochs = 8, Patience = 2, BatchSize = 16, Bptt = 100, LearningRate = 3e-3, Schedule = LmSchedule.Cosine, MinLearningRate = 3e-4, Seed = seed });
+    new RnnLanguageModelOptions { VocabSize = chars.Vocab.Size, Kind = RecurrentKind.Lstm, EmbeddingSize = 32, HiddenSize = 384, Layers = 2, Dropout = 0.1, PadId = chars.Vocab.PadId },
+    new LmTrainingOptions { Epochs = 10, Patience = 2, BatchSize = 16, Bptt = 100, LearningRate = 3e-3, Schedule = LmSchedule.Cosine, MinLearningRate = 3e-4, Seed = seed });
 
 var glove = KeyedVectors.LoadGlove(Path.Combine(shared, "glove", "glove.6B.100d.top50k.txt"));
 RnnLanguageModel? wordLstm = null;
@@ -49,7 +49,7 @@ foreach (LmRun run in wordRuns)
         : null);
     if (run.Name == "word LSTM") wordLstm = model; else model.Dispose();
 }
-RnnLanguageModel charLstm = LmRecipe.Train(charRun, chars, Path.Combine(runs, "char-LSTM-384"));
+RnnLanguageModel charLstm = LmRecipe.Train(charRun, chars, Path.Combine(runs, $"char-LSTM-{charRun.Model.Layers}x{charRun.Model.HiddenSize}"));
 
 // The strategy comparison on the word LSTM (prettified) and a few strategies on the char LSTM.
 string[] prompts = ["deep neural networks", "in this paper we"];
@@ -87,7 +87,7 @@ md.AppendLine("Perplexity is exp of the mean negative log-likelihood over every 
               "The course printed 2\\*\\*(natural-log loss); that column is only for comparison with its numbers. Bits/char spreads the same log-likelihood over the characters of the validation text (each text's length plus one for its end), so word and char models can be compared — with one caveat: a word model predicts <unk> for every rare word as one cheap token, so its bits/char are somewhat flattering next to a char model, which must spell such words out.");
 md.AppendLine();
 md.AppendLine(CultureInfo.InvariantCulture, $"Settings: word models embedding 128 (GloVe run: 100), hidden 128, 1 layer, dropout 0.2, Adam lr 0.002, batch 32 bucketed by length, truncated back-propagation every 128 tokens, gradient norm ≤ 1, at most {wordTraining.Epochs} epochs with early stopping (patience {wordTraining.Patience}); " +
-    $"char LSTM embedding 32, hidden 384, dropout 0.1, batch 16, windows of 100 (small batches and short windows give it more optimizer steps per epoch at the same characters per second), Adam lr 0.003 falling by a cosine to 0.0003 over {charRun.Training.Epochs} epochs (`--schedule cosine`), early-stopping patience {charRun.Training.Patience}. The GloVe run found {gloveFound:N0} of the {words.Vocab.Size - 4:N0} vocabulary words in glove.6B.100d.top50k.txt (the rest start random; all are trained).");
+    $"char LSTM embedding 32, {charRun.Model.Layers} layer(s) of {charRun.Model.HiddenSize}, dropout {charRun.Model.Dropout} (on the embeddings, between the layers and before the output), batch 16, windows of 100 (small batches and short windows give it more optimizer steps per epoch at the same characters per second), Adam lr 0.003 falling by a cosine to 0.0003 over {charRun.Training.Epochs} epochs (`--schedule cosine`), early-stopping patience {charRun.Training.Patience}. The GloVe run found {gloveFound:N0} of the {words.Vocab.Size - 4:N0} vocabulary words in glove.6B.100d.top50k.txt (the rest start random; all are trained).");
 md.AppendLine();
 md.AppendLine("## Quality bars");
 md.AppendLine();
@@ -100,7 +100,7 @@ string charWhy = (lastChar.Improved
     (lastChar.TrainLoss >= lastChar.Valid.Loss
         ? $", and its last training loss ({lastChar.TrainLoss:F3} nats, with dropout) is no lower than the validation loss ({lastChar.Valid.Loss:F3}): the model underfits, so the next step is a larger model trained longer, which costs proportionally more CPU time"
         : $"; its last training loss ({lastChar.TrainLoss:F3} nats) is below the validation loss ({lastChar.Valid.Loss:F3}), so more regularisation is the next step");
-md.AppendLine(CultureInfo.InvariantCulture, $"- char-level LSTM ≤ 1.45 bits per character: **{bpc:F3}** — {(bpc <= 1.45 ? "met" : $"missed. The model is a {charRun.Model.HiddenSize}-unit LSTM given at most {charRun.Training.Epochs} epochs, so that all five models train in {wordRuns.Append(charRun).Sum(r => r.Result!.Seconds) / 60:F0} min on 2 CPU cores; {charWhy}")}.");
+md.AppendLine(CultureInfo.InvariantCulture, $"- char-level LSTM ≤ 1.45 bits per character: **{bpc:F3}** — {(bpc <= 1.45 ? "met" : $"missed. The model is a {charRun.Model.Layers}-layer {charRun.Model.HiddenSize}-unit LSTM given at most {charRun.Training.Epochs} epochs, so that all five models train in {wordRuns.Append(charRun).Sum(r => r.Result!.Seconds) / 60:F0} min on 2 CPU cores; {charWhy}")}.");
 md.AppendLine();
 md.AppendLine("## Decoding strategies (word LSTM, 30 tokens, `--prettify`)");
 md.AppendLine();
