@@ -36,8 +36,8 @@ var wordRuns = new List<LmRun>
     new("word LSTM, GloVe-100d init", Word(RecurrentKind.Lstm, emb: 100), wordTraining),
 };
 var charRun = new LmRun("char LSTM",
-    new RnnLanguageModelOptions { VocabSize = chars.Vocab.Size, Kind = RecurrentKind.Lstm, EmbeddingSize = 32, HiddenSize = 384, Layers = 2, Dropout = 0.1, PadId = chars.Vocab.PadId },
-    new LmTrainingOptions { Epochs = 10, Patience = 2, BatchSize = 16, Bptt = 100, LearningRate = 3e-3, Schedule = LmSchedule.Cosine, MinLearningRate = 3e-4, Seed = seed });
+    new RnnLanguageModelOptions { VocabSize = chars.Vocab.Size, Kind = RecurrentKind.Lstm, EmbeddingSize = 32, HiddenSize = 384, Layers = 2, Dropout = 0.15, PadId = chars.Vocab.PadId },
+    new LmTrainingOptions { Epochs = 15, Patience = 2, BatchSize = 16, Bptt = 100, LearningRate = 3e-3, Schedule = LmSchedule.Cosine, MinLearningRate = 3e-4, Seed = seed });
 
 var glove = KeyedVectors.LoadGlove(Path.Combine(shared, "glove", "glove.6B.100d.top50k.txt"));
 RnnLanguageModel? wordLstm = null;

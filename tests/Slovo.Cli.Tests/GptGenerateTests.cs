@@ -68,9 +68,15 @@ public class GptGenerateTests
         string printed = Cli.Ok("lm", "train", "--data", data, "--format", "lines", "--level", "char", "--model", "gpt", "--rows", "texts", "--layers", "1",
                                 "--heads", "2", "--emb", "16", "--context", "64", "--epochs", "1", "--batch", "16", "--threads", "1", "--out", run);
         string best = printed.Split('\n').Single(l => l.StartsWith("best epoch", StringComparison.Ordinal)).Split("perplexity ")[1].Split(',')[0];
-        string[] eval = ["lm", "eval", "--model", run, "--data", data, "--format", "lines", "--context", "64"];
-        Assert.Contains($"perplexity {best},", Cli.Ok([.. eval, "--rows", "texts"]));  // the run's own validation, text by text
-        Assert.DoesNotContain($"perplexity {best},", Cli.Ok(eval));                     // packed windows: other contexts, another figure
+        string[] eval = ["lm", "eval", "--model", run, "--data", data, "--format", "lines"];
+        Assert.Contains($"perplexity {best},", Cli.Ok(eval));                          // the run's own rows and context, from its training.json
+        Assert.Contains($"perplexity {best},", Cli.Ok([.. eval, "--rows", "texts", "--context", "64"]));
+        Assert.DoesNotContain($"perplexity {best},", Cli.Ok([.. eval, "--rows", "packed"])); // packed windows: other contexts, another figure
+        File.WriteAllText(Path.Combine(run, "training.json"), "{");
+        Assert.Contains("training.json is not a GPT run's training options", Cli.Fails(1, eval));
+        File.Delete(Path.Combine(run, "training.json"));                                 // a run folder from before runs recorded their options
+        Assert.DoesNotContain($"perplexity {best},", Cli.Ok(eval));
+        Assert.Contains("--rows is for GPT models", Cli.Fails(2, ["lm", "eval", "--model", RecurrentRun(data), "--data", data, "--format", "lines", "--rows", "texts"]));
         Assert.Contains("--rows needs --model gpt", Cli.Fails(2, ["lm", "train", "--data", data, "--rows", "texts"]));
         Assert.Contains("Argument 'lines' not recognized", Cli.Fails(2, ["lm", "train", "--data", data, "--model", "gpt", "--rows", "lines"]));
     }
@@ -83,6 +89,13 @@ public class GptGenerateTests
         string folder = Path.Combine(TestSupport.TestPaths.Shared, "models", "tiny-random-gpt2");
         Assert.Contains("no CUDA device here", Cli.Fails(2, ["lm", "generate", "--model", folder, "--device", "cuda"]));
         Assert.Contains("use --device cpu", Cli.Fails(2, ["lm", "train", "--device", "cuda:1"]));
+    }
+
+    private static string RecurrentRun(string data)
+    {
+        string run = Directory.CreateTempSubdirectory("slovo-rows-lstm").FullName;
+        Cli.Ok("lm", "train", "--data", data, "--format", "lines", "--level", "char", "--emb", "8", "--hidden", "8", "--epochs", "1", "--threads", "1", "--out", run);
+        return run;
     }
 
     private static string MissingTokenizer(string folder)

@@ -328,8 +328,9 @@ internal static class LmCommand
         var corpus = new CorpusOptions();
         var modelPath = ModelOption();
         var device = Opt.Device();
-        var context = Opt.OptionalInt("--context", "gpt: positions per window (default: the model's n_positions; a run validated in windows of its --context)", min: 1);
-        var rows = RowsOption();
+        var context = Opt.OptionalInt("--context", "gpt: positions per window (default: a run's own --context, else the model's n_positions)", min: 1);
+        var rows = new Option<string?>("--rows") { Description = "gpt: packed or texts, as in lm train (default: a run's own --rows, else packed)" };
+        rows.AcceptOnlyFromAmong("packed", "texts");
         var command = new Command("eval", "Validation figures of a trained model on the same seeded split (loss, perplexity, bits/char).")
             .With([modelPath, .. corpus.All, context, rows, device]);
         command.SetAction(p =>
@@ -343,7 +344,7 @@ internal static class LmCommand
                 if (window > positions) throw new UsageException($"--context {window} exceeds the model's n_positions ({positions})");
                 lm.EvaluationContext = window;
             }
-            if (p.GetResult(rows) is { Implicit: false })
+            if (p.GetValue(rows) is not null)
             {
                 if (lm.Context is null) throw new UsageException("--rows is for GPT models (a recurrent model reads each text whole)");
                 lm.EvaluationRows = Rows(p.GetValue(rows)!);

@@ -89,10 +89,22 @@ public sealed class GptTrainer
     private static readonly JsonSerializerOptions Json = new();
 
     /// <summary>The file names inside a run folder.</summary>
-    public const string CheckpointFile = "checkpoint.safetensors", ModelDir = "model", VocabFile = "vocab.json";
+    public const string CheckpointFile = "checkpoint.safetensors", ModelDir = "model", VocabFile = "vocab.json", TrainingFile = "training.json";
 
     /// <summary>The checkpoint of a GPT run.</summary>
     public static readonly ModelArchiveKind CheckpointArchive = new("slovo-gpt-lm-checkpoint", "GPT language-model run", "slovo lm train --model gpt", CheckpointFile);
+
+    /// <summary>
+    /// The training options a run folder recorded (<see cref="TrainingFile"/>), or null for a folder written before runs
+    /// recorded them. <see cref="LanguageModel.Load"/> validates a run the way it trained: its rows and context.
+    /// </summary>
+    public static GptTrainingOptions? ReadTrainingOptions(string runDir)
+    {
+        string path = Path.Combine(runDir, TrainingFile);
+        if (!File.Exists(path)) return null;
+        try { return JsonSerializer.Deserialize<GptTrainingOptions>(File.ReadAllText(path), Json); }
+        catch (JsonException e) { throw new InvalidDataException($"{path} is not a GPT run's training options ({e.Message}); delete it to validate with the defaults", e); }
+    }
 
     /// <summary>Called after every batch.</summary>
     public Action<TrainingProgress>? OnStep { get; init; }
@@ -174,6 +186,7 @@ public sealed class GptTrainer
         {
             Directory.CreateDirectory(outDir);
             AtomicFile.WriteAllText(Path.Combine(outDir, VocabFile), vocab.ToJson());
+            AtomicFile.WriteAllText(Path.Combine(outDir, TrainingFile), JsonSerializer.Serialize(o, Json)); // how the run validates, for LanguageModel.Load
         }
         using TensorBoardWriter? tb = outDir is null ? null : new TensorBoardWriter(Path.Combine(outDir, "tensorboard"));
         var clock = Stopwatch.StartNew();

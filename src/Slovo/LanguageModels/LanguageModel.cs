@@ -69,10 +69,10 @@ public abstract class LanguageModel : IDisposable
     /// <paramref name="batchSize"/> (default: 32 sequences for recurrent models, 8 context windows for a GPT).</summary>
     public abstract LmEvaluation Evaluate(IReadOnlyList<string> texts, int? batchSize = null);
 
-    /// <summary>Positions per window when a GPT is evaluated (default: its n_positions; a run validates in windows of its training context).</summary>
+    /// <summary>Positions per window when a GPT is evaluated (default: its n_positions; a run folder loads with its training context).</summary>
     public int? EvaluationContext { get; set; }
 
-    /// <summary>How a GPT's validation texts are laid into rows (default packed; a run trained per text validates per text).</summary>
+    /// <summary>How a GPT's validation texts are laid into rows (default packed; a run folder loads with the rows it trained on).</summary>
     public GptRows EvaluationRows { get; set; }
 
     /// <summary>Moves the model to <paramref name="device"/>.</summary>
@@ -107,6 +107,11 @@ public abstract class LanguageModel : IDisposable
         {
             Vocabulary vocab = Vocabulary.Load(Path.Combine(path, GptTrainer.VocabFile));
             model = new Gpt(GptModel.FromPretrained(Path.Combine(path, GptTrainer.ModelDir)), vocab, promptsStartWithSos: true, path);
+            if (GptTrainer.ReadTrainingOptions(path) is { } trained)
+            {
+                model.EvaluationRows = trained.Rows;
+                model.EvaluationContext = Math.Min(trained.Context, model.Context ?? trained.Context);
+            }
         }
         else if (IsHuggingFaceFolder(path))
         {
