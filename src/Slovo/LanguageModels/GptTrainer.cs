@@ -20,7 +20,7 @@ public sealed record GptTrainingOptions
     /// <summary>Passes over the training data at most.</summary>
     public int Epochs { get; init; } = 10;
 
-    /// <summary>Windows per batch.</summary>
+    /// <summary>Rows per batch: windows, or texts with <see cref="GptRows.PerText"/>.</summary>
     public int BatchSize { get; init; } = 8;
 
     /// <summary>Positions per window (at most the model's n_positions).</summary>
@@ -170,8 +170,8 @@ public sealed class GptTrainer
             throw new ArgumentException($"the context ({o.Context}) must lie in [1, n_positions = {model.Config.Positions}]", nameof(o));
         if (o.Accumulate < 1 || o.Accumulate > o.BatchSize) throw new ArgumentException("accumulate must lie in [1, batch size]", nameof(o));
         if (resume && runDir is null) throw new ArgumentException("resuming needs the run folder", nameof(resume));
-        List<long[]> trainWindows = o.Rows == GptRows.PerText ? TextRows(train, o.Context) : Windows(train, o.Context).Where(w => w.Length == o.Context + 1).ToList();
-        if (trainWindows.Count == 0)
+        List<long[]> trainRows = o.Rows == GptRows.PerText ? TextRows(train, o.Context) : Windows(train, o.Context).Where(w => w.Length == o.Context + 1).ToList();
+        if (trainRows.Count == 0)
             throw new ArgumentException(o.Rows == GptRows.PerText ? "no training text holds 2 ids or more" : $"the training data holds fewer than {o.Context + 1} ids", nameof(train));
         if (valid.Count == 0) throw new ArgumentException("no validation sequences", nameof(valid));
 
@@ -190,7 +190,7 @@ public sealed class GptTrainer
         }
         using TensorBoardWriter? tb = outDir is null ? null : new TensorBoardWriter(Path.Combine(outDir, "tensorboard"));
         var clock = Stopwatch.StartNew();
-        var task = new TrainingTask(model, vocab, opt, trainWindows, valid, validChars, o, settings, outDir, tb, ckpt, OnEpoch, Group);
+        var task = new TrainingTask(model, vocab, opt, trainRows, valid, validChars, o, settings, outDir, tb, ckpt, OnEpoch, Group);
         using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions
         {
             Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed, CheckpointEvery = o.CheckpointEvery, Autocast = o.Autocast,
