@@ -175,8 +175,9 @@ readme.AppendLine(CultureInfo.InvariantCulture, $"""
     (so the prompt usually ends inside a word: "my whole body feels itc"), and the completion is scored against the true rest with
     ROUGE (Google's rouge-score definitions, `Slovo.Evaluation.Rouge`: lowercase, runs outside [a-z0-9] become spaces, no
     stemming; F1, mean over the tweets). Written by the command above on {Environment.ProcessorCount} cores with libtorch {LibTorch.Version};
-    its last invocation took {total.Elapsed.TotalMinutes:F0} min (a stopped run resumes each model where it stopped; each model's own
-    training time is given below, the completions' time in the table).
+    its last invocation took {total.Elapsed.TotalMinutes:F0} min (a stopped run resumes each model where it stopped, and a finished one only
+    reloads). From scratch: {(lstmRun.Result.Seconds + gptResult.Seconds + table.Sum(r => r.Seconds)) / 60:F0} min of training and completion ({lstmRun.Result.Seconds / 60:F0} min LSTM,
+    {gptResult.Seconds / 60:F0} min GPT, {table.Sum(r => r.Seconds) / 60:F0} min completing the test tweets).
 
     **Data.** The shipped Sentiment140 tweets ({raw.Count:N0}), cleaned by `TweetCleaner` (HTML entities decoded, URLs and @mentions
     removed, lowercased, whitespace collapsed) and kept when at least 10 characters long: {tweets.Count:N0}. Split with seed 1:
@@ -218,6 +219,22 @@ readme.AppendLine();
 readme.AppendLine(CultureInfo.InvariantCulture,
     $"Best: {best.Model}, {best.Decoding}{(best.Healed ? ", healed" : "")}, ROUGE-L {best.Scores.RougeL.F1:F4} (target: 0.12 — {(best.Scores.RougeL.F1 >= 0.12 ? "met" : "not met")}). " +
     $"The best healed GPT row ({bestGptHealed:F4}) is {(bestGptHealed > bestLstm ? "above" : "not above")} every LSTM row (best {bestLstm:F4}).");
+// Paired by tweet: the same 1,000 tweets under both models, so the per-tweet differences say whether a gap is more than noise.
+double[] PerTweet((string, string, bool) row) => examples[row].Select(e => rouge.Score(e.Reference, e.Completion).RougeL.F1).ToArray();
+string Paired((string, string, bool) gptRow, (string, string, bool) lstmRow)
+{
+    double[] d = PerTweet(gptRow).Zip(PerTweet(lstmRow), (g, l) => g - l).ToArray();
+    double mean = d.Average(), sd = Math.Sqrt(d.Sum(x => (x - mean) * (x - mean)) / (d.Length - 1)), half = 1.96 * sd / Math.Sqrt(d.Length);
+    return FormattableString.Invariant($"{mean:+0.0000;-0.0000} ± {half:F4}{(Math.Abs(mean) <= half ? " (within noise)" : "")}");
+}
+var bestLstmRow = table.Where(r => r.Model == "LSTM").MaxBy(r => r.Scores.RougeL.F1);
+var bestGptRow = table.Where(r => r.Model == "GPT" && r.Healed).MaxBy(r => r.Scores.RougeL.F1);
+readme.AppendLine();
+readme.AppendLine(
+    $"Per tweet, GPT minus LSTM (mean ROUGE-L difference over the same {test.Count:N0} tweets, ± 1.96 standard errors of the paired differences): " +
+    $"best healed GPT row against best LSTM row {Paired((bestGptRow.Model, bestGptRow.Decoding, true), (bestLstmRow.Model, bestLstmRow.Decoding, bestLstmRow.Healed))}; " +
+    "decoding by decoding, healed: " +
+    string.Join("; ", decodings.Select(d => $"{d.Name} {Paired(("GPT", d.Name, true), ("LSTM", d.Name, true))}")) + ".");
 readme.AppendLine();
 readme.AppendLine(curves);
 readme.AppendLine();
