@@ -6,6 +6,8 @@ Reads commands on stdin, answers each with one line (seconds for the round, or "
   add OPS                         -> seconds for OPS adds
   lstm_setup THREADS              -> ok        (the word-level LSTM LM of bench (b))
   lstm STEPS                      -> seconds per training step, averaged over STEPS
+  lstm_phases STEPS               -> seconds per step of each part: embedding + LSTM, output layer, cross-entropy,
+                                     backward, Adam (five numbers), averaged over STEPS
   lm_train PATH V EMB HIDDEN BATCH BPTT THREADS
                                   -> "seconds tokens" for one epoch of the language model of Slovo's LmTrainer
                                      (embedding, dropout 0.2, LSTM, dropout, linear; length-bucketed padded batches,
@@ -71,8 +73,34 @@ def lstm_setup(threads):
         loss.backward()
         opt.step()
 
+    def phases():
+        # The parts bench (b) reports: embedding + LSTM, output layer, loss, backward, Adam (seconds each).
+        marks = [time.perf_counter()]
+        opt.zero_grad(set_to_none=True)
+        out, _ = lstm(embedding(x))
+        marks.append(time.perf_counter())
+        logits = head(out)
+        del out
+        marks.append(time.perf_counter())
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), y)
+        del logits
+        marks.append(time.perf_counter())
+        loss.backward()
+        marks.append(time.perf_counter())
+        opt.step()
+        marks.append(time.perf_counter())
+        return [b - a for a, b in zip(marks, marks[1:])]
+
     state["step"] = step
+    state["phases"] = phases
     step()  # warm-up
+
+
+def lstm_phases(steps):
+    total = [0.0] * 5
+    for _ in range(steps):
+        total = [a + b for a, b in zip(total, state["phases"]())]
+    return " ".join(repr(t / steps) for t in total)
 
 
 def lstm(steps):
@@ -329,6 +357,8 @@ for line in sys.stdin:
         print("ok", flush=True)
     elif cmd == "lstm":
         print(lstm(int(args[0])), flush=True)
+    elif cmd == "lstm_phases":
+        print(lstm_phases(int(args[0])), flush=True)
     elif cmd == "lm_train":
         seconds, tokens = lm_train(args[0], *(int(a) for a in args[1:]))
         print(f"{seconds} {tokens}", flush=True)

@@ -378,7 +378,7 @@ void BenchAdd()
 void BenchLstm()
 {
     const int vocab = 14358, emb = 128, hidden = 128, layers = 2, batch = 32, seq = 230;
-    const int steps = 2, rounds = 7;
+    const int steps = 2, rounds = 11, phaseSteps = 4;
     int threads = Environment.ProcessorCount;
     LibTorch.Threads = threads;
     LibTorch.ManualSeed(0);
@@ -389,36 +389,66 @@ void BenchLstm()
     using var opt = new Adam(parameters, lr: 1e-3);
     using Tensor x = Tensor.RandInt(0, vocab, [batch, seq]);
     using Tensor y = Tensor.RandInt(0, vocab, [batch * seq]);
-    void Step()
+    // One step; with phases, the seconds of each part are added to it: embedding + LSTM, output layer, loss, backward, Adam.
+    void Step(double[]? phases)
     {
+        var clock = phases is null ? null : Stopwatch.StartNew();
+        void Mark(int phase)
+        {
+            if (clock is null) return;
+            phases![phase] += clock.Elapsed.TotalSeconds;
+            clock.Restart();
+        }
         using var scope = DisposeScope.Begin();
         opt.ZeroGrad();
         // Big intermediates are released as soon as they are consumed, as Python's reference counting does;
         // autograd keeps what it needs on its own references.
         Tensor loss;
+        Tensor output;
         using (Tensor emb = embedding.Forward(x))                   // (B, T, E)
         {
-            (Tensor output, (Tensor h, Tensor c)) = lstm.Forward(emb); // (B, T, H)
+            (output, (Tensor h, Tensor c)) = lstm.Forward(emb);   // (B, T, H)
             h.Dispose();
             c.Dispose();
-            using (output)
-            using (Tensor logits = head.Forward(output))            // (B, T, V)
-            using (Tensor flat = logits.Reshape(-1, vocab))          // (B*T, V)
-                loss = Losses.CrossEntropy(flat, y);
         }
+        Mark(0);
+        using (output)
+        using (Tensor logits = head.Forward(output))                // (B, T, V)
+        {
+            Mark(1);
+            using Tensor flat = logits.Reshape(-1, vocab);          // (B*T, V)
+            loss = Losses.CrossEntropy(flat, y);
+        }
+        Mark(2);
         loss.Backward();
+        Mark(3);
         opt.Step();
+        Mark(4);
     }
     using Peer torchPeer = Peer.Start(python, peer);
     torchPeer.Ask($"lstm_setup {threads}");
-    Step(); // warm-up
-    (double slovo, double torch) = Rounds.PerStep(rounds, steps, Step, n => double.Parse(torchPeer.Ask($"lstm {n}"), CultureInfo.InvariantCulture));
-    double s = slovo * 1e3, t = torch * 1e3;
+    Step(null); // warm-up
+    PerStepResult result = Rounds.PerStep(rounds, steps, () => Step(null), n => double.Parse(torchPeer.Ask($"lstm {n}"), CultureInfo.InvariantCulture));
+    // Where the time goes, part by part, on each side (alternating steps).
+    var slovoPhases = new double[5];
+    var torchPhases = new double[5];
+    for (int i = 0; i < phaseSteps; ++i)
+    {
+        if (i % 2 == 0) Step(slovoPhases); // each side goes first every other step, as in Rounds.PerStep
+        double[] p = torchPeer.Ask("lstm_phases 1").Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        for (int k = 0; k < 5; ++k) torchPhases[k] += p[k];
+        if (i % 2 == 1) Step(slovoPhases);
+    }
+    double s = result.Slovo * 1e3, t = result.Peer * 1e3;
     Console.WriteLine($"(b) one training step (forward, backward, Adam) of the word-level LSTM LM: vocab {vocab}, emb {emb}, hidden {hidden},");
     Console.WriteLine($"    {layers} layers, batch {batch}, sequence {seq}; {threads} threads; median of {rounds} alternating rounds of {steps} steps");
     Console.WriteLine($"    Slovo   {s:F1} ms/step");
     Console.WriteLine($"    PyTorch {t:F1} ms/step");
-    Console.WriteLine($"    ratio Slovo/PyTorch = {s / t:F2} (target <= 1.0)");
+    Console.WriteLine($"    ratio Slovo/PyTorch = {s / t:F2} (target <= 1.0); {result.RatioSummary()}");
+    string[] names = ["embedding + LSTM", "output layer", "cross-entropy", "backward", "Adam"];
+    Console.WriteLine($"    by part, ms per step over {phaseSteps} alternating steps (Slovo / PyTorch):");
+    for (int k = 0; k < 5; ++k)
+        Console.WriteLine($"      {names[k],-17} {slovoPhases[k] / phaseSteps * 1e3,7:F1} / {torchPhases[k] / phaseSteps * 1e3,7:F1}");
 }
 
 // The timed loop lives in its own method, compiled fully optimized at once (no tiering, no on-stack replacement).

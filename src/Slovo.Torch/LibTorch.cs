@@ -50,6 +50,32 @@ public static class LibTorch
         return NativeMethods.slovo_set_blas_threads(n) != 0;
     }
 
+    /// <summary>
+    /// Makes the C allocator keep freed memory for reuse instead of handing it back to the kernel; returns false where
+    /// that cannot be set (not glibc) or where the user chose otherwise (any of MALLOC_MMAP_MAX_, MALLOC_MMAP_THRESHOLD_,
+    /// MALLOC_TRIM_THRESHOLD_, GLIBC_TUNABLES set, or SLOVO_KEEP_FREED_MEMORY=0).
+    /// </summary>
+    /// <remarks>
+    /// glibc's malloc maps every block of 32 MB or more on its own and unmaps it when freed, so a training step that
+    /// allocates the same large buffers every step (the logits over a vocabulary, their gradients) makes the kernel map
+    /// and zero those pages again every step. With this set (M_MMAP_MAX 0, M_TRIM_THRESHOLD 2 GiB), freed blocks stay in
+    /// the process and the next step reuses them; the price is that the process keeps its peak size until it exits,
+    /// as PyTorch's CUDA caching allocator does on a GPU. It takes effect for what the main thread allocates (glibc's main
+    /// heap); other threads allocate from arenas of their own, which map large blocks regardless. Process-wide and not
+    /// undone; the <c>slovo</c> command calls it at start-up, a library user opts in.
+    /// </remarks>
+    public static unsafe bool KeepFreedMemory()
+    {
+        if (Environment.GetEnvironmentVariable("SLOVO_KEEP_FREED_MEMORY") == "0") return false;
+        foreach (string name in (string[])["MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"])
+            if (Environment.GetEnvironmentVariable(name) is not null) return false;
+        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad("libc.so.6", out IntPtr libc)) return false;
+        if (!NativeLibrary.TryGetExport(libc, "mallopt", out IntPtr address)) return false;
+        var mallopt = (delegate* unmanaged<int, int, int>)address;
+        const int mTrimThreshold = -1, mMmapMax = -4; // <malloc.h>
+        return mallopt(mMmapMax, 0) == 1 && mallopt(mTrimThreshold, int.MaxValue) == 1;
+    }
+
     /// <summary>The number of CUDA devices (0 on a CPU-only build).</summary>
     public static int CudaDeviceCount
     {

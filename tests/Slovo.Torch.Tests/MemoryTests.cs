@@ -56,4 +56,15 @@ public class MemoryTests
         // A leak of even one 16x64 float tensor per step would add 40 MB over 10,000 steps.
         Assert.True(growth < 3 * 1024 * 1024, $"native resident memory grew by {growth / 1024} KiB over 10,000 steps ({sw.Elapsed.TotalSeconds:F1} s)");
     }
+
+    [Fact]
+    public void KeepingFreedMemoryIsSetOnGlibcUnlessTheUserChoseOtherwise()
+    {
+        // What it buys (a training step's large buffers reused instead of mapped again) shows on the main thread, whose
+        // allocations glibc serves from its main heap; test threads allocate from arenas of their own, which map large
+        // blocks regardless. Measured in bench (b) and with `slovo lm train` (bench/README.md).
+        bool userChose = new[] { "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES" }
+            .Any(v => Environment.GetEnvironmentVariable(v) is not null) || Environment.GetEnvironmentVariable("SLOVO_KEEP_FREED_MEMORY") == "0";
+        Assert.Equal(!userChose, LibTorch.KeepFreedMemory());
+    }
 }
