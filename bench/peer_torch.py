@@ -96,14 +96,18 @@ def lstm_setup(threads):
     step()  # warm-up
 
 
-def lstm_phases(steps):
+def lstm_phases(steps, warmup="0"):
+    for _ in range(int(warmup)):
+        state["step"]()
     total = [0.0] * 5
     for _ in range(steps):
         total = [a + b for a, b in zip(total, state["phases"]())]
     return " ".join(repr(t / steps) for t in total)
 
 
-def lstm(steps):
+def lstm(steps, warmup="0"):
+    for _ in range(int(warmup)):
+        state["step"]()
     t = time.perf_counter()
     for _ in range(steps):
         state["step"]()
@@ -356,9 +360,9 @@ for line in sys.stdin:
         lstm_setup(int(args[0]))
         print("ok", flush=True)
     elif cmd == "lstm":
-        print(lstm(int(args[0])), flush=True)
+        print(lstm(int(args[0]), *args[1:]), flush=True)
     elif cmd == "lstm_phases":
-        print(lstm_phases(int(args[0])), flush=True)
+        print(lstm_phases(int(args[0]), *args[1:]), flush=True)
     elif cmd == "lm_train":
         seconds, tokens = lm_train(args[0], *(int(a) for a in args[1:]))
         print(f"{seconds} {tokens}", flush=True)

@@ -428,25 +428,36 @@ void BenchLstm()
     using Peer torchPeer = Peer.Start(python, peer);
     torchPeer.Ask($"lstm_setup {threads}");
     Step(null); // warm-up
-    PerStepResult result = Rounds.PerStep(rounds, steps, () => Step(null), n => double.Parse(torchPeer.Ask($"lstm {n}"), CultureInfo.InvariantCulture));
+    // Each side is timed in its own steady state, and neither holds more than its live tensors while the other runs: one
+    // untimed step starts each half-round, and Slovo's CPU tensor cache is emptied (untimed) after each of its halves. On
+    // this project's machine (a VM) a process that merely holds a few GB makes every other process's fresh pages slower
+    // to fault in (bench/README.md), so the cache Slovo keeps would otherwise slow the peer down.
+    PerStepResult result = Rounds.PerStep(rounds, steps, () => Step(null), n => double.Parse(torchPeer.Ask($"lstm {n} 1"), CultureInfo.InvariantCulture),
+        warmup: 1, slovoDone: LibTorch.EmptyCpuCache);
+    long cachedAfterStep;
+    Step(null);
+    cachedAfterStep = LibTorch.CpuCache.CachedBytes;
+    LibTorch.EmptyCpuCache();
     // Where the time goes, part by part, on each side (alternating steps).
     var slovoPhases = new double[5];
     var torchPhases = new double[5];
     for (int i = 0; i < phaseSteps; ++i)
     {
-        if (i % 2 == 0) Step(slovoPhases); // each side goes first every other step, as in Rounds.PerStep
-        double[] p = torchPeer.Ask("lstm_phases 1").Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        // Each side goes first every other step, as in Rounds.PerStep, and each timed step follows an untimed one.
+        if (i % 2 == 0) { Step(null); Step(slovoPhases); LibTorch.EmptyCpuCache(); }
+        double[] p = torchPeer.Ask("lstm_phases 1 1").Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
         for (int k = 0; k < 5; ++k) torchPhases[k] += p[k];
-        if (i % 2 == 1) Step(slovoPhases);
+        if (i % 2 == 1) { Step(null); Step(slovoPhases); LibTorch.EmptyCpuCache(); }
     }
     double s = result.Slovo * 1e3, t = result.Peer * 1e3;
     Console.WriteLine($"(b) one training step (forward, backward, Adam) of the word-level LSTM LM: vocab {vocab}, emb {emb}, hidden {hidden},");
-    Console.WriteLine($"    {layers} layers, batch {batch}, sequence {seq}; {threads} threads; median of {rounds} alternating rounds of {steps} steps");
+    Console.WriteLine($"    {layers} layers, batch {batch}, sequence {seq}; {threads} threads; median of {rounds} alternating rounds of {steps} steps,");
+    Console.WriteLine($"    each after 1 untimed step; Slovo's CPU tensor cache: {(LibTorch.CpuCache.LimitBytes > 0 ? $"limit {LibTorch.CpuCache.LimitBytes >> 20} MiB, {cachedAfterStep >> 20} MiB held after a step, emptied after each half-round" : "off")}");
     Console.WriteLine($"    Slovo   {s:F1} ms/step");
     Console.WriteLine($"    PyTorch {t:F1} ms/step");
     Console.WriteLine($"    ratio Slovo/PyTorch = {s / t:F2} (target <= 1.0); {result.RatioSummary()}");
     string[] names = ["embedding + LSTM", "output layer", "cross-entropy", "backward", "Adam"];
-    Console.WriteLine($"    by part, ms per step over {phaseSteps} alternating steps (Slovo / PyTorch):");
+    Console.WriteLine($"    by part, ms per step over {phaseSteps} alternating steps, each after an untimed one (Slovo / PyTorch):");
     for (int k = 0; k < 5; ++k)
         Console.WriteLine($"      {names[k],-17} {slovoPhases[k] / phaseSteps * 1e3,7:F1} / {torchPhases[k] / phaseSteps * 1e3,7:F1}");
 }

@@ -14,8 +14,13 @@ internal static class Rounds
     /// <paramref name="rounds"/> rounds of <paramref name="steps"/> calls of <paramref name="slovoStep"/> (timed here) each
     /// followed by <paramref name="peerRound"/> (which times itself and returns seconds per step); the medians of seconds per
     /// step, and each round's ratio Slovo/peer (a round's two halves ran back to back, so slow drift of the machine cancels).
+    /// With <paramref name="warmup"/>, each half-round starts with that many untimed steps (Slovo's here; the peer's must
+    /// be run by <paramref name="peerRound"/>), so that each side is timed in its own steady state, not in the memory state
+    /// the other side left behind. <paramref name="slovoDone"/>, when given, runs untimed after each of Slovo's
+    /// half-rounds (to hand back memory Slovo keeps for reuse before the peer runs).
     /// </summary>
-    public static PerStepResult PerStep(int rounds, int steps, Action slovoStep, Func<int, double> peerRound)
+    public static PerStepResult PerStep(int rounds, int steps, Action slovoStep, Func<int, double> peerRound, int warmup = 0,
+        Action? slovoDone = null)
     {
         var slovo = new List<double>();
         var peer = new List<double>();
@@ -25,9 +30,11 @@ internal static class Rounds
             // behind (memory handed back to the kernel, caches, idle threads still spinning).
             bool peerFirst = r % 2 == 1;
             if (peerFirst) peer.Add(peerRound(steps));
+            for (int i = 0; i < warmup; ++i) slovoStep();
             var sw = Stopwatch.StartNew();
             for (int i = 0; i < steps; ++i) slovoStep();
             slovo.Add(sw.Elapsed.TotalSeconds / steps);
+            slovoDone?.Invoke();
             if (!peerFirst) peer.Add(peerRound(steps));
         }
         return new PerStepResult(Median(slovo), Median(peer), slovo.Zip(peer, (a, b) => a / b).ToList());

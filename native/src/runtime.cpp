@@ -58,7 +58,7 @@ SLOVO_API int slovo_cuda_device_count() {
 SLOVO_API const char* slovo_torch_version() { return TORCH_VERSION; }
 
 // Bumped whenever the C ABI changes, so a stale native build is detected at load time.
-SLOVO_API int slovo_abi_version() { return 6; }
+SLOVO_API int slovo_abi_version() { return 7; }
 
 // Sets OpenBLAS's own thread pool size when OpenBLAS is the loaded BLAS (returns 0 when it is not).
 // libtorch already parallelises across ops with OpenMP; a multi-threaded BLAS inside each of those threads

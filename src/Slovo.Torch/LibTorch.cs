@@ -51,29 +51,66 @@ public static class LibTorch
     }
 
     /// <summary>
-    /// Makes the C allocator keep freed memory for reuse instead of handing it back to the kernel; returns false where
-    /// that cannot be set (not glibc) or where the user chose otherwise (any of MALLOC_MMAP_MAX_, MALLOC_MMAP_THRESHOLD_,
-    /// MALLOC_TRIM_THRESHOLD_, GLIBC_TUNABLES set, or SLOVO_KEEP_FREED_MEMORY=0).
+    /// How many bytes of freed CPU tensor memory Slovo keeps for reuse (0: none). Setting it installs the cache if it is
+    /// not installed yet, and frees the oldest cached blocks beyond the new limit.
     /// </summary>
     /// <remarks>
-    /// glibc's malloc maps every block of 32 MB or more on its own and unmaps it when freed, so a training step that
-    /// allocates the same large buffers every step (the logits over a vocabulary, their gradients) makes the kernel map
-    /// and zero those pages again every step. With this set (M_MMAP_MAX 0, M_TRIM_THRESHOLD 2 GiB), freed blocks stay in
-    /// the process and the next step reuses them; the price is that the process keeps its peak size until it exits,
-    /// as PyTorch's CUDA caching allocator does on a GPU. It takes effect for what the main thread allocates (glibc's main
-    /// heap); other threads allocate from arenas of their own, which map large blocks regardless. Process-wide and not
-    /// undone; the <c>slovo</c> command calls it at start-up, a library user opts in.
+    /// libtorch's own CPU allocator returns every block to the C allocator, and glibc unmaps blocks of 32 MB or more when
+    /// they are freed (outside the main thread, anything past a thread arena's size), so a training step that allocates
+    /// the same large buffers every step (the logits over a vocabulary, their gradients) makes the kernel map and zero
+    /// those pages again every step. Slovo therefore installs a caching allocator for CPU tensors when it loads: freed
+    /// blocks of 1 MiB or more are kept and handed to the next request of the same size (or up to 1/8 smaller), the
+    /// least recently freed ones are released first past the limit, and the whole cache is released before an
+    /// allocation is allowed to fail. Smaller blocks go to libtorch's allocator unchanged. The default limit is a quarter
+    /// of the memory available to the process, at most 4 GiB; the environment variable <c>SLOVO_CPU_CACHE_MB</c> sets it
+    /// in MiB before the first tensor, and <c>SLOVO_CPU_CACHE_MB=0</c> leaves libtorch's allocator in place.
+    /// Memory that tensors hold is unaffected: only what they freed is kept.
     /// </remarks>
-    public static unsafe bool KeepFreedMemory()
+    public static unsafe long CpuCacheLimit
     {
-        if (Environment.GetEnvironmentVariable("SLOVO_KEEP_FREED_MEMORY") == "0") return false;
-        foreach (string name in (string[])["MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"])
-            if (Environment.GetEnvironmentVariable(name) is not null) return false;
-        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad("libc.so.6", out IntPtr libc)) return false;
-        if (!NativeLibrary.TryGetExport(libc, "mallopt", out IntPtr address)) return false;
-        var mallopt = (delegate* unmanaged<int, int, int>)address;
-        const int mTrimThreshold = -1, mMmapMax = -4; // <malloc.h>
-        return mallopt(mMmapMax, 0) == 1 && mallopt(mTrimThreshold, int.MaxValue) == 1;
+        get => CpuCache.LimitBytes;
+        set
+        {
+            if (value < 0) throw new ArgumentOutOfRangeException(nameof(value), value, "the CPU cache limit must be 0 or more bytes");
+            NativeLibraryLoader.EnsureLoaded();
+            if (value == 0 && CpuCache == default) return; // never installed: nothing to turn off
+            NativeLibraryLoader.Check(NativeMethods.slovo_cpu_cache_enable(value));
+        }
+    }
+
+    /// <summary>Frees every block the CPU cache holds (what live tensors hold stays); a no-op without the cache.</summary>
+    public static void EmptyCpuCache()
+    {
+        NativeLibraryLoader.EnsureLoaded();
+        NativeLibraryLoader.Check(NativeMethods.slovo_cpu_cache_empty());
+    }
+
+    /// <summary>The CPU cache's counters now; all zero when it is not installed.</summary>
+    public static unsafe CpuCacheStats CpuCache
+    {
+        get
+        {
+            NativeLibraryLoader.EnsureLoaded();
+            long* s = stackalloc long[5];
+            NativeLibraryLoader.Check(NativeMethods.slovo_cpu_cache_stats(s));
+            return new CpuCacheStats(s[0], s[1], s[2], s[3], s[4]);
+        }
+    }
+
+    /// <summary>The limit the cache is installed with at load: SLOVO_CPU_CACHE_MB when set, else a quarter of the memory
+    /// available to the process, at most 4 GiB.</summary>
+    internal static long DefaultCpuCacheLimit()
+    {
+        string? setting = Environment.GetEnvironmentVariable("SLOVO_CPU_CACHE_MB");
+        if (setting is not null)
+        {
+            if (!long.TryParse(setting, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long mib) || mib > long.MaxValue >> 20)
+                throw new ArgumentException(
+                    $"SLOVO_CPU_CACHE_MB must be a whole number of MiB (0 turns the CPU cache off), got '{setting}'. HINT: unset it for the default");
+            return mib << 20;
+        }
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        return Math.Min(4L << 30, available / 4);
     }
 
     /// <summary>The number of CUDA devices (0 on a CPU-only build).</summary>
@@ -204,3 +241,11 @@ public sealed class InferenceModeGuard : IDisposable
         if (g != IntPtr.Zero) NativeMethods.slovo_inference_mode_exit(g);
     }
 }
+
+/// <summary>Counters of the CPU memory cache (see <see cref="LibTorch.CpuCacheLimit"/>).</summary>
+/// <param name="CachedBytes">Freed bytes kept for reuse.</param>
+/// <param name="LiveBytes">Bytes that live tensors hold in blocks of 1 MiB or more.</param>
+/// <param name="LimitBytes">The most bytes the cache keeps.</param>
+/// <param name="Hits">Allocations of 1 MiB or more served from the cache.</param>
+/// <param name="Misses">Allocations of 1 MiB or more that had to ask the C allocator.</param>
+public readonly record struct CpuCacheStats(long CachedBytes, long LiveBytes, long LimitBytes, long Hits, long Misses);

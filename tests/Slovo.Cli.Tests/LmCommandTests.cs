@@ -223,4 +223,12 @@ public class LmCommandTests
         Assert.Equal(2, Cli.Run().Code);                                          // a group without a subcommand is a usage mistake
         Assert.Equal(2, Cli.Run("lm").Code);
     }
+
+    [Fact]
+    public void InfoShowsTheRuntimeSettingsIncludingTheCpuTensorCache()
+    {
+        string info = Cli.Ok("info");
+        Assert.Contains("libtorch", info);
+        Assert.Contains(LibTorch.CpuCacheLimit > 0 ? $"up to {LibTorch.CpuCacheLimit >> 20} MiB" : "off (SLOVO_CPU_CACHE_MB=0)", info);
+    }
 }

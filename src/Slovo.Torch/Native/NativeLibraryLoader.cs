@@ -9,7 +9,7 @@ namespace Slovo.Torch.Native;
 /// </summary>
 internal static class NativeLibraryLoader
 {
-    internal const int ExpectedAbiVersion = 6;
+    internal const int ExpectedAbiVersion = 7;
     internal const string InstallHint =
         "apt-get update && apt-get install -y libtorch-dev libopenblas0-pthread (then rebuild: dotnet build)";
 
@@ -39,6 +39,9 @@ internal static class NativeLibraryLoader
                     "HINT: rebuild the native shim: rm -rf native/build && dotnet build", null);
             // One BLAS thread per libtorch worker unless the user chose otherwise (see slovo_set_blas_threads).
             if (Environment.GetEnvironmentVariable("OPENBLAS_NUM_THREADS") is null) NativeMethods.slovo_set_blas_threads(1);
+            // Freed CPU tensor memory is kept for reuse unless the user chose otherwise (see LibTorch.CpuCacheLimit).
+            long cacheLimit = LibTorch.DefaultCpuCacheLimit();
+            if (cacheLimit > 0) Check(NativeMethods.slovo_cpu_cache_enable(cacheLimit));
             _ready = true;
         }
     }

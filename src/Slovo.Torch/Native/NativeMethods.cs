@@ -78,6 +78,9 @@ internal static unsafe partial class NativeMethods
     [DllImport(Lib)] internal static extern IntPtr slovo_last_error();
     [DllImport(Lib)] internal static extern int slovo_abi_version();
     [DllImport(Lib)] internal static extern IntPtr slovo_torch_version();
+    [DllImport(Lib)] internal static extern int slovo_cpu_cache_enable(long limitBytes);
+    [DllImport(Lib)] internal static extern int slovo_cpu_cache_empty();
+    [DllImport(Lib)] internal static extern int slovo_cpu_cache_stats(long* result);
 
     [DllImport(Lib)] internal static extern void slovo_tensor_free(IntPtr t);
     [DllImport(Lib)] internal static extern int slovo_tensor_from_data(void* data, long nbytes, long* shape, int ndim, int dtype, IntPtr* result);
