@@ -428,31 +428,27 @@ void BenchLstm()
     using Peer torchPeer = Peer.Start(python, peer);
     torchPeer.Ask($"lstm_setup {threads}");
     Step(null); // warm-up
-    // Each side is timed in its own steady state, and neither holds more than its live tensors while the other runs: one
-    // untimed step starts each half-round, and Slovo's CPU tensor cache is emptied (untimed) after each of its halves. On
-    // this project's machine (a VM) a process that merely holds a few GB makes every other process's fresh pages slower
-    // to fault in (bench/README.md), so the cache Slovo keeps would otherwise slow the peer down.
+    // Each side is timed in its own steady state: one untimed step starts each half-round (and Peer.Ask hands back what
+    // Slovo's CPU tensor cache holds before the peer runs).
     PerStepResult result = Rounds.PerStep(rounds, steps, () => Step(null), n => double.Parse(torchPeer.Ask($"lstm {n} 1"), CultureInfo.InvariantCulture),
-        warmup: 1, slovoDone: LibTorch.EmptyCpuCache);
-    long cachedAfterStep;
+        warmup: 1);
     Step(null);
-    cachedAfterStep = LibTorch.CpuCache.CachedBytes;
-    LibTorch.EmptyCpuCache();
+    long cachedAfterStep = LibTorch.CpuCache.CachedBytes;
     // Where the time goes, part by part, on each side (alternating steps).
     var slovoPhases = new double[5];
     var torchPhases = new double[5];
     for (int i = 0; i < phaseSteps; ++i)
     {
         // Each side goes first every other step, as in Rounds.PerStep, and each timed step follows an untimed one.
-        if (i % 2 == 0) { Step(null); Step(slovoPhases); LibTorch.EmptyCpuCache(); }
+        if (i % 2 == 0) { Step(null); Step(slovoPhases); }
         double[] p = torchPeer.Ask("lstm_phases 1 1").Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
         for (int k = 0; k < 5; ++k) torchPhases[k] += p[k];
-        if (i % 2 == 1) { Step(null); Step(slovoPhases); LibTorch.EmptyCpuCache(); }
+        if (i % 2 == 1) { Step(null); Step(slovoPhases); }
     }
     double s = result.Slovo * 1e3, t = result.Peer * 1e3;
     Console.WriteLine($"(b) one training step (forward, backward, Adam) of the word-level LSTM LM: vocab {vocab}, emb {emb}, hidden {hidden},");
     Console.WriteLine($"    {layers} layers, batch {batch}, sequence {seq}; {threads} threads; median of {rounds} alternating rounds of {steps} steps,");
-    Console.WriteLine($"    each after 1 untimed step; Slovo's CPU tensor cache: {(LibTorch.CpuCache.LimitBytes > 0 ? $"limit {LibTorch.CpuCache.LimitBytes >> 20} MiB, {cachedAfterStep >> 20} MiB held after a step, emptied after each half-round" : "off")}");
+    Console.WriteLine($"    each after 1 untimed step; Slovo's CPU tensor cache: {(LibTorch.CpuCache.LimitBytes > 0 ? $"limit {LibTorch.CpuCache.LimitBytes >> 20} MiB, {cachedAfterStep >> 20} MiB held after a step, handed back before each peer call" : "off")}");
     Console.WriteLine($"    Slovo   {s:F1} ms/step");
     Console.WriteLine($"    PyTorch {t:F1} ms/step");
     Console.WriteLine($"    ratio Slovo/PyTorch = {s / t:F2} (target <= 1.0); {result.RatioSummary()}");
@@ -511,8 +507,9 @@ internal sealed class Peer : IDisposable
 {
     private readonly Process _process;
     private readonly string _answerPrefix;
+    private readonly bool _torch;
 
-    private Peer(Process process, string answerPrefix) => (_process, _answerPrefix) = (process, answerPrefix);
+    private Peer(Process process, string answerPrefix, bool torch) => (_process, _answerPrefix, _torch) = (process, answerPrefix, torch);
 
     /// <summary>Starts a peer; with <paramref name="answerPrefix"/>, other output lines are skipped and the prefix is removed.</summary>
     public static Peer Start(string program, string script, string? workingDirectory = null, string answerPrefix = "")
@@ -523,7 +520,8 @@ internal sealed class Peer : IDisposable
         psi.Environment["OPENBLAS_NUM_THREADS"] = "1";
         try
         {
-            return new Peer(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {program}"), answerPrefix);
+            return new Peer(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {program}"), answerPrefix,
+                torch: script.EndsWith(".py", StringComparison.Ordinal));
         }
         catch (System.ComponentModel.Win32Exception e)
         {
@@ -534,6 +532,10 @@ internal sealed class Peer : IDisposable
 
     public string Ask(string command)
     {
+        // Slovo keeps freed CPU tensor memory for reuse (LibTorch.CpuCacheLimit); it hands it back before a PyTorch peer
+        // runs, so that the peer works beside Slovo's live tensors only. On this project's machine (a VM) memory that one
+        // process merely holds makes another's fresh pages slower to fault in (bench/README.md, 2026-12-04).
+        if (_torch) LibTorch.EmptyCpuCache();
         _process.StandardInput.WriteLine(command);
         _process.StandardInput.Flush();
         string? line = _process.StandardOutput.ReadLine();

@@ -16,11 +16,9 @@ internal static class Rounds
     /// step, and each round's ratio Slovo/peer (a round's two halves ran back to back, so slow drift of the machine cancels).
     /// With <paramref name="warmup"/>, each half-round starts with that many untimed steps (Slovo's here; the peer's must
     /// be run by <paramref name="peerRound"/>), so that each side is timed in its own steady state, not in the memory state
-    /// the other side left behind. <paramref name="slovoDone"/>, when given, runs untimed after each of Slovo's
-    /// half-rounds (to hand back memory Slovo keeps for reuse before the peer runs).
+    /// the other side left behind.
     /// </summary>
-    public static PerStepResult PerStep(int rounds, int steps, Action slovoStep, Func<int, double> peerRound, int warmup = 0,
-        Action? slovoDone = null)
+    public static PerStepResult PerStep(int rounds, int steps, Action slovoStep, Func<int, double> peerRound, int warmup = 0)
     {
         var slovo = new List<double>();
         var peer = new List<double>();
@@ -34,7 +32,6 @@ internal static class Rounds
             var sw = Stopwatch.StartNew();
             for (int i = 0; i < steps; ++i) slovoStep();
             slovo.Add(sw.Elapsed.TotalSeconds / steps);
-            slovoDone?.Invoke();
             if (!peerFirst) peer.Add(peerRound(steps));
         }
         return new PerStepResult(Median(slovo), Median(peer), slovo.Zip(peer, (a, b) => a / b).ToList());

@@ -165,10 +165,13 @@ SLOVO_API int slovo_cpu_cache_enable(int64_t limit_bytes) {
   if (CachingCpuAllocator::instance == nullptr) {
     auto* allocator = new CachingCpuAllocator(c10::GetAllocator(c10::DeviceType::CPU));
     allocator->set_limit(static_cast<size_t>(limit_bytes));
-    CachingCpuAllocator::instance = allocator;
+    CachingCpuAllocator::instance = allocator;  // before any block can carry its deleter
     c10::SetAllocator(c10::DeviceType::CPU, allocator);
-    TORCH_CHECK(c10::GetAllocator(c10::DeviceType::CPU) == allocator,
-                "libtorch kept another CPU allocator registered with a higher priority");
+    if (c10::GetAllocator(c10::DeviceType::CPU) != allocator) {
+      // A CPU allocator registered with a higher priority stays; this one is never used (and never freed: harmless).
+      CachingCpuAllocator::instance = nullptr;
+      TORCH_CHECK(false, "libtorch keeps another CPU allocator registered with a higher priority; no CPU cache");
+    }
   } else {
     CachingCpuAllocator::instance->set_limit(static_cast<size_t>(limit_bytes));
   }

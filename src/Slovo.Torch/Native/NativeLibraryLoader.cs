@@ -41,7 +41,8 @@ internal static class NativeLibraryLoader
             if (Environment.GetEnvironmentVariable("OPENBLAS_NUM_THREADS") is null) NativeMethods.slovo_set_blas_threads(1);
             // Freed CPU tensor memory is kept for reuse unless the user chose otherwise (see LibTorch.CpuCacheLimit).
             long cacheLimit = LibTorch.DefaultCpuCacheLimit();
-            if (cacheLimit > 0) Check(NativeMethods.slovo_cpu_cache_enable(cacheLimit));
+            // It is a speed-up only: where libtorch keeps an allocator of its own (higher priority), Slovo runs without it.
+            if (cacheLimit > 0) NativeMethods.slovo_cpu_cache_enable(cacheLimit);
             _ready = true;
         }
     }
