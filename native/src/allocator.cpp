@@ -25,10 +25,11 @@ class CachingCpuAllocator final : public c10::Allocator {
  public:
   explicit CachingCpuAllocator(c10::Allocator* base) : base_(base) {}
 
-  // libtorch 1.13 declares allocate const, 2.x not: one of the two overrides the base, the other is an overload.
+  // libtorch 1.13 declares allocate const, later versions non-const: one of the two overrides the base, the other is an
+  // overload.
   c10::DataPtr allocate(size_t n) const { return const_cast<CachingCpuAllocator*>(this)->get(n); }
   c10::DataPtr allocate(size_t n) { return get(n); }
-  // Pure virtual from libtorch 2.3 on; a plain member before.
+  // Pure virtual in later libtorch versions; a plain member in 1.13.
   void copy_data(void* dest, const void* src, std::size_t count) const { std::memcpy(dest, src, count); }
 
   c10::DeleterFnPtr raw_deleter() const override { return &CachingCpuAllocator::release; }
