@@ -43,7 +43,7 @@ public static class LmRecipe
     public static RnnLanguageModel Train(LmRun run, LmDataset data, string runDir, Action<RnnLanguageModel>? init = null)
     {
         var trainer = new LmTrainer { OnStep = Progress(run.Name, 15), OnEpoch = EpochLine(run.Name) };
-        return Resumable(run.Name, data, runDir, LmTrainer.CheckpointFile, () => new RnnLanguageModel(run.Model), run.Training.Seed, init,
+        return Resumable(run.Name, data, runDir, RunFolder.CheckpointFile, () => new RnnLanguageModel(run.Model), run.Training.Seed, init,
             (model, resume) => (model.ParameterCount(), trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir, resume)),
             (parameters, result) => (run.Parameters, run.Result) = (parameters, result));
     }
@@ -52,7 +52,7 @@ public static class LmRecipe
     public static GptModel TrainGpt(GptRun run, LmDataset data, string runDir)
     {
         var trainer = new GptTrainer { OnStep = Progress(run.Name, 15), OnEpoch = EpochLine(run.Name) };
-        return Resumable(run.Name, data, runDir, GptTrainer.CheckpointFile, () => new GptModel(run.Config), run.Training.Seed, null,
+        return Resumable(run.Name, data, runDir, RunFolder.CheckpointFile, () => new GptModel(run.Config), run.Training.Seed, null,
             (model, resume) => (model.ParameterCount(), trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir, resume)),
             (parameters, result) => (run.Parameters, run.Result) = (parameters, result));
     }

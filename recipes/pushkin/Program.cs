@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Slovo.Training;
 using Slovo.Generation;
 using Slovo.LanguageModels;
 using Slovo.Recipes;
@@ -132,7 +133,7 @@ var bestGptTrial = (GptRun)trials.Where(t => t.Family == "GPT").MinBy(t => Bits(
 // epochs, so the best GPT is trained again from scratch.
 var bestLstm = bestLstmTrial with { Name = $"best LSTM of the search ({bestLstmTrial.Name})", Training = bestLstmTrial.Training with { Epochs = BestLstmEpochs, Patience = 1 } };
 string bestLstmDir = Path.Combine(runs, "search", "best-lstm");
-if (!File.Exists(Path.Combine(bestLstmDir, LmTrainer.CheckpointFile)))
+if (!File.Exists(Path.Combine(bestLstmDir, RunFolder.CheckpointFile)))
 {
     Directory.CreateDirectory(bestLstmDir);
     foreach (string f in Directory.GetFiles(Path.Combine(runs, "search", $"lstm-{bestLstmTrial.Name.Split(' ')[^1]}")))

@@ -67,7 +67,7 @@ Run Measure(string name, ClassifierOptions options, int seed, bool useGlove = tr
         var run = new Run(name, seed, model.ParameterCount(trainableOnly: true), r.Seconds, r.BestEpoch, r.BestValidAccuracy, test.Accuracy, test.MacroF1,
             [test.Confusion[0, 0], test.Confusion[0, 1], test.Confusion[1, 0], test.Confusion[1, 1]], tweetAccuracy, yelpPredictions.Average(), found,
             r.History.Select(h => h.ValidAccuracy).ToArray());
-        if (seed == seeds[0]) ClassifierTrainer.Save(Path.Combine(runs, $"{name}.safetensors"), model, data.Vocab, maxLength);
+        if (seed == seeds[0]) model.Save(Path.Combine(runs, $"{name}.safetensors"), data.Vocab, maxLength);
         Slovo.Torch.Serialization.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(run));
         Console.WriteLine($"  test {run.TestAccuracy:P2}, tweets {run.TweetAccuracy:P2}");
         return run;
@@ -127,7 +127,7 @@ void WriteReadme(bool final)
     var all = results.Where(kv => kv.Value.Count == seeds.Length).Select(kv => (Name: kv.Key, Runs: kv.Value)).ToList();
     if (all.Count == 0) return;
     var best = all.OrderByDescending(r => r.Runs.Average(x => x.ValidAccuracy)).First();
-    (TextClassifier bestModel, Vocabulary bestVocab, int bestMax) = ClassifierTrainer.Load(Path.Combine(runs, $"{best.Name}.safetensors"));
+    (TextClassifier bestModel, Vocabulary bestVocab, int bestMax) = TextClassifier.Load(Path.Combine(runs, $"{best.Name}.safetensors"));
     int[] yelpPredicted;
     using (bestModel) yelpPredicted = ClassifierTrainer.Predict(bestModel, EncodedSet.Create(bestVocab, yelp, maxLength: bestMax));
     File.WriteAllText(Path.Combine(here, "yelp_predictions.txt"), string.Concat(yelpPredicted.Select(p => p + "\n")));

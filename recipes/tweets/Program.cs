@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Slovo.Training;
 using Slovo.Evaluation;
 using Slovo.Generation;
 using Slovo.LanguageModels;
@@ -75,7 +76,7 @@ RnnLanguageModel TrainLstm()
             Console.WriteLine($"  LSTM: epoch {e.Epoch} validation perplexity {e.Valid.Perplexity:F2}, {e.Valid.BitsPerChar:F3} bits/char, ROUGE-L {r:F4} ({e.Seconds:F0} s)");
         },
     };
-    bool resume = File.Exists(Path.Combine(lstmDir, LmTrainer.CheckpointFile));
+    bool resume = File.Exists(Path.Combine(lstmDir, RunFolder.CheckpointFile));
     if (!resume && Directory.Exists(lstmDir)) Directory.Delete(lstmDir, recursive: true);
     if (!resume) lstmCurve.Clear();
     live = RandomGenerator.Seeded((ulong)seed, () => new RnnLanguageModel(lstmRun.Model));
@@ -108,7 +109,7 @@ var gptCurve = new RougeCurve(Path.Combine(gptDir, "rouge_curve.json"));
 GptModel gpt = RandomGenerator.Seeded((ulong)seed, () => new GptModel(gptConfig));
 LmTrainingResult gptResult;
 {
-    bool resume = File.Exists(Path.Combine(gptDir, GptTrainer.CheckpointFile));
+    bool resume = File.Exists(Path.Combine(gptDir, RunFolder.CheckpointFile));
     if (!resume && Directory.Exists(gptDir)) Directory.Delete(gptDir, recursive: true);
     if (!resume) gptCurve.Clear();
     Console.WriteLine($"GPT: {gpt.ParameterCount():N0} parameters{(resume ? ", continuing" : "")}");

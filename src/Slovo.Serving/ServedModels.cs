@@ -1,56 +1,10 @@
 using Slovo.Classification;
 using Slovo.Encoders;
 using Slovo.LanguageModels;
-using Slovo.Text;
+using Slovo.Models;
 using Slovo.Torch;
 
 namespace Slovo.Serving;
-
-/// <summary>A text classifier of either kind: a model of <c>slovo classify train</c> with its vocabulary, or a fine-tuned BERT.</summary>
-public sealed class ServedClassifier : IDisposable
-{
-    private readonly Func<IReadOnlyList<string>, float[][]> _probabilities;
-    private readonly IDisposable _model;
-
-    private ServedClassifier(Func<IReadOnlyList<string>, float[][]> probabilities, int classes, string architecture, IDisposable model)
-    {
-        (_probabilities, Classes, Architecture, _model) = (probabilities, classes, architecture, model);
-    }
-
-    /// <summary>A recurrent or CNN classifier with the vocabulary and text length it was trained with.</summary>
-    public static ServedClassifier Of(TextClassifier model, Vocabulary vocabulary, int maxLength) =>
-        new(texts => ClassifierTrainer.Probabilities(model, EncodedSet.Create(vocabulary, texts, maxLength: maxLength)), model.Options.Classes,
-            model.Options.Encoder.ToString().ToLowerInvariant(), model);
-
-    /// <summary>A fine-tuned encoder with its head.</summary>
-    public static ServedClassifier Of(BertClassifier model) => new(texts => model.Probabilities(texts), model.Classes, "bert", model);
-
-    /// <summary>Reads a run or model file of <c>slovo classify train</c>, whichever --model it was trained with.</summary>
-    public static ServedClassifier Load(string path, Device device)
-    {
-        if (Directory.Exists(path) && BertClassifier.IsFolder(path))
-        {
-            BertClassifier bert = BertClassifier.Load(path);
-            bert.To(device);
-            return Of(bert);
-        }
-        (TextClassifier c, Vocabulary vocab, int maxLength) = ClassifierTrainer.Load(path);
-        c.To(device);
-        return Of(c, vocab, maxLength);
-    }
-
-    /// <summary>Number of classes.</summary>
-    public int Classes { get; }
-
-    /// <summary>"lstm", "cnn", "bert", ...</summary>
-    public string Architecture { get; }
-
-    /// <summary>Class probabilities of every text, in order.</summary>
-    public float[][] Probabilities(IReadOnlyList<string> texts) => _probabilities(texts);
-
-    /// <inheritdoc />
-    public void Dispose() => _model.Dispose();
-}
 
 /// <summary>
 /// The models one server answers with: a language model (completions, chat, tokenize), a sentence encoder (embeddings) and a
@@ -72,7 +26,7 @@ public sealed class ServedModels : IDisposable
     public string EmbedderId { get; init; } = "";
 
     /// <summary>The classifier, or null.</summary>
-    public ServedClassifier? Classifier { get; init; }
+    public TrainedClassifier? Classifier { get; init; }
 
     /// <summary>Its id.</summary>
     public string ClassifierId { get; init; } = "";
@@ -88,16 +42,12 @@ public sealed class ServedModels : IDisposable
             if (p is not null && !Directory.Exists(p) && !File.Exists(p)) throw new FileNotFoundException($"{Path.GetFullPath(p)} does not exist; give a model folder", p);
         LanguageModel? generator = null;
         TextEncoder? encoder = null;
-        ServedClassifier? served = null;
+        TrainedClassifier? served = null;
         try
         {
-            if (model is not null) generator = LanguageModel.Load(model, device);
-            if (embedder is not null)
-            {
-                encoder = TextEncoder.Load(embedder);
-                encoder.Model.To(device);
-            }
-            if (classifier is not null) served = ServedClassifier.Load(classifier, device);
+            if (model is not null) generator = ModelRegistry.Default.LoadLanguageModel(model, device);
+            if (embedder is not null) encoder = ModelRegistry.Default.LoadEncoder(embedder, device);
+            if (classifier is not null) served = ModelRegistry.Default.LoadClassifier(classifier, device);
         }
         catch
         {

@@ -1,3 +1,4 @@
+using Slovo.Classification;
 using Slovo.Encoders;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Torch;

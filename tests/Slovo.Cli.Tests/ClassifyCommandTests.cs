@@ -33,7 +33,7 @@ public class ClassifyCommandTests
         Assert.Equal(0, code);
         Assert.Contains("over 2 seed(s)", log);
         using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
-        Assert.True(summary.RootElement.GetProperty("test_accuracy_mean").GetDouble() >= 0.9, log);
+        Assert.True(summary.RootElement.GetProperty("test").GetProperty("accuracy_mean").GetDouble() >= 0.9, log);
 
         string eval = Cli.Capture(["classify", "eval", "--model", run, "--tsv", test], out code);
         Assert.Equal(0, code);

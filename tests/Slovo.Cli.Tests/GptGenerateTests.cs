@@ -73,7 +73,7 @@ public class GptGenerateTests
         Assert.Contains($"perplexity {best},", Cli.Ok([.. eval, "--rows", "texts", "--context", "64"]));
         Assert.DoesNotContain($"perplexity {best},", Cli.Ok([.. eval, "--rows", "packed"])); // packed windows: other contexts, another figure
         File.WriteAllText(Path.Combine(run, "training.json"), "{");
-        Assert.Contains("training.json is not a GPT run's training options", Cli.Fails(1, eval));
+        Assert.Contains("training.json is not a run's training options", Cli.Fails(1, eval));
         File.Delete(Path.Combine(run, "training.json"));                                 // a run folder from before runs recorded their options
         Assert.DoesNotContain($"perplexity {best},", Cli.Ok(eval));
         Assert.Contains("--rows is for GPT models", Cli.Fails(2, ["lm", "eval", "--model", RecurrentRun(data), "--data", data, "--format", "lines", "--rows", "texts"]));

@@ -187,8 +187,8 @@ public class LmCommandTests
         string tsv = Path.Combine(classifier, "t.tsv");
         File.WriteAllLines(tsv, Enumerable.Range(0, 40).Select(i => $"{(i % 2 == 0 ? "good fine" : "bad awful")} {i}\t{i % 2}"));
         Cli.Ok("classify", "train", "--train", tsv, "--model", "cnn", "--emb", "4", "--filters", "2", "--epochs", "1", "--threads", "1", "--out", classifier);
-        Assert.Contains("is not a Slovo language model", Cli.Fails(1, ["lm", "generate", "--model", classifier]));
-        Assert.Contains("is not a Slovo text classifier", Cli.Fails(1, ["classify", "predict", "--model", run]));
+        Assert.Contains("holds a text classifier (text-classifier), not a language model", Cli.Fails(1, ["lm", "generate", "--model", classifier]));
+        Assert.Contains("holds a language model (rnn-lm), not a text classifier", Cli.Fails(1, ["classify", "predict", "--model", run]));
         // A checkpoint from another command (a classifier's model file where the LM run's checkpoint should be).
         string other = Directory.CreateTempSubdirectory("slovo-lm-mixed").FullName;
         Cli.Capture(["lm", .. Train(data, other, "char", "--epochs", "1")], out code);

@@ -61,12 +61,12 @@ internal static class TestModels
         return new TextEncoder(model, BertVocab.Create(vocab), 64);
     }
 
-    public static ServedClassifier Classifier()
+    public static TrainedClassifier Classifier()
     {
         WordVocabulary vocab = WordVocabulary.Build(["a wonderful film", "a dull mess", "loved it", "hated it"]);
         var model = new TextClassifier(new ClassifierOptions { VocabSize = vocab.Size, PadId = vocab.PadId, Classes = 2, EmbeddingSize = 8, HiddenSize = 8 });
         model.Eval();
-        return ServedClassifier.Of(model, vocab, 64);
+        return TrainedClassifier.Of(model, vocab, 64);
     }
 
     public static ServedModels All() => new()

@@ -1,3 +1,4 @@
+using Slovo.Training;
 using Slovo.Classification;
 using Slovo.LanguageModels;
 using Slovo.Text;
@@ -80,7 +81,7 @@ public class DataParallelTrainingTests
         Assert.Equal(alone.BestValid.Tokens, runs[0].r.BestValid.Tokens);
         Assert.Equal(alone.BestValid.NllSum, runs[1].r.BestValid.NllSum, 1e-3);
         Assert.Equal(alone.History[0].TrainLoss, runs[0].r.History[0].TrainLoss, 1e-5);
-        Assert.True(File.Exists(Path.Combine(dir, LmTrainer.CheckpointFile)) && File.Exists(Path.Combine(dir, LmTrainer.SummaryFile)));
+        Assert.True(File.Exists(Path.Combine(dir, RunFolder.CheckpointFile)) && File.Exists(Path.Combine(dir, RunFolder.SummaryFile)));
 
         // The run's checkpoint says two processes wrote it: one process may not resume it.
         using RnnLanguageModel again = Lstm(d);

@@ -1,3 +1,4 @@
+using Slovo.Training;
 using Slovo.Generation;
 using Slovo.LanguageModels;
 using Slovo.TestSupport;
@@ -54,7 +55,7 @@ public class GptTrainingTests
         using (GptModel m = NewModel(d))
             Assert.Contains("same options", Assert.Throws<InvalidDataException>(() =>
                 new GptTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { Context = 6 }, killed, resume: true)).Message);
-        using GptModel best = GptModel.FromPretrained(Path.Combine(full, GptTrainer.ModelDir));
+        using GptModel best = GptModel.FromPretrained(Path.Combine(full, RunFolder.ModelDir));
         Assert.Equal(expected, Weights(best)); // no early stop and a falling loss: the best epoch is the last
         GenerationResult g = Generator.Generate(best, [d.Vocab.SosId], new GenerationOptions { Greedy = true, MaxTokens = 5 });
         Assert.Equal(5, g.Tokens.Count);

@@ -1,3 +1,4 @@
+using Slovo.Training;
 using Slovo.TestSupport;
 using Slovo.Generation;
 using Slovo.LanguageModels;
@@ -209,9 +210,9 @@ public class LmTrainingTests
                 Assert.False(m.Training);
                 Assert.Equal(expected, Weights(m));
             }
-            (RnnLanguageModel loaded, Vocabulary vocab) = LmTrainer.LoadModel(full);
+            (RnnLanguageModel loaded, Vocabulary vocab) = RnnLanguageModel.Load(full);
             using (loaded) Assert.Equal(d.Vocab.ToJson(), vocab.ToJson());
-            Assert.True(File.Exists(Path.Combine(full, LmTrainer.SummaryFile)));
+            Assert.True(File.Exists(Path.Combine(full, RunFolder.SummaryFile)));
             Assert.NotEmpty(Directory.GetFiles(Path.Combine(full, "tensorboard")));
         }
         finally

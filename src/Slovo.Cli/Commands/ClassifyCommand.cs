@@ -1,13 +1,12 @@
-using System.Runtime.InteropServices;
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Slovo.Classification;
 using Slovo.Encoders;
 using Slovo.Cli.CommandLine;
 using Slovo.Cli.Output;
 using Slovo.Embeddings;
-using Slovo.LanguageModels;
+using Slovo.Models;
+using Slovo.Training;
 using Slovo.Torch;
 using Slovo.Torch.Distributed;
 using Slovo.Torch.Serialization;
@@ -139,11 +138,10 @@ internal static class ClassifyCommand
         ClassifierExperiment.Data data = ClassifierExperiment.Prepare(all, test, subword, vocabSize, maxLength, validFraction);
         Console.WriteLine($"data: {data.Train.Ids.Count:N0} train / {data.Valid.Ids.Count:N0} validation{(data.Test is null ? "" : $" / {data.Test.Ids.Count:N0} test")}; {tokenizer} vocabulary of {data.Vocab.Size:N0}");
         KeyedVectors? vectors = glove is not null ? KeyedVectors.Load(glove) : null;
-        Directory.CreateDirectory(outDir);
+        RunFolder run = new RunFolder(outDir, training.Group).Create(); // data-parallel: every rank trains and scores alike, rank 0 writes
         var runs = new List<SeedRun>();
         double bestValid = double.NegativeInfinity;
         long parameters = 0;
-        bool writes = training.Group is null || training.Group.Rank == 0; // data-parallel: every rank trains and scores alike, rank 0 writes
         if (training.Group is { } g) Console.WriteLine($"data-parallel: {g.WorldSize} processes, each reading its share of every batch of {training.BatchSize}");
         Ui.Run(view =>
         {
@@ -169,45 +167,49 @@ internal static class ClassifyCommand
                     if (result.BestValidAccuracy > bestValid)
                     {
                         bestValid = result.BestValidAccuracy;
-                        if (writes) ClassifierTrainer.Save(Path.Combine(outDir, "model.safetensors"), model, data.Vocab, maxLength);
+                        run.Save(RunFolder.ModelFile, path => model.Save(path, data.Vocab, maxLength));
                     }
                 }
             }
         });
         (double mean, double std) = ClassifierExperiment.MeanStd(runs.Select(r => r.TestAccuracy));
         Console.WriteLine($"{modelName}: {parameters:N0} trainable parameters; test accuracy {mean:P2} ± {std:P2} over {runs.Count} seed(s); {runs.Average(r => r.Seconds):F0} s per run");
-        var summary = new
-        {
-            model = modelName, parameters, tokenizer, vocabulary = data.Vocab.Size, training, seeds = runs.Select(r => new
-            {
-                r.Seed, test_accuracy = r.TestAccuracy, test_macro_f1 = r.TestF1, validation_accuracy = r.ValidAccuracy, seconds = r.Seconds, best_epoch = r.BestEpoch,
-                confusion = r.Confusion is null ? null : new[] { new[] { r.Confusion[0, 0], r.Confusion[0, 1] }, new[] { r.Confusion[1, 0], r.Confusion[1, 1] } },
-            }),
-            test_accuracy_mean = mean, test_accuracy_std = std,
-        };
-        if (writes) WriteSummary(outDir, summary);
-        Console.WriteLine($"wrote {Path.Combine(outDir, "model.safetensors")} and summary.json");
+        run.WriteSummary(Summary(modelName, modelOptions with { VocabSize = data.Vocab.Size, PadId = data.Vocab.PadId }, parameters,
+                                 new RunVocabulary(tokenizer, data.Vocab.Size), training, runs));
+        Console.WriteLine($"wrote {run[RunFolder.ModelFile]} and {RunFolder.SummaryFile}");
         return 0;
     }
 
-    private static readonly JsonSerializerOptions SummaryJson = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
-
-    // summary.json of a training run (NaN test figures allowed when there is no test set), written atomically.
-    private static void WriteSummary(string outDir, object summary) =>
-        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, SummaryJson));
+    // summary.json of a classifier run, in the shape every run writes: the best seed's validation accuracy, the test figures
+    // as mean ± std over the seeds (NaN without a test set), and one entry per seed.
+    private static RunSummary Summary(string model, object config, long parameters, RunVocabulary? vocabulary, object training, IReadOnlyList<SeedRun> runs)
+    {
+        (double mean, double std) = ClassifierExperiment.MeanStd(runs.Select(r => r.TestAccuracy));
+        (double f1Mean, _) = ClassifierExperiment.MeanStd(runs.Select(r => r.TestF1));
+        SeedRun best = runs.MaxBy(r => r.ValidAccuracy)!;
+        return new RunSummary
+        {
+            Task = "classifier", Model = model, Config = config, Parameters = parameters, Vocabulary = vocabulary, Training = training,
+            BestEpoch = best.BestEpoch, Best = new Dictionary<string, double> { ["validation_accuracy"] = best.ValidAccuracy, ["seed"] = best.Seed },
+            Test = new Dictionary<string, double> { ["accuracy_mean"] = mean, ["accuracy_std"] = std, ["macro_f1_mean"] = f1Mean },
+            Seeds = runs.Select(r => (object)new
+            {
+                seed = r.Seed, test_accuracy = r.TestAccuracy, test_macro_f1 = r.TestF1, validation_accuracy = r.ValidAccuracy, seconds = r.Seconds, best_epoch = r.BestEpoch,
+                confusion = r.Confusion is null ? null : new[] { new[] { r.Confusion[0, 0], r.Confusion[0, 1] }, new[] { r.Confusion[1, 0], r.Confusion[1, 1] } },
+            }).ToList(),
+            Seconds = runs.Sum(r => r.Seconds),
+        };
+    }
 
     // Fine-tunes a pretrained encoder with a classification head, once per seed; keeps the seed with the best validation accuracy.
     private static int TrainBert(List<LabeledText> all, List<LabeledText>? test, string initDir, int maxTokens, double dropout, BertFineTuneOptions options,
                                  int[] seeds, double validFraction, int? limit, string outDir, Device device)
     {
         int classes = Math.Max(2, all.Max(t => t.Label) + 1);
-        var shuffled = all.ToList();
-        new Random(12345).Shuffle(CollectionsMarshal.AsSpan(shuffled));
-        int validCount = Math.Max(1, (int)(shuffled.Count * validFraction));
-        List<LabeledText> valid = shuffled.Take(validCount).ToList(), train = shuffled.Skip(validCount).ToList();
+        (List<LabeledText> train, List<LabeledText> valid) = Corpus.Split(all, validFraction, seed: 1); // the split every classifier validates on
         if (limit is int n) train = train.Take(n).ToList();
         Console.WriteLine($"data: {train.Count:N0} train / {valid.Count:N0} validation{(test is null ? "" : $" / {test.Count:N0} test")}; encoder {initDir}, at most {maxTokens} tokens per text");
-        Directory.CreateDirectory(outDir);
+        RunFolder run = new RunFolder(outDir).Create();
         var runs = new List<SeedRun>();
         double bestValid = double.NegativeInfinity;
         long parameters = 0;
@@ -237,23 +239,14 @@ internal static class ClassifyCommand
                 if (validAccuracy > bestValid)
                 {
                     bestValid = validAccuracy;
-                    model.Save(outDir);
+                    run.SaveInPlace(model.Save);
                 }
             }
         });
         (double mean, double std) = ClassifierExperiment.MeanStd(runs.Select(r => r.TestAccuracy));
         Console.WriteLine($"bert: {parameters:N0} trainable parameters; test accuracy {mean:P2} ± {std:P2} over {runs.Count} seed(s); {runs.Average(r => r.Seconds):F0} s per run");
-        var summary = new
-        {
-            model = "bert", init = Path.GetFullPath(initDir), parameters, max_tokens = maxTokens, train_texts = train.Count, training = options,
-            seeds = runs.Select(r => new
-            {
-                r.Seed, test_accuracy = r.TestAccuracy, test_macro_f1 = r.TestF1, validation_accuracy = r.ValidAccuracy, seconds = r.Seconds,
-                confusion = r.Confusion is null ? null : new[] { new[] { r.Confusion[0, 0], r.Confusion[0, 1] }, new[] { r.Confusion[1, 0], r.Confusion[1, 1] } },
-            }),
-            test_accuracy_mean = mean, test_accuracy_std = std,
-        };
-        WriteSummary(outDir, summary);
+        run.WriteSummary(Summary("bert", new { init = Path.GetFullPath(initDir), max_tokens = maxTokens, dropout, classes, train_texts = train.Count }, parameters,
+                                 null, options, runs));
         Console.WriteLine($"wrote the fine-tuned model (encoder folder + head.safetensors, classifier.json) and summary.json to {outDir}");
         return 0;
     }
@@ -280,20 +273,8 @@ internal static class ClassifyCommand
             string? file = p.GetValue(tsv);
             List<LabeledText> data = file is not null ? ClassificationData.ReadTsv(file) : ClassificationData.ReadImdb(p.GetValue(imdb)!, "test");
             Device on = Opt.ResolveDevice(p.GetValue(device));
-            if (BertClassifier.IsFolder(model))
-            {
-                using BertClassifier bert = BertClassifier.Load(model);
-                bert.To(on);
-                Report(ClassificationMetrics.Compute(data.Select(d => d.Label).ToArray(), bert.Predict(data.Select(d => d.Text).ToList()), bert.Classes));
-                return 0;
-            }
-            (TextClassifier classifier, Vocabulary vocab, int maxLength) = ClassifierTrainer.Load(model);
-            using (classifier)
-            {
-                classifier.To(on);
-                EncodedSet set = EncodedSet.Create(vocab, data.Select(d => d.Text).ToList(), data.Select(d => d.Label).ToList(), maxLength);
-                Report(ClassificationMetrics.Compute(set.Labels, ClassifierTrainer.Predict(classifier, set), classifier.Options.Classes));
-            }
+            using TrainedClassifier classifier = ModelRegistry.Default.LoadClassifier(model, on);
+            Report(ClassificationMetrics.Compute(data.Select(d => d.Label).ToArray(), classifier.Predict(data.Select(d => d.Text).ToList()), classifier.Classes));
             return 0;
         });
         return command;
@@ -336,22 +317,8 @@ internal static class ClassifyCommand
         {
             Device on = Opt.ResolveDevice(p.GetValue(device));
             List<string> lines = ClassificationData.ReadLines(p.GetValue(input)!);
-            int[] predicted;
-            if (BertClassifier.IsFolder(p.GetValue(modelPath)!))
-            {
-                using BertClassifier bert = BertClassifier.Load(p.GetValue(modelPath)!);
-                bert.To(on);
-                predicted = bert.Predict(lines);
-            }
-            else
-            {
-                (TextClassifier model, Vocabulary vocab, int maxLength) = ClassifierTrainer.Load(p.GetValue(modelPath)!);
-                using (model)
-                {
-                    model.To(on);
-                    predicted = ClassifierTrainer.Predict(model, EncodedSet.Create(vocab, lines, maxLength: maxLength));
-                }
-            }
+            using TrainedClassifier classifier = ModelRegistry.Default.LoadClassifier(p.GetValue(modelPath)!, on);
+            int[] predicted = classifier.Predict(lines);
             string text = string.Concat(predicted.Select(x => x.ToString(CultureInfo.InvariantCulture) + "\n"));
             string? outPath = p.GetValue(output);
             if (outPath is null) Console.Write(text);

@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Text;
 using System.CommandLine;
+using Slovo.Training;
 using Slovo.Cli.CommandLine;
 using Slovo.Cli.Output;
 using Slovo.Embeddings;
 using Slovo.Evaluation;
 using Slovo.Generation;
 using Slovo.LanguageModels;
+using Slovo.Models;
 using Slovo.Text;
 using Slovo.Tokenizers;
 using Slovo.Tokenizers.Serialization;
@@ -177,7 +179,7 @@ internal static class LmCommand
         return Ui.Run(view =>
         {
             // The texts are lowercased already when asked; a word vocabulary also lowercases prompts.
-            LmDataset data = Data(view, texts, lowercase, validFraction, train.Seed, c, writes: group is null || group.Rank == 0);
+            LmDataset data = Data(view, texts, lowercase, validFraction, train.Seed, c);
 
             using RnnLanguageModel model = RandomGenerator.Seeded((ulong)train.Seed, () => new RnnLanguageModel(new RnnLanguageModelOptions
             {
@@ -209,26 +211,27 @@ internal static class LmCommand
                     $"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation loss {e.Valid.Loss:F4}, perplexity {e.Valid.Perplexity:F2} " +
                     $"(course's 2**loss: {e.Valid.CoursePow2:F2}), {e.Valid.BitsPerChar:F3} bits/char, {e.TokensPerSecond:N0} tok/s{(e.Improved ? " *" : "")}"),
             };
-            if (c.Resume && !Ui.Quiet) Console.Error.WriteLine($"resuming from {Path.Combine(c.Out, LmTrainer.CheckpointFile)}");
+            if (c.Resume && !Ui.Quiet) Console.Error.WriteLine($"resuming from {new RunFolder(c.Out)[RunFolder.CheckpointFile]}");
             if (group is not null) view.WriteLine($"data-parallel: {group.WorldSize} processes, each reading its share of every batch of {train.BatchSize}");
             LmTrainingResult r = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, train, c.Out, c.Resume);
             view.WriteLine($"best epoch {r.BestEpoch}: perplexity {r.BestValid.Perplexity:F2} (course's 2**loss {r.BestValid.CoursePow2:F2}), " +
                            $"{r.BestValid.BitsPerChar:F3} bits/char{(r.StoppedEarly ? "; stopped early" : "")}; {r.Seconds:F0} s");
-            view.WriteLine($"wrote {Path.Combine(c.Out, LmTrainer.ModelFile)} and {Path.Combine(c.Out, LmTrainer.SummaryFile)}");
+            view.WriteLine($"wrote {new RunFolder(c.Out)[RunFolder.ModelFile]} and {new RunFolder(c.Out)[RunFolder.SummaryFile]}");
             return 0;
         });
     }
 
-    /// <summary>The vocabulary of a run: built on the training part of the split, or the one saved in the run folder when resuming.</summary>
-    private static LmDataset Data(ProgressView view, List<string> texts, bool lowercase, double validFraction, int seed, TrainChoices c, Vocabulary? given = null,
-                                  bool writes = true)
+    /// <summary>The vocabulary of a run: built on the training part of the split, or the one saved in the run folder when resuming
+    /// (the trainer writes it there).</summary>
+    private static LmDataset Data(ProgressView view, List<string> texts, bool lowercase, double validFraction, int seed, TrainChoices c, Vocabulary? given = null)
     {
-        Directory.CreateDirectory(c.Out);
-        string vocabPath = Path.Combine(c.Out, "vocab.json");
+        var run = new RunFolder(c.Out);
         Vocabulary? saved = null;
         if (c.Resume)
         {
-            if (!File.Exists(vocabPath)) throw new FileNotFoundException($"--resume: no run in {Path.GetFullPath(c.Out)} (vocab.json is missing); start without --resume", vocabPath);
+            string vocabPath = run[RunFolder.VocabularyFile];
+            if (!File.Exists(vocabPath))
+                throw new FileNotFoundException($"--resume: no run in {Path.GetFullPath(c.Out)} ({RunFolder.VocabularyFile} is missing); start without --resume", vocabPath);
             saved = Vocabulary.Load(vocabPath);
         }
         LmDataset data = LmDataset.Create(texts, validFraction, seed, buildVocab: part => given ?? c.Level switch
@@ -238,7 +241,6 @@ internal static class LmCommand
             _ when c.Tokenizer is not null => new SubwordVocabulary(TokenizerJson.Load(c.Tokenizer)),
             _ => TrainBpe(view, part, c.BpeSize),
         }, vocab: saved);
-        if (!c.Resume && writes) AtomicFile.WriteAllText(vocabPath, data.Vocab.ToJson());
         view.WriteLine($"data: {texts.Count:N0} texts, {data.TrainTexts.Count:N0} train / {data.ValidTexts.Count:N0} validation, {data.TrainTokens:N0} training tokens");
         view.WriteLine($"vocabulary: {data.Vocab.Level.ToString().ToLowerInvariant()}, {data.Vocab.Size:N0} tokens");
         return data;
@@ -256,28 +258,24 @@ internal static class LmCommand
         using ProcessGroup? group = Workers.Join(c.On); // under slovo launch: data-parallel, rank 0 reports and writes
         return Ui.Run(view =>
         {
+            // --init: a pretrained GPT-2 (a Hugging Face folder or a GPT run) through the model registry, with its own tokenizer.
+            using LanguageModel? pretrained = init is null ? null
+                : ModelRegistry.Default.LoadLanguageModel(init, new ModelLoadOptions { Dropout = dropoutGiven ? c.Dropout : null });
             GptModel? start = null;
-            Vocabulary? startVocab = null;
-            if (init is not null)
+            if (pretrained is not null)
             {
-                string tokenizerPath = Path.Combine(init, "tokenizer.json");
-                if (!File.Exists(tokenizerPath)) throw new FileNotFoundException($"--init: no tokenizer.json in {Path.GetFullPath(init)}; save the tokenizer beside the model", tokenizerPath);
-                start = GptModel.FromPretrained(init, cfg => dropoutGiven ? cfg with { EmbeddingDropout = c.Dropout, AttentionDropout = c.Dropout, ResidualDropout = c.Dropout } : cfg);
-                startVocab = new SubwordVocabulary(TokenizerJson.Load(tokenizerPath), start.Config.BosTokenId, start.Config.EosTokenId, start.Config.PadTokenId);
-                if (train.Context > start.Config.Positions)
-                {
-                    start.Dispose();
-                    throw new UsageException($"--context {train.Context} exceeds the n_positions ({start.Config.Positions}) of {init}");
-                }
-                view.WriteLine($"fine-tuning {Path.GetFullPath(init)}: {start.Config.Layers} layers, {start.Config.Heads} heads, width {start.Config.Width}, " +
-                               $"vocabulary {startVocab.Size:N0} from its tokenizer.json");
+                start = pretrained.Module as GptModel ?? throw new UsageException($"--init needs a GPT-2 model; {init} holds a {pretrained.Kind} model");
+                if (train.Context > start.Config.Positions) throw new UsageException($"--context {train.Context} exceeds the n_positions ({start.Config.Positions}) of {init}");
+                view.WriteLine($"fine-tuning {Path.GetFullPath(init!)}: {start.Config.Layers} layers, {start.Config.Heads} heads, width {start.Config.Width}, " +
+                               $"vocabulary {pretrained.Vocabulary.Size:N0} from its tokenizer");
             }
-            LmDataset data = Data(view, texts, lowercase, validFraction, train.Seed, c, startVocab, writes: group is null || group.Rank == 0);
-            using GptModel model = start ?? RandomGenerator.Seeded((ulong)train.Seed, () => new GptModel(new GptConfig
+            LmDataset data = Data(view, texts, lowercase, validFraction, train.Seed, c, pretrained?.Vocabulary);
+            using GptModel? fresh = start is not null ? null : RandomGenerator.Seeded((ulong)train.Seed, () => new GptModel(new GptConfig
             {
                 Layers = c.Layers, Heads = heads, Width = c.Emb, Positions = train.Context, VocabSize = data.Vocab.Size, EmbeddingDropout = c.Dropout,
                 AttentionDropout = c.Dropout, ResidualDropout = c.Dropout, BosTokenId = data.Vocab.SosId, EosTokenId = data.Vocab.EosId, PadTokenId = data.Vocab.PadId,
             }));
+            GptModel model = start ?? fresh!;
             model.To(c.On);
             GptConfig cfg = model.Config;
             view.WriteLine($"model: gpt, {cfg.Layers} layer(s), {cfg.Heads} heads, width {cfg.Width}, context {train.Context}, {model.ParameterCount():N0} parameters; " +
@@ -295,11 +293,12 @@ internal static class LmCommand
                 OnEpoch = e => view.WriteLine($"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation loss {e.Valid.Loss:F4}, perplexity {e.Valid.Perplexity:F2}, " +
                                               $"{e.Valid.BitsPerChar:F3} bits/char, {e.TokensPerSecond:N0} tok/s{(e.Improved ? " *" : "")}"),
             };
-            if (c.Resume && !Ui.Quiet) Console.Error.WriteLine($"resuming from {Path.Combine(c.Out, GptTrainer.CheckpointFile)}");
+            if (c.Resume && !Ui.Quiet) Console.Error.WriteLine($"resuming from {new RunFolder(c.Out)[RunFolder.CheckpointFile]}");
             if (group is not null) view.WriteLine($"data-parallel: {group.WorldSize} processes, each reading its share of every batch of {train.BatchSize}");
             LmTrainingResult r = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, train, c.Out, c.Resume);
             view.WriteLine($"best epoch {r.BestEpoch}: perplexity {r.BestValid.Perplexity:F2}, {r.BestValid.BitsPerChar:F3} bits/char{(r.StoppedEarly ? "; stopped early" : "")}; {r.Seconds:F0} s");
-            view.WriteLine($"wrote {Path.Combine(c.Out, GptTrainer.ModelDir)} (a Hugging Face GPT-2 folder) and {Path.Combine(c.Out, GptTrainer.VocabFile)}");
+            var run = new RunFolder(c.Out);
+            view.WriteLine($"wrote {run[RunFolder.ModelDir]} (a Hugging Face GPT-2 folder), {run[RunFolder.VocabularyFile]} and {run[RunFolder.SummaryFile]}");
             return 0;
         });
     }

@@ -56,6 +56,13 @@ public static class SafeTensors
         return ReadHeader(stream, path).Entries.Select(e => (e.Name, e.DType, e.Shape)).ToList();
     }
 
+    /// <summary>The free-form metadata (e.g. a format tag) without reading the data.</summary>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return ReadHeader(stream, path).Metadata;
+    }
+
     private sealed record Entry(string Name, ScalarType DType, long[] Shape, long Begin, long End);
 
     private static (List<Entry> Entries, Dictionary<string, string> Metadata, long DataStart) ReadHeader(FileStream stream, string path)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Slovo.Torch;
 using Slovo.Torch.Distributed;
@@ -62,8 +61,6 @@ public sealed record ClassifierTrainingResult(IReadOnlyList<ClassifierEpoch> His
 /// <summary>Trains a <see cref="TextClassifier"/> with Adam and cross-entropy; keeps the weights of the best validation epoch.</summary>
 public static class ClassifierTrainer
 {
-    private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
-
     /// <summary>Length-bucketed batches of indices (shuffled with <paramref name="rng"/>, in order without).</summary>
     public static List<int[]> Batches(IReadOnlyList<int[]> ids, int batchSize, Random? rng) =>
         LengthBuckets.Groups(ids.Select(x => x.Length).ToList(), batchSize, rng);
@@ -95,7 +92,7 @@ public static class ClassifierTrainer
         using var opt = new Adam(model.Parameters().Where(p => p.RequiresGrad), lr: o.LearningRate);
         using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions { Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed })
         {
-            OnProgress = onBatch, DataParallel = LanguageModels.LmRun.DataParallel(model, o.Group),
+            OnProgress = onBatch, DataParallel = DataParallelTraining.Wrap(model, o.Group),
         };
         var state = new TrainingState<ClassifierEpoch>();
         loop.Run(new TrainingTask(model, train, valid, o, onEpoch), state, keepBestInMemory: true);
@@ -183,28 +180,4 @@ public static class ClassifierTrainer
         double[] sums = TrainingLoop.SumOverRanks(g, correct, mine.Length);
         return sums[0] / sums[1];
     }
-
-    /// <summary>Writes the model, its settings and its vocabulary to one safetensors file (atomically).</summary>
-    public static void Save(string path, TextClassifier model, Vocabulary vocab, int maxLength) =>
-        ModelArchive.Save(path, Archive, model.Options, model.StateDict(), new Dictionary<string, string>
-        {
-            ["vocab"] = vocab.ToJson(),
-            ["max_length"] = maxLength.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        }, Json);
-
-    /// <summary>The model file of a classifier run.</summary>
-    public static readonly ModelArchiveKind Archive = new("slovo-text-classifier", "text classifier", "slovo classify train");
-
-    /// <summary>Reads a classifier written by <see cref="Save"/> (or a folder holding model.safetensors).</summary>
-    public static (TextClassifier Model, Vocabulary Vocab, int MaxLength) Load(string path) =>
-        ModelArchive.Load<ClassifierOptions, (TextClassifier, Vocabulary, int)>(path, Archive, a =>
-        {
-            Vocabulary vocab = Vocabulary.FromJson(a.Field("vocab"));
-            int maxLength = int.Parse(a.Field("max_length"), System.Globalization.CultureInfo.InvariantCulture);
-            var model = new TextClassifier(a.Options);
-            try { model.LoadStateDict(a.Tensors); }
-            catch { model.Dispose(); throw; }
-            model.Eval();
-            return (model, vocab, maxLength);
-        }, Json);
 }

@@ -79,7 +79,7 @@ public sealed record ClassifierOptions
 }
 
 /// <summary>Embedding → CNN or recurrent encoder → pooling → dropout → linear layer over the classes.</summary>
-public sealed class TextClassifier : Module
+public sealed partial class TextClassifier : Module
 {
     private readonly Embedding _embedding;
     private readonly Conv1d[] _convs = [];

@@ -88,23 +88,8 @@ public sealed class GptTrainer
 {
     private static readonly JsonSerializerOptions Json = new();
 
-    /// <summary>The file names inside a run folder.</summary>
-    public const string CheckpointFile = "checkpoint.safetensors", ModelDir = "model", VocabFile = "vocab.json", TrainingFile = "training.json";
-
     /// <summary>The checkpoint of a GPT run.</summary>
-    public static readonly ModelArchiveKind CheckpointArchive = new("slovo-gpt-lm-checkpoint", "GPT language-model run", "slovo lm train --model gpt", CheckpointFile);
-
-    /// <summary>
-    /// The training options a run folder recorded (<see cref="TrainingFile"/>), or null for a folder written before runs
-    /// recorded them. <see cref="LanguageModel.Load"/> validates a run the way it trained: its rows and context.
-    /// </summary>
-    public static GptTrainingOptions? ReadTrainingOptions(string runDir)
-    {
-        string path = Path.Combine(runDir, TrainingFile);
-        if (!File.Exists(path)) return null;
-        try { return JsonSerializer.Deserialize<GptTrainingOptions>(File.ReadAllText(path), Json); }
-        catch (JsonException e) { throw new InvalidDataException($"{path} is not a GPT run's training options ({e.Message}); delete it to validate with the defaults", e); }
-    }
+    public static readonly ModelArchiveKind CheckpointArchive = new("slovo-gpt-lm-checkpoint", "GPT language-model run", "slovo lm train --model gpt", RunFolder.CheckpointFile);
 
     /// <summary>Called after every batch.</summary>
     public Action<TrainingProgress>? OnStep { get; init; }
@@ -177,36 +162,34 @@ public sealed class GptTrainer
 
         using var opt = new AdamW(model.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: model.NoWeightDecayParameters());
         string settings = JsonSerializer.Serialize(model.Config, Json) + JsonSerializer.Serialize(o with { Patience = 0 }, Json);
+        RunFolder? run = runDir is null ? null : new RunFolder(runDir, Group).Create();
         var state = resume
-            ? LmRun.Resume(Path.Combine(runDir!, CheckpointFile), CheckpointArchive, settings, model, opt, vocab, Json)
+            ? LmRun.Resume(run![RunFolder.CheckpointFile], CheckpointArchive, settings, model, opt, vocab, Json)
             : new TrainingState<LmEpochReport>();
-        string? outDir = LmRun.Writer(Group) ? runDir : null; // data-parallel, only rank 0 writes
-        string? ckpt = outDir is null ? null : Path.Combine(outDir, CheckpointFile);
-        if (outDir is not null)
-        {
-            Directory.CreateDirectory(outDir);
-            AtomicFile.WriteAllText(Path.Combine(outDir, VocabFile), vocab.ToJson());
-            AtomicFile.WriteAllText(Path.Combine(outDir, TrainingFile), JsonSerializer.Serialize(o, Json)); // how the run validates, for LanguageModel.Load
-        }
-        using TensorBoardWriter? tb = outDir is null ? null : new TensorBoardWriter(Path.Combine(outDir, "tensorboard"));
+        RunFolder? writes = run is { Writes: true } ? run : null; // data-parallel, only rank 0 writes
+        writes?.WriteText(RunFolder.VocabularyFile, vocab.ToJson());
+        writes?.WriteJson(RunFolder.TrainingFile, o, Json); // how the run validates, read back when the run is loaded
+        using TensorBoardWriter? tb = writes?.OpenTensorBoard();
         var clock = Stopwatch.StartNew();
-        var task = new TrainingTask(model, vocab, opt, trainRows, valid, validChars, o, settings, outDir, tb, ckpt, OnEpoch, Group);
+        var task = new TrainingTask(model, vocab, opt, trainRows, valid, validChars, o, settings, writes, tb, OnEpoch, Group);
         using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions
         {
             Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed, CheckpointEvery = o.CheckpointEvery, Autocast = o.Autocast,
         })
         {
             Schedule = batches => new WarmupCosineLR(opt, Math.Min(o.WarmupSteps, (long)o.Epochs * batches - 1), (long)o.Epochs * batches, o.MinLearningRate),
-            Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint, DataParallel = LmRun.DataParallel(model, Group),
+            Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint, DataParallel = DataParallelTraining.Wrap(model, Group),
         };
-        bool stoppedEarly = loop.Run(task, state, keepBestInMemory: outDir is null);
-        if (outDir is not null && Directory.Exists(Path.Combine(outDir, ModelDir)))
+        bool stoppedEarly = loop.Run(task, state, keepBestInMemory: writes is null);
+        if (writes is not null && writes.Has(RunFolder.ModelDir))
         {
-            using GptModel best = GptModel.FromPretrained(Path.Combine(outDir, ModelDir));
+            using GptModel best = GptModel.FromPretrained(writes[RunFolder.ModelDir]);
             model.LoadStateDict(best.StateDict());
         }
         model.Eval();
-        return LmRun.Result(state, stoppedEarly, task.Tokens, clock.Elapsed.TotalSeconds);
+        LmTrainingResult result = LmRun.Result(state, stoppedEarly, task.Tokens, clock.Elapsed.TotalSeconds);
+        writes?.WriteSummary(LmRun.Summary("gpt", model.Config, model.ParameterCount(), vocab, o, result));
+        return result;
     }
 
     /// <summary>Token-weighted validation: the NLL summed over every target of the validation stream, read in packed windows.</summary>
@@ -245,7 +228,7 @@ public sealed class GptTrainer
     }
 
     private sealed class TrainingTask(GptModel model, Vocabulary vocab, Optimizer opt, List<long[]> windows, IReadOnlyList<int[]> valid, long validChars,
-                                      GptTrainingOptions o, string settings, string? runDir, TensorBoardWriter? tb, string? ckpt, Action<LmEpochReport>? onEpoch,
+                                      GptTrainingOptions o, string settings, RunFolder? run, TensorBoardWriter? tb, Action<LmEpochReport>? onEpoch,
                                       ProcessGroup? ranks)
         : ITrainingTask<long[][], LmEpochReport>
     {
@@ -294,19 +277,14 @@ public sealed class GptTrainer
             return LmRun.EndEpoch(v, tb, epoch, trainLoss, seconds, itemsPerSecond, step, bestScore, onEpoch);
         }
 
-        public void KeepBest()
+        // A subword vocabulary is a tokenizer.json: with it the model folder is a whole Hugging Face model.
+        public void KeepBest() => run?.Save(RunFolder.ModelDir, dir =>
         {
-            if (runDir is null) return;
-            string dir = Path.Combine(runDir, ModelDir);
             model.SavePretrained(dir);
-            // A subword vocabulary is a tokenizer.json: with it the folder is a whole Hugging Face model.
             if (vocab is SubwordVocabulary s) AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer.json"), TokenizerJson.ToJson(s.Tokenizer));
-        }
+        });
 
-        public void SaveCheckpoint(TrainingState<LmEpochReport> state)
-        {
-            if (ckpt is null) return;
-            LmRun.Checkpoint(ckpt, CheckpointArchive, settings, model, opt, vocab, state, Json);
-        }
+        public void SaveCheckpoint(TrainingState<LmEpochReport> state) =>
+            run?.Save(RunFolder.CheckpointFile, path => LmRun.Checkpoint(path, CheckpointArchive, settings, model, opt, vocab, state, Json));
     }
 }

@@ -1,6 +1,6 @@
 using Slovo.Generation;
+using Slovo.Models;
 using Slovo.Text;
-using Slovo.Tokenizers.Serialization;
 using Slovo.Torch;
 using Slovo.Torch.NN;
 
@@ -82,6 +82,14 @@ public abstract class LanguageModel : IDisposable
         return this;
     }
 
+    // Moves a model just loaded to the device asked; a failure (e.g. no CUDA) disposes it.
+    internal LanguageModel OnDevice(Device device)
+    {
+        if (device == Device.CPU) return this;
+        try { return To(device); }
+        catch { Dispose(); throw; }
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -89,46 +97,12 @@ public abstract class LanguageModel : IDisposable
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Whether <paramref name="path"/> is a GPT run folder of <c>slovo lm train --model gpt</c>.</summary>
-    public static bool IsGptRun(string path) =>
-        File.Exists(Path.Combine(path, GptTrainer.ModelDir, "config.json")) && File.Exists(Path.Combine(path, GptTrainer.VocabFile));
-
-    /// <summary>Whether <paramref name="path"/> is a Hugging Face model folder (config.json).</summary>
-    public static bool IsHuggingFaceFolder(string path) => File.Exists(Path.Combine(path, "config.json"));
-
     /// <summary>
-    /// Reads whichever kind of model <paramref name="path"/> holds (see the class summary) onto <paramref name="device"/>
-    /// (default: the CPU). A folder that is none of them is an error that says what was looked for.
+    /// Reads whichever kind of language model <paramref name="path"/> holds (see the class summary) onto
+    /// <paramref name="device"/> (default: the CPU), through <see cref="ModelRegistry"/>. A folder that is none of them is an
+    /// error that says what was looked for.
     /// </summary>
-    public static LanguageModel Load(string path, Device? device = null)
-    {
-        LanguageModel model;
-        if (IsGptRun(path))
-        {
-            Vocabulary vocab = Vocabulary.Load(Path.Combine(path, GptTrainer.VocabFile));
-            model = new Gpt(GptModel.FromPretrained(Path.Combine(path, GptTrainer.ModelDir)), vocab, promptsStartWithSos: true, path);
-            if (GptTrainer.ReadTrainingOptions(path) is { } trained)
-            {
-                model.EvaluationRows = trained.Rows;
-                model.EvaluationContext = Math.Min(trained.Context, model.Context ?? trained.Context);
-            }
-        }
-        else if (IsHuggingFaceFolder(path))
-        {
-            model = LoadHuggingFace(path);
-        }
-        else
-        {
-            (RnnLanguageModel rnn, Vocabulary vocab) = LmTrainer.LoadModel(path);
-            model = new Recurrent(rnn, vocab, path);
-        }
-        if (device is { } d && d != Device.CPU)
-        {
-            try { model.To(d); }
-            catch { model.Dispose(); throw; }
-        }
-        return model;
-    }
+    public static LanguageModel Load(string path, Device? device = null) => ModelRegistry.Default.LoadLanguageModel(path, device);
 
     /// <summary>A recurrent model in memory (e.g. one being trained) with its vocabulary; disposing the result disposes the model.</summary>
     public static LanguageModel Of(RnnLanguageModel model, Vocabulary vocabulary) => new Recurrent(model, vocabulary, "memory");
@@ -137,21 +111,9 @@ public abstract class LanguageModel : IDisposable
     /// disposes the model.</summary>
     public static LanguageModel Of(GptModel model, Vocabulary vocabulary) => new Gpt(model, vocabulary, promptsStartWithSos: true, "memory");
 
-    /// <summary>A Hugging Face GPT-2 folder with the vocabulary of its tokenizer.json and the config's special ids.</summary>
-    public static LanguageModel LoadHuggingFace(string dir)
-    {
-        string tokenizerPath = Path.Combine(dir, "tokenizer.json");
-        if (!File.Exists(tokenizerPath)) throw new FileNotFoundException($"no tokenizer.json in {Path.GetFullPath(dir)}; save the tokenizer beside the model", tokenizerPath);
-        GptModel gpt = GptModel.FromPretrained(dir);
-        try
-        {
-            var vocab = new SubwordVocabulary(TokenizerJson.Load(tokenizerPath), gpt.Config.BosTokenId, gpt.Config.EosTokenId, gpt.Config.PadTokenId);
-            if (vocab.Size > gpt.VocabSize)
-                throw new InvalidDataException($"{tokenizerPath} has {vocab.Size} tokens but the model predicts {gpt.VocabSize}; give the tokenizer the model was trained with");
-            return new Gpt(gpt, vocab, promptsStartWithSos: false, dir);
-        }
-        catch { gpt.Dispose(); throw; }
-    }
+    internal static LanguageModel Of(RnnLanguageModel model, Vocabulary vocabulary, string source) => new Recurrent(model, vocabulary, source);
+
+    internal static LanguageModel Of(GptModel model, Vocabulary vocabulary, bool promptsStartWithSos, string source) => new Gpt(model, vocabulary, promptsStartWithSos, source);
 
     private sealed class Gpt(GptModel model, Vocabulary vocab, bool promptsStartWithSos, string source)
         : Typed<GptCache>(model, model, vocab, promptsStartWithSos, source)
@@ -166,7 +128,7 @@ public abstract class LanguageModel : IDisposable
     private sealed class Recurrent(RnnLanguageModel model, Vocabulary vocab, string source)
         : Typed<(Tensor H, Tensor? C)>(model, model, vocab, promptsStartWithSos: true, source)
     {
-        public override string Kind => model.Options.Kind switch { RecurrentKind.Gru => "gru", RecurrentKind.Lstm => "lstm", _ => "rnn" };
+        public override string Kind => LmTrainer.Kind(model);
         public override int? Context => null;
 
         public override LmEvaluation Evaluate(IReadOnlyList<string> texts, int? batchSize = null) =>

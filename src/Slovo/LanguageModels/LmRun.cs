@@ -18,18 +18,6 @@ internal static class LmRun
         ModelArchive.LoadCheckpoint<TrainingState<LmEpochReport>>(path, kind, settings, model, opt,
             meta => meta.GetValueOrDefault("vocab") != vocab.ToJson() ? "was written with another vocabulary; resume with the same data and tokenizer" : null, json);
 
-    /// <summary>Whether this process writes the run folder: training alone, or rank 0 of a data-parallel group.</summary>
-    public static bool Writer(ProcessGroup? group) => group is null || group.Rank == 0;
-
-    /// <summary>The data-parallel wrapper of <paramref name="model"/> over <paramref name="group"/> (null alone or in a group of one).</summary>
-    public static DistributedDataParallel? DataParallel(Module model, ProcessGroup? group)
-    {
-        if (group is not { WorldSize: > 1 }) return null;
-        if (model.Device.Type == Slovo.Torch.DeviceType.CUDA && group.Backend == Backend.Gloo)
-            throw new NotSupportedException("data-parallel training over Gloo needs CPU tensors; train on --device cpu (NCCL, for CUDA, is not in this build)");
-        return new DistributedDataParallel(model, group);
-    }
-
     /// <summary>Validation over a data-parallel group: each rank evaluates every W-th sequence and the sums are added up
     /// (alone: <paramref name="evaluate"/> on the whole set).</summary>
     public static LmEvaluation EvaluateShared(ProcessGroup? group, IReadOnlyList<int[]> valid, long validChars, Func<IReadOnlyList<int[]>, LmEvaluation> evaluate)
@@ -57,6 +45,19 @@ internal static class LmRun
         onEpoch?.Invoke(report);
         return new EpochOutcome<LmEpochReport>(report, -v.Loss);
     }
+
+    /// <summary>The run's summary.json: the same shape as every trainer's (see <see cref="RunSummary"/>).</summary>
+    public static RunSummary Summary(string kind, object config, long parameters, Vocabulary vocab, object training, LmTrainingResult r) => new()
+    {
+        Task = "language-model", Model = kind, Config = config, Parameters = parameters,
+        Vocabulary = new RunVocabulary(vocab.Level.ToString().ToLowerInvariant(), vocab.Size), Training = training,
+        Epochs = r.History.Cast<object>().ToList(), BestEpoch = r.BestEpoch,
+        Best = new Dictionary<string, double>
+        {
+            ["loss"] = r.BestValid.Loss, ["perplexity"] = r.BestValid.Perplexity, ["course_pow2"] = r.BestValid.CoursePow2, ["bits_per_char"] = r.BestValid.BitsPerChar,
+        },
+        StoppedEarly = r.StoppedEarly, Steps = r.Steps, Seconds = r.Seconds,
+    };
 
     /// <summary>The run's result: every epoch, the best one's validation figures, and this session's throughput.</summary>
     public static LmTrainingResult Result(TrainingState<LmEpochReport> state, bool stoppedEarly, long tokensThisSession, double secondsThisSession)

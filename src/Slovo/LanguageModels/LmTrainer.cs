@@ -99,9 +99,6 @@ public sealed class LmTrainer
 {
     private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
-    /// <summary>The file names inside a run folder.</summary>
-    public const string CheckpointFile = "checkpoint.safetensors", ModelFile = "model.safetensors", SummaryFile = "summary.json";
-
     /// <summary>Called after every batch.</summary>
     public Action<TrainingProgress>? OnStep { get; init; }
 
@@ -119,7 +116,7 @@ public sealed class LmTrainer
     public ProcessGroup? Group { get; init; }
 
     /// <summary>The checkpoint of a language-model run.</summary>
-    public static readonly ModelArchiveKind CheckpointArchive = new("slovo-rnn-lm-checkpoint", "language-model run", "slovo lm train", CheckpointFile);
+    public static readonly ModelArchiveKind CheckpointArchive = new("slovo-rnn-lm-checkpoint", "language-model run", "slovo lm train", RunFolder.CheckpointFile);
 
     /// <summary>
     /// Trains <paramref name="model"/> on <paramref name="train"/> (id sequences SOS … EOS). <paramref name="validChars"/>
@@ -138,40 +135,44 @@ public sealed class LmTrainer
             throw new ArgumentException($"need 0 <= min learning rate ({o.MinLearningRate}) <= learning rate ({o.LearningRate})", nameof(o));
 
         using var opt = new Adam(model.Parameters(), lr: o.LearningRate);
+        RunFolder? run = runDir is null ? null : new RunFolder(runDir, Group).Create();
         var state = resume
-            ? LmRun.Resume(Path.Combine(runDir!, CheckpointFile), CheckpointArchive, SettingsKey(model, o), model, opt, vocab, Json)
+            ? LmRun.Resume(run![RunFolder.CheckpointFile], CheckpointArchive, SettingsKey(model, o), model, opt, vocab, Json)
             : new TrainingState<LmEpochReport>();
-        string? outDir = LmRun.Writer(Group) ? runDir : null; // data-parallel, only rank 0 writes
-        string? ckpt = outDir is null ? null : Path.Combine(outDir, CheckpointFile);
-        using TensorBoardWriter? tb = outDir is null ? null : new TensorBoardWriter(Path.Combine(outDir, "tensorboard"));
+        RunFolder? writes = run is { Writes: true } ? run : null; // data-parallel, only rank 0 writes
+        writes?.WriteText(RunFolder.VocabularyFile, vocab.ToJson());
+        using TensorBoardWriter? tb = writes?.OpenTensorBoard();
         var clock = Stopwatch.StartNew();
-        var task = new TrainingTask(model, vocab, opt, train, valid, validChars, o, outDir, tb, ckpt, OnEpoch, Group);
+        var task = new TrainingTask(model, vocab, opt, train, valid, validChars, o, writes, tb, OnEpoch, Group);
         using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions
         {
             Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed, CheckpointEvery = o.CheckpointEvery, Autocast = o.Autocast,
         })
         {
             Schedule = o.Schedule == LmSchedule.Cosine ? batches => new CosineAnnealingLR(opt, (long)o.Epochs * batches, o.MinLearningRate) : null,
-            Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint, DataParallel = LmRun.DataParallel(model, Group),
+            Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint, DataParallel = DataParallelTraining.Wrap(model, Group),
         };
-        bool stoppedEarly = loop.Run(task, state, keepBestInMemory: outDir is null);
+        bool stoppedEarly = loop.Run(task, state, keepBestInMemory: writes is null);
 
         // The best weights go back into the model (from the run folder; without one the loop restored them).
-        if (outDir is not null && File.Exists(Path.Combine(outDir, ModelFile)))
+        if (writes is not null && writes.Has(RunFolder.ModelFile))
         {
-            Dictionary<string, Tensor> best = SafeTensors.Load(Path.Combine(outDir, ModelFile));
+            Dictionary<string, Tensor> best = SafeTensors.Load(writes[RunFolder.ModelFile]);
             model.LoadStateDict(best);
             TensorDictionary.DisposeAll(best);
         }
         model.Eval(); // ready for generation and evaluation, also when a finished run was only reloaded
         LmTrainingResult result = LmRun.Result(state, stoppedEarly, task.Tokens, clock.Elapsed.TotalSeconds);
-        if (outDir is not null) WriteSummary(Path.Combine(outDir, SummaryFile), model, vocab, o, result);
+        writes?.WriteSummary(LmRun.Summary(Kind(model), model.Options, model.ParameterCount(), vocab, o, result));
         return result;
     }
 
+    /// <summary>"lstm", "gru" or "rnn".</summary>
+    internal static string Kind(RnnLanguageModel model) => model.Options.Kind switch { RecurrentKind.Gru => "gru", RecurrentKind.Lstm => "lstm", _ => "rnn" };
+
     /// <summary>The language model's part of the training loop: bucketed batches, truncated back-propagation, validation.</summary>
     private sealed class TrainingTask(RnnLanguageModel model, Vocabulary vocab, Optimizer opt, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid,
-                              long validChars, LmTrainingOptions o, string? runDir, TensorBoardWriter? tb, string? ckpt, Action<LmEpochReport>? onEpoch,
+                              long validChars, LmTrainingOptions o, RunFolder? run, TensorBoardWriter? tb, Action<LmEpochReport>? onEpoch,
                               ProcessGroup? group)
         : ITrainingTask<LmBatch, LmEpochReport>
     {
@@ -233,16 +234,10 @@ public sealed class LmTrainer
             return LmRun.EndEpoch(v, tb, epoch, trainLoss, seconds, itemsPerSecond, step, bestScore, onEpoch);
         }
 
-        public void KeepBest()
-        {
-            if (runDir is not null) SaveModel(Path.Combine(runDir, ModelFile), model, vocab);
-        }
+        public void KeepBest() => run?.Save(RunFolder.ModelFile, path => model.Save(path, vocab));
 
-        public void SaveCheckpoint(TrainingState<LmEpochReport> state)
-        {
-            if (ckpt is null) return;
-            LmRun.Checkpoint(ckpt, CheckpointArchive, SettingsKey(model, o), model, opt, vocab, state, Json);
-        }
+        public void SaveCheckpoint(TrainingState<LmEpochReport> state) =>
+            run?.Save(RunFolder.CheckpointFile, path => LmRun.Checkpoint(path, CheckpointArchive, SettingsKey(model, o), model, opt, vocab, state, Json));
     }
 
     private static void DisposeState((Tensor H, Tensor? C)? s)
@@ -281,35 +276,4 @@ public sealed class LmTrainer
 
     private static string SettingsKey(RnnLanguageModel model, LmTrainingOptions o) =>
         JsonSerializer.Serialize(model.Options, Json) + JsonSerializer.Serialize(o with { Epochs = o.Schedule == LmSchedule.Constant ? 0 : o.Epochs, Patience = 0 }, Json);
-
-    /// <summary>The model file of a language-model run.</summary>
-    public static readonly ModelArchiveKind Archive = new("slovo-rnn-lm", "language model", "slovo lm train", ModelFile);
-
-    /// <summary>Writes a model and its vocabulary to one safetensors file (atomically) that <see cref="LoadModel"/> reads.</summary>
-    public static void SaveModel(string path, RnnLanguageModel model, Vocabulary vocab) =>
-        ModelArchive.Save(path, Archive, model.Options, model.StateDict(), new Dictionary<string, string> { ["vocab"] = vocab.ToJson() }, Json);
-
-    /// <summary>Reads a model written by <see cref="SaveModel"/> (or a run folder holding one).</summary>
-    public static (RnnLanguageModel Model, Vocabulary Vocab) LoadModel(string path) =>
-        ModelArchive.Load<RnnLanguageModelOptions, (RnnLanguageModel, Vocabulary)>(path, Archive, a =>
-        {
-            Vocabulary vocab = Vocabulary.FromJson(a.Field("vocab"));
-            var model = new RnnLanguageModel(a.Options);
-            try { model.LoadStateDict(a.Tensors); }
-            catch { model.Dispose(); throw; }
-            model.Eval();
-            return (model, vocab);
-        }, Json);
-
-    private static void WriteSummary(string path, RnnLanguageModel model, Vocabulary vocab, LmTrainingOptions o, LmTrainingResult r)
-    {
-        var summary = new
-        {
-            model = model.Options, parameters = model.ParameterCount(), vocabulary = new { level = vocab.Level.ToString().ToLowerInvariant(), size = vocab.Size },
-            training = o, epochs = r.History, best_epoch = r.BestEpoch,
-            best = new { loss = r.BestValid.Loss, perplexity = r.BestValid.Perplexity, course_pow2 = r.BestValid.CoursePow2, bits_per_char = r.BestValid.BitsPerChar },
-            stopped_early = r.StoppedEarly, steps = r.Steps, seconds = r.Seconds,
-        };
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(summary, new JsonSerializerOptions(Json) { WriteIndented = true }));
-    }
 }

@@ -1,7 +1,10 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Slovo.Embeddings;
 using Slovo.Generation;
 using Slovo.Torch;
 using Slovo.Torch.NN;
+using Slovo.Torch.Serialization;
 using Slovo.Text;
 
 namespace Slovo.LanguageModels;
@@ -77,6 +80,30 @@ public sealed class RnnLanguageModel : Module, IContinuousBatchModel<(Tensor H, 
 
     /// <summary>Stops (or restarts) training of the input embedding, e.g. to keep pretrained vectors fixed.</summary>
     public void FreezeEmbeddings(bool freeze = true) => _embedding.Frozen = freeze;
+
+    private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+
+    /// <summary>The model file of a recurrent language model (<c>model.safetensors</c> of a run folder).</summary>
+    public static readonly ModelArchiveKind Archive = new("slovo-rnn-lm", "language model", "slovo lm train");
+
+    /// <summary>Writes the model and <paramref name="vocabulary"/> to one safetensors file (atomically) that <see cref="Load"/> reads.</summary>
+    public void Save(string path, Vocabulary vocabulary)
+    {
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        ModelArchive.Save(path, Archive, Options, StateDict(), new Dictionary<string, string> { ["vocab"] = vocabulary.ToJson() }, Json);
+    }
+
+    /// <summary>Reads a model written by <see cref="Save"/> (or a run folder holding one), in evaluation mode, with its vocabulary.</summary>
+    public static (RnnLanguageModel Model, Vocabulary Vocabulary) Load(string path) =>
+        ModelArchive.Load<RnnLanguageModelOptions, (RnnLanguageModel, Vocabulary)>(path, Archive, a =>
+        {
+            Vocabulary vocab = Vocabulary.FromJson(a.Field("vocab"));
+            var model = new RnnLanguageModel(a.Options);
+            try { model.LoadStateDict(a.Tensors); }
+            catch { model.Dispose(); throw; }
+            model.Eval();
+            return (model, vocab);
+        }, Json);
 
     /// <summary>Logits (B, T, V) for ids (B, T) and the state after them; <paramref name="state"/> continues a previous call.</summary>
     public (Tensor Logits, (Tensor H, Tensor? C) State) Forward(Tensor ids, (Tensor H, Tensor? C)? state = null)

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Slovo.Classification;
+using Slovo.Encoders;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Torch;
 using Slovo.Torch.NN;
@@ -8,7 +8,7 @@ using Slovo.Torch.Optim;
 using Slovo.Torch.Serialization;
 using Slovo.Training;
 
-namespace Slovo.Encoders;
+namespace Slovo.Classification;
 
 /// <summary>Settings of <see cref="BertClassifier.FineTune"/>: the usual schedule for fine-tuning a pretrained encoder.</summary>
 public sealed record BertFineTuneOptions
