@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Slovo.Training;
 using Slovo.Embeddings;
 using Slovo.LanguageModels;
 using Slovo.Recipes;
@@ -37,7 +38,7 @@ var wordRuns = new List<LmRun>
 };
 var charRun = new LmRun("char LSTM",
     new RnnLanguageModelOptions { VocabSize = chars.Vocab.Size, Kind = RecurrentKind.Lstm, EmbeddingSize = 32, HiddenSize = 384, Layers = 2, Dropout = 0.15, PadId = chars.Vocab.PadId },
-    new LmTrainingOptions { Epochs = 15, Patience = 2, BatchSize = 16, Bptt = 100, LearningRate = 3e-3, Schedule = LmSchedule.Cosine, MinLearningRate = 3e-4, Seed = seed });
+    new LmTrainingOptions { Epochs = 15, Patience = 2, BatchSize = 16, Bptt = 100, LearningRate = 3e-3, Schedule = LearningRateSchedule.Cosine, MinLearningRate = 3e-4, Seed = seed });
 
 var glove = KeyedVectors.LoadGlove(Path.Combine(shared, "glove", "glove.6B.100d.top50k.txt"));
 RnnLanguageModel? wordLstm = null;

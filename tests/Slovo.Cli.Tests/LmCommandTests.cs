@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Slovo.Cli;
 using Slovo.Cli.Commands;
+using Slovo.LanguageModels;
 using Slovo.Torch;
 using Slovo.Torch.Serialization;
 
@@ -20,7 +21,8 @@ public class LmCommandTests
     private static string[] Train(string data, string outDir, string level, params string[] more) =>
         ["train", "--data", data, "--format", "lines", "--level", level, "--out", outDir, "--emb", "8", "--hidden", "16",
          .. (more.Contains("--epochs") ? new string[0] : ["--epochs", "2"]),
-         "--batch", "8", "--bptt", "16", "--checkpoint-every", "5", "--threads", "1", "--vocab-size", "300", .. more];
+         .. (more.Contains("gpt") ? new string[0] : ["--bptt", "16"]), // a gpt reads --context windows
+         "--batch", "8", "--checkpoint-every", "5", "--threads", "1", "--vocab-size", "300", .. more];
 
     [Theory]
     [InlineData("char")]
@@ -41,7 +43,7 @@ public class LmCommandTests
         double best = summary.RootElement.GetProperty("best").GetProperty("perplexity").GetDouble();
         JsonElement training = summary.RootElement.GetProperty("training");
         if (level == "char") Assert.Equal("Cosine", training.GetProperty("Schedule").GetString());
-        else Assert.False(training.TryGetProperty("Schedule", out _)); // constant: left out, so older runs keep their settings
+        else Assert.Equal("Constant", training.GetProperty("Schedule").GetString());
 
         string eval = Cli.Capture(["lm", "eval", "--model", run, "--data", data, "--format", "lines"], out code);
         Assert.Equal(0, code);
@@ -168,8 +170,16 @@ public class LmCommandTests
         Assert.Contains("train one with 'slovo lm train'", Cli.Fails(1, ["lm", "generate", "--model", run]));
         Assert.Contains("Option '--model' is required", Cli.Fails(2, ["lm", "generate"]));
         Assert.Contains("Argument 'linear' not recognized", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--schedule", "linear")]));
-        Assert.Contains("--min-lr (0.5) must not exceed --lr", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--schedule", "cosine", "--min-lr", "0.5")]));
-        Assert.Contains("--min-lr needs --schedule cosine", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--min-lr", "0.001")]));
+        Assert.Contains("--min-lr: must lie in [0, the learning rate 0.002]", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--schedule", "cosine", "--min-lr", "0.5")]));
+        Assert.Contains("--min-lr: is where a cosine schedule ends", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--min-lr", "0.001")]));
+        // A gpt's schedule is cosine by default, so --min-lr alone is fine there; --schedule constant turns it off, and then --min-lr is refused too.
+        Assert.Contains("--min-lr: is where a cosine schedule ends", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--model", "gpt", "--schedule", "constant", "--min-lr", "0.0001")]));
+        Assert.Contains("--weight-decay: a recurrent model trains with Adam", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--weight-decay", "0.1")]));
+        Assert.Contains("--accumulate: must lie in [1, the batch size 8]", Cli.Fails(2, ["lm", .. Train(data, run, "char", "--model", "gpt", "--accumulate", "9")]));
+        Assert.Contains("--bptt is for the recurrent models", Cli.Fails(2, ["lm", "train", "--data", data, "--model", "gpt", "--bptt", "9"]));
+        // The training options' defaults are the library's, per model: the help lists both.
+        string help = Cli.Ok("lm", "train", "--help");
+        Assert.Contains($"(default: 0.002 recurrent, {new GptTrainingOptions().LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)} gpt)", help);
         Assert.Contains("corpus not found", Cli.Fails(1, ["lm", .. Train(Path.Combine(run, "none.txt"), run, "char")]));
         Cli.Capture(["lm", .. Train(data, run, "char", "--epochs", "1")], out int code);
         Assert.Equal(0, code);
@@ -219,7 +229,7 @@ public class LmCommandTests
             foreach (var sub in item.Command.Subcommands) pending.Push((sub, [.. item.Path, sub.Name]));
         }
         Assert.True(seen >= 20, $"only {seen} commands");
-        Assert.Contains("[default: 0.002]", Cli.Ok("lm", "train", "--help"));     // defaults are shown
+        Assert.Contains("[default: 128]", Cli.Ok("lm", "train", "--help"));       // defaults are shown
         Assert.Equal(2, Cli.Run().Code);                                          // a group without a subcommand is a usage mistake
         Assert.Equal(2, Cli.Run("lm").Code);
     }

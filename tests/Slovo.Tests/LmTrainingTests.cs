@@ -160,7 +160,7 @@ public class LmTrainingTests
         LmDataset d = Words();
         RnnLanguageModel NewModel(LmDataset d, int seed = 11) => LmTrainingTests.NewModel(d, seed: seed, layers: layers);
         var o = new LmTrainingOptions { Epochs = 3, BatchSize = 3, Bptt = 5, LearningRate = 0.01, Patience = 0, Seed = 5, CheckpointEvery = checkpointEvery };
-        if (cosine) o = o with { Schedule = LmSchedule.Cosine, MinLearningRate = 0.001 };
+        if (cosine) o = o with { Schedule = LearningRateSchedule.Cosine, MinLearningRate = 0.001 };
         string full = Path.Combine(Path.GetTempPath(), "slovo-lm-" + Guid.NewGuid().ToString("N"));
         string killed = full + "-killed";
         try
@@ -247,7 +247,7 @@ public class LmTrainingTests
         LmDataset d = Words();
         using RnnLanguageModel model = NewModel(d);
         var seen = new List<(int Epoch, int Batch, int Batches, double Rate)>();
-        var o = new LmTrainingOptions { Epochs = 3, BatchSize = 2, LearningRate = 0.01, Schedule = LmSchedule.Cosine, MinLearningRate = 0.002, Patience = 0 };
+        var o = new LmTrainingOptions { Epochs = 3, BatchSize = 2, LearningRate = 0.01, Schedule = LearningRateSchedule.Cosine, MinLearningRate = 0.002, Patience = 0 };
         new LmTrainer { OnStep = s => seen.Add((s.Epoch, s.Batch, s.Batches, s.LearningRate)) }.Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars, o);
         int n = seen[0].Batches;
         Assert.Equal(3 * n, seen.Count);
@@ -262,7 +262,7 @@ public class LmTrainingTests
         // A constant schedule keeps the rate; a minimum above the rate is refused.
         seen.Clear();
         new LmTrainer { OnStep = s => seen.Add((s.Epoch, s.Batch, s.Batches, s.LearningRate)) }
-            .Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { Schedule = LmSchedule.Constant, MinLearningRate = 0, Epochs = 1 });
+            .Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { Schedule = LearningRateSchedule.Constant, MinLearningRate = null, Epochs = 1 });
         Assert.All(seen, s => Assert.Equal(0.01, s.Rate));
         Assert.Throws<ArgumentException>(() => new LmTrainer().Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { MinLearningRate = 0.02 }));
     }

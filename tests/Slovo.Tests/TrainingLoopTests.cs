@@ -18,7 +18,7 @@ public class TrainingLoopTests
         {
             using Sequential model = RandomGenerator.Seeded(9, () => new Sequential(new Linear(5, 7), Activation.Tanh(), new Linear(7, 1)));
             using var opt = new AdamW(model.Parameters(), lr: 0.05);
-            using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions { Epochs = 1, Clip = 0.5 });
+            using var loop = new TrainingLoop(model, opt, new TrainingOptions { Epochs = 1, Clip = 0.5 });
             for (int step = 0; step < 5; ++step)
                 loop.Step(Enumerable.Range(0, parts).Select(i => (Func<Tensor?>)(() =>
                 {
@@ -42,10 +42,10 @@ public class TrainingLoopTests
         using var scope = DisposeScope.Begin();
         using var model = new Linear(2, 1);
         using var opt = new Adam(model.Parameters());
-        using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions());
+        using var loop = new TrainingLoop(model, opt, new TrainingOptions());
         Assert.False(loop.Step(() => null));
         Assert.False(loop.Step([() => null, () => null]));
         Assert.Equal(0, loop.Steps);
-        Assert.Throws<ArgumentException>(() => new TrainingLoop(model, opt, new TrainingLoopOptions { Epochs = 0 }));
+        Assert.Throws<ArgumentException>(() => new TrainingLoop(model, opt, new TrainingOptions { Epochs = 0 }));
     }
 }

@@ -154,29 +154,34 @@ internal static class Opt
         return o;
     }
 
-    /// <summary>The <c>--device</c> option: cpu, cuda or cuda:N; left out, cuda when a GPU is visible, else cpu.</summary>
-    public static Option<string?> Device()
+    /// <summary>The <c>--device</c> option: cpu, cuda or cuda:N, parsed once here; left out (null), cuda when a GPU is visible, else cpu.</summary>
+    public static Option<Slovo.Torch.Device?> Device()
     {
-        var o = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N (default: cuda when a GPU is visible, else cpu)", HelpName = "cpu|cuda|cuda:N" };
-        o.Validators.Add(r =>
+        return new Option<Slovo.Torch.Device?>("--device")
         {
-            if (!TryValue(r, out string? v) || v is null) return;
-            try { Slovo.Torch.Device.Parse(v); }
-            catch (ArgumentException) { r.AddError($"--device: unknown device '{v}'; use cpu, cuda or cuda:N"); }
-        });
-        return o;
+            Description = "cpu, cuda or cuda:N (default: cuda when a GPU is visible, else cpu)", HelpName = "cpu|cuda|cuda:N",
+            CustomParser = r =>
+            {
+                string text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
+                try { return Slovo.Torch.Device.Parse(text); }
+                catch (ArgumentException)
+                {
+                    r.AddError($"--device: unknown device '{text}'; use cpu, cuda or cuda:N");
+                    return null;
+                }
+            },
+        };
     }
 
-    /// <summary>The device a parsed <c>--device</c> names, checked against what this machine has.</summary>
-    public static Slovo.Torch.Device ResolveDevice(string? text)
+    /// <summary>The device a parsed <c>--device</c> names (null: the default one), checked against what this machine has.</summary>
+    public static Slovo.Torch.Device ResolveDevice(Slovo.Torch.Device? device)
     {
-        if (text is null) return Slovo.Torch.LibTorch.DefaultDevice;
-        Slovo.Torch.Device d = Slovo.Torch.Device.Parse(text);
+        if (device is not { } d) return Slovo.Torch.LibTorch.DefaultDevice;
         if (d.Type != Slovo.Torch.DeviceType.CUDA) return d;
         int count = Slovo.Torch.LibTorch.CudaDeviceCount;
         if (count == 0)
-            throw new UsageException($"--device {text}: no CUDA device here (libtorch {Slovo.Torch.LibTorch.Version} sees none: a CPU-only build or no GPU); use --device cpu");
-        if (d.Index >= count) throw new UsageException($"--device {text}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}");
+            throw new UsageException($"--device {d}: no CUDA device here (libtorch {Slovo.Torch.LibTorch.Version} sees none: a CPU-only build or no GPU); use --device cpu");
+        if (d.Index >= count) throw new UsageException($"--device {d}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}");
         return d;
     }
 

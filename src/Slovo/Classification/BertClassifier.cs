@@ -10,29 +10,22 @@ using Slovo.Training;
 
 namespace Slovo.Classification;
 
-/// <summary>Settings of <see cref="BertClassifier.FineTune"/>: the usual schedule for fine-tuning a pretrained encoder.</summary>
-public sealed record BertFineTuneOptions
+/// <summary>Settings of <see cref="BertClassifier.FineTune"/>: the shared ones with the usual schedule for fine-tuning a
+/// pretrained encoder, and the warm-up as a share of the steps.</summary>
+public sealed record BertFineTuneOptions : TrainingOptions
 {
-    /// <summary>Passes over the training texts.</summary>
-    public int Epochs { get; init; } = 2;
+    /// <summary>Fine-tuning defaults: 2 epochs of 16 texts, AdamW at 3e-5 with weight decay 0.01 (not on biases and LayerNorms),
+    /// a tenth of the steps of warm-up then a cosine to a tenth of the peak, clipping at 1.</summary>
+    public BertFineTuneOptions()
+    {
+        (Epochs, BatchSize, LearningRate, Schedule, WeightDecay, Clip) = (2, 16, 3e-5, LearningRateSchedule.Cosine, 0.01, 1.0);
+    }
 
-    /// <summary>Texts per batch.</summary>
-    public int BatchSize { get; init; } = 16;
-
-    /// <summary>AdamW's peak learning rate.</summary>
-    public double LearningRate { get; init; } = 3e-5;
-
-    /// <summary>Share of the steps spent warming the learning rate up from 0 (then a cosine down to a tenth).</summary>
+    /// <summary>Share of the steps spent warming the learning rate up from 0.</summary>
     public double WarmupFraction { get; init; } = 0.1;
 
-    /// <summary>AdamW weight decay (not on biases and LayerNorms).</summary>
-    public double WeightDecay { get; init; } = 0.01;
-
-    /// <summary>Gradient-norm clipping.</summary>
-    public double Clip { get; init; } = 1.0;
-
-    /// <summary>Seed of the shuffling, the head's initialisation and dropout.</summary>
-    public int Seed { get; init; } = 1;
+    /// <inheritdoc />
+    public override long WarmupFor(long totalSteps) => Math.Max(WarmupSteps, (long)(WarmupFraction * totalSteps));
 }
 
 /// <summary>What a saved <see cref="BertClassifier"/> folder says about its head.</summary>
@@ -120,15 +113,7 @@ public sealed class BertClassifier : Module
         if (train.Any(t => t.Label < 0 || t.Label >= Classes)) throw new ArgumentException($"labels must lie in [0, {Classes})", nameof(train));
         var noDecay = Encoder.Model.NoWeightDecayParameters().Append(_head.Bias!).ToList();
         using var opt = new AdamW(Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: noDecay);
-        using var loop = new TrainingLoop(this, opt, new TrainingLoopOptions { Epochs = o.Epochs, Clip = o.Clip, Seed = o.Seed })
-        {
-            Schedule = batches =>
-            {
-                long total = (long)o.Epochs * batches;
-                return new WarmupCosineLR(opt, Math.Clamp((long)(o.WarmupFraction * total), 0, total - 1), total, o.LearningRate / 10);
-            },
-            OnProgress = onStep,
-        };
+        using var loop = new TrainingLoop(this, opt, o) { OnProgress = onStep };
         new ShuffledLossTask(train.Count, o.BatchSize, o.Seed, batch =>
         {
             Tensor labels = ToDevice(Tensor.From(batch.Select(i => (long)train[i].Label).ToArray()));

@@ -27,25 +27,21 @@ public sealed record EncodedSet(IReadOnlyList<int[]> Ids, IReadOnlyList<int> Lab
 }
 
 /// <summary>Settings of <see cref="ClassifierTrainer"/>: the same for every model of a fair comparison.</summary>
-public sealed record ClassifierTrainingOptions
+public sealed record ClassifierTrainingOptions : TrainingOptions
 {
-    /// <summary>Passes over the training data at most.</summary>
-    public int Epochs { get; init; } = 5;
+    /// <summary>A classifier's defaults: 5 epochs of 64 texts, Adam at 1e-3, clipping at 5, patience 2.</summary>
+    public ClassifierTrainingOptions()
+    {
+        (Epochs, BatchSize, LearningRate, Clip, Patience) = (5, 64, 1e-3, 5.0, 2);
+    }
 
-    /// <summary>Texts per batch (bucketed by length).</summary>
-    public int BatchSize { get; init; } = 64;
-
-    /// <summary>Adam's learning rate.</summary>
-    public double LearningRate { get; init; } = 1e-3;
-
-    /// <summary>Gradient norm limit (0: none).</summary>
-    public double Clip { get; init; } = 5.0;
-
-    /// <summary>Stop after this many epochs without a better validation accuracy (0: never).</summary>
-    public int Patience { get; init; } = 2;
-
-    /// <summary>Seed of initialisation, batch order and dropout.</summary>
-    public int Seed { get; init; } = 1;
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        if (WeightDecay != 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "the recurrent and CNN classifiers train with Adam, without weight decay");
+        if (Accumulate != 1) throw new ArgumentOutOfRangeException(nameof(Accumulate), Accumulate, "the classifiers step once per batch; they do not accumulate");
+    }
 
     /// <summary>Trains data-parallel over this group's ranks when it has more than one: each rank reads its share of every batch
     /// and of the validation texts, and all end with the same weights (see <see cref="TrainingLoop.DataParallel"/>).</summary>
@@ -90,7 +86,7 @@ public static class ClassifierTrainer
             throw new ArgumentException($"training labels must lie in [0, {model.Options.Classes})", nameof(train));
         var clock = Stopwatch.StartNew();
         using var opt = new Adam(model.Parameters().Where(p => p.RequiresGrad), lr: o.LearningRate);
-        using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions { Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed })
+        using var loop = new TrainingLoop(model, opt, o)
         {
             OnProgress = onBatch, DataParallel = DataParallelTraining.Wrap(model, o.Group),
         };

@@ -16,7 +16,7 @@ internal static class VectorRegression
     public static void Fit(Module model, KeyedVectors vectors, IReadOnlyList<string> words, Func<IReadOnlyList<string>, Tensor> forward, Optimizer optimizer,
                            OovLoss loss, int epochs, int batchSize, int seed, Action<TrainingProgress>? onProgress)
     {
-        using var loop = new TrainingLoop(model, optimizer, new TrainingLoopOptions { Epochs = epochs, Seed = seed }) { OnProgress = onProgress };
+        using var loop = new TrainingLoop(model, optimizer, new TrainingOptions { Epochs = epochs, Seed = seed }) { OnProgress = onProgress };
         new ShuffledLossTask(words.Count, batchSize, seed, batch =>
         {
             var target = new float[batch.Length * vectors.Dimension];

@@ -127,11 +127,7 @@ public sealed class TextEncoder : IDisposable
     {
         if (pairs.Count < 2) throw new ArgumentException("contrastive training needs at least two pairs", nameof(pairs));
         using var opt = new AdamW(Model.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: Model.NoWeightDecayParameters());
-        using var loop = new TrainingLoop(Model, opt, new TrainingLoopOptions { Epochs = o.Epochs, Clip = o.Clip, Seed = o.Seed })
-        {
-            Schedule = batches => new WarmupCosineLR(opt, Math.Min(o.WarmupSteps, (long)o.Epochs * batches - 1), (long)o.Epochs * batches, o.LearningRate / 10),
-            OnProgress = onStep,
-        };
+        using var loop = new TrainingLoop(Model, opt, o) { OnProgress = onStep };
         new ShuffledLossTask(pairs.Count, o.BatchSize, o.Seed, batch =>
             NtXent.Loss(MeanPooled(batch.Select(i => pairs[i].A).ToList()), MeanPooled(batch.Select(i => pairs[i].B).ToList()), o.Temperature), minLastBatch: 2).Run(loop);
         Model.Eval();
@@ -156,30 +152,16 @@ public sealed class TextEncoder : IDisposable
     public void Dispose() => Model.Dispose();
 }
 
-/// <summary>Settings of <see cref="TextEncoder.FineTune"/>.</summary>
-public sealed record ContrastiveOptions
+/// <summary>Settings of <see cref="TextEncoder.FineTune"/>: the shared ones with contrastive fine-tuning's defaults, and the temperature.</summary>
+public sealed record ContrastiveOptions : TrainingOptions
 {
-    /// <summary>Passes over the pairs.</summary>
-    public int Epochs { get; init; } = 1;
-
-    /// <summary>Pairs per batch (each pair's negatives are the batch's other pairs).</summary>
-    public int BatchSize { get; init; } = 32;
-
-    /// <summary>Peak learning rate (AdamW).</summary>
-    public double LearningRate { get; init; } = 2e-5;
-
-    /// <summary>Optimizer steps of linear warm-up.</summary>
-    public int WarmupSteps { get; init; } = 10;
-
-    /// <summary>AdamW weight decay on the weight matrices.</summary>
-    public double WeightDecay { get; init; } = 0.01;
+    /// <summary>Contrastive fine-tuning defaults: 1 epoch of 32 pairs, AdamW at 2e-5 with weight decay 0.01, 10 steps of warm-up
+    /// then a cosine to a tenth, clipping at 1.</summary>
+    public ContrastiveOptions()
+    {
+        (Epochs, BatchSize, LearningRate, Schedule, WarmupSteps, WeightDecay, Clip) = (1, 32, 2e-5, LearningRateSchedule.Cosine, 10, 0.01, 1.0);
+    }
 
     /// <summary>NT-Xent temperature (sentence-transformers' scale 20 is 0.05).</summary>
     public double Temperature { get; init; } = 0.05;
-
-    /// <summary>Gradient norm limit (0: none).</summary>
-    public double Clip { get; init; } = 1.0;
-
-    /// <summary>Seed of the batch order and dropout.</summary>
-    public int Seed { get; init; } = 1;
 }

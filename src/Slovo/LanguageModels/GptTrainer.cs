@@ -14,50 +14,30 @@ namespace Slovo.LanguageModels;
 
 // Shapes: B windows per batch, T context, V vocabulary.
 
-/// <summary>Settings of <see cref="GptTrainer"/>. The same options must be given to continue a run.</summary>
-public sealed record GptTrainingOptions
+/// <summary>Settings of <see cref="GptTrainer"/>: the shared ones with a GPT's defaults, the context and how texts are laid
+/// into rows. The same options must be given to continue a run.</summary>
+public sealed record GptTrainingOptions : TrainingOptions
 {
-    /// <summary>Passes over the training data at most.</summary>
-    public int Epochs { get; init; } = 10;
-
-    /// <summary>Rows per batch: windows, or texts with <see cref="GptRows.PerText"/>.</summary>
-    public int BatchSize { get; init; } = 8;
+    /// <summary>A GPT's defaults: 10 epochs of 8 rows, AdamW at 3e-4 with weight decay 0.1, 100 steps of warm-up then a cosine to
+    /// a tenth, clipping at 1, patience 2, a checkpoint every 100 batches.</summary>
+    public GptTrainingOptions()
+    {
+        (Epochs, BatchSize, LearningRate, Schedule, WarmupSteps, WeightDecay, Clip, Patience, CheckpointEvery) =
+            (10, 8, 3e-4, LearningRateSchedule.Cosine, 100, 0.1, 1.0, 2, 100);
+    }
 
     /// <summary>Positions per window (at most the model's n_positions).</summary>
     public int Context { get; init; } = 256;
 
-    /// <summary>Peak learning rate (AdamW).</summary>
-    public double LearningRate { get; init; } = 3e-4;
-
-    /// <summary>Where the cosine ends.</summary>
-    public double MinLearningRate { get; init; } = 3e-5;
-
-    /// <summary>Optimizer steps of linear warm-up.</summary>
-    public int WarmupSteps { get; init; } = 100;
-
-    /// <summary>AdamW's decoupled weight decay, on the blocks' projection matrices only.</summary>
-    public double WeightDecay { get; init; } = 0.1;
-
-    /// <summary>Gradient norm limit (0: none).</summary>
-    public double Clip { get; init; } = 1.0;
-
-    /// <summary>Each batch is read in this many parts (gradient accumulation), one optimizer step per batch.</summary>
-    public int Accumulate { get; init; } = 1;
-
-    /// <summary>Stop after this many epochs without a better validation loss (0: never).</summary>
-    public int Patience { get; init; } = 2;
-
-    /// <summary>Seed of window order and dropout.</summary>
-    public int Seed { get; init; } = 1;
-
-    /// <summary>Write a resumable checkpoint every this many batches (and at every epoch's end).</summary>
-    public int CheckpointEvery { get; init; } = 100;
-
-    /// <summary>Mixed precision of the forward passes (e.g. bfloat16 on CUDA); null: float32.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ScalarType? Autocast { get; init; }
-
     /// <summary>How the texts are laid into rows, for training and validation alike.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public GptRows Rows { get; init; }
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        if (Context < 1) throw new ArgumentOutOfRangeException(nameof(Context), Context, "must be at least 1");
+    }
 }
 
 /// <summary>How <see cref="GptTrainer"/> lays texts into the rows of a batch.</summary>
@@ -153,7 +133,6 @@ public sealed class GptTrainer
         if (model.VocabSize < vocab.Size) throw new ArgumentException($"the model predicts {model.VocabSize} ids, the vocabulary has {vocab.Size}", nameof(vocab));
         if (o.Context < 1 || o.Context > model.Config.Positions)
             throw new ArgumentException($"the context ({o.Context}) must lie in [1, n_positions = {model.Config.Positions}]", nameof(o));
-        if (o.Accumulate < 1 || o.Accumulate > o.BatchSize) throw new ArgumentException("accumulate must lie in [1, batch size]", nameof(o));
         if (resume && runDir is null) throw new ArgumentException("resuming needs the run folder", nameof(resume));
         List<long[]> trainRows = o.Rows == GptRows.PerText ? TextRows(train, o.Context) : Windows(train, o.Context).Where(w => w.Length == o.Context + 1).ToList();
         if (trainRows.Count == 0)
@@ -172,12 +151,8 @@ public sealed class GptTrainer
         using TensorBoardWriter? tb = writes?.OpenTensorBoard();
         var clock = Stopwatch.StartNew();
         var task = new TrainingTask(model, vocab, opt, trainRows, valid, validChars, o, settings, writes, tb, OnEpoch, Group);
-        using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions
+        using var loop = new TrainingLoop(model, opt, o)
         {
-            Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed, CheckpointEvery = o.CheckpointEvery, Autocast = o.Autocast,
-        })
-        {
-            Schedule = batches => new WarmupCosineLR(opt, Math.Min(o.WarmupSteps, (long)o.Epochs * batches - 1), (long)o.Epochs * batches, o.MinLearningRate),
             Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint, DataParallel = DataParallelTraining.Wrap(model, Group),
         };
         bool stoppedEarly = loop.Run(task, state, keepBestInMemory: writes is null);

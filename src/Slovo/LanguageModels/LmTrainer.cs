@@ -15,55 +15,29 @@ namespace Slovo.LanguageModels;
 
 // Shapes: B batch rows, W window length (≤ Bptt), V vocabulary.
 
-/// <summary>Settings of <see cref="LmTrainer"/>. The same options must be given to continue a run.</summary>
-public sealed record LmTrainingOptions
+/// <summary>Settings of <see cref="LmTrainer"/>: the shared ones with a recurrent model's defaults, and the truncated
+/// back-propagation window. The same options must be given to continue a run (<see cref="TrainingOptions.Epochs"/> may differ
+/// under a constant rate).</summary>
+public sealed record LmTrainingOptions : TrainingOptions
 {
-    /// <summary>Passes over the training data at most.</summary>
-    public int Epochs { get; init; } = 10;
-
-    /// <summary>Sequences per batch.</summary>
-    public int BatchSize { get; init; } = 32;
+    /// <summary>A recurrent model's defaults: 10 epochs of 32 sequences, Adam at 2e-3, clipping at 1, patience 2, a checkpoint every 100 batches.</summary>
+    public LmTrainingOptions()
+    {
+        (Epochs, BatchSize, LearningRate, Clip, Patience, CheckpointEvery) = (10, 32, 2e-3, 1.0, 2, 100);
+    }
 
     /// <summary>Truncated back-propagation: a batch longer than this is trained in windows of this many steps, the state
     /// carried (detached) from one window to the next; each window is one optimizer step.</summary>
     public int Bptt { get; init; } = 128;
 
-    /// <summary>Adam's learning rate.</summary>
-    public double LearningRate { get; init; } = 2e-3;
-
-    /// <summary>How the learning rate moves during the run: constant, or a cosine from <see cref="LearningRate"/> down to
-    /// <see cref="MinLearningRate"/> at the end of the last epoch (updated every batch).</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] // runs from before schedules keep their settings key
-    public LmSchedule Schedule { get; init; } = LmSchedule.Constant;
-
-    /// <summary>The rate a cosine schedule ends at.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
-    public double MinLearningRate { get; init; }
-
-    /// <summary>Gradient norm limit (0: none).</summary>
-    public double Clip { get; init; } = 1.0;
-
-    /// <summary>Stop after this many epochs without a better validation loss (0: never stop early).</summary>
-    public int Patience { get; init; } = 2;
-
-    /// <summary>Seed of batch order and dropout.</summary>
-    public int Seed { get; init; } = 1;
-
-    /// <summary>Write a resumable checkpoint every this many batches (and at every epoch's end).</summary>
-    public int CheckpointEvery { get; init; } = 100;
-
-    /// <summary>Mixed precision of the forward passes (e.g. bfloat16 on CUDA); null: float32.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ScalarType? Autocast { get; init; }
-}
-
-/// <summary>Learning-rate schedules of <see cref="LmTrainer"/>.</summary>
-public enum LmSchedule
-{
-    /// <summary>The same rate throughout.</summary>
-    Constant,
-
-    /// <summary>Cosine annealing over all epochs' batches.</summary>
-    Cosine,
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        if (Bptt < 1) throw new ArgumentOutOfRangeException(nameof(Bptt), Bptt, "must be at least 1");
+        if (Accumulate != 1) throw new ArgumentOutOfRangeException(nameof(Accumulate), Accumulate, "a recurrent model steps once per window; it does not accumulate");
+        if (WeightDecay != 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "a recurrent model trains with Adam, without weight decay");
+    }
 }
 
 /// <summary>Validation figures: summed NLL (nats) over the non-pad targets, their count, and the characters they cover.</summary>
@@ -128,11 +102,8 @@ public sealed class LmTrainer
     {
         if (train.Count == 0) throw new ArgumentException("no training sequences", nameof(train));
         if (valid.Count == 0) throw new ArgumentException("no validation sequences", nameof(valid));
-        if (o.Bptt < 1 || o.BatchSize < 1 || o.Epochs < 1) throw new ArgumentException("epochs, batch size and bptt must be at least 1", nameof(o));
         if (model.VocabSize != vocab.Size) throw new ArgumentException($"the model predicts {model.VocabSize} ids, the vocabulary has {vocab.Size}", nameof(vocab));
         if (resume && runDir is null) throw new ArgumentException("resuming needs the run folder", nameof(resume));
-        if (o.MinLearningRate < 0 || o.MinLearningRate > o.LearningRate)
-            throw new ArgumentException($"need 0 <= min learning rate ({o.MinLearningRate}) <= learning rate ({o.LearningRate})", nameof(o));
 
         using var opt = new Adam(model.Parameters(), lr: o.LearningRate);
         RunFolder? run = runDir is null ? null : new RunFolder(runDir, Group).Create();
@@ -144,12 +115,8 @@ public sealed class LmTrainer
         using TensorBoardWriter? tb = writes?.OpenTensorBoard();
         var clock = Stopwatch.StartNew();
         var task = new TrainingTask(model, vocab, opt, train, valid, validChars, o, writes, tb, OnEpoch, Group);
-        using var loop = new TrainingLoop(model, opt, new TrainingLoopOptions
+        using var loop = new TrainingLoop(model, opt, o)
         {
-            Epochs = o.Epochs, Clip = o.Clip, Patience = o.Patience, Seed = o.Seed, CheckpointEvery = o.CheckpointEvery, Autocast = o.Autocast,
-        })
-        {
-            Schedule = o.Schedule == LmSchedule.Cosine ? batches => new CosineAnnealingLR(opt, (long)o.Epochs * batches, o.MinLearningRate) : null,
             Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint, DataParallel = DataParallelTraining.Wrap(model, Group),
         };
         bool stoppedEarly = loop.Run(task, state, keepBestInMemory: writes is null);
@@ -275,5 +242,5 @@ public sealed class LmTrainer
     }
 
     private static string SettingsKey(RnnLanguageModel model, LmTrainingOptions o) =>
-        JsonSerializer.Serialize(model.Options, Json) + JsonSerializer.Serialize(o with { Epochs = o.Schedule == LmSchedule.Constant ? 0 : o.Epochs, Patience = 0 }, Json);
+        JsonSerializer.Serialize(model.Options, Json) + JsonSerializer.Serialize(o with { Epochs = o.Schedule == LearningRateSchedule.Constant ? 0 : o.Epochs, Patience = 0 }, Json);
 }

@@ -9,8 +9,14 @@ namespace Slovo.Retrieval;
 // Shapes: B pairs in a batch, L features in the batch, D embedding size.
 
 /// <summary>Settings of <see cref="DssmModel"/>.</summary>
-public sealed record DssmOptions
+public sealed record DssmOptions : TrainingOptions
 {
+    /// <summary>DSSM's defaults: 10 epochs of 64 pairs, Adam at 1e-3, seed 0.</summary>
+    public DssmOptions()
+    {
+        (Epochs, BatchSize, LearningRate, Seed) = (10, 64, 1e-3, 0);
+    }
+
     /// <summary>The embedding size.</summary>
     public int Dimension { get; init; } = 128;
 
@@ -26,20 +32,8 @@ public sealed record DssmOptions
     /// <summary>Features seen fewer times in training are dropped.</summary>
     public int MinCount { get; init; } = 1;
 
-    /// <summary>Passes over the training pairs.</summary>
-    public int Epochs { get; init; } = 10;
-
-    /// <summary>Pairs per batch (each pair's partner is the positive, the rest of the batch the negatives).</summary>
-    public int BatchSize { get; init; } = 64;
-
-    /// <summary>Adam learning rate.</summary>
-    public double LearningRate { get; init; } = 1e-3;
-
     /// <summary>NT-Xent temperature α.</summary>
     public double Temperature { get; init; } = 0.05;
-
-    /// <summary>Seed for initialisation and shuffling.</summary>
-    public int Seed { get; init; }
 }
 
 /// <summary>
@@ -103,7 +97,7 @@ public sealed class DssmModel : IDisposable
         DssmModel model = Create(pairs, options);
         using var opt = new Adam(model.Parameters(), lr: options.LearningRate);
         Module[] parts = model._head is null ? [model._bag] : [model._bag, model._head];
-        using var loop = new TrainingLoop(new ModuleList(parts), opt, new TrainingLoopOptions { Epochs = options.Epochs, Seed = options.Seed }) { OnProgress = onProgress };
+        using var loop = new TrainingLoop(new ModuleList(parts), opt, options) { OnProgress = onProgress };
         // A last batch of one pair has no negative and is skipped.
         new ShuffledLossTask(pairs.Count, options.BatchSize, options.Seed, batch =>
         {

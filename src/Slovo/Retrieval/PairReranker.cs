@@ -61,7 +61,7 @@ public sealed class PairReranker : IDisposable
         float[] labels = pairs.Select(p => p.Duplicate ? 1f : 0f).ToArray();
         PairReranker model = RandomGenerator.Seeded((ulong)seed, () => new PairReranker(dim, hidden));
         using var opt = new Adam(model._mlp.Parameters(), lr: lr);
-        using var loop = new TrainingLoop(model._mlp, opt, new TrainingLoopOptions { Epochs = epochs, Seed = seed }) { OnProgress = onProgress };
+        using var loop = new TrainingLoop(model._mlp, opt, new TrainingOptions { Epochs = epochs, Seed = seed }) { OnProgress = onProgress };
         new ShuffledLossTask(pairs.Count, batchSize, seed, batch =>
         {
             var x = new float[batch.Length * f];

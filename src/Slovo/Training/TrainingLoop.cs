@@ -67,29 +67,6 @@ public sealed class TrainingState<TReport>
     public List<TReport> History { get; set; } = [];
 }
 
-/// <summary>Settings every trainer shares.</summary>
-public sealed record TrainingLoopOptions
-{
-    /// <summary>Passes over the training data at most.</summary>
-    public int Epochs { get; init; } = 1;
-
-    /// <summary>Gradient norm limit (0: none).</summary>
-    public double Clip { get; init; }
-
-    /// <summary>Stop after this many epochs without a better score (0: never stop early).</summary>
-    public int Patience { get; init; }
-
-    /// <summary>Seed of the run's random generator (reseeded from it every step).</summary>
-    public int Seed { get; init; } = 1;
-
-    /// <summary>Save a checkpoint every this many batches (0: only at each epoch's end, when checkpoints are saved at all).</summary>
-    public int CheckpointEvery { get; init; }
-
-    /// <summary>Mixed precision: forward passes run under <see cref="LibTorch.Autocast"/> in this type (e.g. bfloat16) on the
-    /// model's device; null runs them in float32.</summary>
-    public ScalarType? Autocast { get; init; }
-}
-
 /// <summary>What a trainer supplies to <see cref="TrainingLoop.Run{TBatch, TReport}"/>.</summary>
 public interface ITrainingTask<TBatch, TReport>
 {
@@ -135,13 +112,15 @@ public sealed class TrainingLoop : IDisposable
     private long _step;
 
     /// <summary>A loop over <paramref name="model"/>'s training with <paramref name="optimizer"/>.</summary>
-    public TrainingLoop(Module model, Optimizer optimizer, TrainingLoopOptions options)
+    /// <remarks><paramref name="options"/> are validated here, once (<see cref="TrainingOptions.Validate"/>); its schedule is made
+    /// for every epoch from its batch count (<see cref="TrainingOptions.CreateSchedule"/>).</remarks>
+    public TrainingLoop(Module model, Optimizer optimizer, TrainingOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Epochs < 1) throw new ArgumentException("epochs must be at least 1", nameof(options));
-        if (options.Clip < 0 || options.Patience < 0 || options.CheckpointEvery < 0)
-            throw new ArgumentException("clip, patience and checkpoint interval must not be negative", nameof(options));
+        try { options.Validate(); }
+        catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"{e.ParamName}: {e.Message.Split(" (Parameter")[0]}", nameof(options), e); }
         (Model, _optimizer, Options) = (model, optimizer, options);
         _clipped = optimizer.Parameters;
         GlobalRandomness = model.DrawsFromGlobalGenerator;
@@ -152,17 +131,13 @@ public sealed class TrainingLoop : IDisposable
     public Module Model { get; }
 
     /// <summary>The settings.</summary>
-    public TrainingLoopOptions Options { get; }
+    public TrainingOptions Options { get; }
 
     /// <summary>Whether steps draw from libtorch's process-wide generator (the model holds a fused multi-layer RNN with dropout).</summary>
     public bool GlobalRandomness { get; }
 
     /// <summary>Optimizer steps taken.</summary>
     public long Steps => _step;
-
-    /// <summary>Makes the learning-rate schedule for an epoch of this many batches (null: a constant rate); it is set to
-    /// the run's global batch index before every batch.</summary>
-    public Func<int, LRScheduler>? Schedule { get; init; }
 
     /// <summary>Logs train/loss each batch (and train/lr when scheduled), when given.</summary>
     public TensorBoardWriter? Log { get; init; }
@@ -265,6 +240,7 @@ public sealed class TrainingLoop : IDisposable
     public bool Run<TBatch, TReport>(ITrainingTask<TBatch, TReport> task, TrainingState<TReport> state, bool keepBestInMemory)
     {
         _step = state.Step;
+        if (Options.Threads is { } threads) LibTorch.Threads = threads;
         int world = Group?.WorldSize ?? 1;
         if (state.Step == 0 && state.Epoch == 0 && state.Batch == 0) state.WorldSize = world;
         else if (state.WorldSize != world)
@@ -279,7 +255,7 @@ public sealed class TrainingLoop : IDisposable
             while (state.Epoch < Options.Epochs && !Stopped())
             {
                 IReadOnlyList<TBatch> batches = task.Batches(state.Epoch);
-                LRScheduler? schedule = Schedule?.Invoke(batches.Count);
+                LRScheduler? schedule = Options.CreateSchedule(_optimizer, batches.Count); // set to the run's global batch index before every batch
                 var epochClock = Stopwatch.StartNew();
                 long epochItems = 0;
                 for (int bi = state.Batch; bi < batches.Count; ++bi)
