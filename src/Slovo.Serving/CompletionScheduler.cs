@@ -21,10 +21,16 @@ public sealed record SchedulerOptions
 /// <summary>The queue was full: try again later.</summary>
 public sealed class QueueFullException(int capacity) : Exception($"the server is busy: {capacity} sequences are already waiting; retry shortly");
 
+/// <summary>A token as a sequence produced it, with the text it made final (see <see cref="SequenceSampler.NewText"/>).</summary>
+/// <param name="Id">The token.</param>
+/// <param name="Text">The text that became final with it: whole characters, never the start of a possible stop string, and
+/// nothing of a stop string that ended the sequence ("" while a character is split across tokens).</param>
+public readonly record struct GeneratedToken(int Id, string Text);
+
 /// <summary>One sequence submitted to a <see cref="CompletionScheduler"/>.</summary>
 public sealed class CompletionJob
 {
-    private readonly Channel<int> _tokens = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<GeneratedToken> _tokens = Channel.CreateUnbounded<GeneratedToken>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly TaskCompletionSource<GenerationResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal CompletionJob(IReadOnlyList<int> prompt, SequenceSampler sampler, CancellationToken cancel, DateTime deadline)
@@ -35,8 +41,8 @@ public sealed class CompletionJob
     /// <summary>The prompt's ids.</summary>
     public IReadOnlyList<int> Prompt { get; }
 
-    /// <summary>Each token as it is produced; completed when the sequence ends (or fails).</summary>
-    public ChannelReader<int> Tokens => _tokens.Reader;
+    /// <summary>Each token as it is produced, with its text; completed when the sequence ends (or fails).</summary>
+    public ChannelReader<GeneratedToken> Tokens => _tokens.Reader;
 
     /// <summary>The whole result, when the sequence ends: cancelled if the caller cancelled, a <see cref="TimeoutException"/> if it ran out of time.</summary>
     public Task<GenerationResult> Completion => _done.Task;
@@ -46,7 +52,7 @@ public sealed class CompletionJob
     internal DateTime Deadline { get; }
     internal int Pending { get; set; }
 
-    internal void Emit(int token) => _tokens.Writer.TryWrite(token);
+    internal void Emit(int token) => _tokens.Writer.TryWrite(new GeneratedToken(token, Sampler.NewText));
 
     internal void Finish(GenerationResult result)
     {
@@ -110,7 +116,8 @@ public sealed class CompletionScheduler : IDisposable
 
     /// <summary>
     /// Queues one sequence; throws <see cref="QueueFullException"/> when <see cref="SchedulerOptions.QueueCapacity"/> are already waiting.
-    /// Cancelling <paramref name="cancel"/> stops the sequence at the next step.
+    /// Cancelling <paramref name="cancel"/> stops the sequence at the next step. The options' stop strings end it, as they end
+    /// offline generation.
     /// </summary>
     public CompletionJob Submit(IReadOnlyList<int> prompt, GenerationOptions options, CancellationToken cancel = default)
     {

@@ -70,7 +70,7 @@ public static partial class SlovoServer
                     throw new ApiException(400, $"{maxName} is {maxTokens}; this server allows at most {options.MaxTokensLimit} (--max-tokens-limit)", maxName);
             }
             if (o.MinTokens > maxTokens) throw new ApiException(400, $"'min_tokens' is {o.MinTokens}, more than {maxName} ({maxTokens})", "min_tokens");
-            o = o with { MaxTokens = maxTokens };
+            o = o with { MaxTokens = maxTokens, StopStrings = stops }; // the sampler ends a sequence at a stop string, as offline
 
             using var abort = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
             var choices = new List<Choice>();
@@ -94,10 +94,10 @@ public static partial class SlovoServer
             int promptTokens = ids.Sum(p => p.Count);
             try
             {
-                if (stream) await Stream(context, lm, choices, stops, chat, id, created, model, includeUsage, promptTokens);
+                if (stream) await Stream(context, choices, chat, id, created, model, includeUsage, promptTokens);
                 else
                 {
-                    await Task.WhenAll(choices.Select(c => Drive(lm, c, stops, null)));
+                    await Task.WhenAll(choices.Select(c => Drive(c, null)));
                     object usage = Usage(promptTokens, choices);
                     object body = chat
                         ? new { id, @object = "chat.completion", created, model, choices = choices.Select(c => new { index = c.Index, message = new { role = "assistant", content = c.Text }, logprobs = (object?)null, finish_reason = c.Finish }), usage }
@@ -150,61 +150,23 @@ public static partial class SlovoServer
             public string? Finish { get; set; }
         }
 
-        // Reads a choice's tokens as they come; onDelta gets each new piece of text that can no longer change (no partial
-        // UTF-8 character, no possible start of a stop string). A stop string ends the choice there, without it.
-        private static async Task Drive(LanguageModel lm, Choice c, IReadOnlyList<string> stops, Func<string, Task>? onDelta)
+        // Reads a choice's tokens as they come; onDelta gets each piece of text that became final (the sampler holds back a
+        // split character and a possible start of a stop string, and ends the sequence before a stop string).
+        private static async Task Drive(Choice c, Func<string, Task>? onDelta)
         {
-            string sent = "";
-            await foreach (int token in c.Job.Tokens.ReadAllAsync())
+            var text = new StringBuilder();
+            await foreach (GeneratedToken token in c.Job.Tokens.ReadAllAsync())
             {
-                c.Tokens.Add(token);
-                string text = lm.Decode(c.Tokens);
-                int cut = FirstStop(text, stops);
-                if (cut >= 0)
-                {
-                    c.Text = text[..cut];
-                    c.Finish = "stop";
-                    await c.Cancel.CancelAsync();
-                    if (onDelta is not null && c.Text.Length > sent.Length) await onDelta(c.Text[sent.Length..]);
-                    return;
-                }
-                string safe = Settled(text, stops);
-                if (onDelta is not null && safe.Length > sent.Length && safe.StartsWith(sent, StringComparison.Ordinal))
-                {
-                    await onDelta(safe[sent.Length..]);
-                    sent = safe;
-                }
+                c.Tokens.Add(token.Id);
+                text.Append(token.Text);
+                if (onDelta is not null && token.Text.Length > 0) await onDelta(token.Text);
             }
             GenerationResult result = await c.Job.Completion;
             c.Finish = result.Reason == StopReason.MaxTokens ? "length" : "stop";
-            c.Text = lm.Decode(result.Tokens);
-            if (onDelta is not null && c.Text.Length > sent.Length && c.Text.StartsWith(sent, StringComparison.Ordinal)) await onDelta(c.Text[sent.Length..]);
+            c.Text = text.ToString();
         }
 
-        private static int FirstStop(string text, IReadOnlyList<string> stops)
-        {
-            int first = -1;
-            foreach (string s in stops)
-            {
-                int at = text.IndexOf(s, StringComparison.Ordinal);
-                if (at >= 0 && (first < 0 || at < first)) first = at;
-            }
-            return first;
-        }
-
-        // The text without a trailing partial character and without a tail that could still become a stop string.
-        private static string Settled(string text, IReadOnlyList<string> stops)
-        {
-            int end = text.Length;
-            while (end > 0 && text[end - 1] == '\uFFFD') --end;
-            int hold = 0;
-            foreach (string s in stops)
-                for (int k = Math.Min(s.Length - 1, end); k > hold; --k)
-                    if (string.CompareOrdinal(text, end - k, s, 0, k) == 0) { hold = k; break; }
-            return text[..(end - hold)];
-        }
-
-        private async Task Stream(HttpContext context, LanguageModel lm, List<Choice> choices, IReadOnlyList<string> stops, bool chat,
+        private async Task Stream(HttpContext context, List<Choice> choices, bool chat,
                                   string id, long created, string model, bool includeUsage, int promptTokens)
         {
             context.Response.ContentType = "text/event-stream";
@@ -234,7 +196,7 @@ public static partial class SlovoServer
             {
                 await Task.WhenAll(choices.Select(async c =>
                 {
-                    await Drive(lm, c, stops, delta => Send(Chunk(c.Index, delta, null)));
+                    await Drive(c, delta => Send(Chunk(c.Index, delta, null)));
                     await Send(Chunk(c.Index, null, c.Finish));
                 }));
                 if (includeUsage) await Send(new { id, @object = kind, created, model, choices = Array.Empty<object>(), usage = Usage(promptTokens, choices) });

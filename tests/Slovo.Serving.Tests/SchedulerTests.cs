@@ -61,7 +61,7 @@ public sealed class SchedulerTests
         using var scheduler = new CompletionScheduler(lm);
         CompletionJob job = scheduler.Submit(lm.EncodePrompt("we"), Options(lm, greedy: true, 0));
         var streamed = new List<int>();
-        await foreach (int t in job.Tokens.ReadAllAsync()) streamed.Add(t);
+        await foreach (GeneratedToken t in job.Tokens.ReadAllAsync()) streamed.Add(t.Id);
         Assert.Equal((await job.Completion).Tokens, streamed);
 
         using var cancel = new CancellationTokenSource();

@@ -246,6 +246,7 @@ internal static partial class LmCommand
     internal static int Generate(string modelPath, List<string> prompts, GenerationOptions options, int samples, bool prettify, bool stream, Device device)
     {
         if (stream && (prompts.Count > 1 || options.Beams > 1 || samples > 1)) throw new UsageException("--stream works with one prompt, one sample and no beams");
+        if (stream && prettify) throw new UsageException("--prettify rewrites the whole text at the end; drop it or --stream");
         using LanguageModel model = LanguageModel.Load(modelPath, device);
         options = Checked(options, model);
         string Show(IReadOnlyList<int> promptIds, IReadOnlyList<int> generated)
@@ -256,17 +257,12 @@ internal static partial class LmCommand
         var encoded = prompts.Select(model.EncodePrompt).ToList();
         if (stream)
         {
-            var generated = new List<int>();
-            string shown = Show(encoded[0], []);
-            Console.Write(shown);
-            model.Generate(encoded[0], options, t =>
-            {
-                generated.Add(t);
-                string now = Show(encoded[0], generated);
-                Console.Write(now.StartsWith(shown, StringComparison.Ordinal) ? now[shown.Length..] : "\n" + now);
-                shown = now;
-            });
-            Console.WriteLine();
+            // The prompt as the model reads it, then each piece of text as it becomes final (a character split across tokens
+            // is printed once, whole).
+            Console.Write(Show(encoded[0], []));
+            var text = new IncrementalDetokenizer(ids => model.Decode(ids), encoded[0]);
+            model.Generate(encoded[0], options, t => Console.Write(text.Add(t)));
+            Console.WriteLine(text.Flush());
             return 0;
         }
         for (int s = 0; s < samples; ++s)

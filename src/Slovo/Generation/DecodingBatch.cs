@@ -9,7 +9,8 @@ public interface IContinuousBatchModel<TState> : IBatchedIncrementalModel<TState
     /// <summary>A state holding the rows of <paramref name="first"/> and then those of <paramref name="second"/> (both stay valid).</summary>
     TState Concat(TState first, TState second);
 
-    /// <summary>A state holding only <paramref name="rows"/> of <paramref name="state"/>, in that order (the input stays valid).</summary>
+    /// <summary>A state holding only <paramref name="rows"/> of <paramref name="state"/>, in that order (a row may be taken more than once;
+    /// the input stays valid).</summary>
     TState Select(TState state, IReadOnlyList<int> rows);
 
     /// <summary>Frees a state's memory now (it must not be used afterwards).</summary>
@@ -17,25 +18,68 @@ public interface IContinuousBatchModel<TState> : IBatchedIncrementalModel<TState
 }
 
 /// <summary>
-/// Rows of a model being decoded together, whatever the model's state type: rows are added (their prompts read), stepped one
-/// token each, and dropped, between steps. Each row gets the logits it would get alone.
+/// Where the decoding engine gets next-token scores: a torch module carrying its state (<see cref="DecodingBackend.Of{TState}"/>),
+/// or any other engine that can keep rows of sequences and step them. Every decoding strategy (<see cref="Generator"/>: greedy,
+/// sampling, beams; completions; a server's scheduler) steps through the batches a backend opens, and nothing else.
+/// </summary>
+public interface IDecodingBackend
+{
+    /// <summary>The number of scores per row (the vocabulary size).</summary>
+    int VocabSize { get; }
+
+    /// <summary>
+    /// Whether the scores are log-probabilities (normalised over the vocabulary) rather than raw logits. The samplers read
+    /// either the same way (a softmax of log-probabilities gives the probabilities back); a server's logprobs need to know.
+    /// </summary>
+    bool ScoresAreLogProbabilities { get; }
+
+    /// <summary>An empty batch of rows to decode.</summary>
+    IDecodingBatch OpenBatch();
+}
+
+/// <summary>
+/// Rows of sequences being decoded together, whatever the backend: rows are added (their prompts read), stepped one token
+/// each, and kept or dropped (or copied, as beam search branches), between steps. Each row gets the scores it would get alone.
 /// </summary>
 public interface IDecodingBatch : IDisposable
 {
     /// <summary>Rows in the batch.</summary>
     int Count { get; }
 
-    /// <summary>Reads the prompts as new rows at the end of the batch; returns their next-token logits.</summary>
+    /// <summary>Reads the prompts as new rows at the end of the batch; returns their next-token scores.</summary>
     IReadOnlyList<float[]> Add(IReadOnlyList<IReadOnlyList<int>> prompts);
 
-    /// <summary>Reads one token per row (in row order); returns every row's next-token logits.</summary>
+    /// <summary>Reads one token per row (in row order); returns every row's next-token scores.</summary>
     IReadOnlyList<float[]> Step(IReadOnlyList<int> tokens);
 
-    /// <summary>Keeps only <paramref name="rows"/> (in that order), dropping the others.</summary>
+    /// <summary>Keeps only <paramref name="rows"/>, in that order (a row may be named more than once: it is copied), dropping the others.</summary>
     void Retain(IReadOnlyList<int> rows);
 }
 
-/// <summary>The <see cref="IDecodingBatch"/> of any <see cref="IContinuousBatchModel{TState}"/>.</summary>
+/// <summary>Backends over Slovo's own models.</summary>
+public static class DecodingBackend
+{
+    /// <summary>
+    /// The backend of an incremental model: batches of a <see cref="IContinuousBatchModel{TState}"/> step all rows in one
+    /// batched call; any other <see cref="IIncrementalModel{TState}"/> steps its rows one by one.
+    /// </summary>
+    public static IDecodingBackend Of<TState>(IIncrementalModel<TState> model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return new Incremental<TState>(model);
+    }
+
+    private sealed class Incremental<TState>(IIncrementalModel<TState> model) : IDecodingBackend
+    {
+        public int VocabSize => model.VocabSize;
+        public bool ScoresAreLogProbabilities => false;
+
+        public IDecodingBatch OpenBatch() =>
+            model is IContinuousBatchModel<TState> continuous ? new DecodingBatch<TState>(continuous) : new RowwiseDecodingBatch<TState>(model);
+    }
+}
+
+/// <summary>The <see cref="IDecodingBatch"/> of any <see cref="IContinuousBatchModel{TState}"/>: one batched state for all rows.</summary>
 public sealed class DecodingBatch<TState>(IContinuousBatchModel<TState> model) : IDecodingBatch
 {
     private TState? _state;
@@ -97,4 +141,42 @@ public sealed class DecodingBatch<TState>(IContinuousBatchModel<TState> model) :
         _state = default;
         Count = 0;
     }
+}
+
+/// <summary>The <see cref="IDecodingBatch"/> of a model that steps one sequence at a time: each row keeps its own state.</summary>
+internal sealed class RowwiseDecodingBatch<TState>(IIncrementalModel<TState> model) : IDecodingBatch
+{
+    private List<TState> _states = [];
+
+    public int Count => _states.Count;
+
+    public IReadOnlyList<float[]> Add(IReadOnlyList<IReadOnlyList<int>> prompts)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        var logits = new float[prompts.Count][];
+        for (int i = 0; i < prompts.Count; ++i)
+        {
+            (TState state, logits[i]) = model.Start(prompts[i]);
+            _states.Add(state);
+        }
+        return logits;
+    }
+
+    public IReadOnlyList<float[]> Step(IReadOnlyList<int> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (tokens.Count != Count) throw new ArgumentException($"{tokens.Count} tokens for {Count} rows", nameof(tokens));
+        var logits = new float[tokens.Count][];
+        for (int i = 0; i < tokens.Count; ++i) (_states[i], logits[i]) = model.Advance(_states[i], tokens[i]);
+        return logits;
+    }
+
+    public void Retain(IReadOnlyList<int> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Any(r => r < 0 || r >= Count)) throw new ArgumentOutOfRangeException(nameof(rows), $"rows must be in [0, {Count})");
+        _states = rows.Select(r => _states[r]).ToList(); // states are immutable once returned, so a copied row may share one
+    }
+
+    public void Dispose() => _states.Clear();
 }

@@ -7,7 +7,7 @@ public enum StopReason
     Eos,
     /// <summary><see cref="GenerationOptions.MaxTokens"/> tokens were produced.</summary>
     MaxTokens,
-    /// <summary>The text ended with a stop string.</summary>
+    /// <summary>The text came to hold a stop string.</summary>
     StopString,
 }
 
@@ -15,156 +15,98 @@ public enum StopReason
 public sealed record GenerationResult(IReadOnlyList<int> Tokens, StopReason Reason, double LogProbability);
 
 /// <summary>
-/// Makes a continuation begin with <see cref="Text"/>: until the generated tokens' texts cover it, only tokens whose text
-/// continues it (or is the rest of it, or a prefix of the rest) may be chosen. Token healing uses it: the prompt is backed up to
-/// a token boundary and the cut text is required back, so the model picks how to spell the word it was cut in.
+/// Generates text through any <see cref="IDecodingBackend"/> (and so from any <see cref="IIncrementalModel{TState}"/>): greedy,
+/// sampling (temperature, top-k, top-p, min-p, repetition penalty, no-repeat n-grams), or beam search (length penalty, EOS
+/// handling, optional multinomial beam sampling). Every strategy steps one <see cref="IDecodingBatch"/>: a single sequence is
+/// a batch of one, a batch of prompts is one row each, beams are rows that are copied as they branch. The prompt is read once.
 /// </summary>
-/// <param name="Text">The text the continuation must start with.</param>
-/// <param name="TokenTexts">The text of every token id on its own (see <see cref="Slovo.LanguageModels.LanguageModel.TokenTexts"/>).</param>
-public sealed record PrefixConstraint(string Text, IReadOnlyList<string> TokenTexts)
+public static class Generator
 {
-    /// <summary>Sets to −∞ the logits of tokens that cannot continue <see cref="Text"/> after <paramref name="generatedText"/>.</summary>
-    public void Mask(float[] logits, string generatedText)
-    {
-        if (generatedText.Length >= Text.Length) return;
-        string rest = Text[generatedText.Length..];
-        bool Fits(int t)
-        {
-            string s = t < TokenTexts.Count ? TokenTexts[t] : "";
-            return s.Length > 0 && (s.StartsWith(rest, StringComparison.Ordinal) || rest.StartsWith(s, StringComparison.Ordinal));
-        }
-        bool any = false;
-        for (int t = 0; t < logits.Length && !any; ++t) any = Fits(t) && !float.IsNegativeInfinity(logits[t]);
-        if (!any) return; // no token spells it (the vocabulary cannot): leave the choice free rather than have nothing to choose
-        for (int t = 0; t < logits.Length; ++t)
-            if (!Fits(t)) logits[t] = float.NegativeInfinity;
-    }
-
-    /// <summary>The text of <paramref name="tokens"/> as this constraint sees it (each token's own text, joined).</summary>
-    public string TextOf(IEnumerable<int> tokens) => string.Concat(tokens.Select(t => t < TokenTexts.Count ? TokenTexts[t] : ""));
-}
-
-/// <summary>
-/// Generates text from any <see cref="IIncrementalModel{TState}"/>: greedy, sampling (temperature, top-k, top-p, min-p,
-/// repetition penalty, no-repeat n-grams), or beam search (length penalty, EOS handling, optional multinomial beam
-/// sampling). The model's state is carried from token to token; the prompt is read once.
-/// </summary>
-public static partial class Generator
-{
-    /// <summary>Generates one continuation of <paramref name="prompt"/>. <paramref name="decode"/> turns tokens into text
-    /// (needed for stop strings); <paramref name="onToken"/> receives each token as it is produced (not for beam search).</summary>
+    /// <summary>Generates one continuation of <paramref name="prompt"/> with an incremental model (see <see cref="Generate(IDecodingBackend, IReadOnlyList{int}, GenerationOptions, Func{IReadOnlyList{int}, string}?, Action{int}?, PrefixConstraint?)"/>).</summary>
     public static GenerationResult Generate<TState>(IIncrementalModel<TState> model, IReadOnlyList<int> prompt, GenerationOptions options,
                                                     Func<IReadOnlyList<int>, string>? decode = null, Action<int>? onToken = null,
-                                                    PrefixConstraint? prefix = null)
-    {
-        options.Validate(model.VocabSize);
-        if (options.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder", nameof(decode));
-        if (options.Beams > 1) return BeamSearch(model, prompt, options, decode, prefix);
-        var row = new SequenceSampler(prompt, options, options.Seed, decode, prefix);
-        if (row.Result is not null) return row.Result;
-        (TState state, float[] logits) = model.Start(prompt);
-        while (true)
-        {
-            int token = row.Next(logits);
-            onToken?.Invoke(token);
-            if (row.Result is not null) return row.Result;
-            (state, logits) = model.Advance(state, token);
-        }
-    }
+                                                    PrefixConstraint? prefix = null) =>
+        Generate(DecodingBackend.Of(model), prompt, options, decode, onToken, prefix);
+
+    /// <summary>Generates a continuation of every prompt with an incremental model (see <see cref="GenerateBatch(IDecodingBackend, IReadOnlyList{IReadOnlyList{int}}, GenerationOptions, Func{IReadOnlyList{int}, string}?, Action{int, int}?, IReadOnlyList{PrefixConstraint?}?)"/>).</summary>
+    public static IReadOnlyList<GenerationResult> GenerateBatch<TState>(IIncrementalModel<TState> model, IReadOnlyList<IReadOnlyList<int>> prompts,
+                                                                       GenerationOptions options, Func<IReadOnlyList<int>, string>? decode = null,
+                                                                       Action<int, int>? onToken = null, IReadOnlyList<PrefixConstraint?>? prefixes = null) =>
+        GenerateBatch(DecodingBackend.Of(model), prompts, options, decode, onToken, prefixes);
+
+    /// <summary>Generates one continuation of <paramref name="prompt"/>. <paramref name="decode"/> turns tokens into text
+    /// (needed for stop strings); <paramref name="onToken"/> receives each token as it is produced (not for beam search).</summary>
+    public static GenerationResult Generate(IDecodingBackend backend, IReadOnlyList<int> prompt, GenerationOptions options,
+                                            Func<IReadOnlyList<int>, string>? decode = null, Action<int>? onToken = null, PrefixConstraint? prefix = null) =>
+        GenerateBatch(backend, [prompt], options, decode, onToken is null ? null : (_, t) => onToken(t), prefix is null ? null : [prefix])[0];
 
     /// <summary>
-    /// Generates a continuation of every prompt at once, stepping all rows through the model together. Row i samples
-    /// with seed <c>Seed + i</c>, so each row equals <see cref="Generate{TState}"/> of that prompt with that seed.
-    /// Beam search runs prompt by prompt. <paramref name="onToken"/> receives (row, token); <paramref name="prefixes"/>, when
-    /// given, holds each row's <see cref="PrefixConstraint"/> (or null).
+    /// Generates a continuation of every prompt at once, stepping all rows through one batch; a row leaves the batch when it
+    /// ends. Row i samples with seed <c>Seed + i</c>, so each row equals <see cref="Generate(IDecodingBackend, IReadOnlyList{int}, GenerationOptions, Func{IReadOnlyList{int}, string}?, Action{int}?, PrefixConstraint?)"/>
+    /// of that prompt with that seed. Beam search runs prompt by prompt. <paramref name="onToken"/> receives (row, token);
+    /// <paramref name="prefixes"/>, when given, holds each row's <see cref="PrefixConstraint"/> (or null).
     /// </summary>
-    public static IReadOnlyList<GenerationResult> GenerateBatch<TState>(IBatchedIncrementalModel<TState> model, IReadOnlyList<IReadOnlyList<int>> prompts,
-                                                                       GenerationOptions options, Func<IReadOnlyList<int>, string>? decode = null,
-                                                                       Action<int, int>? onToken = null, IReadOnlyList<PrefixConstraint?>? prefixes = null)
+    public static IReadOnlyList<GenerationResult> GenerateBatch(IDecodingBackend backend, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options,
+                                                               Func<IReadOnlyList<int>, string>? decode = null, Action<int, int>? onToken = null,
+                                                               IReadOnlyList<PrefixConstraint?>? prefixes = null)
     {
-        options.Validate(model.VocabSize);
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(backend.VocabSize);
         if (options.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder", nameof(decode));
         if (prefixes is not null && prefixes.Count != prompts.Count) throw new ArgumentException($"{prefixes.Count} prefixes for {prompts.Count} prompts", nameof(prefixes));
         if (prompts.Count == 0) return [];
         if (options.Beams > 1)
-            return prompts.Select((p, i) => Generate(model, p, options with { Seed = options.Seed + i }, decode, prefix: prefixes?[i])).ToList();
-        (TState state, float[][] logits) = model.StartBatch(prompts);
+            return prompts.Select((p, i) => BeamSearch(backend, p, options with { Seed = options.Seed + i }, decode, prefixes?[i])).ToList();
         var rows = prompts.Select((p, i) => new SequenceSampler(p, options, options.Seed + i, decode, prefixes?[i])).ToArray();
-        var tokens = new int[rows.Length];
+        if (rows.All(r => r.Result is not null)) return rows.Select(r => r.Result!).ToList(); // no tokens asked for: the model is not run
+        using IDecodingBatch batch = backend.OpenBatch();
+        IReadOnlyList<float[]> scores = batch.Add(prompts);
+        List<int> live = Enumerable.Range(0, rows.Length).ToList(); // batch row k is sequence live[k]
         while (true)
         {
-            for (int i = 0; i < rows.Length; ++i)
+            var tokens = new List<int>(live.Count);
+            var keep = new List<int>(live.Count);
+            for (int k = 0; k < live.Count; ++k)
             {
-                if (rows[i].Result is not null) continue;        // finished rows keep stepping with their last token; it is ignored
-                tokens[i] = rows[i].Next(logits[i]);
-                onToken?.Invoke(i, tokens[i]);
+                SequenceSampler row = rows[live[k]];
+                if (row.Result is not null) continue; // a row that ended before its first token (no tokens asked for)
+                int token = row.Next(scores[k]);
+                onToken?.Invoke(live[k], token);
+                if (row.Result is not null) continue;
+                keep.Add(k);
+                tokens.Add(token);
             }
-            if (rows.All(r => r.Result is not null)) return rows.Select(r => r.Result!).ToList();
-            (state, logits) = model.AdvanceBatch(state, tokens);
+            if (keep.Count == 0) return rows.Select(r => r.Result!).ToList();
+            batch.Retain(keep);
+            live = keep.Select(k => live[k]).ToList();
+            scores = batch.Step(tokens);
         }
     }
-}
 
-/// <summary>
-/// One sequence being sampled, one token at a time, from logits the caller computes: penalties, filtering, drawing with its
-/// own seeded generator, and the stop rules. <see cref="Generator"/> drives one per row; a scheduler that batches requests
-/// as they come (rows join and leave between steps) drives one per request, and gets the same tokens.
-/// </summary>
-public sealed class SequenceSampler(IReadOnlyList<int> prompt, GenerationOptions options, int seed, Func<IReadOnlyList<int>, string>? decode = null,
-                                     PrefixConstraint? prefix = null)
-{
-    private string _generatedText = "";
-    private readonly Random _rng = new(seed);
-    private readonly List<int> _history = new(prompt);
-    private readonly List<int> _generated = [];
-    private double _logProb;
-
-    /// <summary>The finished continuation, or null while it goes on.</summary>
-    public GenerationResult? Result { get; private set; } = options.MaxTokens == 0 ? new GenerationResult([], StopReason.MaxTokens, 0) : null;
-
-    /// <summary>The tokens drawn so far.</summary>
-    public IReadOnlyList<int> Generated => _generated;
-
-    /// <summary>Draws the next token from the model's logits and updates <see cref="Result"/> when the sequence ends.</summary>
-    public int Next(float[] logits)
-    {
-        float[] l = (float[])logits.Clone();
-        LogitProcessor.ApplyPenalties(l, _history, options);
-        if (options.EosToken is { } eos && _generated.Count < options.MinTokens) l[eos] = float.NegativeInfinity;
-        prefix?.Mask(l, _generatedText);
-        double[] p = LogitProcessor.Distribution(l, options);
-        int token = LogitProcessor.Sample(p, _rng);
-        _logProb += LogitProcessor.LogProbability(logits, token);
-        if (prefix is not null && _generatedText.Length < prefix.Text.Length) _generatedText += prefix.TextOf([token]);
-        _generated.Add(token);
-        _history.Add(token);
-        if (token == options.EosToken) Result = new GenerationResult(_generated, StopReason.Eos, _logProb);
-        else if (options.StopStrings.Count > 0 && options.StopStrings.Any(s => decode!(_generated).EndsWith(s, StringComparison.Ordinal)))
-            Result = new GenerationResult(_generated, StopReason.StopString, _logProb);
-        else if (_generated.Count >= options.MaxTokens) Result = new GenerationResult(_generated, StopReason.MaxTokens, _logProb);
-        return token;
-    }
-}
-
-public static partial class Generator
-{
-    private sealed record Beam<TState>(List<int> Tokens, TState State, float[] Logits, double Score);
+    private sealed record Beam(List<int> Tokens, double Score);
 
     private static double Normalized(double score, int length, double penalty) => penalty == 0 ? score : score / Math.Pow(Math.Max(1, length), penalty);
 
-    private static GenerationResult BeamSearch<TState>(IIncrementalModel<TState> model, IReadOnlyList<int> prompt, GenerationOptions o,
-                                                       Func<IReadOnlyList<int>, string>? decode, PrefixConstraint? prefix)
+    // Beams are the batch's rows: each step every beam's candidates are scored, the best become the next beams (a beam
+    // that continues in two ways is copied), and the batch steps them all at once.
+    private static GenerationResult BeamSearch(IDecodingBackend backend, IReadOnlyList<int> prompt, GenerationOptions o,
+                                               Func<IReadOnlyList<int>, string>? decode, PrefixConstraint? prefix)
     {
         var rng = new Random(o.Seed);
-        (TState s0, float[] l0) = model.Start(prompt);
-        var beams = new List<Beam<TState>> { new([], s0, l0, 0) };
+        var stops = new StopMatcher(o.StopStrings);
+        using IDecodingBatch batch = backend.OpenBatch();
+        IReadOnlyList<float[]> scores = batch.Add([prompt]);
+        var beams = new List<Beam> { new([], 0) };
         var finished = new List<(List<int> Tokens, double Score, double Normalized, StopReason Reason)>();
         for (int step = 0; step < o.MaxTokens && beams.Count > 0; ++step)
         {
-            var candidates = new List<(Beam<TState> From, int Token, double Score)>();
-            foreach (Beam<TState> beam in beams)
+            var candidates = new List<(int From, int Token, double Score)>();
+            for (int b = 0; b < beams.Count; ++b)
             {
-                float[] l = (float[])beam.Logits.Clone();
+                Beam beam = beams[b];
+                float[] l = (float[])scores[b].Clone();
                 LogitProcessor.ApplyPenalties(l, prompt.Concat(beam.Tokens).ToList(), o);
                 if (o.EosToken is { } eos && beam.Tokens.Count < o.MinTokens) l[eos] = float.NegativeInfinity;
                 prefix?.Mask(l, prefix.TextOf(beam.Tokens));
@@ -183,28 +125,28 @@ public static partial class Generator
                     picks = Enumerable.Range(0, l.Length).Where(t => !double.IsNegativeInfinity(logp[t]))
                         .OrderByDescending(t => logp[t]).ThenBy(t => t).Take(2 * o.Beams);
                 }
-                foreach (int t in picks) candidates.Add((beam, t, beam.Score + logp[t]));
+                foreach (int t in picks) candidates.Add((b, t, beam.Score + logp[t]));
             }
-            var next = new List<Beam<TState>>();
-            foreach ((Beam<TState> from, int token, double score) in candidates.OrderByDescending(c => c.Score).ThenBy(c => c.Token))
+            var next = new List<(int From, Beam Beam, int Token)>();
+            foreach ((int from, int token, double score) in candidates.OrderByDescending(c => c.Score).ThenBy(c => c.Token))
             {
-                var tokens = new List<int>(from.Tokens) { token };
+                var tokens = new List<int>(beams[from].Tokens) { token };
                 bool stop = token == o.EosToken;
                 StopReason reason = StopReason.Eos;
-                if (!stop && o.StopStrings.Count > 0 && decode is not null && o.StopStrings.Any(s => decode(tokens).EndsWith(s, StringComparison.Ordinal)))
-                    (stop, reason) = (true, StopReason.StopString);
+                if (!stop && stops.Any && decode is not null && stops.FindIn(decode(tokens)) >= 0) (stop, reason) = (true, StopReason.StopString);
                 if (stop) finished.Add((tokens, score, Normalized(score, tokens.Count, o.LengthPenalty), reason));
                 else if (next.Count < o.Beams)
                 {
-                    if (step + 1 < o.MaxTokens)
-                    {
-                        (TState s, float[] l) = model.Advance(from.State, token);
-                        next.Add(new Beam<TState>(tokens, s, l, score));
-                    }
+                    if (step + 1 < o.MaxTokens) next.Add((from, new Beam(tokens, score), token));
                     else finished.Add((tokens, score, Normalized(score, tokens.Count, o.LengthPenalty), StopReason.MaxTokens));
                 }
             }
-            beams = next;
+            beams = next.Select(n => n.Beam).ToList();
+            if (beams.Count > 0)
+            {
+                batch.Retain(next.Select(n => n.From).ToList());
+                scores = batch.Step(next.Select(n => n.Token).ToList());
+            }
             // Done when enough hypotheses finished and no live beam can still beat the worst kept one
             // (log-probabilities only fall, so a live beam's normalized score is an optimistic bound only without length penalty).
             if (finished.Count >= o.Beams && o.LengthPenalty == 0)

@@ -49,16 +49,31 @@ public abstract class LanguageModel : IDisposable
     /// <summary>Text of ids (special tokens dropped).</summary>
     public string Decode(IEnumerable<int> ids) => Vocabulary.Decode(ids);
 
+    /// <summary>Where decoding gets the next-token scores: the torch module by default; another engine can stand in
+    /// (<see cref="UseBackend"/>).</summary>
+    public IDecodingBackend Backend { get; private set; } = null!;
+
+    /// <summary>Decodes with <paramref name="backend"/> from now on (it must score the same vocabulary).</summary>
+    public void UseBackend(IDecodingBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        if (Backend is { } current && backend.VocabSize != current.VocabSize)
+            throw new ArgumentException($"the backend scores {backend.VocabSize} tokens, the model {current.VocabSize}", nameof(backend));
+        Backend = backend;
+    }
+
     /// <summary>One continuation of <paramref name="prompt"/> (ids); <paramref name="onToken"/> receives each token as it comes.</summary>
-    public abstract GenerationResult Generate(IReadOnlyList<int> prompt, GenerationOptions options, Action<int>? onToken = null, PrefixConstraint? prefix = null);
+    public GenerationResult Generate(IReadOnlyList<int> prompt, GenerationOptions options, Action<int>? onToken = null, PrefixConstraint? prefix = null) =>
+        Generator.Generate(Backend, prompt, options, ids => Decode(ids), onToken, prefix);
 
     /// <summary>Continuations of every prompt, stepped together as one batch (row i samples with seed Seed + i), each
     /// optionally made to start with a text (<paramref name="prefixes"/>, for token healing).</summary>
-    public abstract IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options,
-                                                                  IReadOnlyList<PrefixConstraint?>? prefixes = null);
+    public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options,
+                                                         IReadOnlyList<PrefixConstraint?>? prefixes = null) =>
+        Generator.GenerateBatch(Backend, prompts, options, ids => Decode(ids), prefixes: prefixes);
 
     /// <summary>An empty batch for decoding many sequences that join and leave between steps (continuous batching; a server's scheduler).</summary>
-    public abstract IDecodingBatch OpenBatch();
+    public IDecodingBatch OpenBatch() => Backend.OpenBatch();
 
     private string[]? _tokenTexts;
 
@@ -135,17 +150,10 @@ public abstract class LanguageModel : IDisposable
             LmTrainer.Evaluate(model, Sequences(texts), Chars(texts), Vocabulary.PadId, batchSize ?? 32);
     }
 
-    private abstract class Typed<TState>(Module module, IContinuousBatchModel<TState> model, Vocabulary vocab, bool promptsStartWithSos, string source)
-        : LanguageModel(module, vocab, promptsStartWithSos, source)
+    private abstract class Typed<TState> : LanguageModel
     {
-        public override GenerationResult Generate(IReadOnlyList<int> prompt, GenerationOptions options, Action<int>? onToken = null, PrefixConstraint? prefix = null) =>
-            Generator.Generate(model, prompt, options, ids => Decode(ids), onToken, prefix);
-
-        public override IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options,
-                                                                      IReadOnlyList<PrefixConstraint?>? prefixes = null) =>
-            Generator.GenerateBatch(model, prompts, options, ids => Decode(ids), prefixes: prefixes);
-
-        public override IDecodingBatch OpenBatch() => new DecodingBatch<TState>(model);
+        protected Typed(Module module, IContinuousBatchModel<TState> model, Vocabulary vocab, bool promptsStartWithSos, string source)
+            : base(module, vocab, promptsStartWithSos, source) => UseBackend(DecodingBackend.Of(model));
 
         protected int[][] Sequences(IReadOnlyList<string> texts)
         {
