@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Slovo.Import;
 using Slovo.Encoders;
 using Slovo.Retrieval;
 using Slovo.Tokenizers.Serialization;

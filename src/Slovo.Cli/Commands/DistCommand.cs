@@ -12,21 +12,6 @@ namespace Slovo.Cli.Commands;
 /// </summary>
 internal static class DistCommand
 {
-    /// <summary>The environment of one worker, as torchrun sets it.</summary>
-    internal sealed record WorkerEnvironment(int Rank, int LocalRank, int WorldSize, string MasterAddress, int MasterPort)
-    {
-        /// <summary>The worker this process is, from the environment; null when WORLD_SIZE is absent.</summary>
-        public static WorkerEnvironment? Current()
-        {
-            if (Environment.GetEnvironmentVariable("WORLD_SIZE") is not { } world) return null;
-            int Int(string name, string? text) => int.TryParse(text, out int v) ? v
-                : throw new UsageException($"{name}='{text}' is not a number; run the command under 'slovo launch', which sets it");
-            return new WorkerEnvironment(Int("RANK", Environment.GetEnvironmentVariable("RANK")), Int("LOCAL_RANK", Environment.GetEnvironmentVariable("LOCAL_RANK") ?? "0"),
-                                         Int("WORLD_SIZE", world), Environment.GetEnvironmentVariable("MASTER_ADDR") ?? "127.0.0.1",
-                                         Int("MASTER_PORT", Environment.GetEnvironmentVariable("MASTER_PORT") ?? "29500"));
-        }
-    }
-
     public static Command LaunchCommand()
     {
         var nproc = Opt.Int("--nproc", "worker processes on this node", 2, min: 1);
@@ -99,12 +84,8 @@ internal static class DistCommand
                 var info = new ProcessStartInfo(host) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
                 info.ArgumentList.Add(cli);
                 foreach (string a in args) info.ArgumentList.Add(a);
-                info.Environment["RANK"] = rank.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                info.Environment["LOCAL_RANK"] = local.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                info.Environment["LOCAL_WORLD_SIZE"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                info.Environment["WORLD_SIZE"] = world.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                info.Environment["MASTER_ADDR"] = address;
-                info.Environment["MASTER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                foreach ((string name, string value) in new WorkerEnvironment(rank, local, world, address, port).Variables(localWorldSize: n))
+                    info.Environment[name] = value;
                 var process = new Process { StartInfo = info };
                 var tail = new Queue<string>();
                 string prefix = world > 1 ? $"[rank {rank}] " : "";

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Slovo.Import;
 using Slovo.Cli.CommandLine;
 using Slovo.Embeddings;
 using Slovo.Encoders;

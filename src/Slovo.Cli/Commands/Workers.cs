@@ -19,7 +19,7 @@ internal static class Workers
 
     /// <summary>The default of --threads: this machine's cores shared among the workers on it (all of them outside a job).</summary>
     public static int DefaultThreads =>
-        Math.Max(1, Environment.ProcessorCount / Math.Max(1, int.TryParse(Environment.GetEnvironmentVariable("LOCAL_WORLD_SIZE"), out int n) ? n : 1));
+        Math.Max(1, Environment.ProcessorCount / Math.Max(1, int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.LocalWorldSizeVariable), out int n) ? n : 1));
 
     /// <summary>
     /// The job's process group when this process is one of several workers (null when run alone or in a job of one); ranks
@@ -27,7 +27,7 @@ internal static class Workers
     /// </summary>
     public static ProcessGroup? Join(Device device)
     {
-        if (DistCommand.WorkerEnvironment.Current() is not { WorldSize: > 1 } env) return null;
+        if (WorkerEnvironment.Current() is not { WorldSize: > 1 } env) return null;
         if (device.Type != DeviceType.CPU)
             throw new UsageException($"data-parallel training runs on the CPU over Gloo (this build has no NCCL for {device}); drop --device under 'slovo launch'");
         ProcessGroup group = ProcessGroup.Init(Backend.Gloo, env.Rank, env.WorldSize, env.MasterAddress, env.MasterPort, JoinTimeout);

@@ -7,9 +7,9 @@ namespace Slovo.Torch.Serialization;
 /// <summary>What kind of model an archive holds: its format tag, a name for messages and the command that makes one.</summary>
 /// <param name="Format">The tag stored under <c>format</c>, e.g. <c>slovo-rnn-lm</c>.</param>
 /// <param name="Description">What it is, for messages: "language model".</param>
-/// <param name="TrainCommand">How a user makes one: "slovo lm train".</param>
+/// <param name="Remedy">What a user does to get one, said at the end of an error (e.g. how to train one).</param>
 /// <param name="FileName">The file name inside a run folder.</param>
-public sealed record ModelArchiveKind(string Format, string Description, string TrainCommand, string FileName = "model.safetensors");
+public sealed record ModelArchiveKind(string Format, string Description, string Remedy, string FileName = "model.safetensors");
 
 /// <summary>An archive's content while it is being read: typed options, the other metadata fields, and the tensors.</summary>
 public sealed class ModelArchiveContent<TOptions>
@@ -64,8 +64,8 @@ public static class ModelArchive
     public static T Load<TOptions, T>(string path, ModelArchiveKind kind, Func<ModelArchiveContent<TOptions>, T> build, JsonSerializerOptions? json = null)
     {
         if (Directory.Exists(path)) path = Path.Combine(path, kind.FileName);
-        if (!File.Exists(path)) throw new FileNotFoundException($"no {kind.Description} at {Path.GetFullPath(path)}; train one with '{kind.TrainCommand}'", path);
-        string fix = $"give a file written by '{kind.TrainCommand}'";
+        if (!File.Exists(path)) throw new FileNotFoundException($"no {kind.Description} at {Path.GetFullPath(path)}; {kind.Remedy}", path);
+        string fix = kind.Remedy;
         return Read(path, "model file", fix, (tensors, meta) =>
         {
             string? format = meta.GetValueOrDefault(FormatField);
@@ -153,13 +153,11 @@ public static class ModelArchive
                 throw new InvalidDataException($"{path} was written with other model or training settings ({meta.GetValueOrDefault(SettingsField)}); resume with the same options");
             if (check?.Invoke(meta) is string reason) throw new InvalidDataException($"{path} {reason}");
             TState state = Field<TState>(path, meta, StateField, Fix, json);
-            model.LoadStateDict(Prefixed(tensors, ModelPrefix));
-            optimizer.LoadStateDict(Prefixed(tensors, OptimizerPrefix), meta.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
+            model.LoadStateDict(TensorDictionary.Prefixed(tensors, ModelPrefix));
+            optimizer.LoadStateDict(TensorDictionary.Prefixed(tensors, OptimizerPrefix), meta.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value));
             return state;
         });
     }
 
-    private static Dictionary<string, Tensor> Prefixed(Dictionary<string, Tensor> all, string prefix) =>
-        all.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
 }

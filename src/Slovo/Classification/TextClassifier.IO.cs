@@ -11,7 +11,7 @@ public sealed partial class TextClassifier
     private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
     /// <summary>The model file of a classifier run (<c>model.safetensors</c> of a run folder).</summary>
-    public static readonly ModelArchiveKind Archive = new("slovo-text-classifier", "text classifier", "slovo classify train");
+    public static readonly ModelArchiveKind Archive = new("slovo-text-classifier", "text classifier", "train one with 'slovo classify train'");
 
     /// <summary>Writes the model, its settings, <paramref name="vocabulary"/> and the text length it reads to one safetensors file (atomically).</summary>
     public void Save(string path, Vocabulary vocabulary, int maxLength)

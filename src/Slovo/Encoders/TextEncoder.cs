@@ -2,6 +2,7 @@ using Slovo.Tokenizers;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Retrieval;
 using Slovo.Torch;
+using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
 using Slovo.Training;
 
@@ -129,7 +130,7 @@ public sealed class TextEncoder : IDisposable
         using var opt = new AdamW(Model.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: Model.NoWeightDecayParameters());
         using var loop = new TrainingLoop(Model, opt, o) { OnProgress = onStep };
         new ShuffledLossTask(pairs.Count, o.BatchSize, o.Seed, batch =>
-            NtXent.Loss(MeanPooled(batch.Select(i => pairs[i].A).ToList()), MeanPooled(batch.Select(i => pairs[i].B).ToList()), o.Temperature), minLastBatch: 2).Run(loop);
+            Losses.NtXent(MeanPooled(batch.Select(i => pairs[i].A).ToList()), MeanPooled(batch.Select(i => pairs[i].B).ToList()), o.Temperature), minLastBatch: 2).Run(loop);
         Model.Eval();
     }
 

@@ -69,7 +69,7 @@ public sealed class GptTrainer
     private static readonly JsonSerializerOptions Json = new();
 
     /// <summary>The checkpoint of a GPT run.</summary>
-    public static readonly ModelArchiveKind CheckpointArchive = new("slovo-gpt-lm-checkpoint", "GPT language-model run", "slovo lm train --model gpt", RunFolder.CheckpointFile);
+    public static readonly ModelArchiveKind CheckpointArchive = new("slovo-gpt-lm-checkpoint", "GPT language-model run", "train one with 'slovo lm train --model gpt'", RunFolder.CheckpointFile);
 
     /// <summary>Called after every batch.</summary>
     public Action<TrainingProgress>? OnStep { get; init; }

@@ -90,7 +90,7 @@ public sealed class LmTrainer
     public ProcessGroup? Group { get; init; }
 
     /// <summary>The checkpoint of a language-model run.</summary>
-    public static readonly ModelArchiveKind CheckpointArchive = new("slovo-rnn-lm-checkpoint", "language-model run", "slovo lm train", RunFolder.CheckpointFile);
+    public static readonly ModelArchiveKind CheckpointArchive = new("slovo-rnn-lm-checkpoint", "language-model run", "train one with 'slovo lm train'", RunFolder.CheckpointFile);
 
     /// <summary>
     /// Trains <paramref name="model"/> on <paramref name="train"/> (id sequences SOS … EOS). <paramref name="validChars"/>

@@ -84,7 +84,7 @@ public sealed class RnnLanguageModel : Module, IContinuousBatchModel<(Tensor H, 
     private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
     /// <summary>The model file of a recurrent language model (<c>model.safetensors</c> of a run folder).</summary>
-    public static readonly ModelArchiveKind Archive = new("slovo-rnn-lm", "language model", "slovo lm train");
+    public static readonly ModelArchiveKind Archive = new("slovo-rnn-lm", "language model", "train one with 'slovo lm train'");
 
     /// <summary>Writes the model and <paramref name="vocabulary"/> to one safetensors file (atomically) that <see cref="Load"/> reads.</summary>
     public void Save(string path, Vocabulary vocabulary)

@@ -38,7 +38,7 @@ public sealed record DssmOptions : TrainingOptions
 
 /// <summary>
 /// A DSSM-like sentence encoder: a bag of features (words, optionally word bigrams and character trigrams) summed by an
-/// EmbeddingBag, optionally through an MLP head, trained with <see cref="NtXent"/> on pairs of sentences that mean the
+/// EmbeddingBag, optionally through an MLP head, trained with <see cref="Losses.NtXent"/> on pairs of sentences that mean the
 /// same, with the other sentences of the batch as negatives.
 /// </summary>
 public sealed class DssmModel : IDisposable
@@ -103,7 +103,7 @@ public sealed class DssmModel : IDisposable
         {
             Tensor qa = model.Forward(batch.Select(i => pairs[i].A).ToList());   // (B, D)
             Tensor qb = model.Forward(batch.Select(i => pairs[i].B).ToList());   // (B, D)
-            return NtXent.Loss(qa, qb, options.Temperature);
+            return Losses.NtXent(qa, qb, options.Temperature);
         }, minLastBatch: 2).Run(loop);
         return model;
     }

@@ -6,7 +6,7 @@ using Slovo.Text;
 namespace Slovo.Classification;
 
 /// <summary>The steps every classifier comparison shares: one split and vocabulary for all models, one training per seed.</summary>
-public static class ClassifierExperiment
+internal static class ClassifierExperiment
 {
     /// <summary>Encoded training, validation and (optional) test sets with their vocabulary.</summary>
     public sealed record Data(Vocabulary Vocab, EncodedSet Train, EncodedSet Valid, EncodedSet? Test, int MaxLength);
@@ -36,14 +36,5 @@ public static class ClassifierExperiment
         if (device is { } d) model.To(d);
         ClassifierTrainingResult result = ClassifierTrainer.Train(model, data.Train, data.Valid, training, onEpoch, onBatch);
         return (model, result, found);
-    }
-
-    /// <summary>Mean and sample standard deviation (0 for one value).</summary>
-    public static (double Mean, double Std) MeanStd(IEnumerable<double> values)
-    {
-        double[] v = values.ToArray();
-        double mean = v.Average();
-        double std = v.Length < 2 ? 0 : Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
-        return (mean, std);
     }
 }

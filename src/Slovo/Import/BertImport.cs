@@ -1,6 +1,7 @@
+using Slovo.Encoders;
 using Slovo.Torch;
 
-namespace Slovo.Encoders;
+namespace Slovo.Import;
 
 /// <summary>
 /// A BERT-shaped encoder (BERT, MiniLM) from an ONNX export, as Hugging Face's exporters write them: named initializers for

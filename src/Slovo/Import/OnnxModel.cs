@@ -1,6 +1,6 @@
 using Google.Protobuf;
 
-namespace Slovo.Encoders;
+namespace Slovo.Import;
 
 /// <summary>An ONNX tensor: its name, element type (ONNX TensorProto.DataType), shape and little-endian bytes.</summary>
 public sealed record OnnxTensor(string Name, int DataType, long[] Dims, byte[] Data)

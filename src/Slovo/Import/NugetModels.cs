@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 
-namespace Slovo.Encoders;
+namespace Slovo.Import;
 
 /// <summary>
 /// Models shipped inside NuGet packages: the package is found in the NuGet cache (NUGET_PACKAGES, else ~/.nuget/packages),

@@ -6,7 +6,7 @@ namespace Slovo;
 /// folder, or any folder above them (a checkout at <c>work/main</c> finds <c>work/shared</c>). The CLI, recipes, tests
 /// and benchmarks all look here, so one variable moves them all.
 /// </summary>
-public static class SharedData
+internal static class SharedData
 {
     /// <summary>The environment variable that names the shared folder explicitly.</summary>
     public const string EnvironmentVariable = "SLOVO_SHARED";
