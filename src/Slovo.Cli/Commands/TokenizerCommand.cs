@@ -60,43 +60,26 @@ internal static class TokenizerCommand
     private static int Train(string[] files, string outPath, string kind, int vocabSize, long minFrequency, string[]? specialsGiven, int limitAlphabet,
                              bool lowercase, bool nfkc, string? template)
     {
-        TokenizerModel kindOf = s_models[kind];
-        string[] specials = specialsGiven is { Length: > 0 } ? specialsGiven
-            : kindOf switch { TokenizerModel.ByteLevelBpe => ["<|endoftext|>"], TokenizerModel.Unigram => ["<unk>", "<pad>"], _ => ["[UNK]", "[PAD]"] };
-        var steps = new List<INormalizer>();
-        if (nfkc) steps.Add(new UnicodeNormalizer(NormalizationForm.FormKC));
-        if (lowercase) steps.Add(new LowercaseNormalizer());
-        INormalizer? normalizer = steps.Count == 0 ? null : steps.Count == 1 ? steps[0] : new SequenceNormalizer(steps);
-        string? unk = kindOf == TokenizerModel.ByteLevelBpe || specials.Length == 0 ? null : specials[0];
-        if (kindOf == TokenizerModel.WordPiece && unk is null) throw new UsageException("wordpiece needs an unknown token in --special-tokens");
-        (IModel model, ITrainer trainer) = Ui.Run(view =>
+        TokenizerModel model = s_models[kind];
+        Tokenizer tokenizer = Ui.Run(view =>
         {
-            ProgressBar merge = null!;
-            IProgress<TrainerProgress> progress = new SyncProgress<TrainerProgress>(p => merge.Report(kindOf == TokenizerModel.Unigram
-                ? Math.Max(0, vocabSize - Math.Max(0, p.Done - p.Total)) // unigram counts pieces down to the target
-                : p.Done, kindOf == TokenizerModel.Unigram ? "pieces" : "tokens"));
-            ITrainer trainer = Trainers.Create(kindOf, new BpeTrainerOptions
-            {
-                VocabSize = vocabSize, MinFrequency = minFrequency, SpecialTokens = specials, UnkToken = unk ?? (kindOf == TokenizerModel.Unigram ? "<unk>" : null),
-                LimitAlphabet = limitAlphabet > 0 ? limitAlphabet : null, Progress = progress,
-            });
             ProgressBar count = view.Bar("count", 100);
-            Dictionary<string, long> counts = WordCounter.CountFiles(files, normalizer, trainer.PreTokenizer,
-                progress: new SyncProgress<TrainerProgress>(p => count.Report(p.Total == 0 ? 0 : p.Done * 100 / p.Total, "% of the bytes")));
-            count.Report(100, $"{counts.Count:N0} distinct words");
-            merge = view.Bar("train", vocabSize);
-            IModel trained = trainer.Train(counts);
-            merge.Report(vocabSize, "tokens");
-            return (trained, trainer);
+            ProgressBar? merge = null;
+            var options = new TokenizerTrainingOptions
+            {
+                Model = model, VocabSize = vocabSize, MinFrequency = minFrequency, SpecialTokens = specialsGiven ?? [], LimitAlphabet = limitAlphabet > 0 ? limitAlphabet : null,
+                Lowercase = lowercase, Nfkc = nfkc, Template = template,
+                Progress = new SyncProgress<TrainerProgress>(p => (merge ??= view.Bar("train", vocabSize)).Report(model == TokenizerModel.Unigram
+                    ? Math.Max(0, vocabSize - Math.Max(0, p.Done - p.Total)) // unigram counts pieces down to the target
+                    : p.Done, model == TokenizerModel.Unigram ? "pieces" : "tokens")),
+            };
+            if (model == TokenizerModel.WordPiece && options.Unknown is null) throw new UsageException("wordpiece needs an unknown token in --special-tokens");
+            Tokenizer trained = TokenizerTrainer.TrainFiles(files, options,
+                new SyncProgress<TrainerProgress>(p => count.Report(p.Total == 0 ? 0 : p.Done * 100 / p.Total, "% of the bytes")));
+            count.Report(100, "counted");
+            (merge ??= view.Bar("train", vocabSize)).Report(vocabSize, "tokens");
+            return trained;
         });
-        var added = specials.Select(s => new AddedToken(s, model.TokenToId(s)!.Value)).ToList();
-        var tokenizer = new Tokenizer(model, added)
-        {
-            Normalizer = normalizer,
-            PreTokenizer = trainer.PreTokenizer,
-            Decoder = trainer.Decoder,
-            PostProcessor = string.IsNullOrEmpty(template) ? null : TemplateProcessing.Parse(template, added.ToDictionary(a => a.Content, a => a.Id)),
-        };
         TokenizerJson.Save(tokenizer, outPath);
         Console.WriteLine($"wrote {outPath}: {kind}, {tokenizer.VocabSize:N0} tokens");
         return 0;

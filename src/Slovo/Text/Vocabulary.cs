@@ -287,44 +287,28 @@ public sealed class SubwordVocabulary : Vocabulary
 
     /// <summary>Trains a byte-level BPE (GPT-2 split, lossless on any text) of <paramref name="vocabSize"/> tokens,
     /// the four special tokens included.</summary>
-    public static SubwordVocabulary TrainByteLevelBpe(IEnumerable<string> texts, int vocabSize, IProgress<TrainerProgress>? progress = null)
-    {
-        var pre = new ByteLevelPreTokenizer();
-        var counter = new WordCounter(null, pre);
-        foreach (string t in texts) counter.Add(t);
-        string[] specials = [Pad, Sos, Eos, Unk];
-        Bpe model = BpeTrainer.Train(counter.Counts, new BpeTrainerOptions
+    public static SubwordVocabulary TrainByteLevelBpe(IEnumerable<string> texts, int vocabSize, IProgress<TrainerProgress>? progress = null) =>
+        new(TokenizerTrainer.Train(texts, new TokenizerTrainingOptions
         {
-            VocabSize = vocabSize, MinFrequency = 2, SpecialTokens = specials, ByteLevelAlphabet = true, Progress = progress,
-        });
-        var added = specials.Select(s => new AddedToken(s, model.TokenToId(s)!.Value)).ToList();
-        return new SubwordVocabulary(new Tokenizer(model, added) { PreTokenizer = pre, Decoder = new ByteLevelDecoder() });
-    }
+            Model = TokenizerModel.ByteLevelBpe, VocabSize = vocabSize, MinFrequency = 2, SpecialTokens = [Pad, Sos, Eos, Unk], Progress = progress,
+        }));
 
     /// <summary>
     /// Trains a subword tokenizer of kind <paramref name="model"/> on words split at whitespace and punctuation;
     /// <paramref name="vocabSize"/> counts the four special tokens.
     /// </summary>
-    public static SubwordVocabulary Train(IEnumerable<string> texts, SubwordModel model, int vocabSize, bool lowercase = true, IProgress<TrainerProgress>? progress = null)
-    {
-        string[] specials = [Pad, Sos, Eos, Unk];
-        ITrainer trainer = Trainers.Create(model switch
+    public static SubwordVocabulary Train(IEnumerable<string> texts, SubwordModel model, int vocabSize, bool lowercase = true, IProgress<TrainerProgress>? progress = null) =>
+        new(TokenizerTrainer.Train(texts, new TokenizerTrainingOptions
         {
-            SubwordModel.Bpe => TokenizerModel.Bpe,
-            SubwordModel.WordPiece => TokenizerModel.WordPiece,
-            SubwordModel.Unigram => TokenizerModel.Unigram,
-            _ => throw new ArgumentOutOfRangeException(nameof(model), model, "unknown subword model"),
-        }, new BpeTrainerOptions { VocabSize = vocabSize, MinFrequency = 2, SpecialTokens = specials, UnkToken = Unk, Progress = progress });
-        INormalizer? normalizer = lowercase ? new LowercaseNormalizer() : null;
-        var counter = new WordCounter(normalizer, trainer.PreTokenizer);
-        foreach (string t in texts) counter.Add(t);
-        IModel trained = trainer.Train(counter.Counts);
-        var added = specials.Select(s => new AddedToken(s, trained.TokenToId(s)!.Value)).ToList();
-        return new SubwordVocabulary(new Tokenizer(trained, added)
-        {
-            Normalizer = normalizer, PreTokenizer = trainer.PreTokenizer, Decoder = trainer.Decoder ?? new SpaceJoinDecoder(),
-        });
-    }
+            Model = model switch
+            {
+                SubwordModel.Bpe => TokenizerModel.Bpe,
+                SubwordModel.WordPiece => TokenizerModel.WordPiece,
+                SubwordModel.Unigram => TokenizerModel.Unigram,
+                _ => throw new ArgumentOutOfRangeException(nameof(model), model, "unknown subword model"),
+            },
+            VocabSize = vocabSize, MinFrequency = 2, SpecialTokens = [Pad, Sos, Eos, Unk], UnkToken = Unk, Lowercase = lowercase, Progress = progress,
+        }));
 
     /// <inheritdoc />
     public override int[] Encode(string text) => Tokenizer.Encode(text, addSpecialTokens: false).Ids.ToArray();
