@@ -73,7 +73,7 @@ internal static class LmBench
         var valid = train.Take(2).ToList();
         string path = Path.Combine(Path.GetTempPath(), $"slovo-bench-lm-{Environment.ProcessId}.txt");
         File.WriteAllLines(path, train.Select(s => string.Join(' ', s)));
-        var options = new LmTrainingOptions { Epochs = 1, Patience = 0, BatchSize = batch, Bptt = bptt, LearningRate = 2e-3, Clip = 1.0 };
+        var options = new RecurrentLmTrainingOptions { Epochs = 1, Patience = 0, BatchSize = batch, Bptt = bptt, LearningRate = 2e-3, Clip = 1.0 };
         var modelOptions = new RnnLanguageModelOptions { VocabSize = Vocab, EmbeddingSize = Emb, HiddenSize = Hidden, Dropout = 0.2 };
         var vocab = new WordVocabulary([Vocabulary.Pad, Vocabulary.Sos, Vocabulary.Eos, Vocabulary.Unk, .. Enumerable.Range(4, Vocab - 4).Select(i => $"w{i}")], lowercase: false);
         using Peer torch = Peer.Start(python, peerScript);
@@ -86,7 +86,7 @@ internal static class LmBench
                 LibTorch.ManualSeed(0);
                 using var model = new RnnLanguageModel(modelOptions);
                 var sw = Stopwatch.StartNew();
-                LmTrainingResult result = new LmTrainer().Train(model, vocab, train, valid, 100, options);
+                LmTrainingResult result = new RecurrentLmTrainer().Train(model, vocab, train, valid, 100, options);
                 double s = sw.Elapsed.TotalSeconds;
                 long tokens = train.Sum(x => x.Length - 1L);
                 string[] answer = torch.Ask($"lm_train {path} {Vocab} {Emb} {Hidden} {batch} {bptt} {threads}").Split(' ');
@@ -102,7 +102,7 @@ internal static class LmBench
         double a = Rounds.Median(slovo), b = Rounds.Median(peer);
         Console.WriteLine($"(i) one training epoch of the word LSTM LM (vocab {Vocab}, emb {Emb}, hidden {Hidden}, dropout 0.2): {sequences} texts of 42-252 tokens,");
         Console.WriteLine($"    batch {batch} bucketed by length, truncated back-propagation every {bptt} tokens, clip 1.0, Adam; {threads} threads; median of {rounds} alternating rounds");
-        Console.WriteLine($"    Slovo (LmTrainer.Train, validation included) {a:N0} tokens/s");
+        Console.WriteLine($"    Slovo (RecurrentLmTrainer.Train, validation included) {a:N0} tokens/s");
         Console.WriteLine($"    PyTorch (the same loop in Python)            {b:N0} tokens/s");
         Console.WriteLine($"    throughput ratio Slovo/PyTorch = {a / b:F2} (target >= 1.0)");
     }

@@ -18,7 +18,7 @@ public interface IRecipeRun
 }
 
 /// <summary>One recurrent model of a recipe: its settings and what was measured.</summary>
-public sealed record LmRun(string Name, RnnLanguageModelOptions Model, LmTrainingOptions Training) : IRecipeRun
+public sealed record LmRun(string Name, RnnLanguageModelOptions Model, RecurrentLmTrainingOptions Training) : IRecipeRun
 {
     public long Parameters { get; set; }
     public LmTrainingResult? Result { get; set; }
@@ -42,7 +42,7 @@ public static class LmRecipe
     /// </summary>
     public static RnnLanguageModel Train(LmRun run, LmDataset data, string runDir, Action<RnnLanguageModel>? init = null)
     {
-        var trainer = new LmTrainer { OnStep = Progress(run.Name, 15), OnEpoch = EpochLine(run.Name) };
+        var trainer = new RecurrentLmTrainer { OnStep = Progress(run.Name, 15), OnEpoch = EpochLine(run.Name) };
         return Resumable(run.Name, data, runDir, RunFolder.CheckpointFile, () => new RnnLanguageModel(run.Model), run.Training.Seed, init,
             (model, resume) => (model.ParameterCount(), trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, run.Training, runDir, resume)),
             (parameters, result) => (run.Parameters, run.Result) = (parameters, result));

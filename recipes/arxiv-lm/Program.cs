@@ -24,7 +24,7 @@ LmDataset chars = LmDataset.Create(texts, validFraction, seed, part => CharVocab
 Console.WriteLine($"{texts.Count} abstracts: {words.TrainTexts.Count} train / {words.ValidTexts.Count} validation; " +
                   $"word vocabulary {words.Vocab.Size:N0} (min count 3), {words.TrainTokens:N0} training tokens; {chars.Vocab.Size} characters");
 
-var wordTraining = new LmTrainingOptions { Epochs = 6, Patience = 1, BatchSize = 32, Bptt = 128, LearningRate = 2e-3, Seed = seed };
+var wordTraining = new RecurrentLmTrainingOptions { Epochs = 6, Patience = 1, BatchSize = 32, Bptt = 128, LearningRate = 2e-3, Seed = seed };
 RnnLanguageModelOptions Word(RecurrentKind kind, int emb = 128) => new()
 {
     VocabSize = words.Vocab.Size, Kind = kind, EmbeddingSize = emb, HiddenSize = 128, Layers = 1, Dropout = 0.2, PadId = words.Vocab.PadId,
@@ -38,7 +38,7 @@ var wordRuns = new List<LmRun>
 };
 var charRun = new LmRun("char LSTM",
     new RnnLanguageModelOptions { VocabSize = chars.Vocab.Size, Kind = RecurrentKind.Lstm, EmbeddingSize = 32, HiddenSize = 384, Layers = 2, Dropout = 0.15, PadId = chars.Vocab.PadId },
-    new LmTrainingOptions { Epochs = 15, Patience = 2, BatchSize = 16, Bptt = 100, LearningRate = 3e-3, Schedule = LearningRateSchedule.Cosine, MinLearningRate = 3e-4, Seed = seed });
+    new RecurrentLmTrainingOptions { Epochs = 15, Patience = 2, BatchSize = 16, Bptt = 100, LearningRate = 3e-3, Schedule = LearningRateSchedule.Cosine, MinLearningRate = 3e-4, Seed = seed });
 
 var glove = KeyedVectors.LoadGlove(Path.Combine(shared, "glove", "glove.6B.100d.top50k.txt"));
 RnnLanguageModel? wordLstm = null;

@@ -57,10 +57,10 @@ LmDataset charData = LmDataset.Create(texts, 0.1, seed, part => CharVocabulary.B
 LmDataset bpeData = LmDataset.Create(texts, 0.1, seed, vocab: bpe);
 var charRun = new LmRun("char LSTM",
     new RnnLanguageModelOptions { VocabSize = charData.Vocab.Size, Kind = RecurrentKind.Lstm, EmbeddingSize = 32, HiddenSize = 256, Dropout = 0.1, PadId = charData.Vocab.PadId },
-    new LmTrainingOptions { Epochs = 12, Patience = 1, BatchSize = 32, Bptt = 200, LearningRate = 3e-3, Seed = seed });
+    new RecurrentLmTrainingOptions { Epochs = 12, Patience = 1, BatchSize = 32, Bptt = 200, LearningRate = 3e-3, Seed = seed });
 var bpeRun = new LmRun($"BPE-{chosen} LSTM",
     new RnnLanguageModelOptions { VocabSize = bpe.Size, Kind = RecurrentKind.Lstm, EmbeddingSize = 128, HiddenSize = 256, Dropout = 0.2, PadId = bpe.PadId },
-    new LmTrainingOptions { Epochs = 12, Patience = 1, BatchSize = 32, Bptt = 128, LearningRate = 2e-3, Seed = seed });
+    new RecurrentLmTrainingOptions { Epochs = 12, Patience = 1, BatchSize = 32, Bptt = 128, LearningRate = 2e-3, Seed = seed });
 RnnLanguageModel charModel = LmRecipe.Train(charRun, charData, Path.Combine(runs, "char-LSTM"));
 RnnLanguageModel bpeModel = LmRecipe.Train(bpeRun, bpeData, Path.Combine(runs, "bpe-LSTM"));
 
@@ -96,7 +96,7 @@ for (int i = 1; i <= SearchTrials; ++i)
         using var probe = new RnnLanguageModel(shape);
         size = probe.ParameterCount();
     } while (size > ParameterBudget);
-    var run = new LmRun($"LSTM trial {i}", shape, new LmTrainingOptions { Epochs = TrialEpochs, Patience = 0, BatchSize = 32, Bptt = 128, LearningRate = LogUniform(1e-3, 6e-3), Seed = seed });
+    var run = new LmRun($"LSTM trial {i}", shape, new RecurrentLmTrainingOptions { Epochs = TrialEpochs, Patience = 0, BatchSize = 32, Bptt = 128, LearningRate = LogUniform(1e-3, 6e-3), Seed = seed });
     LmRecipe.Train(run, bpeData, Path.Combine(runs, "search", $"lstm-{i}")).Dispose();
     trials.Add(("LSTM", $"{shape.Layers} × {shape.HiddenSize}, embedding {shape.EmbeddingSize}", shape.Dropout, run.Training.LearningRate, run));
 }

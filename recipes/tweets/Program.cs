@@ -58,7 +58,7 @@ double CurveRouge(LanguageModel lm) =>
 int epochs = quick ? 1 : 3;
 var lstmRun = new LmRun("LSTM",
     new RnnLanguageModelOptions { VocabSize = bpe.Size, Kind = RecurrentKind.Lstm, EmbeddingSize = 256, HiddenSize = quick ? 128 : 512, Dropout = 0.2, PadId = bpe.PadId },
-    new LmTrainingOptions { Epochs = epochs, Patience = 1, BatchSize = 64, Bptt = 64, LearningRate = 2e-3, Seed = seed });
+    new RecurrentLmTrainingOptions { Epochs = epochs, Patience = 1, BatchSize = 64, Bptt = 64, LearningRate = 2e-3, Seed = seed });
 string lstmDir = Path.Combine(runs, "lstm");
 var lstmCurve = new RougeCurve(Path.Combine(lstmDir, "rouge_curve.json"));
 RnnLanguageModel lstm = TrainLstm();
@@ -66,7 +66,7 @@ RnnLanguageModel TrainLstm()
 {
     // LmRecipe.Train with an epoch hook: the model in training is wrapped (not owned) to complete the curve tweets.
     RnnLanguageModel? live = null;
-    var trainer = new LmTrainer
+    var trainer = new RecurrentLmTrainer
     {
         OnStep = LmRecipe.Progress("LSTM", 30),
         OnEpoch = e =>
@@ -188,7 +188,7 @@ readme.AppendLine(CultureInfo.InvariantCulture, $"""
 
     **Models** (about the same size, trained here from scratch on the same tokens):
     - LSTM: embeddings 256, one layer of {lstmRun.Model.HiddenSize}, dropout 0.2, {lstmRun.Parameters:N0} parameters; Adam 2e-3, batches of 64 tweets, early
-      stopping on validation loss (`LmTrainer`). Best epoch {lstmRun.Result.BestEpoch} of {lstmRun.Result.History.Count}: perplexity {lstmRun.Result.BestValid.Perplexity:F2} per token, {lstmRun.Result.BestValid.BitsPerChar:F3} bits/char, {lstmRun.Result.Seconds / 60:F1} min.
+      stopping on validation loss (`RecurrentLmTrainer`). Best epoch {lstmRun.Result.BestEpoch} of {lstmRun.Result.History.Count}: perplexity {lstmRun.Result.BestValid.Perplexity:F2} per token, {lstmRun.Result.BestValid.BitsPerChar:F3} bits/char, {lstmRun.Result.Seconds / 60:F1} min.
     - GPT: {gptConfig.Layers} blocks of width {gptConfig.Width}, {gptConfig.Heads} heads, context 64, dropout {gptConfig.ResidualDropout}, {gpt.ParameterCount():N0} parameters; AdamW {gptTraining.LearningRate} with {gptTraining.WarmupSteps} warm-up steps and a
       cosine to {gptTraining.MinLearningRate} over {gptTraining.Epochs} epochs, batches of {gptTraining.BatchSize} tweets, one per row from its start and padded (`GptTrainer`, `GptRows.PerText`, `--rows texts`), so that it
       learns tweets as a completion reads them and its perplexity is per tweet like the LSTM's. Best epoch {gptResult.BestEpoch} of {gptResult.History.Count}: perplexity {gptResult.BestValid.Perplexity:F2} per token, {gptResult.BestValid.BitsPerChar:F3} bits/char, {gptResult.Seconds / 60:F1} min.

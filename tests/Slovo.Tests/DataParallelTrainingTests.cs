@@ -55,12 +55,12 @@ public class DataParallelTrainingTests
     {
         LmDataset d = LmTrainingTests.Words();
         // Batches of 5 sequences (dealt 3 + 2), windows of 4 positions: 10 optimizer steps over one epoch, padding included.
-        var o = new LmTrainingOptions { Epochs = 1, BatchSize = 5, Bptt = 4, LearningRate = 0.003, Patience = 0, Seed = 2, CheckpointEvery = 1000 };
+        var o = new RecurrentLmTrainingOptions { Epochs = 1, BatchSize = 5, Bptt = 4, LearningRate = 0.003, Patience = 0, Seed = 2, CheckpointEvery = 1000 };
         float[] single;
         LmTrainingResult alone;
         using (RnnLanguageModel m = Lstm(d))
         {
-            alone = new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o);
+            alone = new RecurrentLmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o);
             single = Weights(m);
         }
         Assert.Equal(10, alone.Steps);
@@ -69,7 +69,7 @@ public class DataParallelTrainingTests
         var runs = OnRanks(group =>
         {
             using RnnLanguageModel m = Lstm(d);
-            LmTrainingResult r = new LmTrainer { Group = group }.Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o, dir);
+            LmTrainingResult r = new RecurrentLmTrainer { Group = group }.Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o, dir);
             return (r, Weights(m));
         });
         Assert.Equal(runs[0].Item2, runs[1].Item2);                  // the ranks end with the same weights
@@ -85,7 +85,7 @@ public class DataParallelTrainingTests
 
         // The run's checkpoint says two processes wrote it: one process may not resume it.
         using RnnLanguageModel again = Lstm(d);
-        var e = Assert.Throws<InvalidDataException>(() => new LmTrainer().Train(again, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { Epochs = 2 }, dir, resume: true));
+        var e = Assert.Throws<InvalidDataException>(() => new RecurrentLmTrainer().Train(again, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { Epochs = 2 }, dir, resume: true));
         Assert.Contains("written by a run of 2 process(es) and this one has 1", e.Message);
         Assert.Contains("slovo launch --nproc 2", e.Message);
     }

@@ -1,3 +1,4 @@
+using Slovo.Evaluation;
 using Slovo.Training;
 using Slovo.Generation;
 using Slovo.LanguageModels;

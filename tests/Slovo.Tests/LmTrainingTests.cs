@@ -1,3 +1,4 @@
+using Slovo.Evaluation;
 using Slovo.Training;
 using Slovo.TestSupport;
 using Slovo.Generation;
@@ -122,8 +123,8 @@ public class LmTrainingTests
     {
         LmDataset d = Words();
         using RnnLanguageModel model = NewModel(d, RecurrentKind.Gru);
-        LmEvaluation whole = LmTrainer.Evaluate(model, d.Train, 100, d.Vocab.PadId, batchSize: 4, bptt: 1000);
-        LmEvaluation windows = LmTrainer.Evaluate(model, d.Train, 100, d.Vocab.PadId, batchSize: 3, bptt: 3);
+        LmEvaluation whole = RecurrentLmTrainer.Evaluate(model, d.Train, 100, d.Vocab.PadId, batchSize: 4, bptt: 1000);
+        LmEvaluation windows = RecurrentLmTrainer.Evaluate(model, d.Train, 100, d.Vocab.PadId, batchSize: 3, bptt: 3);
         // By hand: each sequence alone, summed over its targets.
         double nll = 0;
         long tokens = 0;
@@ -159,7 +160,7 @@ public class LmTrainingTests
     {
         LmDataset d = Words();
         RnnLanguageModel NewModel(LmDataset d, int seed = 11) => LmTrainingTests.NewModel(d, seed: seed, layers: layers);
-        var o = new LmTrainingOptions { Epochs = 3, BatchSize = 3, Bptt = 5, LearningRate = 0.01, Patience = 0, Seed = 5, CheckpointEvery = checkpointEvery };
+        var o = new RecurrentLmTrainingOptions { Epochs = 3, BatchSize = 3, Bptt = 5, LearningRate = 0.01, Patience = 0, Seed = 5, CheckpointEvery = checkpointEvery };
         if (cosine) o = o with { Schedule = LearningRateSchedule.Cosine, MinLearningRate = 0.001 };
         string full = Path.Combine(Path.GetTempPath(), "slovo-lm-" + Guid.NewGuid().ToString("N"));
         string killed = full + "-killed";
@@ -169,18 +170,18 @@ public class LmTrainingTests
             LmTrainingResult r1;
             using (RnnLanguageModel m = NewModel(d))
             {
-                r1 = new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o, full);
+                r1 = new RecurrentLmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o, full);
                 expected = Weights(m);
             }
             int checkpoints = 0;
             using (RnnLanguageModel m = NewModel(d))
             {
-                var dying = new LmTrainer { OnCheckpoint = _ => { if (++checkpoints == 2) throw new OperationCanceledException("killed"); } };
+                var dying = new RecurrentLmTrainer { OnCheckpoint = _ => { if (++checkpoints == 2) throw new OperationCanceledException("killed"); } };
                 Assert.Throws<OperationCanceledException>(() => dying.Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o, killed));
             }
             using (RnnLanguageModel m = NewModel(d, seed: 99)) // different initial weights: everything must come from the checkpoint
             {
-                LmTrainingResult r2 = new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o, killed, resume: true);
+                LmTrainingResult r2 = new RecurrentLmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o, killed, resume: true);
                 Assert.Equal(expected, Weights(m));
                 Assert.False(m.Training);
                 Assert.Equal(r1.Steps, r2.Steps);
@@ -189,7 +190,7 @@ public class LmTrainingTests
             // Resuming with other settings is refused with a message that says so.
             using (RnnLanguageModel m = NewModel(d))
             {
-                var e = Assert.Throws<InvalidDataException>(() => new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { LearningRate = 0.02 }, killed, resume: true));
+                var e = Assert.Throws<InvalidDataException>(() => new RecurrentLmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { LearningRate = 0.02 }, killed, resume: true));
                 Assert.Contains("same options", e.Message);
             }
             // More epochs may be asked for when continuing a constant rate; a cosine schedule is shaped by the epoch count, so not there.
@@ -197,16 +198,16 @@ public class LmTrainingTests
             {
                 var longer = o with { Epochs = 4 };
                 if (cosine)
-                    Assert.Contains("same options", Assert.Throws<InvalidDataException>(() => new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, longer, killed, resume: true)).Message);
+                    Assert.Contains("same options", Assert.Throws<InvalidDataException>(() => new RecurrentLmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, longer, killed, resume: true)).Message);
                 else
-                    Assert.Equal(4, new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, longer, killed, resume: true).History.Count);
+                    Assert.Equal(4, new RecurrentLmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, longer, killed, resume: true).History.Count);
             }
             // Continuing a finished run only reloads the best weights; the model must still come back in evaluation mode
             // (dropout off), or greedy generation from it would vary from call to call.
             using (RnnLanguageModel m = NewModel(d))
             {
                 Assert.True(m.Training);
-                new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o, full, resume: true);
+                new RecurrentLmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o, full, resume: true);
                 Assert.False(m.Training);
                 Assert.Equal(expected, Weights(m));
             }
@@ -228,16 +229,16 @@ public class LmTrainingTests
         using RnnLanguageModel model = NewModel(d);
         float[] before = Weights(model);
         // Learning rate 0: validation never improves after the first epoch, so patience 2 stops after epoch 3.
-        LmTrainingResult r = new LmTrainer().Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars,
-            new LmTrainingOptions { Epochs = 10, Patience = 2, LearningRate = 0, BatchSize = 4 });
+        LmTrainingResult r = new RecurrentLmTrainer().Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars,
+            new RecurrentLmTrainingOptions { Epochs = 10, Patience = 2, LearningRate = 0, BatchSize = 4 });
         Assert.True(r.StoppedEarly);
         Assert.Equal(3, r.History.Count);
         Assert.Equal(1, r.BestEpoch);
         Assert.Equal(before, Weights(model));
         // A real learning rate improves on the untrained model.
         using RnnLanguageModel trained = NewModel(d);
-        LmTrainingResult t = new LmTrainer().Train(trained, d.Vocab, d.Train, d.Train, d.TrainTexts.Sum(x => x.Length + 1L),
-            new LmTrainingOptions { Epochs = 15, Patience = 0, LearningRate = 0.02, BatchSize = 4 });
+        LmTrainingResult t = new RecurrentLmTrainer().Train(trained, d.Vocab, d.Train, d.Train, d.TrainTexts.Sum(x => x.Length + 1L),
+            new RecurrentLmTrainingOptions { Epochs = 15, Patience = 0, LearningRate = 0.02, BatchSize = 4 });
         Assert.True(t.BestValid.Loss < r.BestValid.Loss - 1, $"{t.BestValid.Loss} vs {r.BestValid.Loss}");
     }
 
@@ -247,8 +248,8 @@ public class LmTrainingTests
         LmDataset d = Words();
         using RnnLanguageModel model = NewModel(d);
         var seen = new List<(int Epoch, int Batch, int Batches, double Rate)>();
-        var o = new LmTrainingOptions { Epochs = 3, BatchSize = 2, LearningRate = 0.01, Schedule = LearningRateSchedule.Cosine, MinLearningRate = 0.002, Patience = 0 };
-        new LmTrainer { OnStep = s => seen.Add((s.Epoch, s.Batch, s.Batches, s.LearningRate)) }.Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars, o);
+        var o = new RecurrentLmTrainingOptions { Epochs = 3, BatchSize = 2, LearningRate = 0.01, Schedule = LearningRateSchedule.Cosine, MinLearningRate = 0.002, Patience = 0 };
+        new RecurrentLmTrainer { OnStep = s => seen.Add((s.Epoch, s.Batch, s.Batches, s.LearningRate)) }.Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars, o);
         int n = seen[0].Batches;
         Assert.Equal(3 * n, seen.Count);
         for (int i = 0; i < seen.Count; ++i)
@@ -261,10 +262,10 @@ public class LmTrainingTests
         Assert.Equal(0.01, seen[0].Rate, 12);
         // A constant schedule keeps the rate; a minimum above the rate is refused.
         seen.Clear();
-        new LmTrainer { OnStep = s => seen.Add((s.Epoch, s.Batch, s.Batches, s.LearningRate)) }
+        new RecurrentLmTrainer { OnStep = s => seen.Add((s.Epoch, s.Batch, s.Batches, s.LearningRate)) }
             .Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { Schedule = LearningRateSchedule.Constant, MinLearningRate = null, Epochs = 1 });
         Assert.All(seen, s => Assert.Equal(0.01, s.Rate));
-        Assert.Throws<ArgumentException>(() => new LmTrainer().Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { MinLearningRate = 0.02 }));
+        Assert.Throws<ArgumentException>(() => new RecurrentLmTrainer().Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars, o with { MinLearningRate = 0.02 }));
     }
 
     [Fact]
@@ -275,9 +276,9 @@ public class LmTrainingTests
         LmDataset d = Words();
         using var random = TestRandom.Use(3);
         using var model = new RnnLanguageModel(new RnnLanguageModelOptions { VocabSize = d.Vocab.Size, EmbeddingSize = 8, HiddenSize = 8, PadId = d.Vocab.PadId });
-        LmTrainingResult r = new LmTrainer().Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars,
-            new LmTrainingOptions { Epochs = 1, LearningRate = 0, BatchSize = 3, Bptt = 4, Patience = 0 });
-        LmEvaluation all = LmTrainer.Evaluate(model, d.Train, 1, d.Vocab.PadId);
+        LmTrainingResult r = new RecurrentLmTrainer().Train(model, d.Vocab, d.Train, d.Valid, d.ValidChars,
+            new RecurrentLmTrainingOptions { Epochs = 1, LearningRate = 0, BatchSize = 3, Bptt = 4, Patience = 0 });
+        LmEvaluation all = RecurrentLmTrainer.Evaluate(model, d.Train, 1, d.Vocab.PadId);
         Assert.Equal(all.Loss, r.History[0].TrainLoss, 5);
     }
 

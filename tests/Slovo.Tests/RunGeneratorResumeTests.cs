@@ -20,12 +20,12 @@ public class RunGeneratorResumeTests
     public void TwoRunsOnTwoThreadsAtOnceEndWhereEachWouldAlone()
     {
         LmDataset d = LmTrainingTests.Words();
-        var o = new LmTrainingOptions { Epochs = 2, BatchSize = 3, Bptt = 5, LearningRate = 0.01, Patience = 0, Seed = 5 };
+        var o = new RecurrentLmTrainingOptions { Epochs = 2, BatchSize = 3, Bptt = 5, LearningRate = 0.01, Patience = 0, Seed = 5 };
         float[] Run()
         {
             using RnnLanguageModel m = LmTrainingTests.NewModel(d, layers: 1);
             Assert.False(m.DrawsFromGlobalGenerator);
-            new LmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o);
+            new RecurrentLmTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o);
             return m.StateDict().OrderBy(kv => kv.Key).SelectMany(kv => kv.Value.Contiguous().ToArray<float>()).ToArray();
         }
 

@@ -10,7 +10,7 @@ namespace Slovo.Cli.Commands;
 
 /// <summary>
 /// `slovo demo`: a preset of `slovo lm train` + `slovo lm generate`: a character-level LSTM language model on the shipped
-/// Pushkin poems (texts of 8 lines), trained by <see cref="LmTrainer"/> (validation, atomic checkpoints, exact --resume,
+/// Pushkin poems (texts of 8 lines), trained by <see cref="RecurrentLmTrainer"/> (validation, atomic checkpoints, exact --resume,
 /// TensorBoard, summary.json), then a sample from <see cref="Generator"/>. The run folder is an ordinary LM run: `slovo lm
 /// generate --model runs/demo` and `slovo plot --run runs/demo` read it.
 /// </summary>
@@ -22,7 +22,7 @@ internal static class DemoCommand
         var linesPerText = Opt.Int("--lines-per-text", "consecutive lines joined into one training text", 8, min: 1);
         var output = Opt.Text("--out", "run folder (the files of 'slovo lm train')", "runs/demo", "DIR");
         var shape = new LmCommand.ShapeOptions(new LmCommand.ShapeDefaults(Emb: 32, Hidden: 256, Layers: 1, Dropout: 0.1, Bptt: 200));
-        var preset = new LmTrainingOptions { Epochs = 3, LearningRate = 0.003, CheckpointEvery = 20, Patience = 0 };
+        var preset = new RecurrentLmTrainingOptions { Epochs = 3, LearningRate = 0.003, CheckpointEvery = 20, Patience = 0 };
         var set = new TrainingOptionSet([("demo", preset)], "--epochs", "--batch", "--lr", "--min-lr", "--schedule", "--warmup", "--clip", "--patience",
                                         "--checkpoint-every", "--precision", "--threads", "--device");
         var seed = Opt.Int("--seed", "seed of the split, initialisation, batches, dropout and sampling", 1, min: 0);
@@ -37,7 +37,7 @@ internal static class DemoCommand
             string outDir = p.GetValue(output)!;
             List<string> texts = Corpus.JoinLines(Corpus.ReadLines(p.GetValue(data)!), p.GetValue(linesPerText));
             if (texts.Count < 2) throw new InvalidDataException($"{p.GetValue(data)} holds too few lines for a training and a validation text; give a longer --data");
-            LmTrainingOptions training = set.Bind(p, preset with { Seed = p.GetValue(seed), Bptt = p.GetValue(shape.Bptt) });
+            RecurrentLmTrainingOptions training = set.Bind(p, preset with { Seed = p.GetValue(seed), Bptt = p.GetValue(shape.Bptt) });
             var choices = new LmCommand.TrainChoices
             {
                 Level = "char", Kind = "lstm", Emb = p.GetValue(shape.Emb), Hidden = p.GetValue(shape.Hidden), Layers = p.GetValue(shape.Layers),

@@ -56,7 +56,7 @@ internal static partial class LmCommand
     }
 
     /// <summary>The training options' help lists the defaults of both kinds of model `lm train` trains.</summary>
-    private static TrainingOptionSet LmTrainingSet() => new([("recurrent", new LmTrainingOptions()), ("gpt", new GptTrainingOptions())]);
+    private static TrainingOptionSet LmTrainingSet() => new([("recurrent", new RecurrentLmTrainingOptions()), ("gpt", new GptTrainingOptions())]);
 
     private static Command TrainCommand()
     {
@@ -101,7 +101,7 @@ internal static partial class LmCommand
             int seed = p.GetValue(corpus.Seed);
             if (!gpt)
             {
-                LmTrainingOptions o = training.Bind(p, new LmTrainingOptions { Seed = seed, Bptt = p.GetValue(shape.Bptt) });
+                RecurrentLmTrainingOptions o = training.Bind(p, new RecurrentLmTrainingOptions { Seed = seed, Bptt = p.GetValue(shape.Bptt) });
                 return Train(corpus.Read(p), p.GetValue(corpus.Lowercase), p.GetValue(corpus.ValidFraction), o, choices);
             }
             if (p.GetValue(init) is not null)
@@ -118,8 +118,8 @@ internal static partial class LmCommand
         return command;
     }
 
-    /// <summary>Builds the vocabulary and model, trains with <see cref="LmTrainer"/> into <c>c.Out</c> and reports each epoch.</summary>
-    internal static int Train(List<string> texts, bool lowercase, double validFraction, LmTrainingOptions train, TrainChoices c)
+    /// <summary>Builds the vocabulary and model, trains with <see cref="RecurrentLmTrainer"/> into <c>c.Out</c> and reports each epoch.</summary>
+    internal static int Train(List<string> texts, bool lowercase, double validFraction, RecurrentLmTrainingOptions train, TrainChoices c)
     {
         if (c.Tie && c.Emb != c.Hidden) throw new UsageException($"--tie needs --emb equal to --hidden (got {c.Emb} and {c.Hidden})");
         if (c.Glove is not null && c.Level != "word") throw new UsageException("--glove needs --level word");
@@ -148,7 +148,7 @@ internal static partial class LmCommand
             else if (c.Glove is not null && c.Freeze) model.FreezeEmbeddings();
             model.To(on);
             view.WriteLine($"model: {c.Kind}, emb {c.Emb}, hidden {c.Hidden}, {c.Layers} layer(s){(c.Tie ? ", tied" : "")}, {model.ParameterCount():N0} parameters; libtorch {LibTorch.Version}, {Where(train)}");
-            var trainer = new LmTrainer
+            var trainer = new RecurrentLmTrainer
             {
                 Group = group,
                 OnStep = view.EpochBars("", "tok", showRate: train.Schedule != LearningRateSchedule.Constant || train.WarmupSteps > 0),

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Slovo.Evaluation;
 using Slovo.Text;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Torch;
@@ -80,7 +81,7 @@ public sealed class GptTrainer
     /// <summary>Called after every checkpoint is written.</summary>
     public Action<long>? OnCheckpoint { get; init; }
 
-    /// <summary>Trains data-parallel over this group's ranks when it has more than one, as <see cref="LmTrainer.Group"/>: each
+    /// <summary>Trains data-parallel over this group's ranks when it has more than one, as <see cref="RecurrentLmTrainer.Group"/>: each
     /// rank reads its share of every batch's windows and of the validation windows; only rank 0 writes the run folder.</summary>
     public ProcessGroup? Group { get; init; }
 
@@ -126,7 +127,7 @@ public sealed class GptTrainer
 
     private const long IgnoredTarget = -100; // Losses.CrossEntropy's default ignore index
 
-    /// <summary>Trains <paramref name="model"/>; see <see cref="LmTrainer.Train"/> for the arguments, which mean the same here.</summary>
+    /// <summary>Trains <paramref name="model"/>; see <see cref="RecurrentLmTrainer.Train"/> for the arguments, which mean the same here.</summary>
     public LmTrainingResult Train(GptModel model, Vocabulary vocab, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid, long validChars,
                                   GptTrainingOptions o, string? runDir = null, bool resume = false)
     {

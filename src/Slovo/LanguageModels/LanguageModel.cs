@@ -1,3 +1,4 @@
+using Slovo.Evaluation;
 using Slovo.Generation;
 using Slovo.Models;
 using Slovo.Text;
@@ -143,11 +144,11 @@ public abstract class LanguageModel : IDisposable
     private sealed class Recurrent(RnnLanguageModel model, Vocabulary vocab, string source)
         : Typed<(Tensor H, Tensor? C)>(model, model, vocab, promptsStartWithSos: true, source)
     {
-        public override string Kind => LmTrainer.Kind(model);
+        public override string Kind => RecurrentLmTrainer.Kind(model);
         public override int? Context => null;
 
         public override LmEvaluation Evaluate(IReadOnlyList<string> texts, int? batchSize = null) =>
-            LmTrainer.Evaluate(model, Sequences(texts), Chars(texts), Vocabulary.PadId, batchSize ?? 32);
+            RecurrentLmTrainer.Evaluate(model, Sequences(texts), Chars(texts), Vocabulary.PadId, batchSize ?? 32);
     }
 
     private abstract class Typed<TState> : LanguageModel

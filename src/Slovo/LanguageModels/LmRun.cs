@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Slovo.Evaluation;
 using Slovo.Text;
 using Slovo.Torch.Distributed;
 using Slovo.Torch.NN;

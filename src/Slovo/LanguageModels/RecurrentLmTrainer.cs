@@ -15,61 +15,13 @@ namespace Slovo.LanguageModels;
 
 // Shapes: B batch rows, W window length (≤ Bptt), V vocabulary.
 
-/// <summary>Settings of <see cref="LmTrainer"/>: the shared ones with a recurrent model's defaults, and the truncated
-/// back-propagation window. The same options must be given to continue a run (<see cref="TrainingOptions.Epochs"/> may differ
-/// under a constant rate).</summary>
-public sealed record LmTrainingOptions : TrainingOptions
-{
-    /// <summary>A recurrent model's defaults: 10 epochs of 32 sequences, Adam at 2e-3, clipping at 1, patience 2, a checkpoint every 100 batches.</summary>
-    public LmTrainingOptions()
-    {
-        (Epochs, BatchSize, LearningRate, Clip, Patience, CheckpointEvery) = (10, 32, 2e-3, 1.0, 2, 100);
-    }
-
-    /// <summary>Truncated back-propagation: a batch longer than this is trained in windows of this many steps, the state
-    /// carried (detached) from one window to the next; each window is one optimizer step.</summary>
-    public int Bptt { get; init; } = 128;
-
-    /// <inheritdoc />
-    public override void Validate()
-    {
-        base.Validate();
-        if (Bptt < 1) throw new ArgumentOutOfRangeException(nameof(Bptt), Bptt, "must be at least 1");
-        if (Accumulate != 1) throw new ArgumentOutOfRangeException(nameof(Accumulate), Accumulate, "a recurrent model steps once per window; it does not accumulate");
-        if (WeightDecay != 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "a recurrent model trains with Adam, without weight decay");
-    }
-}
-
-/// <summary>Validation figures: summed NLL (nats) over the non-pad targets, their count, and the characters they cover.</summary>
-public sealed record LmEvaluation(double NllSum, long Tokens, long Chars)
-{
-    /// <summary>Mean NLL per target token (nats): the validation loss.</summary>
-    public double Loss => NllSum / Tokens;
-
-    /// <summary>exp(mean NLL): perplexity done right.</summary>
-    public double Perplexity => Math.Exp(Loss);
-
-    /// <summary>2**(mean NLL in nats): the figure the course printed, for comparison only.</summary>
-    public double CoursePow2 => Math.Pow(2, Loss);
-
-    /// <summary>Bits per character: the NLL spread over the characters of the text (comparable across token levels).</summary>
-    public double BitsPerChar => NllSum / Math.Log(2) / Chars;
-}
-
-/// <summary>One epoch's outcome.</summary>
-public sealed record LmEpochReport(int Epoch, double TrainLoss, LmEvaluation Valid, double Seconds, double TokensPerSecond, bool Improved);
-
-/// <summary>What a training run did.</summary>
-public sealed record LmTrainingResult(IReadOnlyList<LmEpochReport> History, int BestEpoch, LmEvaluation BestValid, bool StoppedEarly,
-                                      long Steps, double Seconds, double TokensPerSecond);
-
 /// <summary>
 /// Trains an <see cref="RnnLanguageModel"/> with Adam on length-bucketed batches, truncated back-propagation, validation
 /// each epoch and early stopping; the best weights are back in the model at the end, in evaluation mode. With a run folder it writes
 /// <c>checkpoint.safetensors</c> (everything to continue exactly), <c>model.safetensors</c> (the best weights and the
 /// vocabulary, for generation), TensorBoard events and <c>summary.json</c>, all atomically.
 /// </summary>
-public sealed class LmTrainer
+public sealed class RecurrentLmTrainer
 {
     private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
@@ -98,7 +50,7 @@ public sealed class LmTrainer
     /// <paramref name="resume"/>, continues from that folder's checkpoint, which must come from the same settings.
     /// </summary>
     public LmTrainingResult Train(RnnLanguageModel model, Vocabulary vocab, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid,
-                                  long validChars, LmTrainingOptions o, string? runDir = null, bool resume = false)
+                                  long validChars, RecurrentLmTrainingOptions o, string? runDir = null, bool resume = false)
     {
         if (train.Count == 0) throw new ArgumentException("no training sequences", nameof(train));
         if (valid.Count == 0) throw new ArgumentException("no validation sequences", nameof(valid));
@@ -139,7 +91,7 @@ public sealed class LmTrainer
 
     /// <summary>The language model's part of the training loop: bucketed batches, truncated back-propagation, validation.</summary>
     private sealed class TrainingTask(RnnLanguageModel model, Vocabulary vocab, Optimizer opt, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid,
-                              long validChars, LmTrainingOptions o, RunFolder? run, TensorBoardWriter? tb, Action<LmEpochReport>? onEpoch,
+                              long validChars, RecurrentLmTrainingOptions o, RunFolder? run, TensorBoardWriter? tb, Action<LmEpochReport>? onEpoch,
                               ProcessGroup? group)
         : ITrainingTask<LmBatch, LmEpochReport>
     {
@@ -241,6 +193,6 @@ public sealed class LmTrainer
         return new LmEvaluation(nll, tokens, chars);
     }
 
-    private static string SettingsKey(RnnLanguageModel model, LmTrainingOptions o) =>
+    private static string SettingsKey(RnnLanguageModel model, RecurrentLmTrainingOptions o) =>
         JsonSerializer.Serialize(model.Options, Json) + JsonSerializer.Serialize(o with { Epochs = o.Schedule == LearningRateSchedule.Constant ? 0 : o.Epochs, Patience = 0 }, Json);
 }

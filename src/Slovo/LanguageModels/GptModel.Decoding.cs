@@ -1,0 +1,151 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Slovo.Generation;
+using Slovo.Torch;
+using Slovo.Torch.NN;
+using Slovo.Torch.Serialization;
+using Slovo.Training;
+
+namespace Slovo.LanguageModels;
+
+// Shapes: B rows, P positions cached, V vocabulary.
+
+/// <summary>GPT-2 decoding with a KV cache: one sequence, or left-padded rows that join and leave a batch.</summary>
+public sealed partial class GptModel
+{
+    /// <inheritdoc />
+    public (GptCache State, float[] Logits) Start(IReadOnlyList<int> prompt)
+    {
+        if (prompt.Count == 0) throw new ArgumentException("the prompt needs at least one token (e.g. <|endoftext|>)", nameof(prompt));
+        return Step(prompt, null);
+    }
+
+    /// <inheritdoc />
+    public (GptCache State, float[] Logits) Advance(GptCache state, int token) => Step([token], state);
+
+    /// <summary>Reads prompts of different lengths as one left-padded batch, with an attention mask and position ids that
+    /// start at each row's first real token, so every row gets what it would alone.</summary>
+    public (GptCache State, float[][] Logits) StartBatch(IReadOnlyList<IReadOnlyList<int>> prompts)
+    {
+        if (prompts.Count == 0 || prompts.Any(p => p.Count == 0)) throw new ArgumentException("every prompt needs at least one token", nameof(prompts));
+        int b = prompts.Count, length = prompts.Max(p => p.Count);
+        var ids = new long[b * length];
+        var keep = new bool[b * length];
+        var positions = new long[b * length];
+        var next = new long[b];
+        for (int r = 0; r < b; ++r)
+        {
+            int pad = length - prompts[r].Count;
+            for (int i = 0; i < prompts[r].Count; ++i)
+            {
+                ids[r * length + pad + i] = prompts[r][i];
+                keep[r * length + pad + i] = true;
+                positions[r * length + pad + i] = i;
+            }
+            next[r] = prompts[r].Count;
+        }
+        using var noGrad = LibTorch.NoGrad();
+        using var scope = DisposeScope.Begin();
+        return BatchStep(ToDevice(Tensor.From(ids, b, length)), null, ToDevice(Tensor.From(keep, b, length)), ToDevice(Tensor.From(positions, b, length)),
+                         ToDevice(Tensor.From(next)));
+    }
+
+    /// <summary>Reads one more token per row of a batch started by <see cref="StartBatch"/>.</summary>
+    public (GptCache State, float[][] Logits) AdvanceBatch(GptCache state, IReadOnlyList<int> tokens)
+    {
+        if (state.Keep is null || state.Next is null) throw new ArgumentException("the state did not come from StartBatch", nameof(state));
+        using var noGrad = LibTorch.NoGrad();
+        using var scope = DisposeScope.Begin();
+        int b = tokens.Count;
+        Tensor keep = Tensor.Cat([state.Keep, Tensor.Ones([b, 1], ScalarType.Bool, Device)], 1);                 // (B, P + 1)
+        return BatchStep(ToDevice(Tensor.From(tokens.Select(t => (long)t).ToArray(), b, 1)), state, keep, state.Next.View(b, 1), state.Next.Add(1));
+    }
+
+    /// <summary>Joins two batched states: the one with fewer cached positions is left-padded (masked out) to the other's length.</summary>
+    public GptCache Concat(GptCache first, GptCache second)
+    {
+        if (first.Keep is null || first.Next is null || second.Keep is null || second.Next is null)
+            throw new ArgumentException("both states must come from StartBatch");
+        using var noGrad = LibTorch.NoGrad();
+        using var scope = DisposeScope.Begin();
+        long length = Math.Max(first.Length, second.Length);
+        Tensor Pad(Tensor t, long positions, int dim)
+        {
+            if (positions == 0) return t;
+            long[] shape = t.Shape;
+            shape[dim] = positions;
+            return Tensor.Cat([Tensor.Zeros(shape, t.DType, t.Device), t], dim);
+        }
+        var layers = new KeyValue[first.Layers.Count];
+        for (int i = 0; i < layers.Length; ++i)
+        {
+            KeyValue a = first.Layers[i], b = second.Layers[i];
+            layers[i] = new KeyValue(Tensor.Cat([Pad(a.Key, length - a.Length, 2), Pad(b.Key, length - b.Length, 2)], 0).DetachFromScope(),
+                                     Tensor.Cat([Pad(a.Value, length - a.Length, 2), Pad(b.Value, length - b.Length, 2)], 0).DetachFromScope());
+        }
+        Tensor keep = Tensor.Cat([Pad(first.Keep, length - first.Length, 1), Pad(second.Keep, length - second.Length, 1)], 0);
+        return new GptCache(layers, keep.DetachFromScope(), Tensor.Cat([first.Next, second.Next], 0).DetachFromScope());
+    }
+
+    /// <summary>Keeps the given rows of a batched state, dropping the leading positions that are padding in every kept row.</summary>
+    public GptCache Select(GptCache state, IReadOnlyList<int> rows)
+    {
+        if (state.Keep is null || state.Next is null) throw new ArgumentException("the state did not come from StartBatch", nameof(state));
+        using var noGrad = LibTorch.NoGrad();
+        using var scope = DisposeScope.Begin();
+        Tensor index = Tensor.From(rows.Select(r => (long)r).ToArray()).To(state.Keep.Device);
+        Tensor keep = state.Keep.IndexSelect(0, index);
+        bool[] flags = keep.ToArray<bool>();                                                                     // (B, P), small
+        long positions = state.Length;
+        int start = (int)positions;
+        for (int r = 0; r < rows.Count; ++r)
+            for (int j = 0; j < start; ++j)
+                if (flags[r * positions + j]) { start = j; break; }
+        if (start == positions) start = 0;
+        long length = state.Length - start;
+        var layers = state.Layers.Select(kv => new KeyValue(kv.Key.IndexSelect(0, index).Narrow(2, start, length).Contiguous().DetachFromScope(),
+                                                            kv.Value.IndexSelect(0, index).Narrow(2, start, length).Contiguous().DetachFromScope())).ToArray();
+        return new GptCache(layers, keep.Narrow(1, start, length).Contiguous().DetachFromScope(), state.Next.IndexSelect(0, index).DetachFromScope());
+    }
+
+    /// <inheritdoc />
+    public void Release(GptCache state)
+    {
+        foreach (KeyValue kv in state.Layers)
+        {
+            kv.Key.Dispose();
+            kv.Value.Dispose();
+        }
+        state.Keep?.Dispose();
+        state.Next?.Dispose();
+    }
+
+    private (GptCache, float[][]) BatchStep(Tensor ids, GptCache? cache, Tensor keep, Tensor positions, Tensor next)
+    {
+        (Tensor logits, GptCache after) = Forward(ids, cache, keep, positions, lastOnly: true);                   // (B, 1, V)
+        float[] last = logits.Narrow(1, logits.Size(1) - 1, 1).Contiguous().ToArray<float>();              // (B, 1, V)
+        var rows = new float[ids.Size(0)][];
+        for (int r = 0; r < rows.Length; ++r) rows[r] = last.AsSpan(r * VocabSize, VocabSize).ToArray();
+        foreach (KeyValue kv in after.Layers)
+        {
+            kv.Key.DetachFromScope();
+            kv.Value.DetachFromScope();
+        }
+        return (new GptCache(after.Layers, keep.DetachFromScope(), next.DetachFromScope()), rows);
+    }
+
+    private (GptCache, float[]) Step(IReadOnlyList<int> tokens, GptCache? cache)
+    {
+        using var noGrad = LibTorch.NoGrad();
+        using var scope = DisposeScope.Begin();
+        Tensor ids = ToDevice(Tensor.From(tokens.Select(t => (long)t).ToArray(), 1, tokens.Count));              // (1, T)
+        (Tensor logits, GptCache next) = Forward(ids, cache, null, null, lastOnly: true);
+        float[] last = logits[0, -1].ToArray<float>();                                                            // (V)
+        foreach (KeyValue kv in next.Layers)
+        {
+            kv.Key.DetachFromScope();
+            kv.Value.DetachFromScope();
+        }
+        return (next, last);
+    }
+}
