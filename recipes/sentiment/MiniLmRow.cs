@@ -54,7 +54,7 @@ internal static class MiniLmRow
         using var model = new BertClassifier(encoder, 2);
         Console.WriteLine($"MiniLM: {train.Count:N0} training reviews, {test.Count:N0} test reviews, at most {maxTokens} tokens; {model.ParameterCount():N0} parameters");
         var clock = Stopwatch.StartNew();
-        model.FineTune(train, options, p =>
+        ClassifierTrainer.Train(model, train, [], options, onBatch: p =>
         {
             if (p.Batch % 10 == 0 || p.Batch == p.Batches) Console.WriteLine($"  epoch {p.Epoch} batch {p.Batch}/{p.Batches}: loss {p.Loss:F3} ({clock.Elapsed.TotalMinutes:F1} min)");
         });

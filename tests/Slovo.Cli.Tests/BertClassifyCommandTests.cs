@@ -44,6 +44,17 @@ public class BertClassifyCommandTests
                                 "--lr", "1e-3", "--batch", "8", "--max-length", "16", "--out", run, "--threads", "1");
         Assert.Contains("bert:", printed);
         Assert.True(BertClassifier.IsFolder(run));
+        // It trains on the classifiers' own task: validated every epoch on the split every classifier uses, the best epoch kept.
+        Assert.Contains("seed 1 epoch 6: train loss", printed);
+        string Split(string log) => log.Split('\n').First(l => l.StartsWith("data: ", StringComparison.Ordinal)).Split(';')[0];
+        string lstm = Cli.Ok("classify", "train", "--train", train, "--test", test, "--epochs", "1", "--emb", "4", "--hidden", "4", "--out", Path.Combine(dir, "lstm"), "--threads", "1");
+        Assert.Equal(Split(lstm), Split(printed)); // "data: N train / M validation / K test": the same held-out share
+        using (var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json"))))
+        {
+            Assert.Equal("classifier", summary.RootElement.GetProperty("task").GetString());
+            Assert.InRange(summary.RootElement.GetProperty("best_epoch").GetInt32(), 1, 6);
+            Assert.True(summary.RootElement.GetProperty("best").GetProperty("validation_accuracy").GetDouble() >= 0.9);
+        }
         string eval = Cli.Ok("classify", "eval", "--model", run, "--tsv", test);
         double accuracy = double.Parse(eval.Split('\n').First(l => l.Contains("accuracy", StringComparison.OrdinalIgnoreCase)).Split(' ', StringSplitOptions.RemoveEmptyEntries)
             .Select(w => w.Trim('%', '|')).First(w => double.TryParse(w, System.Globalization.CultureInfo.InvariantCulture, out _)), System.Globalization.CultureInfo.InvariantCulture);

@@ -186,19 +186,18 @@ internal static partial class ClassifyCommand
         {
             foreach (int seed in seeds)
             {
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                using var model = new BertClassifier(TextEncoder.Load(initDir, maxTokens), classes, dropout);
+                using var model = RandomGenerator.Seeded((ulong)seed, () => new BertClassifier(TextEncoder.Load(initDir, maxTokens), classes, dropout));
                 model.To(options.Device ?? Device.CPU);
                 parameters = model.ParameterCount(trainableOnly: true);
-                model.FineTune(train, options with { Seed = seed }, view.EpochBars($"seed {seed} ", "texts"));
-                double seconds = clock.Elapsed.TotalSeconds;
-                int[] validPredicted = model.Predict(valid.Select(v => v.Text).ToList());
-                double validAccuracy = validPredicted.Where((x, i) => x == valid[i].Label).Count() / (double)valid.Count;
-                view.WriteLine($"seed {seed}: validation accuracy {validAccuracy:P2} ({seconds:F0} s of fine-tuning)");
+                ClassifierTrainingResult result = ClassifierTrainer.Train(model, train, valid, options with { Seed = seed },
+                    onEpoch: e => view.WriteLine($"seed {seed} epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation accuracy {e.ValidAccuracy:P2} ({e.Seconds:F0} s)"),
+                    onBatch: view.EpochBars($"seed {seed} ", "texts"));
+                (double validAccuracy, double seconds) = (result.BestValidAccuracy, result.Seconds);
+                view.WriteLine($"seed {seed}: validation accuracy {validAccuracy:P2} (epoch {result.BestEpoch}; {seconds:F0} s of fine-tuning)");
                 ClassificationMetrics? m = test is null ? null
                     : ClassificationMetrics.Compute(test.Select(t => t.Label).ToArray(), model.Predict(test.Select(t => t.Text).ToList()), classes);
                 if (m is not null) view.WriteLine($"seed {seed}: test accuracy {m.Accuracy:P2}, macro F1 {m.MacroF1:F4}");
-                runs.Add(new SeedRun(seed, m?.Accuracy ?? double.NaN, m?.MacroF1 ?? double.NaN, m?.Confusion, validAccuracy, seconds, options.Epochs));
+                runs.Add(new SeedRun(seed, m?.Accuracy ?? double.NaN, m?.MacroF1 ?? double.NaN, m?.Confusion, validAccuracy, seconds, result.BestEpoch));
                 if (validAccuracy > bestValid)
                 {
                     bestValid = validAccuracy;

@@ -10,7 +10,7 @@ using Slovo.Training;
 
 namespace Slovo.Classification;
 
-/// <summary>Settings of <see cref="BertClassifier.FineTune"/>: the shared ones with the usual schedule for fine-tuning a
+/// <summary>Settings of fine-tuning a <see cref="BertClassifier"/> (<see cref="ClassifierTrainer"/>): the shared ones with the usual schedule for fine-tuning a
 /// pretrained encoder, and the warm-up as a share of the steps.</summary>
 public sealed record BertFineTuneOptions : TrainingOptions
 {
@@ -50,7 +50,7 @@ public sealed record BertClassifierInfo
 /// <summary>
 /// A pretrained BERT-shaped encoder with a classification head: the mean of the last hidden states over the real tokens
 /// (the sentence embedding of <see cref="TextEncoder"/>, before normalisation), dropout, and a linear layer to the classes.
-/// Fine-tuned end to end with AdamW, warm-up and clipping on the shared training loop. Saved as the encoder's Hugging Face
+/// Fine-tuned end to end by <see cref="ClassifierTrainer"/>, as the other classifiers are. Saved as the encoder's Hugging Face
 /// folder (config.json, model.safetensors, tokenizer.json) plus <c>head.safetensors</c> and <c>classifier.json</c>.
 /// </summary>
 public sealed class BertClassifier : Module
@@ -103,24 +103,8 @@ public sealed class BertClassifier : Module
     public int[] Predict(IReadOnlyList<string> texts, int batchSize = 32) =>
         Probabilities(texts, batchSize).Select(p => Array.IndexOf(p, p.Max())).ToArray();
 
-    /// <summary>
-    /// Fine-tunes encoder and head on labelled texts: cross-entropy, AdamW (no decay on biases and LayerNorms),
-    /// linear warm-up then a cosine to a tenth of the peak, clipping. Ends in evaluation mode.
-    /// </summary>
-    public void FineTune(IReadOnlyList<LabeledText> train, BertFineTuneOptions o, Action<TrainingProgress>? onStep = null)
-    {
-        if (train.Count < 2) throw new ArgumentException("fine-tuning needs at least two texts", nameof(train));
-        if (train.Any(t => t.Label < 0 || t.Label >= Classes)) throw new ArgumentException($"labels must lie in [0, {Classes})", nameof(train));
-        var noDecay = Encoder.Model.NoWeightDecayParameters().Append(_head.Bias!).ToList();
-        using var opt = new AdamW(Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: noDecay);
-        using var loop = new TrainingLoop(this, opt, o) { OnProgress = onStep };
-        new ShuffledLossTask(train.Count, o.BatchSize, o.Seed, batch =>
-        {
-            Tensor labels = ToDevice(Tensor.From(batch.Select(i => (long)train[i].Label).ToArray()));
-            return Losses.CrossEntropy(Logits(batch.Select(i => train[i].Text).ToList()), labels);
-        }).Run(loop);
-        Eval();
-    }
+    /// <summary>The parameters AdamW should not decay: biases and LayerNorms (the encoder's, and the head's bias).</summary>
+    public IEnumerable<Tensor> NoWeightDecayParameters() => Encoder.Model.NoWeightDecayParameters().Append(_head.Bias!);
 
     /// <summary>Writes the folder (see the class summary); files are replaced atomically.</summary>
     public void Save(string dir)

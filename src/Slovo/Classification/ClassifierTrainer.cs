@@ -77,29 +77,71 @@ public static class ClassifierTrainer
         return (model.ToDevice(Tensor.From(x, rows.Length, length)), model.ToDevice(Tensor.From(lens)));
     }
 
-    /// <summary>Trains; <paramref name="onEpoch"/> sees each epoch, <paramref name="onBatch"/> each batch.</summary>
+    /// <summary>Trains a recurrent or CNN classifier with Adam; <paramref name="onEpoch"/> sees each epoch, <paramref name="onBatch"/> each batch.</summary>
     public static ClassifierTrainingResult Train(TextClassifier model, EncodedSet train, EncodedSet valid, ClassifierTrainingOptions o,
                                                  Action<ClassifierEpoch>? onEpoch = null, Action<TrainingProgress>? onBatch = null)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(valid);
         if (train.Ids.Count == 0 || valid.Ids.Count == 0) throw new ArgumentException("training and validation sets must not be empty", nameof(train));
-        if (train.Labels.Any(l => l < 0 || l >= model.Options.Classes))
-            throw new ArgumentException($"training labels must lie in [0, {model.Options.Classes})", nameof(train));
-        var clock = Stopwatch.StartNew();
         using var opt = new Adam(model.Parameters().Where(p => p.RequiresGrad), lr: o.LearningRate);
-        using var loop = new TrainingLoop(model, opt, o)
+        var examples = new Examples(train.Ids.Select(x => x.Length).ToList(), train.Labels, model.Options.Classes, batch =>
         {
-            OnProgress = onBatch, DataParallel = DataParallelTraining.Wrap(model, o.Group),
-        };
+            (Tensor x, Tensor lengths) = Pack(model, train.Ids, batch);
+            return model.Forward(x, lengths);                                                  // (B, C)
+        });
+        return Run(model, opt, o, examples, group => Accuracy(model, valid, group), o.Group, onEpoch, onBatch);
+    }
+
+    /// <summary>
+    /// Fine-tunes a BERT-shaped encoder with its head on labelled texts, on the same task as the other classifiers
+    /// (length-bucketed batches, cross-entropy, validation accuracy each epoch, early stopping, the best epoch's weights
+    /// kept; with no validation texts, no epoch is scored and the last one's weights stay): AdamW without decay on biases and
+    /// LayerNorms, the schedule of <paramref name="o"/> (warm-up, then a cosine).
+    /// </summary>
+    public static ClassifierTrainingResult Train(BertClassifier model, IReadOnlyList<LabeledText> train, IReadOnlyList<LabeledText> valid, BertFineTuneOptions o,
+                                                 Action<ClassifierEpoch>? onEpoch = null, Action<TrainingProgress>? onBatch = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(valid);
+        if (train.Count < 2) throw new ArgumentException("fine-tuning needs at least two training texts", nameof(train));
+        using var opt = new AdamW(model.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: model.NoWeightDecayParameters());
+        var lengths = new int[train.Count];
+        Parallel.For(0, train.Count, i => lengths[i] = model.Encoder.Ids(train[i].Text).Length);
+        var examples = new Examples(lengths, train.Select(t => t.Label).ToList(), model.Classes, batch => model.Logits(batch.Select(i => train[i].Text).ToList()));
+        List<string> validTexts = valid.Select(v => v.Text).ToList();
+        double Accuracy(ProcessGroup? _)
+        {
+            if (valid.Count == 0) return double.NaN; // nothing held out: every epoch trains on, and the last one's weights are kept
+            int[] predicted = model.Predict(validTexts);
+            return predicted.Where((x, i) => x == valid[i].Label).Count() / (double)valid.Count;
+        }
+        return Run(model, opt, o, examples, Accuracy, null, onEpoch, onBatch);
+    }
+
+    /// <summary>What the task trains on: each example's length (for bucketing) and label, and the logits (B, C) of a batch of examples.</summary>
+    private sealed record Examples(IReadOnlyList<int> Lengths, IReadOnlyList<int> Labels, int Classes, Func<int[], Tensor> Logits);
+
+    private static ClassifierTrainingResult Run(Module model, Optimizer opt, TrainingOptions o, Examples train, Func<ProcessGroup?, double> accuracy, ProcessGroup? group,
+                                                Action<ClassifierEpoch>? onEpoch, Action<TrainingProgress>? onBatch)
+    {
+        if (train.Labels.Any(l => l < 0 || l >= train.Classes)) throw new ArgumentException($"training labels must lie in [0, {train.Classes})", nameof(train));
+        var clock = Stopwatch.StartNew();
+        using var loop = new TrainingLoop(model, opt, o) { OnProgress = onBatch, DataParallel = DataParallelTraining.Wrap(model, group) };
         var state = new TrainingState<ClassifierEpoch>();
-        loop.Run(new TrainingTask(model, train, valid, o, onEpoch), state, keepBestInMemory: true);
+        loop.Run(new TrainingTask(train, accuracy, o, group, onEpoch), state, keepBestInMemory: true);
+        model.Eval();
         return new ClassifierTrainingResult(state.History, state.BestEpoch, state.BestScore ?? double.NaN, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>The classifier's part of the training loop: length-bucketed batches, cross-entropy, validation accuracy.</summary>
-    private sealed class TrainingTask(TextClassifier model, EncodedSet train, EncodedSet valid, ClassifierTrainingOptions o, Action<ClassifierEpoch>? onEpoch)
+    /// <summary>Every classifier's part of the training loop: length-bucketed batches, cross-entropy, validation accuracy.</summary>
+    private sealed class TrainingTask(Examples train, Func<ProcessGroup?, double> accuracy, TrainingOptions o, ProcessGroup? group, Action<ClassifierEpoch>? onEpoch)
         : ITrainingTask<int[], ClassifierEpoch>
     {
-        public IReadOnlyList<int[]> Batches(int epoch) => ClassifierTrainer.Batches(train.Ids, o.BatchSize, new Random(unchecked(o.Seed * 1_000_003 + epoch + 1)));
+        public IReadOnlyList<int[]> Batches(int epoch) =>
+            LengthBuckets.Groups(train.Lengths, o.BatchSize, new Random(unchecked(o.Seed * 1_000_003 + epoch + 1)));
 
         public BatchLoss TrainBatch(int[] whole, TrainingLoop loop)
         {
@@ -114,9 +156,8 @@ public static class ClassifierTrainer
             double l = 0;
             loop.Step(() =>
             {
-                (Tensor x, Tensor lengths) = Pack(model, train.Ids, batch);
-                Tensor y = model.ToDevice(Tensor.From(batch.Select(i => (long)train.Labels[i]).ToArray()));
-                Tensor logits = model.Forward(x, lengths);
+                Tensor logits = train.Logits(batch);                                                 // (B, C)
+                Tensor y = Tensor.From(batch.Select(i => (long)train.Labels[i]).ToArray()).To(logits.Device);
                 // Data-parallel, a rank's share of the whole batch's mean: its texts' summed loss over the whole batch's count.
                 Tensor loss = batch.Length == whole.Length ? Losses.CrossEntropy(logits, y) : Losses.CrossEntropy(logits, y, reduction: Reduction.Sum) / whole.Length;
                 l = loss.ToDouble() * whole.Length / batch.Length;
@@ -127,10 +168,10 @@ public static class ClassifierTrainer
 
         public EpochOutcome<ClassifierEpoch> EndEpoch(int epoch, double trainLoss, double seconds, double itemsPerSecond, long step, double? bestScore)
         {
-            double accuracy = Accuracy(model, valid, o.Group);
-            var report = new ClassifierEpoch(epoch, trainLoss, accuracy, seconds);
+            double a = accuracy(group);
+            var report = new ClassifierEpoch(epoch, trainLoss, a, seconds);
             onEpoch?.Invoke(report);
-            return new EpochOutcome<ClassifierEpoch>(report, accuracy);
+            return new EpochOutcome<ClassifierEpoch>(report, a);
         }
 
         public void KeepBest() { }
