@@ -1,15 +1,12 @@
 using System.CommandLine;
-using System.Globalization;
 using Slovo.Classification;
 using Slovo.Encoders;
 using Slovo.Cli.CommandLine;
 using Slovo.Cli.Output;
 using Slovo.Embeddings;
-using Slovo.Models;
 using Slovo.Training;
 using Slovo.Torch;
 using Slovo.Torch.Distributed;
-using Slovo.Torch.Serialization;
 using Slovo.Text;
 using Slovo.Evaluation;
 

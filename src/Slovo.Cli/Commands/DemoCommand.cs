@@ -1,10 +1,8 @@
 using System.CommandLine;
-using System.Text;
 using Slovo.Cli.CommandLine;
 using Slovo.Generation;
 using Slovo.LanguageModels;
 using Slovo.Text;
-using Slovo.Training;
 
 namespace Slovo.Cli.Commands;
 

@@ -1,20 +1,15 @@
 using System.Globalization;
 using System.Text;
 using System.CommandLine;
-using Slovo.Training;
 using Slovo.Cli.CommandLine;
 using Slovo.Cli.Output;
-using Slovo.Embeddings;
 using Slovo.Evaluation;
 using Slovo.Generation;
 using Slovo.LanguageModels;
-using Slovo.Models;
 using Slovo.Text;
-using Slovo.Tokenizers;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Tokenizers.Trainers;
 using Slovo.Torch;
-using Slovo.Torch.Distributed;
 using Slovo.Torch.NN;
 using Slovo.Torch.Serialization;
 

@@ -1,4 +1,3 @@
-using Slovo.Cli.CommandLine;
 using Slovo.Cli.Output;
 using Slovo.Torch;
 using Slovo.Torch.Distributed;

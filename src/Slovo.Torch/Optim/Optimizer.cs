@@ -1,5 +1,4 @@
 using System.Globalization;
-using Slovo.Torch.Serialization;
 
 namespace Slovo.Torch.Optim;
 

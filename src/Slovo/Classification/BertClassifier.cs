@@ -4,7 +4,6 @@ using Slovo.Encoders;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Torch;
 using Slovo.Torch.NN;
-using Slovo.Torch.Optim;
 using Slovo.Torch.Serialization;
 using Slovo.Training;
 

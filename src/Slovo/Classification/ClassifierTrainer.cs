@@ -4,7 +4,6 @@ using Slovo.Torch;
 using Slovo.Torch.Distributed;
 using Slovo.Torch.NN;
 using Slovo.Torch.Optim;
-using Slovo.Torch.Serialization;
 using Slovo.Training;
 using Slovo.Text;
 

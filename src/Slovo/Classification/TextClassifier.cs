@@ -1,7 +1,6 @@
 using Slovo.Embeddings;
 using Slovo.Torch;
 using Slovo.Torch.NN;
-using Slovo.Text;
 
 namespace Slovo.Classification;
 

@@ -3,7 +3,6 @@ using System.Text.Json.Serialization;
 using Slovo.Torch;
 using Slovo.Torch.NN;
 using Slovo.Torch.Serialization;
-using Slovo.Training;
 
 namespace Slovo.Encoders;
 

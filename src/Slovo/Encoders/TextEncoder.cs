@@ -1,6 +1,5 @@
 using Slovo.Tokenizers;
 using Slovo.Tokenizers.Serialization;
-using Slovo.Retrieval;
 using Slovo.Torch;
 using Slovo.Torch.NN;
 using Slovo.Torch.Optim;

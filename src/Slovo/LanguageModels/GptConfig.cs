@@ -1,6 +1,4 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using Slovo.Generation;
 using Slovo.Torch;
 using Slovo.Torch.NN;
 using Slovo.Torch.Serialization;

@@ -1,9 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Slovo.Generation;
 using Slovo.Torch;
 using Slovo.Torch.NN;
-using Slovo.Torch.Serialization;
 using Slovo.Training;
 
 namespace Slovo.LanguageModels;

@@ -1,9 +1,6 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Slovo.Tokenizers;
-using Slovo.Tokenizers.Decoders;
 using Slovo.Tokenizers.Models;
 using Slovo.Tokenizers.Normalizers;
 using Slovo.Tokenizers.PreTokenizers;

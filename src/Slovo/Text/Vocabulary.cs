@@ -1,14 +1,11 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Slovo.Tokenizers;
 using Slovo.Tokenizers.Decoders;
 using Slovo.Tokenizers.Models;
 using Slovo.Tokenizers.Normalizers;
 using Slovo.Tokenizers.PreTokenizers;
 using Slovo.Tokenizers.Serialization;
-using Slovo.Tokenizers.Trainers;
 
 namespace Slovo.Text;
 
