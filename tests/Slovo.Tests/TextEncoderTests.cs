@@ -53,10 +53,16 @@ public class TextEncoderTests
         }
         double before = Gap();
         var losses = new List<double>();
-        e.FineTune(pairs, new ContrastiveOptions { Epochs = 15, BatchSize = 8, LearningRate = 3e-3, WarmupSteps = 2, Temperature = 0.1 }, p => losses.Add(p.Loss));
+        string run = Directory.CreateTempSubdirectory("slovo-encoder-run").FullName;
+        e.FineTune(pairs, new ContrastiveOptions { Epochs = 15, BatchSize = 8, LearningRate = 3e-3, WarmupSteps = 2, Temperature = 0.1 }, p => losses.Add(p.Loss), run);
         double after = Gap();
         Assert.True(after > before + 0.2, $"pairs' cosine advantage went from {before:F3} to {after:F3}");
         Assert.True(losses.TakeLast(4).Average() < losses.Take(4).Average());
         Assert.False(e.Model.Training);
+        // The run folder holds the fine-tuned encoder, which the registry reads back to the same embeddings, and the summary every run writes.
+        using (TextEncoder reloaded = Slovo.Models.ModelRegistry.Default.LoadEncoder(Path.Combine(run, "model"), maxTokens: 32))
+            Assert.Equal(e.Encode(["w1 w17"])[0], reloaded.Encode(["w1 w17"])[0]);
+        Slovo.Training.RunSummary summary = new Slovo.Training.RunFolder(run).ReadSummary()!;
+        Assert.Equal(("encoder", 15, 30L), (summary.Task, summary.Epochs.Count, summary.Steps));
     }
 }

@@ -108,9 +108,7 @@ public sealed class BertClassifier : Module
     /// <summary>Writes the folder (see the class summary); files are replaced atomically.</summary>
     public void Save(string dir)
     {
-        Directory.CreateDirectory(dir);
-        Encoder.Model.SavePretrained(dir);
-        TokenizerJson.Save(Encoder.Tokenizer, Path.Combine(dir, "tokenizer.json"));
+        Encoder.Save(dir);
         SafeTensors.Save(Path.Combine(dir, "head.safetensors"), _head.StateDict());
         var info = new BertClassifierInfo { Classes = Classes, MaxTokens = Encoder.MaxTokens, Dropout = Dropout };
         AtomicFile.WriteAllText(Path.Combine(dir, "classifier.json"), JsonSerializer.Serialize(info, new JsonSerializerOptions { WriteIndented = true }));

@@ -121,16 +121,37 @@ public sealed class TextEncoder : IDisposable
     /// Contrastive fine-tuning on pairs of texts that mean the same (duplicates, paraphrases): the mean-pooled embeddings of a
     /// batch's pairs are scored with NT-Xent, every other pair in the batch serving as a negative (sentence-transformers'
     /// in-batch negatives), on the shared training loop with AdamW (no decay on biases and LayerNorms), linear warm-up then a
-    /// cosine, and clipping. The model ends in evaluation mode.
+    /// cosine, and clipping. The model ends in evaluation mode. With <paramref name="runDir"/>, the run folder gets the
+    /// fine-tuned encoder (<c>model/</c>: a Hugging Face folder with its tokenizer) and the <c>summary.json</c> every run writes.
     /// </summary>
-    public void FineTune(IReadOnlyList<(string A, string B)> pairs, ContrastiveOptions o, Action<TrainingProgress>? onStep = null)
+    public void FineTune(IReadOnlyList<(string A, string B)> pairs, ContrastiveOptions o, Action<TrainingProgress>? onStep = null, string? runDir = null)
     {
+        ArgumentNullException.ThrowIfNull(pairs);
+        ArgumentNullException.ThrowIfNull(o);
         if (pairs.Count < 2) throw new ArgumentException("contrastive training needs at least two pairs", nameof(pairs));
         using var opt = new AdamW(Model.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: Model.NoWeightDecayParameters());
         using var loop = new TrainingLoop(Model, opt, o) { OnProgress = onStep };
-        new ShuffledLossTask(pairs.Count, o.BatchSize, o.Seed, batch =>
+        TrainingState<double> state = new ShuffledLossTask(pairs.Count, o.BatchSize, o.Seed, batch =>
             Losses.NtXent(MeanPooled(batch.Select(i => pairs[i].A).ToList()), MeanPooled(batch.Select(i => pairs[i].B).ToList()), o.Temperature), minLastBatch: 2).Run(loop);
         Model.Eval();
+        if (runDir is null) return;
+        RunFolder run = new RunFolder(runDir).Create();
+        run.Save(RunFolder.ModelDir, Save);
+        run.WriteSummary(new RunSummary
+        {
+            Task = "encoder", Model = Model.Config.ModelType, Config = Model.Config, Parameters = Model.ParameterCount(trainableOnly: true),
+            Vocabulary = new RunVocabulary("subword", Tokenizer.VocabSize), Training = o,
+            Epochs = state.History.Select((loss, i) => (object)new { epoch = i + 1, train_loss = loss }).ToList(),
+            Steps = state.Step, Seconds = state.Seconds,
+        });
+    }
+
+    /// <summary>Writes the encoder as a Hugging Face folder (config.json, model.safetensors, tokenizer.json) that <see cref="Load"/> reads.</summary>
+    public void Save(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        Model.SavePretrained(dir);
+        TokenizerJson.Save(Tokenizer, Path.Combine(dir, "tokenizer.json"));
     }
 
     /// <summary>Mean-pooled embeddings (B, C) of a batch of texts, with gradients (not normalised: the loss normalises).</summary>

@@ -338,8 +338,14 @@ public sealed class ShuffledLossTask(int count, int batchSize, int seed, Func<in
     private readonly Random _rng = new(seed);
     private readonly int[] _order = Enumerable.Range(0, count).ToArray();
 
-    /// <summary>Trains <paramref name="loop"/>'s model for its epochs on this task.</summary>
-    public void Run(TrainingLoop loop) => loop.Run(this, new TrainingState<double>(), keepBestInMemory: false);
+    /// <summary>Trains <paramref name="loop"/>'s model for its epochs on this task; returns the run's state (each epoch's mean loss in its history).</summary>
+    public TrainingState<double> Run(TrainingLoop loop)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        var state = new TrainingState<double>();
+        loop.Run(this, state, keepBestInMemory: false);
+        return state;
+    }
 
     /// <inheritdoc />
     public IReadOnlyList<int[]> Batches(int epoch)
