@@ -25,6 +25,20 @@ public class GptGenerateTests
     }
 
     [Fact]
+    public void StreamingPrintsTheSameTextAsAWholeGeneration()
+    {
+        // A random model's byte-level tokens often split a character: the stream must print each one once, whole.
+        string folder = Path.Combine(TestSupport.TestPaths.Shared, "models", "tiny-random-gpt2");
+        foreach (string prompt in new[] { "hello", "Привет, мир" })
+        {
+            string[] generate = ["lm", "generate", "--model", folder, "--prompt", prompt, "--temperature", "1.5", "--seed", "3", "--max-tokens", "60"];
+            string whole = Cli.Ok(generate), streamed = Cli.Ok([.. generate, "--stream"]);
+            Assert.Equal(whole, streamed);
+        }
+        Assert.Contains("--prettify rewrites the whole text", Cli.Fails(2, ["lm", "generate", "--model", folder, "--stream", "--prettify"]));
+    }
+
+    [Fact]
     public void AHuggingFaceFolderEvaluatesAndFineTunesWithItsOwnTokenizer()
     {
         string folder = Path.Combine(TestSupport.TestPaths.Shared, "models", "tiny-random-gpt2");

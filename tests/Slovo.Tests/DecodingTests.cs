@@ -110,3 +110,50 @@ public class DecodingTests
         Assert.Equal("b", sampler.Text);
     }
 }
+
+/// <summary>The decoding seam: a backend that is not a torch module, and that returns log-probabilities, decodes the same tokens.</summary>
+public class DecodingBackendTests
+{
+    // Wraps another backend and returns log-softmax of its logits: an engine that hands out normalised scores.
+    private sealed class LogProbabilities(IDecodingBackend inner) : IDecodingBackend
+    {
+        public int Steps;
+        public int VocabSize => inner.VocabSize;
+        public bool ScoresAreLogProbabilities => true;
+        public IDecodingBatch OpenBatch() => new Batch(inner.OpenBatch(), this);
+
+        private sealed class Batch(IDecodingBatch inner, LogProbabilities owner) : IDecodingBatch
+        {
+            public int Count => inner.Count;
+            public IReadOnlyList<float[]> Add(IReadOnlyList<IReadOnlyList<int>> prompts) => Normalise(inner.Add(prompts));
+            public IReadOnlyList<float[]> Step(IReadOnlyList<int> tokens)
+            {
+                ++owner.Steps;
+                return Normalise(inner.Step(tokens));
+            }
+            public void Retain(IReadOnlyList<int> rows) => inner.Retain(rows);
+            public void Dispose() => inner.Dispose();
+            private static IReadOnlyList<float[]> Normalise(IReadOnlyList<float[]> rows) =>
+                rows.Select(r => LogitProcessor.LogSoftmax(r).Select(x => (float)x).ToArray()).ToList();
+        }
+    }
+
+    [Fact]
+    public void AnotherBackendDecodesTheSameTokensForEveryStrategy()
+    {
+        using Slovo.LanguageModels.LanguageModel lm = Slovo.Models.ModelRegistry.Default.LoadLanguageModel(TestPaths.SharedModel("tiny-random-gpt2"));
+        IReadOnlyList<IReadOnlyList<int>> prompts = [lm.EncodePrompt("hello"), lm.EncodePrompt("the world is"), lm.EncodePrompt("")];
+        GenerationOptions[] strategies =
+        [
+            new() { Greedy = true, MaxTokens = 12 },
+            new() { Temperature = 0.9, TopK = 50, MaxTokens = 12, Seed = 5 },
+            new() { Beams = 3, MaxTokens = 8, LengthPenalty = 0 },
+        ];
+        var expected = strategies.Select(o => lm.GenerateBatch(prompts, o).Select(r => r.Tokens.ToArray()).ToList()).ToList();
+        var wrapped = new LogProbabilities(lm.Backend);
+        lm.UseBackend(wrapped);
+        for (int s = 0; s < strategies.Length; ++s)
+            Assert.Equal(expected[s], lm.GenerateBatch(prompts, strategies[s]).Select(r => r.Tokens.ToArray()).ToList());
+        Assert.True(wrapped.Steps > 0);
+    }
+}
