@@ -5,6 +5,7 @@ using Slovo.Generation;
 using Slovo.LanguageModels;
 using Slovo.Text;
 using Slovo.Torch;
+using Slovo.Output;
 using Slovo.Training;
 
 namespace Slovo.Recipes;
@@ -92,17 +93,7 @@ public static class LmRecipe
     }
 
     /// <summary>A training-progress callback that prints a line to standard error at most every <paramref name="seconds"/>.</summary>
-    public static Action<TrainingProgress> Progress(string name, double seconds)
-    {
-        var clock = Stopwatch.StartNew();
-        double last = 0;
-        return s =>
-        {
-            if (clock.Elapsed.TotalSeconds - last < seconds) return;
-            last = clock.Elapsed.TotalSeconds;
-            Console.Error.WriteLine($"  {name}: epoch {s.Epoch} batch {s.Batch}/{s.Batches} loss {s.Loss:F3} {s.ItemsPerSecond:N0} tok/s");
-        };
-    }
+    public static Action<TrainingProgress> Progress(string name, double seconds) => Ui.Plain(seconds).EpochBars($"  {name}: ", "tok");
 
     /// <summary>The results table: parameters, validation figures, epochs and training time.</summary>
     public static string ResultsTable(IEnumerable<IRecipeRun> runs)

@@ -1,3 +1,4 @@
+using Slovo.Output;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -129,7 +130,7 @@ string miniLmNote;
             .Where(f => f.Length >= 5 && f[0] == "1").Select(f => (f[3], f[4]))).ToList();
     sw.Restart();
     var tuning = new ContrastiveOptions { Epochs = 1, BatchSize = 32, LearningRate = 2e-5, WarmupSteps = 10, Temperature = 0.05, Seed = 1 };
-    encoder.FineTune(rawPairs, tuning, p => { if (p.Batch % 20 == 0) Console.WriteLine($"  MiniLM fine-tuning: batch {p.Batch}/{p.Batches} loss {p.Loss:F3}"); });
+    encoder.FineTune(rawPairs, tuning, Ui.Plain(30).EpochBars("  MiniLM fine-tuning ", "pairs"));
     double tuneSeconds = sw.Elapsed.TotalSeconds;
     Evaluate("MiniLM fine-tuned (NT-Xent on the training pairs, 1 epoch)", encoder.Encode(questions).SelectMany(v => v).ToArray(), encoder.Dimension, sw.Elapsed.TotalSeconds);
     miniLmNote = $"The MiniLM rows use all-MiniLM-L6-v2 (22.7 M parameters; mean-pooled, normalised embeddings of the raw titles, at most 256 tokens), read from the " +

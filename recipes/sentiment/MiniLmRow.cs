@@ -1,3 +1,4 @@
+using Slovo.Output;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -54,10 +55,7 @@ internal static class MiniLmRow
         using var model = new BertClassifier(encoder, 2);
         Console.WriteLine($"MiniLM: {train.Count:N0} training reviews, {test.Count:N0} test reviews, at most {maxTokens} tokens; {model.ParameterCount():N0} parameters");
         var clock = Stopwatch.StartNew();
-        ClassifierTrainer.Train(model, train, [], options, onBatch: p =>
-        {
-            if (p.Batch % 10 == 0 || p.Batch == p.Batches) Console.WriteLine($"  epoch {p.Epoch} batch {p.Batch}/{p.Batches}: loss {p.Loss:F3} ({clock.Elapsed.TotalMinutes:F1} min)");
-        });
+        ClassifierTrainer.Train(model, train, [], options, onBatch: Ui.Plain(30).EpochBars("  MiniLM ", "texts"));
         double trainMinutes = clock.Elapsed.TotalMinutes;
         clock.Restart();
         ClassificationMetrics m = ClassificationMetrics.Compute(test.Select(t => t.Label).ToArray(), model.Predict(test.Select(t => t.Text).ToList()), 2);

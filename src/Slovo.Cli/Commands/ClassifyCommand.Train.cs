@@ -2,7 +2,8 @@ using System.CommandLine;
 using Slovo.Classification;
 using Slovo.Encoders;
 using Slovo.Cli.CommandLine;
-using Slovo.Cli.Output;
+using Slovo.Models;
+using Slovo.Output;
 using Slovo.Embeddings;
 using Slovo.Training;
 using Slovo.Torch;
@@ -183,7 +184,7 @@ internal static partial class ClassifyCommand
         {
             foreach (int seed in seeds)
             {
-                using var model = RandomGenerator.Seeded((ulong)seed, () => new BertClassifier(TextEncoder.Load(initDir, maxTokens), classes, dropout));
+                using var model = RandomGenerator.Seeded((ulong)seed, () => new BertClassifier(ModelRegistry.Default.LoadEncoder(initDir, maxTokens: maxTokens), classes, dropout));
                 model.To(options.Device ?? Device.CPU);
                 parameters = model.ParameterCount(trainableOnly: true);
                 ClassifierTrainingResult result = ClassifierTrainer.Train(model, train, valid, options with { Seed = seed },

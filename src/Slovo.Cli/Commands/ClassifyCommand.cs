@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Slovo.Classification;
 using Slovo.Cli.CommandLine;
-using Slovo.Cli.Output;
+using Slovo.Output;
 using Slovo.Models;
 using Slovo.Torch;
 using Slovo.Torch.Serialization;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Slovo.Cli.CommandLine;
-using Slovo.Cli.Output;
+using Slovo.Output;
 using Slovo.Evaluation;
 using Slovo.Torch.Serialization;
 

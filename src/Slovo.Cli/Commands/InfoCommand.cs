@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Slovo.Cli.Output;
+using Slovo.Output;
 using Slovo.Torch;
 
 namespace Slovo.Cli.Commands;

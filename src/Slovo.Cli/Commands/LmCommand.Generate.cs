@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.CommandLine;
 using Slovo.Cli.CommandLine;
-using Slovo.Cli.Output;
+using Slovo.Output;
 using Slovo.Evaluation;
 using Slovo.Generation;
 using Slovo.LanguageModels;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Slovo.Cli.CommandLine;
-using Slovo.Cli.Output;
+using Slovo.Output;
 using Slovo.Embeddings;
 using Slovo.LanguageModels;
 using Slovo.Models;

@@ -3,6 +3,7 @@ using Slovo.Import;
 using Slovo.Cli.CommandLine;
 using Slovo.Embeddings;
 using Slovo.Encoders;
+using Slovo.Models;
 using Slovo.Tokenizers;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Torch;
@@ -94,8 +95,7 @@ internal static class ModelsCommand
             string path = p.GetValue(data)!;
             if (!File.Exists(path)) throw new FileNotFoundException($"no file {Path.GetFullPath(path)}; give one text per line", path);
             List<string> texts = File.ReadAllLines(path).ToList();
-            using TextEncoder encoder = TextEncoder.Load(p.GetValue(modelPath)!, p.GetValue(maxTokens));
-            encoder.Model.To(d);
+            using TextEncoder encoder = ModelRegistry.Default.LoadEncoder(p.GetValue(modelPath)!, d, p.GetValue(maxTokens));
             var clock = System.Diagnostics.Stopwatch.StartNew();
             float[][] vectors = encoder.Encode(texts, p.GetValue(batch));
             var keys = texts.Select((t, i) => t.Trim().Length == 0 ? $"<line{i + 1}>" : string.Join('_', t.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))).ToList();

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Slovo.Cli.CommandLine;
 using Slovo.Cli.Output;
+using Slovo.Output;
 using Slovo.Training;
 
 namespace Slovo.Cli.Commands;

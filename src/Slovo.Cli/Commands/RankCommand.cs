@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using Slovo.Cli.CommandLine;
-using Slovo.Cli.Output;
+using Slovo.Output;
 using Slovo.Embeddings;
 using Slovo.Encoders;
+using Slovo.Models;
 using Slovo.Evaluation;
 using Slovo.Retrieval;
 using Slovo.Text;
@@ -73,8 +74,7 @@ internal static class RankCommand
             if (dir is not null)
             {
                 Device d = Opt.ResolveDevice(p.GetValue(device));
-                using TextEncoder encoder = TextEncoder.Load(dir);
-                encoder.Model.To(d);
+                using TextEncoder encoder = ModelRegistry.Default.LoadEncoder(dir, d);
                 pooled = encoder.Encode(questions, p.GetValue(batch)).SelectMany(v => v).ToArray();
                 (dim, what) = (encoder.Dimension, $"encoder {dir} on {d}");
             }

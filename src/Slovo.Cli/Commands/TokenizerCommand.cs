@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Slovo.Cli.CommandLine;
 using Slovo.Cli.Output;
+using Slovo.Output;
 using Slovo.Tokenizers;
 using Slovo.Tokenizers.Models;
 using Slovo.Tokenizers.PreTokenizers;

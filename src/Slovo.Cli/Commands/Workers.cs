@@ -1,4 +1,4 @@
-using Slovo.Cli.Output;
+using Slovo.Output;
 using Slovo.Torch;
 using Slovo.Torch.Distributed;
 

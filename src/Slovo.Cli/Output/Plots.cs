@@ -1,3 +1,4 @@
+using Slovo.Output;
 using ScottPlot;
 using Slovo.Torch.Serialization;
 using Slovo.Training;

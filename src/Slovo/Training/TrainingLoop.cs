@@ -160,9 +160,6 @@ public sealed class TrainingLoop : IDisposable
     /// <summary>The data-parallel group, or null when training alone.</summary>
     public ProcessGroup? Group => DataParallel?.Group;
 
-    /// <summary>Whether this process writes the run's files: always when training alone, on rank 0 only when data-parallel.</summary>
-    public bool Writes => Group is null || Group.Rank == 0;
-
     /// <summary>This rank's part of <paramref name="count"/> examples: a contiguous range, the ranks' sizes differing by at most one
     /// (the whole range when training alone).</summary>
     public (int Start, int Count) Shard(int count)

@@ -2,10 +2,10 @@ using System.Diagnostics;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
-namespace Slovo.Cli.Output;
+namespace Slovo.Output;
 
 /// <summary>
-/// Console output of the commands. Results go to standard output; progress goes to standard error: live Spectre.Console
+/// Console output of the programs (the `slovo` tool and the recipes link this file): the one progress printer. Results go to standard output; progress goes to standard error: live Spectre.Console
 /// bars (rate, ETA, loss, lr) when standard error is a terminal, else one plain line every few seconds and at the end, so
 /// CI logs and redirected runs stay readable.
 /// </summary>
@@ -23,14 +23,18 @@ internal static class Ui
     /// <summary>Runs <paramref name="work"/> with a progress view; bars made from it are drawn until it returns.</summary>
     public static T Run<T>(Func<ProgressView, T> work)
     {
-        if (!Live) return work(new ProgressView(null, null));
+        if (!Live) return work(new ProgressView(null, null, PlainInterval));
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         return console.Progress()
             .AutoClear(false).HideCompleted(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
                      new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(ctx => work(new ProgressView(ctx, console)));
+            .Start(ctx => work(new ProgressView(ctx, console, PlainInterval)));
     }
+
+    /// <summary>A view that always writes plain progress lines (at most one a bar every <paramref name="seconds"/>), for long
+    /// programs whose output is kept as a log (the recipes).</summary>
+    public static ProgressView Plain(double seconds) => new(null, null, seconds);
 
     /// <summary>Runs <paramref name="work"/> with a progress view (no result).</summary>
     public static void Run(Action<ProgressView> work) => Run(v => { work(v); return 0; });
@@ -62,11 +66,11 @@ internal static class Ui
 }
 
 /// <summary>Where a command makes its progress bars and writes result lines while bars are live.</summary>
-internal sealed class ProgressView(ProgressContext? live, IAnsiConsole? console)
+internal sealed class ProgressView(ProgressContext? live, IAnsiConsole? console, double interval)
 {
     /// <summary>A new bar of <paramref name="total"/> steps.</summary>
     public ProgressBar Bar(string label, long total) =>
-        live is null ? new ProgressBar(label, total, null) : new ProgressBar(label, total, live.AddTask(Markup.Escape(label), maxValue: Math.Max(1, total)));
+        live is null ? new ProgressBar(label, total, null, interval) : new ProgressBar(label, total, live.AddTask(Markup.Escape(label), maxValue: Math.Max(1, total)), interval);
 
     /// <summary>
     /// The one progress printer of training: a bar per epoch (a new one when the epoch changes), labelled
@@ -102,7 +106,9 @@ internal sealed class ProgressBar
     private double _lastPrint = double.NegativeInfinity;
     private bool _done;
 
-    internal ProgressBar(string label, long total, ProgressTask? task) => (_label, _total, _task) = (label, total, task);
+    private readonly double _interval;
+
+    internal ProgressBar(string label, long total, ProgressTask? task, double interval) => (_label, _total, _task, _interval) = (label, total, task, interval);
 
     /// <summary>Sets the position and the status text (e.g. "loss 1.234 5,000 tok/s lr 1e-3"). Thread-safe.</summary>
     public void Report(long done, string status)
@@ -119,7 +125,7 @@ internal sealed class ProgressBar
                 return;
             }
             double elapsed = _clock.Elapsed.TotalSeconds;
-            if (Ui.Quiet || (!last && elapsed - _lastPrint < Ui.PlainInterval)) return;
+            if (Ui.Quiet || (!last && elapsed - _lastPrint < _interval)) return;
             _lastPrint = elapsed;
             double eta = done <= 0 ? double.NaN : elapsed / done * (_total - done);
             Console.Error.WriteLine($"{_label} {done}/{_total} {status} elapsed {Format(elapsed)} eta {(double.IsNaN(eta) ? "?" : Format(eta))}");
