@@ -112,39 +112,64 @@ internal static partial class ClassifyCommand
         Console.WriteLine($"data: {data.Train.Ids.Count:N0} train / {data.Valid.Ids.Count:N0} validation{(data.Test is null ? "" : $" / {data.Test.Ids.Count:N0} test")}; {tokenizer} vocabulary of {data.Vocab.Size:N0}");
         KeyedVectors? vectors = glove is not null ? KeyedVectors.Load(glove) : null;
         RunFolder run = new RunFolder(outDir, training.Group).Create(); // data-parallel: every rank trains and scores alike, rank 0 writes
+        if (training.Group is { } g) Console.WriteLine($"data-parallel: {g.WorldSize} processes, each reading its share of every batch of {training.BatchSize}");
+        (List<SeedRun> runs, long parameters) = TrainSeeds(run, seeds, test, modelOptions.Classes, (seed, view) =>
+        {
+            (TextClassifier model, ClassifierTrainingResult result, int found) = ClassifierExperiment.TrainOne(data, modelOptions, training with { Seed = seed }, vectors, freeze,
+                onBatch: view.EpochBars($"seed {seed} ", "texts", showRate: training.Schedule != LearningRateSchedule.Constant || training.WarmupSteps > 0),
+                onEpoch: Epoch(view, seed), device: training.Device);
+            if (vectors is not null) view.WriteLine($"pretrained embeddings: {found:N0} of {data.Vocab.Size - 4:N0} tokens found");
+            return (TrainedClassifier.Of(model, data.Vocab, maxLength), result, r => r.Save(RunFolder.ModelFile, path => model.Save(path, data.Vocab, maxLength)));
+        });
+        Finish(run, modelName, modelOptions with { VocabSize = data.Vocab.Size, PadId = data.Vocab.PadId }, parameters, new RunVocabulary(tokenizer, data.Vocab.Size),
+               training, runs, $"wrote {run[RunFolder.ModelFile]} and {RunFolder.SummaryFile}");
+        return 0;
+    }
+
+    private static Action<ClassifierEpoch> Epoch(ProgressView view, int seed) =>
+        e => view.WriteLine($"seed {seed} epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation accuracy {e.ValidAccuracy:P2} ({e.Seconds:F0} s)");
+
+    /// <summary>
+    /// Trains one model per seed with <paramref name="trainOne"/> (which returns the trained classifier, its result and how to
+    /// save it into the run folder), scores each on <paramref name="test"/>, and keeps the seed with the best validation accuracy.
+    /// </summary>
+    private static (List<SeedRun> Runs, long Parameters) TrainSeeds(RunFolder run, int[] seeds, IReadOnlyList<LabeledText>? test, int classes,
+        Func<int, ProgressView, (TrainedClassifier Classifier, ClassifierTrainingResult Result, Action<RunFolder> Save)> trainOne)
+    {
         var runs = new List<SeedRun>();
         double bestValid = double.NegativeInfinity;
         long parameters = 0;
-        if (training.Group is { } g) Console.WriteLine($"data-parallel: {g.WorldSize} processes, each reading its share of every batch of {training.BatchSize}");
         Ui.Run(view =>
         {
             foreach (int seed in seeds)
             {
-                (TextClassifier model, ClassifierTrainingResult result, int found) = ClassifierExperiment.TrainOne(data, modelOptions, training with { Seed = seed }, vectors, freeze,
-                    onBatch: view.EpochBars($"seed {seed} ", "texts", showRate: training.Schedule != LearningRateSchedule.Constant || training.WarmupSteps > 0),
-                    onEpoch: e => view.WriteLine($"seed {seed} epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation accuracy {e.ValidAccuracy:P2} ({e.Seconds:F0} s)"),
-                    device: training.Device);
-                using (model)
+                (TrainedClassifier classifier, ClassifierTrainingResult result, Action<RunFolder> save) = trainOne(seed, view);
+                using (classifier)
                 {
-                    parameters = model.ParameterCount(trainableOnly: true);
-                    if (vectors is not null) view.WriteLine($"pretrained embeddings: {found:N0} of {data.Vocab.Size - 4:N0} tokens found");
-                    ClassificationMetrics? m = data.Test is null ? null : ClassificationMetrics.Compute(data.Test.Labels, ClassifierTrainer.Predict(model, data.Test), modelOptions.Classes);
-                    runs.Add(new SeedRun(seed, m?.Accuracy ?? double.NaN, m?.MacroF1 ?? double.NaN, m?.Confusion, result.BestValidAccuracy, result.Seconds, result.BestEpoch));
+                    parameters = classifier.Module.ParameterCount(trainableOnly: true);
+                    view.WriteLine($"seed {seed}: validation accuracy {result.BestValidAccuracy:P2} (epoch {result.BestEpoch}; {result.Seconds:F0} s of training)");
+                    ClassificationMetrics? m = test is null ? null
+                        : ClassificationMetrics.Compute(test.Select(t => t.Label).ToArray(), classifier.Predict(test.Select(t => t.Text).ToList()), classes);
                     if (m is not null) view.WriteLine($"seed {seed}: test accuracy {m.Accuracy:P2}, macro F1 {m.MacroF1:F4}");
+                    runs.Add(new SeedRun(seed, m?.Accuracy ?? double.NaN, m?.MacroF1 ?? double.NaN, m?.Confusion, result.BestValidAccuracy, result.Seconds, result.BestEpoch));
                     if (result.BestValidAccuracy > bestValid)
                     {
                         bestValid = result.BestValidAccuracy;
-                        run.Save(RunFolder.ModelFile, path => model.Save(path, data.Vocab, maxLength));
+                        save(run);
                     }
                 }
             }
         });
+        return (runs, parameters);
+    }
+
+    // Reports the seeds' test figures and writes summary.json.
+    private static void Finish(RunFolder run, string model, object config, long parameters, RunVocabulary? vocabulary, object training, List<SeedRun> runs, string wrote)
+    {
         (double mean, double std) = Statistics.MeanStd(runs.Select(r => r.TestAccuracy));
-        Console.WriteLine($"{modelName}: {parameters:N0} trainable parameters; test accuracy {mean:P2} ± {std:P2} over {runs.Count} seed(s); {runs.Average(r => r.Seconds):F0} s per run");
-        run.WriteSummary(Summary(modelName, modelOptions with { VocabSize = data.Vocab.Size, PadId = data.Vocab.PadId }, parameters,
-                                 new RunVocabulary(tokenizer, data.Vocab.Size), training, runs));
-        Console.WriteLine($"wrote {run[RunFolder.ModelFile]} and {RunFolder.SummaryFile}");
-        return 0;
+        Console.WriteLine($"{model}: {parameters:N0} trainable parameters; test accuracy {mean:P2} ± {std:P2} over {runs.Count} seed(s); {runs.Average(r => r.Seconds):F0} s per run");
+        run.WriteSummary(Summary(model, config, parameters, vocabulary, training, runs));
+        Console.WriteLine(wrote);
     }
 
     // summary.json of a classifier run, in the shape every run writes: the best seed's validation accuracy, the test figures
@@ -177,37 +202,20 @@ internal static partial class ClassifyCommand
         if (limit is int n) train = train.Take(n).ToList();
         Console.WriteLine($"data: {train.Count:N0} train / {valid.Count:N0} validation{(test is null ? "" : $" / {test.Count:N0} test")}; encoder {initDir}, at most {maxTokens} tokens per text");
         RunFolder run = new RunFolder(outDir).Create();
-        var runs = new List<SeedRun>();
-        double bestValid = double.NegativeInfinity;
-        long parameters = 0;
-        Ui.Run(view =>
+        (List<SeedRun> runs, long parameters) = TrainSeeds(run, seeds, test, classes, (seed, view) =>
         {
-            foreach (int seed in seeds)
+            BertClassifier model = RandomGenerator.Seeded((ulong)seed, () => new BertClassifier(ModelRegistry.Default.LoadEncoder(initDir, maxTokens: maxTokens), classes, dropout));
+            try
             {
-                using var model = RandomGenerator.Seeded((ulong)seed, () => new BertClassifier(ModelRegistry.Default.LoadEncoder(initDir, maxTokens: maxTokens), classes, dropout));
                 model.To(options.Device ?? Device.CPU);
-                parameters = model.ParameterCount(trainableOnly: true);
-                ClassifierTrainingResult result = ClassifierTrainer.Train(model, train, valid, options with { Seed = seed },
-                    onEpoch: e => view.WriteLine($"seed {seed} epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation accuracy {e.ValidAccuracy:P2} ({e.Seconds:F0} s)"),
-                    onBatch: view.EpochBars($"seed {seed} ", "texts"));
-                (double validAccuracy, double seconds) = (result.BestValidAccuracy, result.Seconds);
-                view.WriteLine($"seed {seed}: validation accuracy {validAccuracy:P2} (epoch {result.BestEpoch}; {seconds:F0} s of fine-tuning)");
-                ClassificationMetrics? m = test is null ? null
-                    : ClassificationMetrics.Compute(test.Select(t => t.Label).ToArray(), model.Predict(test.Select(t => t.Text).ToList()), classes);
-                if (m is not null) view.WriteLine($"seed {seed}: test accuracy {m.Accuracy:P2}, macro F1 {m.MacroF1:F4}");
-                runs.Add(new SeedRun(seed, m?.Accuracy ?? double.NaN, m?.MacroF1 ?? double.NaN, m?.Confusion, validAccuracy, seconds, result.BestEpoch));
-                if (validAccuracy > bestValid)
-                {
-                    bestValid = validAccuracy;
-                    run.SaveInPlace(model.Save);
-                }
+                ClassifierTrainingResult result = ClassifierTrainer.Train(model, train, valid, options with { Seed = seed }, onEpoch: Epoch(view, seed),
+                                                                          onBatch: view.EpochBars($"seed {seed} ", "texts"));
+                return (TrainedClassifier.Of(model), result, r => r.SaveInPlace(model.Save));
             }
+            catch { model.Dispose(); throw; }
         });
-        (double mean, double std) = Statistics.MeanStd(runs.Select(r => r.TestAccuracy));
-        Console.WriteLine($"bert: {parameters:N0} trainable parameters; test accuracy {mean:P2} ± {std:P2} over {runs.Count} seed(s); {runs.Average(r => r.Seconds):F0} s per run");
-        run.WriteSummary(Summary("bert", new { init = Path.GetFullPath(initDir), max_tokens = maxTokens, dropout, classes, train_texts = train.Count }, parameters,
-                                 null, options, runs));
-        Console.WriteLine($"wrote the fine-tuned model (encoder folder + head.safetensors, classifier.json) and summary.json to {outDir}");
+        Finish(run, "bert", new { init = Path.GetFullPath(initDir), max_tokens = maxTokens, dropout, classes, train_texts = train.Count }, parameters, null, options, runs,
+               $"wrote the fine-tuned model (encoder folder + head.safetensors, classifier.json) and summary.json to {outDir}");
         return 0;
     }
 }
