@@ -5,16 +5,12 @@ using Slovo.Torch;
 namespace Slovo.Classification;
 
 /// <summary>Slovo's recurrent and CNN classifiers: one model file with the options, the vocabulary and the text length inside.</summary>
-internal sealed class TextClassifierFamily : ModelFamily
+internal static class TextClassifierFamily
 {
-    public override string Name => "text-classifier";
-    public override ModelTask Task => ModelTask.Classifier;
-    public override Type Config => typeof(ClassifierOptions);
-    public override Type Module => typeof(TextClassifier);
-    public override string? Format => TextClassifier.Archive.Format;
-    public override string Tokenizer => "the word or subword vocabulary inside the model file";
+    public static ModelFamily Family { get; } = new("text-classifier", ModelTask.Classifier, typeof(ClassifierOptions), typeof(TextClassifier),
+        "the word or subword vocabulary inside the model file", Load) { Format = TextClassifier.Archive.Format };
 
-    public override IDisposable Load(ModelLocation location, ModelLoadOptions options)
+    private static IDisposable Load(ModelLocation location, ModelLoadOptions options)
     {
         (TextClassifier model, Vocabulary vocab, int maxLength) = TextClassifier.Load(location.Weights);
         return OnDevice(TrainedClassifier.Of(model, vocab, maxLength, location.Path), options.Device);
@@ -28,15 +24,11 @@ internal sealed class TextClassifierFamily : ModelFamily
 }
 
 /// <summary>A fine-tuned BERT-shaped encoder with a classification head: the encoder's Hugging Face folder plus classifier.json and head.safetensors.</summary>
-internal sealed class BertClassifierFamily : ModelFamily
+internal static class BertClassifierFamily
 {
-    public override string Name => "bert-classifier";
-    public override ModelTask Task => ModelTask.Classifier;
-    public override Type Config => typeof(BertClassifierInfo);
-    public override Type Module => typeof(BertClassifier);
-    public override string? Format => BertClassifier.FormatTag;
-    public override string Tokenizer => "the encoder's tokenizer.json or vocab.txt";
+    public static ModelFamily Family { get; } = new("bert-classifier", ModelTask.Classifier, typeof(BertClassifierInfo), typeof(BertClassifier),
+        "the encoder's tokenizer.json or vocab.txt", Load) { Format = BertClassifier.FormatTag };
 
-    public override IDisposable Load(ModelLocation location, ModelLoadOptions options) =>
+    private static IDisposable Load(ModelLocation location, ModelLoadOptions options) =>
         TextClassifierFamily.OnDevice(TrainedClassifier.Of(BertClassifier.Load(location.Weights), location.Path), options.Device);
 }

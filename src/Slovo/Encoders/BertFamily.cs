@@ -6,16 +6,12 @@ namespace Slovo.Encoders;
 /// BERT-shaped encoders (<c>model_type</c> bert, or minilm): <see cref="BertConfig"/> and <see cref="BertModel"/> with Hugging
 /// Face's keys, loaded as a <see cref="TextEncoder"/> with the folder's tokenizer.json or vocab.txt.
 /// </summary>
-internal sealed class BertFamily : ModelFamily
+internal static class BertFamily
 {
-    public override string Name => "bert";
-    public override ModelTask Task => ModelTask.Encoder;
-    public override Type Config => typeof(BertConfig);
-    public override Type Module => typeof(BertModel);
-    public override IReadOnlyList<string> ModelTypes => ["bert", "minilm"];
-    public override string Tokenizer => "tokenizer.json or vocab.txt (WordPiece) beside config.json";
+    public static ModelFamily Family { get; } = new("bert", ModelTask.Encoder, typeof(BertConfig), typeof(BertModel),
+        "tokenizer.json or vocab.txt (WordPiece) beside config.json", Load) { ModelTypes = ["bert", "minilm"] };
 
-    public override IDisposable Load(ModelLocation location, ModelLoadOptions options)
+    private static IDisposable Load(ModelLocation location, ModelLoadOptions options)
     {
         TextEncoder encoder = TextEncoder.Load(location.Weights, options.MaxTokens);
         try { encoder.Model.To(options.Device); }

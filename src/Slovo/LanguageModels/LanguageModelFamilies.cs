@@ -11,16 +11,12 @@ namespace Slovo.LanguageModels;
 /// as Hugging Face encodes them, without a start token); a Slovo GPT run brings its vocab.json (prompts read after the start
 /// token, as it trained) and training.json (validation reads the rows and context it trained on).
 /// </summary>
-internal sealed class Gpt2Family : ModelFamily
+internal static class Gpt2Family
 {
-    public override string Name => "gpt2";
-    public override ModelTask Task => ModelTask.LanguageModel;
-    public override Type Config => typeof(GptConfig);
-    public override Type Module => typeof(GptModel);
-    public override IReadOnlyList<string> ModelTypes => ["gpt2"];
-    public override string Tokenizer => "tokenizer.json beside config.json (byte-level BPE), or a run's vocab.json";
+    public static ModelFamily Family { get; } = new("gpt2", ModelTask.LanguageModel, typeof(GptConfig), typeof(GptModel),
+        "tokenizer.json beside config.json (byte-level BPE), or a run's vocab.json", Load) { ModelTypes = ["gpt2"] };
 
-    public override IDisposable Load(ModelLocation location, ModelLoadOptions options)
+    private static IDisposable Load(ModelLocation location, ModelLoadOptions options)
     {
         Func<GptConfig, GptConfig>? adjust = options.Dropout is { } p ? c => c with { EmbeddingDropout = p, AttentionDropout = p, ResidualDropout = p } : null;
         LanguageModel model = location.Run is { } run ? LoadRun(run, location.Weights, adjust) : LoadPretrained(location.Weights, adjust);
@@ -59,16 +55,12 @@ internal sealed class Gpt2Family : ModelFamily
 }
 
 /// <summary>Slovo's recurrent language models (RNN, LSTM, GRU): one model file with the options and the vocabulary inside.</summary>
-internal sealed class RecurrentLmFamily : ModelFamily
+internal static class RecurrentLmFamily
 {
-    public override string Name => "rnn-lm";
-    public override ModelTask Task => ModelTask.LanguageModel;
-    public override Type Config => typeof(RnnLanguageModelOptions);
-    public override Type Module => typeof(RnnLanguageModel);
-    public override string? Format => RnnLanguageModel.Archive.Format;
-    public override string Tokenizer => "the word, char or subword vocabulary inside the model file";
+    public static ModelFamily Family { get; } = new("rnn-lm", ModelTask.LanguageModel, typeof(RnnLanguageModelOptions), typeof(RnnLanguageModel),
+        "the word, char or subword vocabulary inside the model file", Load) { Format = RnnLanguageModel.Archive.Format };
 
-    public override IDisposable Load(ModelLocation location, ModelLoadOptions options)
+    private static IDisposable Load(ModelLocation location, ModelLoadOptions options)
     {
         (RnnLanguageModel rnn, Vocabulary vocab) = RnnLanguageModel.Load(location.Weights);
         return LanguageModel.Of(rnn, vocab, location.Path).OnDevice(options.Device);

@@ -38,32 +38,23 @@ public sealed record ModelLoadOptions
 /// <summary>
 /// One model family, registered once in <see cref="ModelRegistry"/>: its config record, its module, how its files are
 /// recognised (a Hugging Face config.json's <c>model_type</c>, or a Slovo file's format tag), what tokenizer it expects, and
-/// how it is loaded (the checkpoint's keys mapped onto the module). A new family is one class beside its module plus one
-/// registration line.
+/// how it is loaded (the checkpoint's keys mapped onto the module, in <paramref name="Loader"/>). A new family is one file
+/// beside its module that makes one of these, plus one registration line.
 /// </summary>
-public abstract class ModelFamily
+/// <param name="Name">The family's name: "gpt2", "bert", "rnn-lm", ...</param>
+/// <param name="Task">What its models are for.</param>
+/// <param name="Config">The config record (config.json, or the options inside a Slovo model file).</param>
+/// <param name="Module">The module the weights load into.</param>
+/// <param name="Tokenizer">The tokenizer it expects, in words (for docs and messages).</param>
+/// <param name="Loader">Loads the model at a location; the result's type is the one <paramref name="Task"/> names.</param>
+public sealed record ModelFamily(string Name, ModelTask Task, Type Config, Type Module, string Tokenizer, Func<ModelLocation, ModelLoadOptions, IDisposable> Loader)
 {
-    /// <summary>The family's name: "gpt2", "bert", "rnn-lm", ...</summary>
-    public abstract string Name { get; }
-
-    /// <summary>What its models are for.</summary>
-    public abstract ModelTask Task { get; }
-
-    /// <summary>The config record (config.json, or the options inside a Slovo model file).</summary>
-    public abstract Type Config { get; }
-
-    /// <summary>The module the weights load into.</summary>
-    public abstract Type Module { get; }
-
     /// <summary>The config.json <c>model_type</c> values it reads (empty for a family of Slovo files only).</summary>
-    public virtual IReadOnlyList<string> ModelTypes => [];
+    public IReadOnlyList<string> ModelTypes { get; init; } = [];
 
     /// <summary>The format tag of the Slovo file it reads (model.safetensors' or classifier.json's <c>format</c>), or null.</summary>
-    public virtual string? Format => null;
+    public string? Format { get; init; }
 
-    /// <summary>The tokenizer it expects, in words (for docs and messages).</summary>
-    public abstract string Tokenizer { get; }
-
-    /// <summary>Loads the model at <paramref name="location"/>; the result's type is the one <see cref="Task"/> names.</summary>
-    public abstract IDisposable Load(ModelLocation location, ModelLoadOptions options);
+    /// <summary>Loads the model at <paramref name="location"/>.</summary>
+    public IDisposable Load(ModelLocation location, ModelLoadOptions options) => Loader(location, options);
 }

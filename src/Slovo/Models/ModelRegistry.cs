@@ -24,11 +24,11 @@ public sealed class ModelRegistry
 
     /// <summary>Every family Slovo reads.</summary>
     public static ModelRegistry Default { get; } = new ModelRegistry()
-        .Register(new Gpt2Family())
-        .Register(new RecurrentLmFamily())
-        .Register(new BertFamily())
-        .Register(new TextClassifierFamily())
-        .Register(new BertClassifierFamily());
+        .Register(Gpt2Family.Family)
+        .Register(RecurrentLmFamily.Family)
+        .Register(BertFamily.Family)
+        .Register(TextClassifierFamily.Family)
+        .Register(BertClassifierFamily.Family);
 
     /// <summary>The registered families, in registration order.</summary>
     public IReadOnlyList<ModelFamily> Families => _families;
