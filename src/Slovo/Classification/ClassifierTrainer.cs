@@ -34,6 +34,10 @@ public sealed record ClassifierTrainingOptions : TrainingOptions
         (Epochs, BatchSize, LearningRate, Clip, Patience) = (5, 64, 1e-3, 5.0, 2);
     }
 
+    /// <summary>Batches of texts of similar length (less padding; the order of batches shuffled), or, when false, batches drawn
+    /// from a plain shuffle.</summary>
+    public bool GroupByLength { get; init; } = true;
+
     /// <inheritdoc />
     public override void Validate()
     {
@@ -85,7 +89,7 @@ public static class ClassifierTrainer
         ArgumentNullException.ThrowIfNull(valid);
         if (train.Ids.Count == 0 || valid.Ids.Count == 0) throw new ArgumentException("training and validation sets must not be empty", nameof(train));
         using var opt = new Adam(model.Parameters().Where(p => p.RequiresGrad), lr: o.LearningRate);
-        var examples = new Examples(train.Ids.Select(x => x.Length).ToList(), train.Labels, model.Options.Classes, batch =>
+        var examples = new Examples(train.Ids.Select(x => x.Length).ToList(), train.Labels, model.Options.Classes, o.GroupByLength, batch =>
         {
             (Tensor x, Tensor lengths) = Pack(model, train.Ids, batch);
             return model.Forward(x, lengths);                                                  // (B, C)
@@ -108,8 +112,8 @@ public static class ClassifierTrainer
         if (train.Count < 2) throw new ArgumentException("fine-tuning needs at least two training texts", nameof(train));
         using var opt = new AdamW(model.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: model.NoWeightDecayParameters());
         var lengths = new int[train.Count];
-        Parallel.For(0, train.Count, i => lengths[i] = model.Encoder.Ids(train[i].Text).Length);
-        var examples = new Examples(lengths, train.Select(t => t.Label).ToList(), model.Classes, batch => model.Logits(batch.Select(i => train[i].Text).ToList()));
+        if (o.GroupByLength) Parallel.For(0, train.Count, i => lengths[i] = model.Encoder.Ids(train[i].Text).Length);
+        var examples = new Examples(lengths, train.Select(t => t.Label).ToList(), model.Classes, o.GroupByLength, batch => model.Logits(batch.Select(i => train[i].Text).ToList()));
         List<string> validTexts = valid.Select(v => v.Text).ToList();
         double Accuracy(ProcessGroup? _)
         {
@@ -120,8 +124,9 @@ public static class ClassifierTrainer
         return Run(model, opt, o, examples, Accuracy, null, onEpoch, onBatch);
     }
 
-    /// <summary>What the task trains on: each example's length (for bucketing) and label, and the logits (B, C) of a batch of examples.</summary>
-    private sealed record Examples(IReadOnlyList<int> Lengths, IReadOnlyList<int> Labels, int Classes, Func<int[], Tensor> Logits);
+    /// <summary>What the task trains on: each example's length (for bucketing) and label, whether batches group similar
+    /// lengths, and the logits (B, C) of a batch of examples.</summary>
+    private sealed record Examples(IReadOnlyList<int> Lengths, IReadOnlyList<int> Labels, int Classes, bool GroupByLength, Func<int[], Tensor> Logits);
 
     private static ClassifierTrainingResult Run(Module model, Optimizer opt, TrainingOptions o, Examples train, Func<ProcessGroup?, double> accuracy, ProcessGroup? group,
                                                 Action<ClassifierEpoch>? onEpoch, Action<TrainingProgress>? onBatch)
@@ -139,8 +144,15 @@ public static class ClassifierTrainer
     private sealed class TrainingTask(Examples train, Func<ProcessGroup?, double> accuracy, TrainingOptions o, ProcessGroup? group, Action<ClassifierEpoch>? onEpoch)
         : ITrainingTask<int[], ClassifierEpoch>
     {
-        public IReadOnlyList<int[]> Batches(int epoch) =>
-            LengthBuckets.Groups(train.Lengths, o.BatchSize, new Random(unchecked(o.Seed * 1_000_003 + epoch + 1)));
+        public IReadOnlyList<int[]> Batches(int epoch)
+        {
+            if (train.GroupByLength) return LengthBuckets.Groups(train.Lengths, o.BatchSize, new Random(unchecked(o.Seed * 1_000_003 + epoch + 1)));
+            // A plain shuffle, reshuffled every epoch from the seed's one stream (the same order for the same epoch on every call).
+            var rng = new Random(o.Seed);
+            int[] order = Enumerable.Range(0, train.Lengths.Count).ToArray();
+            for (int e = 0; e <= epoch; ++e) rng.Shuffle(order);
+            return order.Chunk(o.BatchSize).ToList();
+        }
 
         public BatchLoss TrainBatch(int[] whole, TrainingLoop loop)
         {
