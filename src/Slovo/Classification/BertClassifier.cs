@@ -23,7 +23,7 @@ public sealed record BertFineTuneOptions : TrainingOptions
     /// <summary>Share of the steps spent warming the learning rate up from 0.</summary>
     public double WarmupFraction { get; init; } = 0.1;
 
-    /// <summary>Batches of texts of similar length (less padding, several times faster on long texts), or, by default (as
+    /// <summary>Batches of texts of similar length (less padding), or, by default (as
     /// Hugging Face's Trainer), batches drawn from a plain shuffle.</summary>
     public bool GroupByLength { get; init; }
 
