@@ -130,7 +130,7 @@ public sealed class CompletionScheduler : IDisposable
             Interlocked.Decrement(ref _queued);
             throw new QueueFullException(_options.QueueCapacity);
         }
-        var job = new CompletionJob(prompt, new SequenceSampler(prompt, options, options.Seed, ids => _model.Decode(ids)), cancel,
+        var job = new CompletionJob(prompt, new SequenceSampler(prompt, options, options.Seed, ids => _model.Decode(ids), keepText: true), cancel,
                                     DateTime.UtcNow + _options.Timeout);
         if (!_queue.Writer.TryWrite(job))
         {

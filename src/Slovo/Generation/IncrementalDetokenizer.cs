@@ -17,6 +17,7 @@ public sealed class IncrementalDetokenizer
     private readonly List<int> _ids;
     private readonly StringBuilder _text = new();
     private int _prefix, _read; // the window: ids[_prefix.._read] is text already given; ids[_read..] is not yet
+    private string? _given;     // the text of ids[_prefix.._read], once decoded
 
     /// <summary>A detokenizer with <paramref name="decode"/> (special tokens dropped, as the model's vocabulary decodes), after
     /// the ids of <paramref name="context"/> (e.g. the prompt, whose text is not given).</summary>
@@ -39,23 +40,20 @@ public sealed class IncrementalDetokenizer
     public string Add(int token)
     {
         _ids.Add(token);
-        string before = _decode(Window(_prefix, _read));
-        string now = _decode(Window(_prefix, _ids.Count));
-        if (now.Length <= before.Length || now[^1] == '\uFFFD' || !now.StartsWith(before, StringComparison.Ordinal)) return "";
-        string added = now[before.Length..];
-        (_prefix, _read) = (_read, _ids.Count);
-        _text.Append(added);
-        return added;
+        return Take(final: false);
     }
 
     /// <summary>The text still held back at the end of a sequence (an incomplete character, given as the decoder shows it).</summary>
-    public string Flush()
+    public string Flush() => Take(final: true);
+
+    // The text of the tokens after the window's given part; held back while it ends inside a character, unless final.
+    private string Take(bool final)
     {
-        string before = _decode(Window(_prefix, _read));
+        _given ??= _decode(Window(_prefix, _read)); // decoded once per window, not once per token
         string now = _decode(Window(_prefix, _ids.Count));
-        if (now.Length <= before.Length || !now.StartsWith(before, StringComparison.Ordinal)) return "";
-        string added = now[before.Length..];
-        (_prefix, _read) = (_read, _ids.Count);
+        if (now.Length <= _given.Length || (!final && now[^1] == '\uFFFD') || !now.StartsWith(_given, StringComparison.Ordinal)) return "";
+        string added = now[_given.Length..];
+        (_prefix, _read, _given) = (_read, _ids.Count, null);
         _text.Append(added);
         return added;
     }

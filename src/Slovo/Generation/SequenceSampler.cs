@@ -26,16 +26,17 @@ public sealed class SequenceSampler
     private double _logProb;
 
     /// <summary>A sampler continuing <paramref name="prompt"/> with its own <paramref name="seed"/>; <paramref name="decode"/> turns
-    /// tokens into text (needed for stop strings and for <see cref="NewText"/>).</summary>
+    /// tokens into text, which the sampler keeps only when it needs it: for stop strings, or when <paramref name="keepText"/>
+    /// asks for <see cref="NewText"/> (a stream).</summary>
     public SequenceSampler(IReadOnlyList<int> prompt, GenerationOptions options, int seed, Func<IReadOnlyList<int>, string>? decode = null,
-                           PrefixConstraint? prefix = null)
+                           PrefixConstraint? prefix = null, bool keepText = false)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(options);
         (_options, _prefix, _rng, _history) = (options, prefix, new Random(seed), [.. prompt]);
         _stops = new StopMatcher(options.StopStrings);
-        if (_stops.Any && decode is null) throw new ArgumentException("stop strings need a decoder", nameof(decode));
-        if (decode is not null) _detokenizer = new IncrementalDetokenizer(decode); // the generated text on its own, as a caller decodes it
+        if ((_stops.Any || keepText) && decode is null) throw new ArgumentException("stop strings and kept text need a decoder", nameof(decode));
+        if (_stops.Any || keepText) _detokenizer = new IncrementalDetokenizer(decode!); // the generated text on its own, as a caller decodes it
         if (options.MaxTokens == 0) Result = new GenerationResult([], StopReason.MaxTokens, 0);
     }
 
@@ -45,7 +46,7 @@ public sealed class SequenceSampler
     /// <summary>The tokens drawn so far.</summary>
     public IReadOnlyList<int> Generated => _generated;
 
-    /// <summary>The text that the last token made final ("" without a decoder).</summary>
+    /// <summary>The text that the last token made final ("" when the sampler keeps no text).</summary>
     public string NewText { get; private set; } = "";
 
     /// <summary>All the final text so far; once the sequence ended, its whole text (without a stop string that ended it).</summary>

@@ -60,7 +60,7 @@ public sealed class ModelRegistry
         string modelFile = run[RunFolder.ModelFile];
         if (File.Exists(modelFile) && FormatOfModelFile(modelFile, quiet: true) is { } tag) return (ByFormat(modelFile, tag), new ModelLocation(path, modelFile, run));
         string classifier = Path.Combine(path, "classifier.json");
-        if (File.Exists(classifier)) return (ByFormat(classifier, FormatOfJson(classifier)), new ModelLocation(path, path, run));
+        if (File.Exists(classifier)) return (ByFormat(classifier, StringField(classifier, "format", "save the model again")), new ModelLocation(path, path, run));
         string runModel = run[RunFolder.ModelDir];
         if (File.Exists(Path.Combine(runModel, "config.json"))) return (ByModelType(runModel), new ModelLocation(path, runModel, run));
         if (File.Exists(Path.Combine(path, "config.json"))) return (ByModelType(path), new ModelLocation(path, path, null));
@@ -122,14 +122,7 @@ public sealed class ModelRegistry
     private ModelFamily ByModelType(string dir)
     {
         string config = Path.Combine(dir, "config.json");
-        string? type;
-        try
-        {
-            using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(config));
-            type = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("model_type", out JsonElement t) && t.ValueKind == JsonValueKind.String
-                ? t.GetString() : null;
-        }
-        catch (JsonException e) { throw new InvalidDataException($"{config} is not valid JSON ({e.Message}); give a Hugging Face model folder", e); }
+        string? type = StringField(config, "model_type", "give a Hugging Face model folder");
         if (type is null) throw new InvalidDataException($"{config} has no model_type; give a Hugging Face model folder (model_type {string.Join(", ", ModelTypes)})");
         return _families.FirstOrDefault(f => f.ModelTypes.Contains(type))
                ?? throw new InvalidDataException($"{config}: model_type '{type}' is not one Slovo reads (it reads {string.Join(", ", ModelTypes)})");
@@ -145,14 +138,15 @@ public sealed class ModelRegistry
         return quiet && (tag is null || !tag.StartsWith("slovo-", StringComparison.Ordinal)) ? null : tag;
     }
 
-    private static string? FormatOfJson(string file)
+    // A top-level string field of a JSON file (null when absent); a file that is not JSON is an error ending with fix.
+    private static string? StringField(string file, string name, string fix)
     {
         try
         {
             using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(file));
-            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("format", out JsonElement f) && f.ValueKind == JsonValueKind.String
-                ? f.GetString() : null;
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String
+                ? v.GetString() : null;
         }
-        catch (JsonException e) { throw new InvalidDataException($"{file} is not valid JSON ({e.Message}); save the model again", e); }
+        catch (JsonException e) { throw new InvalidDataException($"{file} is not valid JSON ({e.Message}); {fix}", e); }
     }
 }
