@@ -55,7 +55,7 @@ internal static class GptBench
             {
                 using var scope = DisposeScope.Begin();
                 opt.ZeroGrad();
-                (Tensor logits, GptCache cache) = model.Forward(x);
+                (Tensor logits, KvCache cache) = model.Forward(x);
                 foreach (KeyValue kv in cache.Layers) { kv.Key.Dispose(); kv.Value.Dispose(); } // training keeps no cache
                 Tensor loss = Losses.CrossEntropy(logits.Reshape(-1, Config.VocabSize), y);
                 logits.Dispose();

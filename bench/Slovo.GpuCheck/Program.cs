@@ -253,7 +253,7 @@ internal static class GpuBench
                 Tensor loss;
                 using (precision == "bf16" ? LibTorch.Autocast(device) : null)
                 {
-                    (Tensor logits, GptCache cache) = model.Forward(x);
+                    (Tensor logits, KvCache cache) = model.Forward(x);
                     foreach (KeyValue kv in cache.Layers) { kv.Key.Dispose(); kv.Value.Dispose(); }
                     loss = Losses.CrossEntropy(logits.Reshape(-1, Gpt2.VocabSize), y);
                 }

@@ -32,7 +32,7 @@ public class GptModelTests
         Assert.Equal(5, model.Config.Layers);
         Assert.Equal(1000, model.VocabSize);
         Assert.False(model.Training);
-        (Tensor logits, GptCache cache) = model.Forward(g["in.ids"]);
+        (Tensor logits, KvCache cache) = model.Forward(g["in.ids"]);
         AssertClose(g["out.logits"], logits, "logits");
         Assert.Equal(6, cache.Length);
         (logits * g["gout.logits"]).Sum().Backward();
@@ -78,7 +78,7 @@ public class GptModelTests
             text.Add(token);
         }
         // And the cached logits themselves equal a full re-run's at every step.
-        (GptCache cache, float[] cached) = model.Start(prompt);
+        (KvCache cache, float[] cached) = model.Start(prompt);
         var seen = prompt.ToList();
         foreach (int token in greedy.Tokens)
         {
@@ -102,7 +102,7 @@ public class GptModelTests
         IReadOnlyList<GenerationResult> batch = Generator.GenerateBatch(model, prompts, o);
         for (int i = 0; i < prompts.Length; ++i) Assert.Equal(Generator.Generate(model, prompts[i], o).Tokens, batch[i].Tokens);
         // The first step's logits too, not only the argmax: left padding, the mask and the position ids leave each row as it was alone.
-        (GptCache state, float[][] together) = model.StartBatch(prompts);
+        (KvCache state, float[][] together) = model.StartBatch(prompts);
         Assert.Equal(6, state.Length);
         for (int i = 0; i < prompts.Length; ++i)
         {
@@ -116,7 +116,7 @@ public class GptModelTests
     {
         using var scope = DisposeScope.Begin();
         using GptModel model = GptModel.FromPretrained(Tiny);
-        (GptCache state, _) = model.Start(Enumerable.Repeat(7, 511).ToArray());
+        (KvCache state, _) = model.Start(Enumerable.Repeat(7, 511).ToArray());
         (state, _) = model.Advance(state, 8);
         var e = Assert.Throws<ArgumentException>(() => model.Advance(state, 9));
         Assert.Contains("513 positions exceed the model's context of 512 (n_positions)", e.Message);

@@ -48,6 +48,26 @@ public static class SafeTensors
         return (tensors, metadata);
     }
 
+    /// <summary>
+    /// Reads the tensors one at a time, in file order, handing each to <paramref name="visit"/> and disposing it afterwards,
+    /// so that a model can be filled from a file larger than the memory left beside it (one tensor is held at a time).
+    /// </summary>
+    public static void ForEach(string path, Action<string, Tensor> visit)
+    {
+        ArgumentNullException.ThrowIfNull(visit);
+        if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file not found: {path}", path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        (List<Entry> entries, _, long dataStart) = ReadHeader(stream, path);
+        foreach (Entry e in entries)
+        {
+            var bytes = new byte[e.End - e.Begin];
+            stream.Position = dataStart + e.Begin;
+            stream.ReadExactly(bytes);
+            using Tensor t = Tensor.FromBytes(bytes, e.Shape, e.DType).DetachFromScope();
+            visit(e.Name, t);
+        }
+    }
+
     /// <summary>Names, dtypes and shapes without reading the data.</summary>
     public static IReadOnlyList<(string Name, ScalarType DType, long[] Shape)> Inspect(string path)
     {

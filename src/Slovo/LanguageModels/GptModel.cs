@@ -11,23 +11,12 @@ namespace Slovo.LanguageModels;
 
 
 /// <summary>
-/// The keys and values of every layer for the positions read so far: the generation state of a <see cref="GptModel"/>.
-/// A batch of left-padded prompts also carries which cached positions are real (<see cref="Keep"/>, (B, P) bool) and
-/// each row's next position id (<see cref="Next"/>, (B) int64); a single sequence has neither.
-/// </summary>
-public sealed record GptCache(IReadOnlyList<KeyValue> Layers, Tensor? Keep = null, Tensor? Next = null)
-{
-    /// <summary>Positions read.</summary>
-    public long Length => Layers.Count == 0 ? 0 : Layers[0].Length;
-}
-
-/// <summary>
 /// GPT-2: token and learned position embeddings, pre-LayerNorm transformer blocks with causal self-attention, a final
 /// LayerNorm and an output layer tied to the token embedding. Reads and writes Hugging Face folders
 /// (<see cref="FromPretrained(string)"/>, <see cref="SavePretrained"/>), and generates through <see cref="IIncrementalModel{TState}"/>
 /// with a key/value cache, so every decoding strategy of <see cref="Generator"/> works with it.
 /// </summary>
-public sealed partial class GptModel : Module, IContinuousBatchModel<GptCache>
+public sealed partial class GptModel : CachedDecoder
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
     private readonly Embedding _tokens, _positions;
@@ -58,7 +47,7 @@ public sealed partial class GptModel : Module, IContinuousBatchModel<GptCache>
     public GptConfig Config { get; }
 
     /// <inheritdoc />
-    public int VocabSize => Config.VocabSize;
+    public override int VocabSize => Config.VocabSize;
 
     /// <summary>
     /// Logits (B, T, V) for <paramref name="ids"/> (B, T) read after the cached positions <paramref name="cache"/>, and
@@ -66,12 +55,12 @@ public sealed partial class GptModel : Module, IContinuousBatchModel<GptCache>
     /// <paramref name="positionIds"/> (B, T) gives each position's id (default: P, P + 1, …), so left-padded rows count
     /// from their first real token. Reading past <see cref="GptConfig.Positions"/> is an error (no sliding window).
     /// </summary>
-    public (Tensor Logits, GptCache Cache) Forward(Tensor ids, GptCache? cache = null, Tensor? keep = null, Tensor? positionIds = null) =>
+    public (Tensor Logits, KvCache Cache) Forward(Tensor ids, KvCache? cache = null, Tensor? keep = null, Tensor? positionIds = null) =>
         Forward(ids, cache, keep, positionIds, lastOnly: false);
 
-    /// <summary>As <see cref="Forward(Tensor, GptCache?, Tensor?, Tensor?)"/>; with <paramref name="lastOnly"/> only the last position
+    /// <summary>As <see cref="Forward(Tensor, KvCache?, Tensor?, Tensor?)"/>; with <paramref name="lastOnly"/> only the last position
     /// gets logits (B, 1, V), which is all generation needs from a prompt (the output layer is the costliest part of a wide vocabulary).</summary>
-    public (Tensor Logits, GptCache Cache) Forward(Tensor ids, GptCache? cache, Tensor? keep, Tensor? positionIds, bool lastOnly)
+    public override (Tensor Logits, KvCache Cache) Forward(Tensor ids, KvCache? cache, Tensor? keep, Tensor? positionIds, bool lastOnly)
     {
         long t = ids.Size(1), past = cache?.Length ?? 0;
         if (past + t > Config.Positions)
@@ -91,7 +80,7 @@ public sealed partial class GptModel : Module, IContinuousBatchModel<GptCache>
             kv.Key.MoveToOuterScope();
             kv.Value.MoveToOuterScope();
         }
-        return (logits.MoveToOuterScope(), new GptCache(presents));
+        return (logits.MoveToOuterScope(), new KvCache(presents));
     }
 
     /// <summary>

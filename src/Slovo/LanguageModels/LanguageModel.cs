@@ -132,7 +132,7 @@ public abstract class LanguageModel : IDisposable
     internal static LanguageModel Of(GptModel model, Vocabulary vocabulary, bool promptsStartWithSos, string source) => new Gpt(model, vocabulary, promptsStartWithSos, source);
 
     private sealed class Gpt(GptModel model, Vocabulary vocab, bool promptsStartWithSos, string source)
-        : Typed<GptCache>(model, model, vocab, promptsStartWithSos, source)
+        : Typed<KvCache>(model, model, vocab, promptsStartWithSos, source)
     {
         public override string Kind => "gpt";
         public override int? Context => model.Config.Positions;

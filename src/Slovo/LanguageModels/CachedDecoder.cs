@@ -1,29 +1,54 @@
-using System.Text.Json.Serialization;
 using Slovo.Generation;
 using Slovo.Torch;
 using Slovo.Torch.NN;
-using Slovo.Training;
 
 namespace Slovo.LanguageModels;
 
 // Shapes: B rows, P positions cached, V vocabulary.
 
-/// <summary>GPT-2 decoding with a KV cache: one sequence, or left-padded rows that join and leave a batch.</summary>
-public sealed partial class GptModel
+/// <summary>
+/// The keys and values of every layer for the positions read so far: the generation state of a <see cref="CachedDecoder"/>
+/// (keys and values hold only the model's key/value heads). A batch of left-padded prompts also carries which cached
+/// positions are real (<see cref="Keep"/>, (B, P) bool) and each row's next position id (<see cref="Next"/>, (B) int64); a
+/// single sequence has neither.
+/// </summary>
+public sealed record KvCache(IReadOnlyList<KeyValue> Layers, Tensor? Keep = null, Tensor? Next = null)
+{
+    /// <summary>Positions read.</summary>
+    public long Length => Layers.Count == 0 ? 0 : Layers[0].Length;
+}
+
+/// <summary>
+/// A transformer decoder with a key/value cache (GPT-2, and the Llama-architecture families): decoding one sequence, or
+/// left-padded rows that join and leave a batch, all through <see cref="Forward"/>. Rows of a batch get what they would get
+/// alone: position ids count from each row's first real token, and padding is never attended to.
+/// </summary>
+public abstract class CachedDecoder : Module, IContinuousBatchModel<KvCache>
 {
     /// <inheritdoc />
-    public (GptCache State, float[] Logits) Start(IReadOnlyList<int> prompt)
+    public abstract int VocabSize { get; }
+
+    /// <summary>
+    /// Logits (B, T, V) for <paramref name="ids"/> (B, T) read after the cached positions <paramref name="cache"/>, and the
+    /// cache after them. <paramref name="keep"/> (B, P + T) marks real positions (false: padding, never attended to);
+    /// <paramref name="positionIds"/> (B, T) gives each position's id (default: P, P + 1, …). With <paramref name="lastOnly"/>
+    /// only the last position gets logits (B, 1, V).
+    /// </summary>
+    public abstract (Tensor Logits, KvCache Cache) Forward(Tensor ids, KvCache? cache, Tensor? keep, Tensor? positionIds, bool lastOnly);
+
+    /// <inheritdoc />
+    public (KvCache State, float[] Logits) Start(IReadOnlyList<int> prompt)
     {
         if (prompt.Count == 0) throw new ArgumentException("the prompt needs at least one token (e.g. <|endoftext|>)", nameof(prompt));
         return Step(prompt, null);
     }
 
     /// <inheritdoc />
-    public (GptCache State, float[] Logits) Advance(GptCache state, int token) => Step([token], state);
+    public (KvCache State, float[] Logits) Advance(KvCache state, int token) => Step([token], state);
 
     /// <summary>Reads prompts of different lengths as one left-padded batch, with an attention mask and position ids that
     /// start at each row's first real token, so every row gets what it would alone.</summary>
-    public (GptCache State, float[][] Logits) StartBatch(IReadOnlyList<IReadOnlyList<int>> prompts)
+    public (KvCache State, float[][] Logits) StartBatch(IReadOnlyList<IReadOnlyList<int>> prompts)
     {
         if (prompts.Count == 0 || prompts.Any(p => p.Count == 0)) throw new ArgumentException("every prompt needs at least one token", nameof(prompts));
         int b = prompts.Count, length = prompts.Max(p => p.Count);
@@ -49,7 +74,7 @@ public sealed partial class GptModel
     }
 
     /// <summary>Reads one more token per row of a batch started by <see cref="StartBatch"/>.</summary>
-    public (GptCache State, float[][] Logits) AdvanceBatch(GptCache state, IReadOnlyList<int> tokens)
+    public (KvCache State, float[][] Logits) AdvanceBatch(KvCache state, IReadOnlyList<int> tokens)
     {
         if (state.Keep is null || state.Next is null) throw new ArgumentException("the state did not come from StartBatch", nameof(state));
         using var noGrad = LibTorch.NoGrad();
@@ -60,7 +85,7 @@ public sealed partial class GptModel
     }
 
     /// <summary>Joins two batched states: the one with fewer cached positions is left-padded (masked out) to the other's length.</summary>
-    public GptCache Concat(GptCache first, GptCache second)
+    public KvCache Concat(KvCache first, KvCache second)
     {
         if (first.Keep is null || first.Next is null || second.Keep is null || second.Next is null)
             throw new ArgumentException("both states must come from StartBatch");
@@ -82,11 +107,11 @@ public sealed partial class GptModel
                                      Tensor.Cat([Pad(a.Value, length - a.Length, 2), Pad(b.Value, length - b.Length, 2)], 0).DetachFromScope());
         }
         Tensor keep = Tensor.Cat([Pad(first.Keep, length - first.Length, 1), Pad(second.Keep, length - second.Length, 1)], 0);
-        return new GptCache(layers, keep.DetachFromScope(), Tensor.Cat([first.Next, second.Next], 0).DetachFromScope());
+        return new KvCache(layers, keep.DetachFromScope(), Tensor.Cat([first.Next, second.Next], 0).DetachFromScope());
     }
 
     /// <summary>Keeps the given rows of a batched state, dropping the leading positions that are padding in every kept row.</summary>
-    public GptCache Select(GptCache state, IReadOnlyList<int> rows)
+    public KvCache Select(KvCache state, IReadOnlyList<int> rows)
     {
         if (state.Keep is null || state.Next is null) throw new ArgumentException("the state did not come from StartBatch", nameof(state));
         using var noGrad = LibTorch.NoGrad();
@@ -103,11 +128,11 @@ public sealed partial class GptModel
         long length = state.Length - start;
         var layers = state.Layers.Select(kv => new KeyValue(kv.Key.IndexSelect(0, index).Narrow(2, start, length).Contiguous().DetachFromScope(),
                                                             kv.Value.IndexSelect(0, index).Narrow(2, start, length).Contiguous().DetachFromScope())).ToArray();
-        return new GptCache(layers, keep.Narrow(1, start, length).Contiguous().DetachFromScope(), state.Next.IndexSelect(0, index).DetachFromScope());
+        return new KvCache(layers, keep.Narrow(1, start, length).Contiguous().DetachFromScope(), state.Next.IndexSelect(0, index).DetachFromScope());
     }
 
     /// <inheritdoc />
-    public void Release(GptCache state)
+    public void Release(KvCache state)
     {
         foreach (KeyValue kv in state.Layers)
         {
@@ -118,9 +143,9 @@ public sealed partial class GptModel
         state.Next?.Dispose();
     }
 
-    private (GptCache, float[][]) BatchStep(Tensor ids, GptCache? cache, Tensor keep, Tensor positions, Tensor next)
+    private (KvCache, float[][]) BatchStep(Tensor ids, KvCache? cache, Tensor keep, Tensor positions, Tensor next)
     {
-        (Tensor logits, GptCache after) = Forward(ids, cache, keep, positions, lastOnly: true);                   // (B, 1, V)
+        (Tensor logits, KvCache after) = Forward(ids, cache, keep, positions, lastOnly: true);                   // (B, 1, V)
         float[] last = logits.Narrow(1, logits.Size(1) - 1, 1).Contiguous().ToArray<float>();              // (B, 1, V)
         var rows = new float[ids.Size(0)][];
         for (int r = 0; r < rows.Length; ++r) rows[r] = last.AsSpan(r * VocabSize, VocabSize).ToArray();
@@ -129,15 +154,15 @@ public sealed partial class GptModel
             kv.Key.DetachFromScope();
             kv.Value.DetachFromScope();
         }
-        return (new GptCache(after.Layers, keep.DetachFromScope(), next.DetachFromScope()), rows);
+        return (new KvCache(after.Layers, keep.DetachFromScope(), next.DetachFromScope()), rows);
     }
 
-    private (GptCache, float[]) Step(IReadOnlyList<int> tokens, GptCache? cache)
+    private (KvCache, float[]) Step(IReadOnlyList<int> tokens, KvCache? cache)
     {
         using var noGrad = LibTorch.NoGrad();
         using var scope = DisposeScope.Begin();
         Tensor ids = ToDevice(Tensor.From(tokens.Select(t => (long)t).ToArray(), 1, tokens.Count));              // (1, T)
-        (Tensor logits, GptCache next) = Forward(ids, cache, null, null, lastOnly: true);
+        (Tensor logits, KvCache next) = Forward(ids, cache, null, null, lastOnly: true);
         float[] last = logits[0, -1].ToArray<float>();                                                            // (V)
         foreach (KeyValue kv in next.Layers)
         {
