@@ -6,8 +6,24 @@ using Slovo.Tokenizers.Processors;
 
 namespace Slovo.Tokenizers;
 
-/// <summary>A token added on top of the model's vocabulary; found verbatim in raw text before normalization.</summary>
-public sealed record AddedToken(string Content, int Id, bool Special = true);
+/// <summary>
+/// A token added on top of the model's vocabulary; found verbatim in raw text before normalization. With
+/// <see cref="LStrip"/> / <see cref="RStrip"/> it also takes the whitespace on its left / right.
+/// </summary>
+public sealed record AddedToken(string Content, int Id, bool Special = true)
+{
+    /// <summary>Whether the whitespace before it belongs to it.</summary>
+    public bool LStrip { get; init; }
+
+    /// <summary>Whether the whitespace after it belongs to it.</summary>
+    public bool RStrip { get; init; }
+
+    /// <summary>tokenizer.json's "normalized" flag, kept for writing back (matching is always on the raw text).</summary>
+    public bool Normalized { get; init; }
+
+    /// <summary>tokenizer.json's "single_word" flag, kept for writing back.</summary>
+    public bool SingleWord { get; init; }
+}
 
 /// <summary>How a batch is padded.</summary>
 public enum PaddingStrategy
@@ -208,9 +224,12 @@ public sealed class Tokenizer
                 ++i;
                 continue;
             }
-            if (i > segment) yield return (segment, i, null);
-            yield return (i, i + hit.Content.Length, hit);
-            i += hit.Content.Length;
+            int start = i, end = i + hit.Content.Length;
+            if (hit.LStrip) while (start > segment && char.IsWhiteSpace(text[start - 1])) --start;
+            if (hit.RStrip) while (end < text.Length && char.IsWhiteSpace(text[end])) ++end;
+            if (start > segment) yield return (segment, start, null);
+            yield return (start, end, hit);
+            i = end;
             segment = i;
         }
         if (segment < text.Length || text.Length == 0) yield return (segment, text.Length, null);

@@ -39,7 +39,7 @@ public sealed class DecoderModelTests
         using (model)
         using (LibTorch.NoGrad())
         {
-            using Tensor logits = model.Forward(ids);
+            using Tensor logits = model.Forward(ids).Logits;
             double diff = logits.Sub(expected).Abs().Max().ToDouble();
             Assert.True(diff < 1e-4, $"{type}: max |Δ| {diff:g3} against PyTorch");
         }
@@ -116,11 +116,11 @@ public sealed class DecoderModelTests
             using DecoderModel back = DecoderModel.FromPretrained(dir);
             Assert.Equal(type, back.Config.ModelType);
             using var noGrad = LibTorch.NoGrad();
-            using Tensor logits = back.Forward(ids);
+            using Tensor logits = back.Forward(ids).Logits;
             Assert.True(logits.Sub(expected).Abs().Max().ToDouble() < 1e-4);
             using DecoderModel half = DecoderModel.FromPretrained(dir, ScalarType.BFloat16);
             Assert.Equal(ScalarType.BFloat16, half.StateDict().Values.First(t => t.DType.IsFloatingPoint()).DType);
-            using Tensor approx = half.Forward(ids).To(ScalarType.Float32);
+            using Tensor approx = half.Forward(ids).Logits.To(ScalarType.Float32);
             // bf16 keeps about 3 significant digits: the logits stay near, far from the float32 tolerance.
             double diff = approx.Sub(expected).Abs().Max().ToDouble(), scale = expected.Abs().Max().ToDouble();
             Assert.True(diff < 0.1 * scale, $"bf16 max |Δ| {diff:g3} of logits up to {scale:g3}");

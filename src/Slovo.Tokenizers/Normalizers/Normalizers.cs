@@ -180,3 +180,18 @@ public sealed class BertNormalizer(bool cleanText = true, bool handleChineseChar
         cp is >= 0x4E00 and <= 0x9FFF or >= 0x3400 and <= 0x4DBF or >= 0x20000 and <= 0x2A6DF or >= 0x2A700 and <= 0x2B73F
             or >= 0x2B740 and <= 0x2B81F or >= 0x2B920 and <= 0x2CEAF or >= 0xF900 and <= 0xFAFF or >= 0x2F800 and <= 0x2FA1F;
 }
+
+/// <summary>Hugging Face's "Prepend": puts a string before non-empty text (SentencePiece's "▁" in Llama 2, Mistral and Gemma tokenizers).</summary>
+public sealed class PrependNormalizer(string prepend) : INormalizer
+{
+    /// <summary>What is put in front.</summary>
+    public string Prepend { get; } = prepend;
+
+    /// <inheritdoc />
+    public NormalizedText Normalize(NormalizedText input)
+    {
+        if (input.Text.Length == 0 || Prepend.Length == 0) return input;
+        int s = input.Starts[0], e = input.Ends[0];
+        return new NormalizedText(Prepend + input.Text, [.. Enumerable.Repeat(s, Prepend.Length), .. input.Starts], [.. Enumerable.Repeat(e, Prepend.Length), .. input.Ends]);
+    }
+}

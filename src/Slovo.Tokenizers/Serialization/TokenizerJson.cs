@@ -39,7 +39,11 @@ public static class TokenizerJson
         var added = new List<AddedToken>();
         if (obj["added_tokens"] is JsonArray addedArray)
             foreach (JsonNode? a in addedArray)
-                added.Add(new AddedToken(Str(a, "content"), Int(a, "id"), a?["special"]?.GetValue<bool>() ?? false));
+                added.Add(new AddedToken(Str(a, "content"), Int(a, "id"), a?["special"]?.GetValue<bool>() ?? false)
+                {
+                    LStrip = OptBool(a, "lstrip", false), RStrip = OptBool(a, "rstrip", false), Normalized = OptBool(a, "normalized", false),
+                    SingleWord = OptBool(a, "single_word", false),
+                });
         IModel m = ReadModel(model);
         (TemplateProcessing? template, bool trim) = ReadPostProcessor(obj["post_processor"], added, m);
         return new Tokenizer(m, added)
@@ -69,6 +73,20 @@ public static class TokenizerJson
     }
 
     private static string TypeOf(JsonNode n) => Str(n, "type");
+
+    private static char Replacement(JsonNode n) => OptStr(n, "replacement") is { Length: 1 } r ? r[0] : '▁';
+
+    // Metaspace's prepend_scheme; older files give add_prefix_space instead.
+    private static PrependScheme Scheme(JsonNode n) => OptStr(n, "prepend_scheme") switch
+    {
+        "first" => PrependScheme.First,
+        "never" => PrependScheme.Never,
+        "always" => PrependScheme.Always,
+        null => OptBool(n, "add_prefix_space", true) ? PrependScheme.Always : PrependScheme.Never,
+        var other => throw new NotSupportedException($"Metaspace prepend_scheme '{other}' is not supported"),
+    };
+
+    private static string SchemeName(PrependScheme s) => s switch { PrependScheme.First => "first", PrependScheme.Never => "never", _ => "always" };
 
     private static Dictionary<string, int> ReadVocab(JsonNode? n)
     {
@@ -143,6 +161,7 @@ public static class TokenizerJson
             "BertNormalizer" => new BertNormalizer(OptBool(n, "clean_text", true), OptBool(n, "handle_chinese_chars", true),
                 n["strip_accents"] is JsonValue sa ? sa.GetValue<bool>() : null, OptBool(n, "lowercase", true)),
             "StripAccents" => new StripAccentsNormalizer(),
+            "Prepend" => new PrependNormalizer(Str(n, "prepend")),
             "Replace" => new ReplaceNormalizer(
                 n["pattern"]?["String"]?.GetValue<string>() ?? throw new NotSupportedException("only string patterns are supported in Replace normalizers"),
                 Str(n, "content")),
@@ -164,6 +183,16 @@ public static class TokenizerJson
             "Punctuation" when (OptStr(n, "behavior") ?? "Isolated") == "Isolated" => new PunctuationPreTokenizer(),
             "Digits" when OptBool(n, "individual_digits", false) => new DigitsPreTokenizer(),
             "ByteLevel" => new ByteLevelPreTokenizer(OptBool(n, "add_prefix_space", true), OptBool(n, "use_regex", true)),
+            "Metaspace" => new MetaspacePreTokenizer(Replacement(n), Scheme(n), OptBool(n, "split", true)),
+            "Split" => new SplitPreTokenizer(
+                n["pattern"]?["Regex"]?.GetValue<string>() ?? n["pattern"]?["String"]?.GetValue<string>() ?? throw new InvalidDataException($"Split needs a pattern: {Short(n)}"),
+                (OptStr(n, "behavior") ?? "Isolated") switch
+                {
+                    "Isolated" => SplitBehavior.Isolated, "Removed" => SplitBehavior.Removed, "MergedWithPrevious" => SplitBehavior.MergedWithPrevious,
+                    "MergedWithNext" => SplitBehavior.MergedWithNext, "Contiguous" => SplitBehavior.Contiguous,
+                    var b => throw new NotSupportedException($"Split behavior '{b}' is not supported"),
+                },
+                OptBool(n, "invert", false), isRegex: n["pattern"]?["Regex"] is not null),
             "Sequence" => new SequencePreTokenizer((n["pretokenizers"] as JsonArray ?? throw new InvalidDataException("Sequence needs 'pretokenizers'"))
                 .Select(x => ReadPreTokenizer(x) ?? throw new InvalidDataException("null pre-tokenizer in a Sequence")).ToList()),
             _ => throw new NotSupportedException($"pre-tokenizer '{Short(n)}' is not supported"),
@@ -178,6 +207,18 @@ public static class TokenizerJson
         {
             case "ByteLevel":
                 return (null, OptBool(n, "trim_offsets", true));
+            case "Sequence":
+            {
+                TemplateProcessing? template = null;
+                bool trim = false;
+                foreach (JsonNode? step in n["processors"] as JsonArray ?? throw new InvalidDataException("Sequence needs 'processors'"))
+                {
+                    (TemplateProcessing? t, bool tr) = ReadPostProcessor(step, added, model);
+                    template ??= t;
+                    trim |= tr;
+                }
+                return (template, trim);
+            }
             case "BertProcessing":
             {
                 (string, int) Pair(string key) => n[key] is JsonArray a && a.Count == 2
@@ -217,6 +258,14 @@ public static class TokenizerJson
             "ByteLevel" => new ByteLevelDecoder(),
             "WordPiece" => new WordPieceDecoder(OptStr(n, "prefix") ?? "##", OptBool(n, "cleanup", true)),
             "BPEDecoder" => new BpeSuffixDecoder(OptStr(n, "suffix") ?? "</w>"),
+            "Replace" => new ReplaceDecoder(n["pattern"]?["String"]?.GetValue<string>() ?? throw new NotSupportedException("only string patterns are supported in Replace decoders"), Str(n, "content")),
+            "ByteFallback" => new ByteFallbackDecoder(),
+            "Fuse" => new FuseDecoder(),
+            "Strip" => new StripDecoder(Str(n, "content") is { Length: 1 } c ? c[0] : throw new InvalidDataException("Strip's content must be one character"),
+                n["start"]?.GetValue<int>() ?? 0, n["stop"]?.GetValue<int>() ?? 0),
+            "Metaspace" => new MetaspaceDecoder(Replacement(n), Scheme(n), OptBool(n, "split", true)),
+            "Sequence" => new SequenceDecoder((n["decoders"] as JsonArray ?? throw new InvalidDataException("Sequence needs 'decoders'"))
+                .Select(x => ReadDecoder(x) ?? throw new InvalidDataException("null decoder in a Sequence")).ToList()),
             _ => throw new NotSupportedException($"decoder type '{type}' is not supported"),
         };
     }
@@ -242,8 +291,8 @@ public static class TokenizerJson
             ["padding"] = null,
             ["added_tokens"] = new JsonArray(t.AddedTokens.OrderBy(a => a.Id).Select(a => (JsonNode)new JsonObject
             {
-                ["id"] = a.Id, ["content"] = a.Content, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false,
-                ["normalized"] = false, ["special"] = a.Special,
+                ["id"] = a.Id, ["content"] = a.Content, ["single_word"] = a.SingleWord, ["lstrip"] = a.LStrip, ["rstrip"] = a.RStrip,
+                ["normalized"] = a.Normalized, ["special"] = a.Special,
             }).ToArray()),
             ["normalizer"] = WriteNormalizer(t.Normalizer),
             ["pre_tokenizer"] = WritePreTokenizer(t.PreTokenizer),
@@ -302,6 +351,7 @@ public static class TokenizerJson
         },
         StripAccentsNormalizer => new JsonObject { ["type"] = "StripAccents" },
         ReplaceNormalizer r => new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = r.Pattern }, ["content"] = r.Content },
+        PrependNormalizer p => new JsonObject { ["type"] = "Prepend", ["prepend"] = p.Prepend },
         SequenceNormalizer s => new JsonObject { ["type"] = "Sequence", ["normalizers"] = new JsonArray(s.Steps.Select(WriteNormalizer).ToArray()) },
         _ => throw new NotSupportedException($"normalizer {n.GetType().Name} cannot be written to tokenizer.json"),
     };
@@ -315,6 +365,11 @@ public static class TokenizerJson
         PunctuationPreTokenizer => new JsonObject { ["type"] = "Punctuation", ["behavior"] = "Isolated" },
         DigitsPreTokenizer => new JsonObject { ["type"] = "Digits", ["individual_digits"] = true },
         ByteLevelPreTokenizer b => new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = b.AddPrefixSpace, ["trim_offsets"] = true, ["use_regex"] = b.UseRegex },
+        MetaspacePreTokenizer m => new JsonObject { ["type"] = "Metaspace", ["replacement"] = m.Replacement.ToString(), ["prepend_scheme"] = SchemeName(m.Scheme), ["split"] = m.SplitPieces },
+        SplitPreTokenizer sp => new JsonObject
+        {
+            ["type"] = "Split", ["pattern"] = new JsonObject { [sp.IsRegex ? "Regex" : "String"] = sp.Pattern }, ["behavior"] = sp.Behavior.ToString(), ["invert"] = sp.Invert,
+        },
         SequencePreTokenizer s => new JsonObject { ["type"] = "Sequence", ["pretokenizers"] = new JsonArray(s.Steps.Select(WritePreTokenizer).ToArray()) },
         _ => throw new NotSupportedException($"pre-tokenizer {p.GetType().Name} cannot be written to tokenizer.json"),
     };
@@ -347,6 +402,12 @@ public static class TokenizerJson
         WordPieceDecoder w => new JsonObject { ["type"] = "WordPiece", ["prefix"] = w.Prefix, ["cleanup"] = w.Cleanup },
         BpeSuffixDecoder s => new JsonObject { ["type"] = "BPEDecoder", ["suffix"] = s.Suffix },
         SpaceJoinDecoder => null,
+        ReplaceDecoder r => new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = r.Pattern }, ["content"] = r.Content },
+        ByteFallbackDecoder => new JsonObject { ["type"] = "ByteFallback" },
+        FuseDecoder => new JsonObject { ["type"] = "Fuse" },
+        StripDecoder st => new JsonObject { ["type"] = "Strip", ["content"] = st.Content.ToString(), ["start"] = st.Start, ["stop"] = st.Stop },
+        MetaspaceDecoder m => new JsonObject { ["type"] = "Metaspace", ["replacement"] = m.Replacement.ToString(), ["prepend_scheme"] = SchemeName(m.Scheme), ["split"] = m.SplitPieces },
+        SequenceDecoder sq => new JsonObject { ["type"] = "Sequence", ["decoders"] = new JsonArray(sq.Steps.Select(WriteDecoder).ToArray()) },
         _ => throw new NotSupportedException($"decoder {d.GetType().Name} cannot be written to tokenizer.json"),
     };
 }

@@ -20,7 +20,7 @@ public sealed record KvCache(IReadOnlyList<KeyValue> Layers, Tensor? Keep = null
 
 /// <summary>
 /// A transformer decoder with a key/value cache (GPT-2, and the Llama-architecture families): decoding one sequence, or
-/// left-padded rows that join and leave a batch, all through <see cref="Forward"/>. Rows of a batch get what they would get
+/// left-padded rows that join and leave a batch, all through <see cref="Forward(Tensor, KvCache?, Tensor?, Tensor?, bool)"/>. Rows of a batch get what they would get
 /// alone: position ids count from each row's first real token, and padding is never attended to.
 /// </summary>
 public abstract class CachedDecoder : Module, IContinuousBatchModel<KvCache>
@@ -35,6 +35,11 @@ public abstract class CachedDecoder : Module, IContinuousBatchModel<KvCache>
     /// only the last position gets logits (B, 1, V).
     /// </summary>
     public abstract (Tensor Logits, KvCache Cache) Forward(Tensor ids, KvCache? cache, Tensor? keep, Tensor? positionIds, bool lastOnly);
+
+    /// <summary>Logits (B, T, V) at every position of <paramref name="ids"/> (B, T) read after <paramref name="cache"/> (default: from
+    /// the start), and the cache after them; see the other overload for <paramref name="keep"/> and <paramref name="positionIds"/>.</summary>
+    public (Tensor Logits, KvCache Cache) Forward(Tensor ids, KvCache? cache = null, Tensor? keep = null, Tensor? positionIds = null) =>
+        Forward(ids, cache, keep, positionIds, lastOnly: false);
 
     /// <inheritdoc />
     public (KvCache State, float[] Logits) Start(IReadOnlyList<int> prompt)

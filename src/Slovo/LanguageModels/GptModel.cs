@@ -49,17 +49,8 @@ public sealed partial class GptModel : CachedDecoder
     /// <inheritdoc />
     public override int VocabSize => Config.VocabSize;
 
-    /// <summary>
-    /// Logits (B, T, V) for <paramref name="ids"/> (B, T) read after the cached positions <paramref name="cache"/>, and
-    /// the cache after them. <paramref name="keep"/> (B, P + T) marks real positions (false: padding, never attended to);
-    /// <paramref name="positionIds"/> (B, T) gives each position's id (default: P, P + 1, …), so left-padded rows count
-    /// from their first real token. Reading past <see cref="GptConfig.Positions"/> is an error (no sliding window).
-    /// </summary>
-    public (Tensor Logits, KvCache Cache) Forward(Tensor ids, KvCache? cache = null, Tensor? keep = null, Tensor? positionIds = null) =>
-        Forward(ids, cache, keep, positionIds, lastOnly: false);
-
-    /// <summary>As <see cref="Forward(Tensor, KvCache?, Tensor?, Tensor?)"/>; with <paramref name="lastOnly"/> only the last position
-    /// gets logits (B, 1, V), which is all generation needs from a prompt (the output layer is the costliest part of a wide vocabulary).</summary>
+    /// <inheritdoc />
+    /// <remarks>Reading past <see cref="GptConfig.Positions"/> is an error (no sliding window).</remarks>
     public override (Tensor Logits, KvCache Cache) Forward(Tensor ids, KvCache? cache, Tensor? keep, Tensor? positionIds, bool lastOnly)
     {
         long t = ids.Size(1), past = cache?.Length ?? 0;

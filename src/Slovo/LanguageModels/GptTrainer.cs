@@ -108,7 +108,7 @@ public sealed class GptTrainer
     // The inputs (B, T) and targets (B·T) of rows of up to T + 1 ids, T the longest row's length - 1: a shorter row's
     // inputs are padded with id 0 after its end (which causal attention keeps out of every real position) and its targets with
     // the cross-entropy's ignored index. Rows of one length, as packed windows are, come out unpadded.
-    private static (Tensor Ids, Tensor Targets, long Real) Pad(GptModel model, long[][] rows)
+    private static (Tensor Ids, Tensor Targets, long Real) Pad(CachedDecoder model, long[][] rows)
     {
         int t = rows.Max(r => r.Length) - 1;
         var ids = new long[rows.Length * t];
@@ -169,18 +169,18 @@ public sealed class GptTrainer
     }
 
     /// <summary>Token-weighted validation: the NLL summed over every target of the validation stream, read in packed windows.</summary>
-    public static LmEvaluation Evaluate(GptModel model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize = 8) =>
+    public static LmEvaluation Evaluate(CachedDecoder model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize = 8) =>
         Evaluate(model, sequences, chars, context, batchSize, GptRows.Packed, null);
 
     /// <summary>
     /// Token-weighted validation with the texts laid into rows as <paramref name="rows"/> says: packed, the validation stream in
     /// windows (each target sees the texts before its own); per text, every text from its start, as such a run trains.
     /// </summary>
-    public static LmEvaluation Evaluate(GptModel model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize, GptRows rows) =>
+    public static LmEvaluation Evaluate(CachedDecoder model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize, GptRows rows) =>
         Evaluate(model, sequences, chars, context, batchSize, rows, null);
 
     // Data-parallel, each rank reads every W-th window and the sums are added up over the ranks.
-    private static LmEvaluation Evaluate(GptModel model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize, GptRows layout, ProcessGroup? ranks)
+    private static LmEvaluation Evaluate(CachedDecoder model, IReadOnlyList<int[]> sequences, long chars, int context, int batchSize, GptRows layout, ProcessGroup? ranks)
     {
         model.Eval();
         using var noGrad = LibTorch.NoGrad();

@@ -31,7 +31,7 @@ public abstract class LanguageModel : IDisposable
     /// </summary>
     public bool PromptsStartWithSos { get; }
 
-    /// <summary>"lstm", "gru", "rnn" or "gpt".</summary>
+    /// <summary>"lstm", "gru", "rnn", "gpt", or an open family's model type ("llama", "qwen2", ...).</summary>
     public abstract string Kind { get; }
 
     /// <summary>Positions the model can read at most (a GPT's n_positions); null when unbounded.</summary>
@@ -130,6 +130,28 @@ public abstract class LanguageModel : IDisposable
     internal static LanguageModel Of(RnnLanguageModel model, Vocabulary vocabulary, string source) => new Recurrent(model, vocabulary, source);
 
     internal static LanguageModel Of(GptModel model, Vocabulary vocabulary, bool promptsStartWithSos, string source) => new Gpt(model, vocabulary, promptsStartWithSos, source);
+
+    /// <summary>An open-family decoder with its vocabulary, whether prompts start with the start token, and its chat template.</summary>
+    internal static LanguageModel Of(DecoderModel model, Vocabulary vocabulary, bool addBos, string source, string? chatTemplate) =>
+        new Decoder(model, vocabulary, addBos, source) { ChatTemplate = chatTemplate, EndIds = model.Config.EosTokenIds.Count > 0 ? model.Config.EosTokenIds : [vocabulary.EosId] };
+
+    /// <summary>The chat template (Jinja) the model was trained to read conversations in, or null (a model without one).</summary>
+    public string? ChatTemplate { get; internal init; }
+
+    /// <summary>The ids that end a reply: the model's end-of-sequence ids (a chat model often has several).</summary>
+    public IReadOnlyList<int> EndIds { get => _endIds ?? [Vocabulary.EosId]; internal init => _endIds = value; }
+
+    private readonly IReadOnlyList<int>? _endIds;
+
+    private sealed class Decoder(DecoderModel model, Vocabulary vocab, bool addBos, string source)
+        : Typed<KvCache>(model, model, vocab, addBos, source)
+    {
+        public override string Kind => model.Config.ModelType;
+        public override int? Context => model.Config.MaxPositions;
+
+        public override LmEvaluation Evaluate(IReadOnlyList<string> texts, int? batchSize = null) =>
+            GptTrainer.Evaluate(model, Sequences(texts), Chars(texts), EvaluationContext ?? Math.Min(model.Config.MaxPositions, 1024), batchSize ?? 8, EvaluationRows);
+    }
 
     private sealed class Gpt(GptModel model, Vocabulary vocab, bool promptsStartWithSos, string source)
         : Typed<KvCache>(model, model, vocab, promptsStartWithSos, source)

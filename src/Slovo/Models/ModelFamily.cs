@@ -33,6 +33,9 @@ public sealed record ModelLoadOptions
 
     /// <summary>For fine-tuning: every dropout rate of the model set to this (null: the rates its config gives).</summary>
     public double? Dropout { get; init; }
+
+    /// <summary>Decoders: the type the weights are loaded into (float32, bfloat16 or float16), whatever they are stored as.</summary>
+    public ScalarType DType { get; init; } = ScalarType.Float32;
 }
 
 /// <summary>

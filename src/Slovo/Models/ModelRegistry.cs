@@ -28,7 +28,9 @@ public sealed class ModelRegistry
         .Register(RecurrentLmFamily.Family)
         .Register(BertFamily.Family)
         .Register(TextClassifierFamily.Family)
-        .Register(BertClassifierFamily.Family);
+        .Register(BertClassifierFamily.Family)
+        .Register(DecoderFamily.Family)
+        .Register(GgufFamily.Family);
 
     /// <summary>The registered families, in registration order.</summary>
     public IReadOnlyList<ModelFamily> Families => _families;
@@ -54,7 +56,8 @@ public sealed class ModelRegistry
     private (ModelFamily Family, ModelLocation Location) Resolve(string path, ModelTask? task)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (File.Exists(path)) return (ByFormat(path, FormatOfModelFile(path)), new ModelLocation(path, path, null));
+        if (File.Exists(path))
+            return (ByFormat(path, GgufFamily.IsGguf(path) ? GgufFamily.Format : FormatOfModelFile(path)), new ModelLocation(path, path, null));
         if (!Directory.Exists(path)) throw new FileNotFoundException($"{Path.GetFullPath(path)} does not exist; give a model folder or file{Hint(task)}", path);
         var run = new RunFolder(path);
         string modelFile = run[RunFolder.ModelFile];

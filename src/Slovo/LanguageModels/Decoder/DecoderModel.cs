@@ -111,14 +111,6 @@ public sealed partial class DecoderModel : CachedDecoder
         return (logits.MoveToOuterScope(), new KvCache(presents));
     }
 
-    /// <summary>Logits (B, T, V) of <paramref name="ids"/> (B, T) from the start, every position (for training and evaluation).</summary>
-    public Tensor Forward(Tensor ids)
-    {
-        (Tensor logits, KvCache cache) = Forward(ids, null, null, null, lastOnly: false);
-        Release(cache);
-        return logits;
-    }
-
     /// <summary>Parameters trained without weight decay: norms, biases and the token embedding.</summary>
     public IEnumerable<Tensor> NoWeightDecayParameters() =>
         NamedParameters().Where(p => p.Parameter.Dim < 2 || p.Name.Contains("embed_tokens", StringComparison.Ordinal)).Select(p => p.Parameter);
