@@ -13,6 +13,7 @@ internal sealed class LlamaCpp : IDisposable
 {
     private static readonly object s_gate = new();
     private static bool s_configured;
+    private static readonly Queue<string> s_log = new();
     private readonly LLamaWeights _weights;
     private readonly ModelParams _params;
 
@@ -22,7 +23,11 @@ internal sealed class LlamaCpp : IDisposable
         {
             if (!s_configured)
             {
-                NativeLibraryConfig.All.WithLogCallback((level, message) => { });
+                NativeLibraryConfig.All.WithLogCallback((level, message) =>
+                {
+                    if (level is LLamaLogLevel.Error or LLamaLogLevel.Warning)
+                        lock (s_log) { s_log.Enqueue(message.TrimEnd()); while (s_log.Count > 20) s_log.Dequeue(); }
+                });
                 s_configured = true;
             }
         }
@@ -31,7 +36,13 @@ internal sealed class LlamaCpp : IDisposable
             ContextSize = context, Threads = 2, BatchThreads = 2, GpuLayerCount = 0, TypeK = GGMLType.GGML_TYPE_F32, TypeV = GGMLType.GGML_TYPE_F32,
             FlashAttention = false, BatchSize = context, UBatchSize = context,
         };
-        _weights = LLamaWeights.LoadFromFile(_params);
+        try { _weights = LLamaWeights.LoadFromFile(_params); }
+        catch (Exception e)
+        {
+            string log;
+            lock (s_log) log = string.Join(" | ", s_log);
+            throw new InvalidOperationException($"llama.cpp could not load {gguf}: {e.Message}; its log: {log}", e);
+        }
     }
 
     /// <summary>The file's metadata as llama.cpp read it.</summary>

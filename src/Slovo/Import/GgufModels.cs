@@ -274,6 +274,7 @@ public static class GgufModels
                     if (scaling.OriginalMaxPositions is { } omp) meta.Add(new($"{arch}.rope.scaling.original_context_length", (uint)omp));
                 }
                 if (c.SlidingWindow is { } w) meta.Add(new($"{arch}.attention.sliding_window", (uint)w));
+                else if (arch == "phi3") meta.Add(new("phi3.attention.sliding_window", (uint)c.MaxPositions)); // llama.cpp requires the key; the whole context is no window
                 if (c.AttentionSoftcap is { } ac) meta.Add(new($"{arch}.attn_logit_softcapping", (float)ac));
                 if (c.FinalSoftcap is { } fc) meta.Add(new($"{arch}.final_logit_softcapping", (float)fc));
                 Dictionary<string, Tensor> hf = d.HuggingFaceTensors();
