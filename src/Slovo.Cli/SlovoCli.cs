@@ -30,6 +30,7 @@ public static class SlovoCli
         root.Add(TokenizerCommand.Create());
         root.Add(VectorsCommand.Create());
         root.Add(LmCommand.Create());
+        root.Add(ChatCommand.Create());
         root.Add(ClassifyCommand.Create());
         root.Add(EvalCommand.Create());
         root.Add(ModelsCommand.Create());

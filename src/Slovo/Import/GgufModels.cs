@@ -232,6 +232,48 @@ public static class GgufModels
     }
 
     /// <summary>
+    /// Writes a loaded language model as GGUF: its decoder, its tokenizer (a subword vocabulary's), its chat template, its
+    /// start and end ids and whether prompts start with the start token. A recurrent model or a char/word vocabulary is an
+    /// error that says so.
+    /// </summary>
+    public static void Export(LanguageModel model, string path, GgmlType type = GgmlType.F16)
+    {
+        if (model.Module is not CachedDecoder decoder)
+            throw new NotSupportedException($"a {model.Kind} model has no GGUF form (transformer decoders have); export a GPT or an open-family model");
+        if (model.Vocabulary is not Slovo.Text.SubwordVocabulary subword)
+            throw new NotSupportedException($"a {model.Vocabulary.Level} vocabulary has no GGUF tokenizer; train the model with a subword tokenizer (--tokenizer bpe)");
+        Export(decoder, subword.Tokenizer, path, type, model.ChatTemplate, System.IO.Path.GetFileNameWithoutExtension(path), model.Vocabulary.SosId, model.EndIds,
+               model.PromptsStartWithSos);
+    }
+
+    /// <summary>
+    /// Converts a GGUF file into a Hugging Face folder: config.json, generation_config.json, model.safetensors (dequantized to
+    /// float32), tokenizer.json and tokenizer_config.json (add_bos_token, chat_template). Returns a one-line summary.
+    /// </summary>
+    public static string ImportFolder(string gguf, string dir)
+    {
+        GgufFile file = GgufFile.Read(gguf);
+        Slovo.Tokenizers.Tokenizer tokenizer = GgufTokenizer.Read(file);
+        using CachedDecoder model = LoadModel(file);
+        Directory.CreateDirectory(dir);
+        if (model is DecoderModel d) d.SavePretrained(dir);
+        else ((GptModel)model).SavePretrained(dir);
+        AtomicFile.WriteAllText(System.IO.Path.Combine(dir, "tokenizer.json"), Slovo.Tokenizers.Serialization.TokenizerJson.ToJson(tokenizer));
+        var config = new System.Text.Json.Nodes.JsonObject
+        {
+            ["add_bos_token"] = file.GetBool("tokenizer.ggml.add_bos_token") ?? file.GetString("tokenizer.ggml.model") == "llama",
+            ["add_eos_token"] = file.GetBool("tokenizer.ggml.add_eos_token") ?? false,
+        };
+        if (file.GetInteger("tokenizer.ggml.bos_token_id") is { } bos) config["bos_token"] = tokenizer.IdToToken((int)bos);
+        if (file.GetInteger("tokenizer.ggml.eos_token_id") is { } eos) config["eos_token"] = tokenizer.IdToToken((int)eos);
+        if (file.GetString("tokenizer.chat_template") is { } template) config["chat_template"] = template;
+        AtomicFile.WriteAllText(System.IO.Path.Combine(dir, "tokenizer_config.json"), config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        string kind = model is DecoderModel dm ? dm.Config.ModelType : "gpt2";
+        return $"wrote {dir}: {kind} from {file.GetString("general.name") ?? System.IO.Path.GetFileName(gguf)}, {model.ParameterCount():N0} parameters, " +
+               $"{tokenizer.VocabSize:N0}-token {file.GetString("tokenizer.ggml.model")} tokenizer{(file.GetString("tokenizer.chat_template") is null ? "" : ", chat template")}";
+    }
+
+    /// <summary>
     /// Writes <paramref name="model"/> as a GGUF file llama.cpp runs: the architecture's metadata, the tokenizer
     /// (<see cref="GgufTokenizer.Metadata"/>), the chat template when given, and the weights as <paramref name="type"/>
     /// (F32, F16, BF16 or Q8_0; norms, biases and rows too short for a block stay F32, as llama.cpp's converter keeps them).

@@ -151,7 +151,7 @@ public abstract class CachedDecoder : Module, IContinuousBatchModel<KvCache>
     private (KvCache, float[][]) BatchStep(Tensor ids, KvCache? cache, Tensor keep, Tensor positions, Tensor next)
     {
         (Tensor logits, KvCache after) = Forward(ids, cache, keep, positions, lastOnly: true);                   // (B, 1, V)
-        float[] last = logits.Narrow(1, logits.Size(1) - 1, 1).Contiguous().ToArray<float>();              // (B, 1, V)
+        float[] last = logits.Narrow(1, logits.Size(1) - 1, 1).To(ScalarType.Float32).Contiguous().ToArray<float>();              // (B, 1, V)
         var rows = new float[ids.Size(0)][];
         for (int r = 0; r < rows.Length; ++r) rows[r] = last.AsSpan(r * VocabSize, VocabSize).ToArray();
         foreach (KeyValue kv in after.Layers)
@@ -168,7 +168,7 @@ public abstract class CachedDecoder : Module, IContinuousBatchModel<KvCache>
         using var scope = DisposeScope.Begin();
         Tensor ids = ToDevice(Tensor.From(tokens.Select(t => (long)t).ToArray(), 1, tokens.Count));              // (1, T)
         (Tensor logits, KvCache next) = Forward(ids, cache, null, null, lastOnly: true);
-        float[] last = logits[0, -1].ToArray<float>();                                                            // (V)
+        float[] last = logits[0, -1].To(ScalarType.Float32).ToArray<float>();                                                            // (V)
         foreach (KeyValue kv in next.Layers)
         {
             kv.Key.DetachFromScope();

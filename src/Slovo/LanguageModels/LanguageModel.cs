@@ -143,6 +143,9 @@ public abstract class LanguageModel : IDisposable
 
     private readonly IReadOnlyList<int>? _endIds;
 
+    /// <summary>The sampling settings the model was published with (generation_config.json), each null when not given.</summary>
+    public GenerationDefaults GenerationDefaults { get; internal set; } = new();
+
     private sealed class Decoder(DecoderModel model, Vocabulary vocab, bool addBos, string source)
         : Typed<KvCache>(model, model, vocab, addBos, source)
     {

@@ -35,7 +35,10 @@ internal static class DecoderFamily
             DecoderConfig c = model.Config;
             var vocab = new SubwordVocabulary(tokenizer, c.BosTokenId ?? c.EosTokenIds.FirstOrDefault(), c.EosTokenIds.Count > 0 ? c.EosTokenIds[0] : null, c.PadTokenId);
             bool bos = addBos ?? tokenizer.PostProcessor is TemplateProcessing { Before.Count: > 0 };
-            return LanguageModel.Of(model, vocab, bos, location.Path, template).OnDevice(options.Device);
+            LanguageModel lm = LanguageModel.Of(model, vocab, bos, location.Path, template);
+            string generation = Path.Combine(dir, "generation_config.json");
+            if (File.Exists(generation) && JsonNode.Parse(File.ReadAllText(generation)) is JsonObject g) lm.GenerationDefaults = Generation.GenerationDefaults.FromJson(g);
+            return lm.OnDevice(options.Device);
         }
         catch { model.Dispose(); throw; }
     }
