@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Slovo.Import;
+using Slovo.Torch.Serialization;
+
+namespace Slovo.Cli.Tests;
+
+/// <summary>
+/// `slovo chat` as a script uses it (stdin piped, a separate process), and `slovo models import --gguf` / `models export
+/// --gguf` on the shipped tiny GGUF (a file of llama.cpp's converter).
+/// </summary>
+[Collection("cli")]
+public sealed class ChatCommandTests
+{
+    private static string TinyLlama => TestSupport.TestPaths.SharedModel("llama-2-tiny-random-gguf", "llama-2-tiny-random.gguf");
+
+    private static (int Code, string Out, string Err) RunProcess(string stdin, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Slovo.Cli.dll"));
+        foreach (string a in args) start.ArgumentList.Add(a);
+        using Process process = Process.Start(start)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync(), error = process.StandardError.ReadToEndAsync();
+        process.StandardInput.Write(stdin);
+        process.StandardInput.Close();
+        Assert.True(process.WaitForExit(180_000), "slovo chat did not finish in 3 minutes");
+        return (process.ExitCode, output.Result, error.Result);
+    }
+
+    [Fact]
+    public void ChatAnswersAConversationPipedOnStdin()
+    {
+        string saved = Path.Combine(Path.GetTempPath(), $"slovo-chat-{Guid.NewGuid():N}.json");
+        try
+        {
+            (int code, string output, string error) = RunProcess($"Hello!\n/system Answer briefly.\nWhat is two and two?\n/save {saved}\n",
+                "chat", "--model", TinyLlama, "--greedy", "--max-tokens", "6");
+            Assert.True(code == 0, error);
+            string[] replies = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(2, replies.Length);
+            Assert.All(replies, r => Assert.False(string.IsNullOrWhiteSpace(r)));
+            Assert.Contains("no chat template", error);
+            var conversation = (JsonArray)JsonNode.Parse(File.ReadAllText(saved))!;
+            Assert.Equal(["system", "user", "assistant", "user", "assistant"], conversation.Select(m => m!["role"]!.GetValue<string>()));
+            Assert.Equal(replies[1], conversation[4]!["content"]!.GetValue<string>());
+        }
+        finally { File.Delete(saved); }
+    }
+
+    [Fact]
+    public void AGgufImportsAsAFolderAndExportsBackInEachType()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"slovo-import-{Guid.NewGuid():N}");
+        try
+        {
+            string imported = Cli.Ok("models", "import", "--gguf", TinyLlama, "--out", dir);
+            Assert.Contains("llama", imported);
+            Assert.True(File.Exists(Path.Combine(dir, "tokenizer.json")) && File.Exists(Path.Combine(dir, "model.safetensors")));
+            foreach (string type in new[] { "f32", "f16", "bf16", "q8_0" })
+            {
+                string gguf = Path.Combine(dir, $"back-{type}.gguf");
+                Cli.Ok("models", "export", "--model", dir, "--gguf", gguf, "--type", type);
+                GgufFile back = GgufFile.Read(gguf), original = GgufFile.Read(TinyLlama);
+                Assert.Equal(original.GetArray<string>("tokenizer.ggml.tokens"), back.GetArray<string>("tokenizer.ggml.tokens"));
+                Assert.Equal(original.Tensors.Select(t => t.Name).Order(), back.Tensors.Select(t => t.Name).Order());
+                // The F32 file holds the original F16 weights exactly (Q and K rows back in llama.cpp's order).
+                if (type == "f32")
+                    foreach (GgufTensorInfo t in original.Tensors)
+                    {
+                        using Slovo.Torch.Tensor a = original.Load(t), b = back.Load(back.Find(t.Name)!);
+                        Assert.True(a.Equal(b), t.Name);
+                    }
+            }
+            Assert.Contains("does not exist", Cli.Fails(1, "models", "export", "--model", dir + "-missing", "--gguf", Path.Combine(dir, "x.gguf")));
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+    }
+}
