@@ -80,7 +80,7 @@ public class ModelRegistryTests
         Assert.Contains("gpt2, bert", e.Message);
         File.WriteAllText(Path.Combine(dir, "config.json"), JsonSerializer.Serialize(new { model_type = "falcon" }));
         e = Assert.Throws<InvalidDataException>(() => ModelRegistry.Default.Resolve(dir));
-        Assert.Contains("model_type 'falcon' is not one Slovo reads (it reads gpt2, bert, minilm)", e.Message);
+        Assert.Contains("model_type 'falcon' is not one Slovo reads (it reads gpt2, bert, minilm, llama, mistral, qwen2, qwen3, gemma2, gemma3_text, phi3)", e.Message);
         Assert.Throws<FileNotFoundException>(() => ModelRegistry.Default.Resolve(Path.Combine(dir, "missing")));
     }
 

@@ -146,7 +146,7 @@ public class PropertyTests
         Assert.Contains("merge 1 ('a c') uses a token missing",
             Assert.Throws<InvalidDataException>(() => TokenizerJson.Parse("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a c\"]}}")).Message);
         Assert.Contains("pre-tokenizer", Assert.Throws<NotSupportedException>(() =>
-            TokenizerJson.Parse("{\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"a\":0}},\"pre_tokenizer\":{\"type\":\"Metaspace\"}}")).Message);
+            TokenizerJson.Parse("{\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"a\":0}},\"pre_tokenizer\":{\"type\":\"UnicodeScripts\"}}")).Message);
         Assert.Contains("non-integer id", Assert.Throws<InvalidDataException>(() =>
             TokenizerJson.Parse("{\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"a\":\"zero\"}}}")).Message);
     }

@@ -68,7 +68,7 @@ public sealed class ModelRegistry
         if (File.Exists(Path.Combine(runModel, "config.json"))) return (ByModelType(runModel), new ModelLocation(path, runModel, run));
         if (File.Exists(Path.Combine(path, "config.json"))) return (ByModelType(path), new ModelLocation(path, path, null));
         throw new InvalidDataException($"{Path.GetFullPath(path)} holds no model Slovo reads: looked for {RunFolder.ModelFile} (a Slovo model), classifier.json, " +
-                                       $"{RunFolder.ModelDir}/config.json (a GPT run) and config.json (a Hugging Face folder of model_type {string.Join(", ", ModelTypes)}){Hint(task)}");
+                                       $"{RunFolder.ModelDir}/config.json (a GPT run) and config.json (a Hugging Face folder of model_type {string.Join(", ", ModelTypes)}); a GGUF file is given as the file itself{Hint(task)}");
     }
 
     // How a user makes a model of the task asked for, for the end of a message.
