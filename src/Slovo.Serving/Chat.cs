@@ -1,18 +1,16 @@
 using System.Text;
+using Slovo.Chat;
 
 namespace Slovo.Serving;
 
-/// <summary>One chat message.</summary>
-public sealed record ChatMessage(string Role, string Content);
-
-/// <summary>Renders chat messages into a prompt by a <see cref="ChatTemplate"/> (documented in the README's Serving section).</summary>
+/// <summary>Lays chat messages into a prompt by a <see cref="ChatLayout"/>, for a model without its own chat template (documented in the README's Serving section).</summary>
 public static class ChatPrompt
 {
     /// <summary>The prompt and the stop strings the template adds.</summary>
-    public static (string Prompt, IReadOnlyList<string> Stops) Render(IReadOnlyList<ChatMessage> messages, ChatTemplate template)
+    public static (string Prompt, IReadOnlyList<string> Stops) Render(IReadOnlyList<ChatMessage> messages, ChatLayout layout)
     {
         var sb = new StringBuilder();
-        if (template == ChatTemplate.Plain)
+        if (layout == ChatLayout.Plain)
         {
             foreach (ChatMessage m in messages.Where(m => m.Role == "system").Concat(messages.Where(m => m.Role != "system")))
             {

@@ -1,7 +1,7 @@
 namespace Slovo.Serving;
 
-/// <summary>How chat messages become a prompt for a plain language model.</summary>
-public enum ChatTemplate
+/// <summary>How chat messages become a prompt for a language model that carries no chat template of its own.</summary>
+public enum ChatLayout
 {
     /// <summary>The messages' contents, one per line (system first); the model continues the text. Suits models trained on plain text.</summary>
     Plain,
@@ -27,8 +27,8 @@ public sealed record ServerOptions
     /// <summary>Batching, queue and timeout of completions.</summary>
     public SchedulerOptions Scheduler { get; init; } = new();
 
-    /// <summary>How chat messages are rendered into a prompt.</summary>
-    public ChatTemplate ChatTemplate { get; init; } = ChatTemplate.Plain;
+    /// <summary>How chat messages are laid into a prompt for a model without its own chat template (a model with one is rendered by it).</summary>
+    public ChatLayout ChatLayout { get; init; } = ChatLayout.Plain;
 
     /// <summary>Whether to log each request (method, path, status, time) to the console.</summary>
     public bool LogRequests { get; init; }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Slovo.Chat;
 using Slovo.Generation;
 using Slovo.LanguageModels;
 using Slovo.Torch;
@@ -18,10 +19,21 @@ public static partial class SlovoServer
             LanguageModel lm = Generator;
             var f = new Fields(await RequestBody.ReadAsync(context, options.MaxBodyBytes));
             List<string> prompts;
+            List<IReadOnlyList<int>>? templated = null;
             var stops = new List<string>();
-            if (chat)
+            if (chat && ChatModel is { } own)
             {
-                (string prompt, IReadOnlyList<string> templateStops) = ChatPrompt.Render(Messages(f), options.ChatTemplate);
+                // The model's own chat template, rendered as Hugging Face renders it; the reply ends at one of its end ids.
+                try { templated = [own.Encode(Messages(f))]; }
+                catch (Exception e) when (e is Slovo.Chat.TemplateRaisedException or Slovo.Chat.TemplateException)
+                {
+                    throw new ApiException(400, $"the model's chat template refused the conversation: {e.Message}", "messages");
+                }
+                prompts = [""];
+            }
+            else if (chat)
+            {
+                (string prompt, IReadOnlyList<string> templateStops) = ChatPrompt.Render(Messages(f), options.ChatLayout);
                 prompts = [prompt];
                 stops.AddRange(templateStops);
             }
@@ -52,7 +64,8 @@ public static partial class SlovoServer
             };
             if (o.TopP == 0) throw new ApiException(400, "'top_p' must be above 0", "top_p");
             int seed = f.Long("seed") is { } s ? unchecked((int)s ^ (int)(s >> 32)) : Random.Shared.Next();
-            List<IReadOnlyList<int>> ids = prompts.Select(lm.EncodePrompt).ToList();
+            if (templated is not null) o = ChatModel!.WithEnds(o);
+            List<IReadOnlyList<int>> ids = templated ?? prompts.Select(lm.EncodePrompt).ToList();
             int longest = ids.Max(p => p.Count);
             int maxTokens;
             if (lm.Context is int context1)

@@ -142,6 +142,12 @@ public static partial class SlovoServer
 
         private LanguageModel Generator => models.Generator ?? throw new ApiException(404, "this server has no language model; start it with --model DIR", "model", "not_found_error");
 
+        private Slovo.Chat.ChatModel? _chatModel;
+
+        // The language model as a chat model, when it carries its own chat template (else --chat-template lays turns out).
+        private Slovo.Chat.ChatModel? ChatModel =>
+            models.Generator is { ChatTemplate: not null } g ? _chatModel ??= new Slovo.Chat.ChatModel(g) : null;
+
         public async Task Embeddings(HttpContext context)
         {
             var encoder = models.Embedder ?? throw new ApiException(404, "this server has no embedding model; start it with --embedder DIR (e.g. from 'slovo models import --nuget minilm')", "model", "not_found_error");

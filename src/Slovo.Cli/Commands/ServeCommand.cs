@@ -25,7 +25,7 @@ internal static class ServeCommand
         var timeout = Opt.Double("--timeout", "seconds one completion may take, queued and decoded", 120, min: 1);
         var maxBody = Opt.Int("--max-body", "largest request body in bytes (larger: 413)", 1 << 20, min: 1024);
         var maxTokens = Opt.Int("--max-tokens-limit", "most tokens one completion may ask for (models without a context limit)", 4096, min: 1);
-        var template = Opt.Enum("--chat-template", "how chat messages become a prompt: plain (contents, one per line) or dialog (User:/Assistant: lines)", ChatTemplate.Plain);
+        var template = Opt.Enum("--chat-template", "for a model without its own chat template, how chat messages become a prompt: plain (contents, one per line) or dialog (User:/Assistant: lines); a model with one is rendered by it", ChatLayout.Plain);
         var quiet = Opt.Flag("--quiet", "do not log each request");
         var threads = Opt.Int("--threads", "libtorch intra-op threads", Environment.ProcessorCount, min: 1);
         var device = Opt.Device();
@@ -43,7 +43,7 @@ internal static class ServeCommand
                 Port = p.GetValue(port),
                 MaxBodyBytes = p.GetValue(maxBody),
                 MaxTokensLimit = p.GetValue(maxTokens),
-                ChatTemplate = p.GetValue(template),
+                ChatLayout = p.GetValue(template),
                 LogRequests = !p.GetValue(quiet),
                 Scheduler = new SchedulerOptions { MaxBatch = p.GetValue(batch), QueueCapacity = p.GetValue(queue), Timeout = TimeSpan.FromSeconds(p.GetValue(timeout)) },
             };
