@@ -70,7 +70,7 @@ public class GptGenerateTests
         Cli.Ok([.. train, "--resume"]);
         Assert.Contains("--layers does not apply with --init", Cli.Fails(2, [.. train, "--layers", "2"]));
         Assert.Contains("--init needs --model gpt", Cli.Fails(2, ["lm", "train", "--data", data, "--init", folder]));
-        Assert.Contains("exceeds the n_positions (512)", Cli.Fails(2, [.. train.Select(a => a == "48" ? "600" : a)]));
+        Assert.Contains("exceeds the 512 positions", Cli.Fails(2, [.. train.Select(a => a == "48" ? "600" : a)]));
     }
 
     [Fact]

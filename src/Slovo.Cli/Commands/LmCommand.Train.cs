@@ -10,6 +10,7 @@ using Slovo.Tokenizers.Trainers;
 using Slovo.Torch;
 using Slovo.Torch.Distributed;
 using Slovo.Torch.NN;
+using Slovo.Torch.Serialization;
 using Slovo.Training;
 
 namespace Slovo.Cli.Commands;
@@ -69,7 +70,7 @@ internal static partial class LmCommand
         var kind = Opt.Choice("--model", "recurrent cell, or gpt (a GPT-2 transformer: --layers, --heads, --emb, --context)", "lstm", "lstm", "gru", "rnn", "gpt");
         var heads = Opt.Int("--heads", "gpt: attention heads (--emb must split evenly)", 4, min: 1);
         var context = Opt.OptionalInt("--context", $"gpt: positions per training window, the model's n_positions (default: {new GptTrainingOptions().Context})", min: 2);
-        var init = Opt.OptionalText("--init", "gpt: fine-tune a GPT-2 (a Hugging Face folder, or a GPT run) with its own tokenizer and shape " +
+        var init = Opt.OptionalText("--init", "gpt: fine-tune a pretrained decoder (a Hugging Face folder of GPT-2 or an open family, a GGUF file, or a GPT run) with its own tokenizer and shape " +
                                               "(--level, --tokenizer, --layers, --heads, --emb do not apply)", "DIR");
         var rows = RowsOption();
         var shape = new ShapeOptions(new ShapeDefaults(Emb: 128, Hidden: 256, Layers: 1, Dropout: 0.2, Bptt: 128));
@@ -207,13 +208,12 @@ internal static partial class LmCommand
         {
             using LanguageModel? pretrained = init is null ? null
                 : ModelRegistry.Default.LoadLanguageModel(init, new ModelLoadOptions { Dropout = dropoutGiven ? c.Dropout : null });
-            GptModel? start = null;
+            CachedDecoder? start = null;
             if (pretrained is not null)
             {
-                start = pretrained.Module as GptModel ?? throw new UsageException($"--init needs a GPT-2 model; {init} holds a {pretrained.Kind} model");
-                if (train.Context > start.Config.Positions) throw new UsageException($"--context {train.Context} exceeds the n_positions ({start.Config.Positions}) of {init}");
-                view.WriteLine($"fine-tuning {Path.GetFullPath(init!)}: {start.Config.Layers} layers, {start.Config.Heads} heads, width {start.Config.Width}, " +
-                               $"vocabulary {pretrained.Vocabulary.Size:N0} from its tokenizer");
+                start = pretrained.Module as CachedDecoder ?? throw new UsageException($"--init needs a transformer decoder (GPT-2 or an open family); {init} holds a {pretrained.Kind} model");
+                if (train.Context > start.ContextLength) throw new UsageException($"--context {train.Context} exceeds the {start.ContextLength} positions of {init}");
+                view.WriteLine($"fine-tuning {Path.GetFullPath(init!)}: {start.Kind}, {start.ParameterCount():N0} parameters, vocabulary {pretrained.Vocabulary.Size:N0} from its tokenizer");
             }
             LmDataset data = Data(view, texts, lowercase, validFraction, train.Seed, c, pretrained?.Vocabulary);
             using GptModel? fresh = start is not null ? null : RandomGenerator.Seeded((ulong)train.Seed, () => new GptModel(new GptConfig
@@ -221,14 +221,19 @@ internal static partial class LmCommand
                 Layers = c.Layers, Heads = heads, Width = c.Emb, Positions = train.Context, VocabSize = data.Vocab.Size, EmbeddingDropout = c.Dropout,
                 AttentionDropout = c.Dropout, ResidualDropout = c.Dropout, BosTokenId = data.Vocab.SosId, EosTokenId = data.Vocab.EosId, PadTokenId = data.Vocab.PadId,
             }));
-            GptModel model = start ?? fresh!;
+            CachedDecoder model = start ?? fresh!;
             model.To(on);
-            GptConfig cfg = model.Config;
-            view.WriteLine($"model: gpt, {cfg.Layers} layer(s), {cfg.Heads} heads, width {cfg.Width}, context {train.Context}, {model.ParameterCount():N0} parameters; " +
-                           $"libtorch {LibTorch.Version}, {Where(train)}");
+            string shape = model is GptModel { Config: var cfg } ? $"gpt, {cfg.Layers} layer(s), {cfg.Heads} heads, width {cfg.Width}"
+                : model is DecoderModel { Config: var dc } ? $"{dc.ModelType}, {dc.Layers} layer(s), {dc.Heads} heads ({dc.KvHeads} key/value), width {dc.Width}" : model.Kind;
+            view.WriteLine($"model: {shape}, context {train.Context}, {model.ParameterCount():N0} parameters; libtorch {LibTorch.Version}, {Where(train)}");
+            // An open-family model keeps its chat template and start-token rule beside its best weights, so the run chats as it did.
+            string? template = pretrained?.ChatTemplate;
+            bool addBos = pretrained?.PromptsStartWithSos ?? true;
             var trainer = new GptTrainer
             {
                 Group = group,
+                OnModelSaved = model is DecoderModel ? dir => AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer_config.json"),
+                    new System.Text.Json.Nodes.JsonObject { ["add_bos_token"] = addBos, ["chat_template"] = template }.ToJsonString()) : null,
                 OnStep = view.EpochBars("", "tok"),
                 OnEpoch = e => view.WriteLine($"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation loss {e.Valid.Loss:F4}, perplexity {e.Valid.Perplexity:F2}, " +
                                               $"{e.Valid.BitsPerChar:F3} bits/char, {e.TokensPerSecond:N0} tok/s{(e.Improved ? " *" : "")}"),
@@ -238,7 +243,7 @@ internal static partial class LmCommand
             if (group is not null) view.WriteLine($"data-parallel: {group.WorldSize} processes, each reading its share of every batch of {train.BatchSize}");
             LmTrainingResult r = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, train, c.Out, c.Resume);
             view.WriteLine($"best epoch {r.BestEpoch}: perplexity {r.BestValid.Perplexity:F2}, {r.BestValid.BitsPerChar:F3} bits/char{(r.StoppedEarly ? "; stopped early" : "")}; {r.Seconds:F0} s");
-            view.WriteLine($"wrote {run[RunFolder.ModelDir]} (a Hugging Face GPT-2 folder), {run[RunFolder.VocabularyFile]} and {run[RunFolder.SummaryFile]}");
+            view.WriteLine($"wrote {run[RunFolder.ModelDir]} (a Hugging Face {model.Kind} folder), {run[RunFolder.VocabularyFile]} and {run[RunFolder.SummaryFile]}");
             return 0;
         });
     }

@@ -28,6 +28,24 @@ public abstract class CachedDecoder : Module, IContinuousBatchModel<KvCache>
     /// <inheritdoc />
     public abstract int VocabSize { get; }
 
+    /// <summary>Positions the model reads at most (GPT-2's n_positions, the open families' max_position_embeddings).</summary>
+    public abstract int ContextLength { get; }
+
+    /// <summary>"gpt" for GPT-2, else the family's model type.</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>The config as it is saved (config.json's fields), for run records.</summary>
+    public abstract object ConfigRecord { get; }
+
+    /// <summary>The parameters trained without weight decay (biases, norms, embeddings).</summary>
+    public abstract IEnumerable<Tensor> NoWeightDecayParameters();
+
+    /// <summary>Writes the model as a Hugging Face folder.</summary>
+    public abstract void SaveFolder(string dir);
+
+    /// <summary>Reads the weights of a Hugging Face folder of this very config back into the model (e.g. a run's best epoch).</summary>
+    public abstract void LoadFolderWeights(string dir);
+
     /// <summary>
     /// Logits (B, T, V) for <paramref name="ids"/> (B, T) read after the cached positions <paramref name="cache"/>, and the
     /// cache after them. <paramref name="keep"/> (B, P + T) marks real positions (false: padding, never attended to);

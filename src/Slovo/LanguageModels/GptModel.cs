@@ -50,6 +50,25 @@ public sealed partial class GptModel : CachedDecoder
     public override int VocabSize => Config.VocabSize;
 
     /// <inheritdoc />
+    public override int ContextLength => Config.Positions;
+
+    /// <inheritdoc />
+    public override string Kind => "gpt";
+
+    /// <inheritdoc />
+    public override object ConfigRecord => Config;
+
+    /// <inheritdoc />
+    public override void SaveFolder(string dir) => SavePretrained(dir);
+
+    /// <inheritdoc />
+    public override void LoadFolderWeights(string dir)
+    {
+        using GptModel saved = FromPretrained(dir);
+        LoadStateDict(saved.StateDict());
+    }
+
+    /// <inheritdoc />
     /// <remarks>Reading past <see cref="GptConfig.Positions"/> is an error (no sliding window).</remarks>
     public override (Tensor Logits, KvCache Cache) Forward(Tensor ids, KvCache? cache, Tensor? keep, Tensor? positionIds, bool lastOnly)
     {
@@ -78,7 +97,7 @@ public sealed partial class GptModel : CachedDecoder
     /// The parameters that transformers are trained without weight decay: biases, LayerNorm scales and the token and
     /// position embeddings (pass them as AdamW's noWeightDecay); only the blocks' projection matrices decay.
     /// </summary>
-    public IEnumerable<Tensor> NoWeightDecayParameters() =>
+    public override IEnumerable<Tensor> NoWeightDecayParameters() =>
         NamedParameters().Where(p => p.Name.EndsWith(".bias", StringComparison.Ordinal) || p.Name.Contains("ln_", StringComparison.Ordinal)
                                      || p.Name.StartsWith("wte.", StringComparison.Ordinal) || p.Name.StartsWith("wpe.", StringComparison.Ordinal))
             .Select(p => p.Parameter);

@@ -85,6 +85,9 @@ public sealed class GptTrainer
     /// rank reads its share of every batch's windows and of the validation windows; only rank 0 writes the run folder.</summary>
     public ProcessGroup? Group { get; init; }
 
+    /// <summary>Called with the folder of the best weights each time it is written (to add files beside them, e.g. a chat template).</summary>
+    public Action<string>? OnModelSaved { get; init; }
+
     /// <summary>The stream of every sequence, cut into windows of context + 1 ids (each window's last id is the next one's first).</summary>
     public static List<long[]> Windows(IReadOnlyList<int[]> sequences, int context)
     {
@@ -128,12 +131,12 @@ public sealed class GptTrainer
     private const long IgnoredTarget = -100; // Losses.CrossEntropy's default ignore index
 
     /// <summary>Trains <paramref name="model"/>; see <see cref="RecurrentLmTrainer.Train"/> for the arguments, which mean the same here.</summary>
-    public LmTrainingResult Train(GptModel model, Vocabulary vocab, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid, long validChars,
+    public LmTrainingResult Train(CachedDecoder model, Vocabulary vocab, IReadOnlyList<int[]> train, IReadOnlyList<int[]> valid, long validChars,
                                   GptTrainingOptions o, string? runDir = null, bool resume = false)
     {
         if (model.VocabSize < vocab.Size) throw new ArgumentException($"the model predicts {model.VocabSize} ids, the vocabulary has {vocab.Size}", nameof(vocab));
-        if (o.Context < 1 || o.Context > model.Config.Positions)
-            throw new ArgumentException($"the context ({o.Context}) must lie in [1, n_positions = {model.Config.Positions}]", nameof(o));
+        if (o.Context < 1 || o.Context > model.ContextLength)
+            throw new ArgumentException($"the context ({o.Context}) must lie in [1, the model's {model.ContextLength} positions]", nameof(o));
         if (resume && runDir is null) throw new ArgumentException("resuming needs the run folder", nameof(resume));
         List<long[]> trainRows = o.Rows == GptRows.PerText ? TextRows(train, o.Context) : Windows(train, o.Context).Where(w => w.Length == o.Context + 1).ToList();
         if (trainRows.Count == 0)
@@ -141,7 +144,7 @@ public sealed class GptTrainer
         if (valid.Count == 0) throw new ArgumentException("no validation sequences", nameof(valid));
 
         using var opt = new AdamW(model.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: model.NoWeightDecayParameters());
-        string settings = JsonSerializer.Serialize(model.Config, Json) + JsonSerializer.Serialize(o with { Patience = 0 }, Json);
+        string settings = JsonSerializer.Serialize(model.ConfigRecord, Json) + JsonSerializer.Serialize(o with { Patience = 0 }, Json);
         RunFolder? run = runDir is null ? null : new RunFolder(runDir, Group).Create();
         var state = resume
             ? LmRun.Resume(run![RunFolder.CheckpointFile], CheckpointArchive, settings, model, opt, vocab, Json)
@@ -151,20 +154,16 @@ public sealed class GptTrainer
         writes?.WriteJson(RunFolder.TrainingFile, o, Json); // how the run validates, read back when the run is loaded
         using TensorBoardWriter? tb = writes?.OpenTensorBoard();
         var clock = Stopwatch.StartNew();
-        var task = new TrainingTask(model, vocab, opt, trainRows, valid, validChars, o, settings, writes, tb, OnEpoch, Group);
+        var task = new TrainingTask(model, vocab, opt, trainRows, valid, validChars, o, settings, writes, tb, OnEpoch, Group, OnModelSaved);
         using var loop = new TrainingLoop(model, opt, o)
         {
             Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint, DataParallel = DataParallelTraining.Wrap(model, Group),
         };
         bool stoppedEarly = loop.Run(task, state, keepBestInMemory: writes is null);
-        if (writes is not null && writes.Has(RunFolder.ModelDir))
-        {
-            using GptModel best = GptModel.FromPretrained(writes[RunFolder.ModelDir]);
-            model.LoadStateDict(best.StateDict());
-        }
+        if (writes is not null && writes.Has(RunFolder.ModelDir)) model.LoadFolderWeights(writes[RunFolder.ModelDir]);
         model.Eval();
         LmTrainingResult result = LmRun.Result(state, stoppedEarly, task.Tokens, clock.Elapsed.TotalSeconds);
-        writes?.WriteSummary(LmRun.Summary("gpt", model.Config, model.ParameterCount(), vocab, o, result));
+        writes?.WriteSummary(LmRun.Summary(model.Kind, model.ConfigRecord, model.ParameterCount(), vocab, o, result));
         return result;
     }
 
@@ -203,9 +202,9 @@ public sealed class GptTrainer
         return new LmEvaluation(sums[0], (long)sums[1], chars);
     }
 
-    private sealed class TrainingTask(GptModel model, Vocabulary vocab, Optimizer opt, List<long[]> windows, IReadOnlyList<int[]> valid, long validChars,
+    private sealed class TrainingTask(CachedDecoder model, Vocabulary vocab, Optimizer opt, List<long[]> windows, IReadOnlyList<int[]> valid, long validChars,
                                       GptTrainingOptions o, string settings, RunFolder? run, TensorBoardWriter? tb, Action<LmEpochReport>? onEpoch,
-                                      ProcessGroup? ranks)
+                                      ProcessGroup? ranks, Action<string>? onModelSaved)
         : ITrainingTask<long[][], LmEpochReport>
     {
         public long Tokens { get; private set; }
@@ -256,8 +255,9 @@ public sealed class GptTrainer
         // A subword vocabulary is a tokenizer.json: with it the model folder is a whole Hugging Face model.
         public void KeepBest() => run?.Save(RunFolder.ModelDir, dir =>
         {
-            model.SavePretrained(dir);
+            model.SaveFolder(dir);
             if (vocab is SubwordVocabulary s) AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer.json"), TokenizerJson.ToJson(s.Tokenizer));
+            onModelSaved?.Invoke(dir);
         });
 
         public void SaveCheckpoint(TrainingState<LmEpochReport> state) =>

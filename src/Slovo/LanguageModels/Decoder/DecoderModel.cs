@@ -1,5 +1,6 @@
 using Slovo.Torch;
 using Slovo.Torch.NN;
+using Slovo.Torch.Serialization;
 
 namespace Slovo.LanguageModels;
 
@@ -47,6 +48,29 @@ public sealed partial class DecoderModel : CachedDecoder
 
     /// <inheritdoc />
     public override int VocabSize => Config.VocabSize;
+
+    /// <inheritdoc />
+    public override int ContextLength => Config.MaxPositions;
+
+    /// <inheritdoc />
+    public override string Kind => Config.ModelType;
+
+    /// <inheritdoc />
+    public override object ConfigRecord => Config.ToHuggingFace();
+
+    /// <inheritdoc />
+    public override void SaveFolder(string dir) => SavePretrained(dir);
+
+    /// <inheritdoc />
+    public override void LoadFolderWeights(string dir)
+    {
+        DecoderConfig saved = ReadConfig(dir);
+        if (saved.ToHuggingFace().ToJsonString() != Config.ToHuggingFace().ToJsonString())
+            throw new InvalidDataException($"{dir} holds a model of another config; its weights do not fit this one");
+        var loader = BeginLoad();
+        foreach (string file in WeightFiles(dir)) SafeTensors.ForEach(file, loader.Load);
+        loader.Finish(dir);
+    }
 
     /// <summary>Converts the weights to <paramref name="dtype"/> (float32, bfloat16 or float16).</summary>
     public DecoderModel ToDType(ScalarType dtype)
@@ -112,7 +136,7 @@ public sealed partial class DecoderModel : CachedDecoder
     }
 
     /// <summary>Parameters trained without weight decay: norms, biases and the token embedding.</summary>
-    public IEnumerable<Tensor> NoWeightDecayParameters() =>
+    public override IEnumerable<Tensor> NoWeightDecayParameters() =>
         NamedParameters().Where(p => p.Parameter.Dim < 2 || p.Name.Contains("embed_tokens", StringComparison.Ordinal)).Select(p => p.Parameter);
 
     private sealed class Body : Module
