@@ -55,9 +55,11 @@ public class HuggingFaceParityTests
     /// </summary>
     private static bool OffsetsCutBackToTokens(Tokenizer tokenizer, string text, TokenEncoding enc)
     {
-        bool byteLevel = tokenizer.PreTokenizer is PreTokenizers.ByteLevelPreTokenizer;
+        bool byteLevel = tokenizer.PreTokenizer is PreTokenizers.ByteLevelPreTokenizer
+                         || tokenizer.PreTokenizer is PreTokenizers.SequencePreTokenizer sq && sq.Steps.Any(p => p is PreTokenizers.ByteLevelPreTokenizer);
         for (int i = 0; i < enc.Length; ++i)
         {
+            if (enc.SpecialTokensMask[i] == 1) continue; // a post-processor's token covers no text (HF gives it (0, 0) too)
             (int s, int e) = enc.Offsets[i];
             string cut = text[s..e];
             string span = byteLevel ? Models.ByteLevel.Map(cut, out _) : cut;

@@ -8,7 +8,7 @@ public enum PrependScheme
 {
     /// <summary>Before every stretch (added tokens cut the input into stretches).</summary>
     Always,
-    /// <summary>Before the input's first stretch only.</summary>
+    /// <summary>Only at the very start of the input (not after an added token).</summary>
     First,
     /// <summary>Never.</summary>
     Never,
@@ -34,10 +34,11 @@ public sealed class MetaspacePreTokenizer(char replacement = '▁', PrependSchem
     public NormalizedText Prepare(NormalizedText text, int origin, bool first)
     {
         string t = text.Text;
-        bool prepend = t.Length > 0 && (Scheme == PrependScheme.Always || Scheme == PrependScheme.First && first) && t[0] != ' ' && t[0] != Replacement;
+        // "first" means the start of the input itself, not the first stretch after an added token (Hugging Face's rule).
+        bool prepend = t.Length > 0 && (Scheme == PrependScheme.Always || Scheme == PrependScheme.First && origin == 0) && t[0] != ' ' && t[0] != Replacement;
         string replaced = t.Replace(' ', Replacement);
         if (!prepend) return replaced == t ? text : new NormalizedText(replaced, text.Starts, text.Ends);
-        return new NormalizedText(Replacement + replaced, [text.Starts[0], .. text.Starts], [text.Starts[0], .. text.Ends]);
+        return new NormalizedText(Replacement + replaced, [text.Starts[0], .. text.Starts], [text.Ends[0], .. text.Ends]);
     }
 
     /// <inheritdoc />
