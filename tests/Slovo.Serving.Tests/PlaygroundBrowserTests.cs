@@ -69,8 +69,10 @@ public sealed class PlaygroundBrowserTests(LoopbackFixture server) : IClassFixtu
             bool partial = seen.EnumerateArray().Any(r => r[0].GetInt32() > 0 && r[0].GetInt32() < expected.Length && r[1].GetString()!.StartsWith("generating", StringComparison.Ordinal));
             Assert.True(partial, $"the page never showed part of the text while generating ({seen}): the text was not streamed");
 
-            // The tabs work from the keyboard: from the Generate tab, ArrowRight opens Tokens.
+            // The tabs work from the keyboard: from the Generate tab, ArrowRight opens Chat, and again Tokens.
             await page.Locator("#tab-generate").FocusAsync();
+            await page.Keyboard.PressAsync("ArrowRight");
+            await Assertions.Expect(page.Locator("#panel-chat")).ToBeVisibleAsync();
             await page.Keyboard.PressAsync("ArrowRight");
             await Assertions.Expect(page.Locator("#panel-tokens")).ToBeVisibleAsync();
             await page.Locator("#token-text").FillAsync("we Я");
@@ -104,6 +106,52 @@ public sealed class PlaygroundBrowserTests(LoopbackFixture server) : IClassFixtu
             string shots = Path.Combine(AppContext.BaseDirectory, "screenshots");
             Directory.CreateDirectory(shots);
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "playground-classify.png") });
+        }
+    }
+
+    [Fact]
+    public async Task The_chat_tab_keeps_a_conversation_streams_replies_and_starts_over()
+    {
+        (IPlaywright playwright, IBrowser browser) = await Launch();
+        using (playwright)
+        await using (browser)
+        {
+            IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 390, Height = 844 } });
+            await page.GotoAsync(server.Address.ToString());
+            await Assertions.Expect(page.Locator("#models")).ToContainTextAsync("tiny-gpt");
+            await page.Locator("#tab-chat").ClickAsync();
+            await Assertions.Expect(page.Locator("#panel-chat")).ToBeVisibleAsync();
+            await page.Locator("#system").FillAsync("we");
+            await page.Locator("#chat_max_tokens").FillAsync("12");
+            await page.Locator("#chat_temperature").FillAsync("0");
+            // What the server's model says greedily to the conversation laid out plainly (the served GPT has no template).
+            var lm = server.Models.Generator!;
+            string Reply(List<Slovo.Chat.ChatMessage> conversation)
+            {
+                (string prompt, _) = ChatPrompt.Render(conversation, ChatLayout.Plain);
+                return lm.Decode(lm.Generate(lm.EncodePrompt(prompt), new Slovo.Generation.GenerationOptions
+                {
+                    MaxTokens = 12, Greedy = true, Temperature = 0, EosToken = lm.Vocabulary.EosId,
+                }).Tokens);
+            }
+            var conversation = new List<Slovo.Chat.ChatMessage> { new("system", "we"), new("user", "propose") };
+            await page.Locator("#chat-text").FillAsync("propose");
+            await page.Locator("#chat-text").PressAsync("Enter");                          // Enter sends
+            await Assertions.Expect(page.Locator("#chat-status")).ToContainTextAsync("done", new() { Timeout = 30_000 });
+            string first = Reply(conversation);
+            await Assertions.Expect(page.Locator(".message.assistant").Nth(0)).ToHaveTextAsync(first);
+            conversation.Add(new("assistant", first));
+            conversation.Add(new("user", "the results"));
+            await page.Locator("#chat-text").FillAsync("the results");
+            await page.Locator("#send").ClickAsync();
+            await Assertions.Expect(page.Locator(".message")).ToHaveCountAsync(4, new() { Timeout = 30_000 });
+            await Assertions.Expect(page.Locator("#chat-status")).ToContainTextAsync("done", new() { Timeout = 30_000 });
+            await Assertions.Expect(page.Locator(".message.assistant").Nth(1)).ToHaveTextAsync(Reply(conversation));
+            string shots = Path.Combine(AppContext.BaseDirectory, "screenshots");
+            Directory.CreateDirectory(shots);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "playground-chat.png") });
+            await page.Locator("#chat-new").ClickAsync();
+            await Assertions.Expect(page.Locator(".message")).ToHaveCountAsync(0);
         }
     }
 }
