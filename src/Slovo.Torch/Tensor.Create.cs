@@ -176,6 +176,26 @@ public sealed unsafe partial class Tensor
             CheckAlive(NativeMethods.slovo_tensor_copy_from(Handle, p, (long)source.Length * sizeof(T)));
     }
 
+    /// <summary>Overwrites the elements from raw bytes in the tensor's own type (row-major, little-endian), keeping shape, dtype and device; no autograd (as when loading weights).</summary>
+    public void CopyFromBytes(ReadOnlySpan<byte> source)
+    {
+        long want = NumElements * DType.ElementSize();
+        if (source.Length != want) throw new ArgumentException($"{source.Length} bytes for a tensor of {want}", nameof(source));
+        if (Device.Type == DeviceType.CPU && IsContiguous)
+        {
+            // Straight into the tensor's own memory: no temporary copy of the whole tensor.
+            void* data;
+            CheckAlive(NativeMethods.slovo_tensor_data_ptr(Handle, &data));
+            if (data != null || source.Length == 0)
+            {
+                source.CopyTo(new Span<byte>(data, source.Length));
+                return;
+            }
+        }
+        fixed (byte* p = source)
+            CheckAlive(NativeMethods.slovo_tensor_copy_from(Handle, p, source.Length));
+    }
+
     /// <summary>The value of a one-element tensor as a double.</summary>
     public double ToDouble()
     {

@@ -19,6 +19,12 @@ public sealed class Embedding : Module<Tensor, Tensor>
     {
     }
 
+    /// <summary>Creates a table in <paramref name="dtype"/> (made in that type, no float32 copy), initialised N(0, 1).</summary>
+    public Embedding(long numEmbeddings, long embeddingDim, ScalarType dtype)
+        : this(Tensor.RandN([numEmbeddings, embeddingDim], dtype), null, freeze: false, zeroPadding: false)
+    {
+    }
+
     private Embedding(Tensor weight, long? paddingIdx, bool freeze, bool zeroPadding)
     {
         if (weight.Dim != 2) throw new ArgumentException($"embedding weights must be 2-d, got {weight.Dim}-d", nameof(weight));

@@ -14,16 +14,19 @@ public sealed class Linear : Module<Tensor, Tensor>
     public Tensor? Bias { get; }
 
     /// <summary>Creates the layer with U(−1/√in, 1/√in) weights and bias.</summary>
-    public Linear(long inFeatures, long outFeatures, bool bias = true)
+    public Linear(long inFeatures, long outFeatures, bool bias = true) : this(inFeatures, outFeatures, bias, ScalarType.Float32) { }
+
+    /// <summary>Creates the layer with its weight and bias in <paramref name="dtype"/> (made and initialised in that type, no float32 copy).</summary>
+    public Linear(long inFeatures, long outFeatures, bool bias, ScalarType dtype)
     {
         if (inFeatures <= 0 || outFeatures <= 0)
             throw new ArgumentException($"Linear needs positive sizes, got in={inFeatures}, out={outFeatures}");
-        Weight = RegisterParameter("weight", Tensor.Empty([outFeatures, inFeatures]));
+        Weight = RegisterParameter("weight", Tensor.Empty([outFeatures, inFeatures], dtype));
         Init.KaimingUniform_(Weight, a: Math.Sqrt(5));
         if (bias)
         {
             double bound = 1 / Math.Sqrt(inFeatures);
-            Bias = RegisterParameter("bias", Init.Uniform_(Tensor.Empty([outFeatures]), -bound, bound));
+            Bias = RegisterParameter("bias", Init.Uniform_(Tensor.Empty([outFeatures], dtype), -bound, bound));
         }
     }
 

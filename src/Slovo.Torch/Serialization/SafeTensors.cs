@@ -49,22 +49,25 @@ public static class SafeTensors
     }
 
     /// <summary>
-    /// Reads the tensors one at a time, in file order, handing each to <paramref name="visit"/> and disposing it afterwards,
-    /// so that a model can be filled from a file larger than the memory left beside it (one tensor is held at a time).
+    /// Reads the tensors one at a time, in file order, handing each to <paramref name="visit"/> as an entry whose data is read
+    /// on demand (<see cref="SafeTensorsEntry.ReadInto"/> copies straight into a model's own tensor), so that a model can be
+    /// filled from a file with only one tensor's bytes held beside it (one buffer, reused).
     /// </summary>
-    public static void ForEach(string path, Action<string, Tensor> visit)
+    public static void ForEach(string path, Action<SafeTensorsEntry> visit)
     {
         ArgumentNullException.ThrowIfNull(visit);
         if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file not found: {path}", path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         (List<Entry> entries, _, long dataStart) = ReadHeader(stream, path);
+        long largest = entries.Count == 0 ? 0 : entries.Max(e => e.End - e.Begin);
+        if (largest > Array.MaxLength) throw new SafeTensorsFormatException(path, $"a tensor of {largest} bytes is larger than one read can hold");
+        var buffer = new byte[largest];
         foreach (Entry e in entries)
         {
-            var bytes = new byte[e.End - e.Begin];
+            int length = (int)(e.End - e.Begin);
             stream.Position = dataStart + e.Begin;
-            stream.ReadExactly(bytes);
-            using Tensor t = Tensor.FromBytes(bytes, e.Shape, e.DType).DetachFromScope();
-            visit(e.Name, t);
+            stream.ReadExactly(buffer, 0, length);
+            visit(new SafeTensorsEntry(e.Name, e.DType, e.Shape, buffer.AsMemory(0, length)));
         }
     }
 
@@ -198,5 +201,44 @@ public static class SafeTensors
             for (int k = json.Length; k < padded; ++k) stream.WriteByte((byte)' ');
             foreach (byte[] b in blobs) stream.Write(b);
         });
+    }
+}
+
+/// <summary>One tensor of a safetensors file being read by <see cref="SafeTensors.ForEach"/>; valid only during the visit.</summary>
+public sealed class SafeTensorsEntry
+{
+    private readonly ReadOnlyMemory<byte> _bytes;
+
+    internal SafeTensorsEntry(string name, ScalarType dtype, long[] shape, ReadOnlyMemory<byte> bytes) => (Name, DType, Shape, _bytes) = (name, dtype, shape, bytes);
+
+    /// <summary>The tensor's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The stored type.</summary>
+    public ScalarType DType { get; }
+
+    /// <summary>The shape.</summary>
+    public long[] Shape { get; }
+
+    /// <summary>A new CPU tensor holding the data.</summary>
+    public Tensor Read() => Tensor.FromBytes(_bytes.Span, Shape, DType);
+
+    /// <summary>
+    /// Copies the data into <paramref name="target"/> (same shape; any dtype and device): straight into its memory when it is
+    /// a contiguous CPU tensor of the stored type, else through one temporary tensor of the stored type.
+    /// </summary>
+    public void ReadInto(Tensor target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        if (!target.Shape.SequenceEqual(Shape))
+            throw new ArgumentException($"'{Name}' is [{string.Join(", ", Shape)}] in the file but [{string.Join(", ", target.Shape)}] in the model", nameof(target));
+        using var noGrad = LibTorch.NoGrad();
+        if (target.DType == DType && target.Device.Type == DeviceType.CPU && target.IsContiguous)
+        {
+            target.CopyFromBytes(_bytes.Span);
+            return;
+        }
+        using Tensor source = Read();
+        target.Copy_(source);
     }
 }

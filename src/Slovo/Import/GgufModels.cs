@@ -126,7 +126,7 @@ public static class GgufModels
     {
         if (f.GetString("general.architecture") == "gpt2") return LoadGpt2(f, dtype);
         DecoderConfig c = ReadConfig(f);
-        var model = new DecoderModel(c, dtype);
+        DecoderModel model = DecoderModel.ForLoading(c, dtype);
         try
         {
             var loader = model.BeginLoad();

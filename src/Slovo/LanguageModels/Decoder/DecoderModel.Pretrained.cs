@@ -53,14 +53,14 @@ public sealed partial class DecoderModel
         DecoderConfig config = ReadConfig(dir);
         if (adjust is not null) config = adjust(config);
         IReadOnlyList<string> files = WeightFiles(dir);
-        var model = new DecoderModel(config, dtype);
+        DecoderModel model = ForLoading(config, dtype);
         try
         {
             var loader = model.BeginLoad();
             foreach (string file in files)
-                SafeTensors.ForEach(file, (name, t) =>
+                SafeTensors.ForEach(file, entry =>
                 {
-                    try { loader.Load(name, t); }
+                    try { loader.Load(entry); }
                     catch (ArgumentException e) { throw new InvalidDataException($"{file}: {e.Message}", e); }
                 });
             loader.Finish(dir);
@@ -78,6 +78,19 @@ public sealed partial class DecoderModel
     {
         private readonly Dictionary<string, Tensor> _own = model.StateDict();
         private readonly HashSet<string> _seen = [];
+
+        /// <summary>A file's tensor: read straight into the parameter of the same name when it needs no reshaping.</summary>
+        public void Load(SafeTensorsEntry entry)
+        {
+            if (_own.TryGetValue(entry.Name, out Tensor? target) && !(entry.Name == "lm_head.weight" && model.Config.TieEmbeddings))
+            {
+                entry.ReadInto(target);
+                _seen.Add(entry.Name);
+                return;
+            }
+            using Tensor t = entry.Read();
+            Load(entry.Name, t);
+        }
 
         public void Load(string key, Tensor t)
         {

@@ -30,11 +30,11 @@ public sealed partial class DecoderModel : CachedDecoder
         ArgumentNullException.ThrowIfNull(config);
         Config = config.Validate();
         var body = RegisterModule("model", new Body());
-        _tokens = body.Add("embed_tokens", new Embedding(config.VocabSize, config.Width), dtype);
-        _layers = Enumerable.Range(0, config.Layers).Select(i => Initialised(new DecoderLayer(config, i), dtype)).ToArray();
+        _tokens = body.Add("embed_tokens", new Embedding(config.VocabSize, config.Width, dtype), dtype);
+        _layers = Enumerable.Range(0, config.Layers).Select(i => Initialised(new DecoderLayer(config, i, dtype), dtype)).ToArray();
         body.Add("layers", new ModuleList(_layers), dtype);
         _norm = body.Add("norm", new RmsNorm(config.Width, config.NormEpsilon, config.NormPlusOne), dtype);
-        if (!config.TieEmbeddings) _head = RegisterModule("lm_head", Initialised(new Linear(config.Width, config.VocabSize, bias: false), dtype));
+        if (!config.TieEmbeddings) _head = RegisterModule("lm_head", Initialised(new Linear(config.Width, config.VocabSize, false, dtype), dtype));
         _globalRope = new Rope(config.RotaryDim, config.RopeTheta, config.RopeScaling, config.MaxPositions);
         _localRope = config.LocalRopeTheta is { } local ? new Rope(config.RotaryDim, local, null, config.MaxPositions) : _globalRope;
         DType = dtype;
@@ -68,7 +68,7 @@ public sealed partial class DecoderModel : CachedDecoder
         if (saved.ToHuggingFace().ToJsonString() != Config.ToHuggingFace().ToJsonString())
             throw new InvalidDataException($"{dir} holds a model of another config; its weights do not fit this one");
         var loader = BeginLoad();
-        foreach (string file in WeightFiles(dir)) SafeTensors.ForEach(file, loader.Load);
+        foreach (string file in WeightFiles(dir)) SafeTensors.ForEach(file, entry => loader.Load(entry));
         loader.Finish(dir);
     }
 
@@ -80,12 +80,24 @@ public sealed partial class DecoderModel : CachedDecoder
         return this;
     }
 
+    // Set while a model whose weights will all be read from a file is made: the draws would be overwritten.
+    [ThreadStatic] private static bool t_skipDraw;
+
+    /// <summary>A model whose weights will all be read from a file: the N(0, 0.02) draws are skipped.</summary>
+    internal static DecoderModel ForLoading(DecoderConfig config, ScalarType dtype)
+    {
+        t_skipDraw = true;
+        try { return new DecoderModel(config, dtype); }
+        finally { t_skipDraw = false; }
+    }
+
     internal static T Initialised<T>(T module, ScalarType dtype) where T : Module
     {
-        using (LibTorch.NoGrad())
-            foreach ((string name, Tensor p) in module.NamedParameters())
-                if (p.Dim == 2) p.Normal_(0, 0.02);
-                else if (name.EndsWith("bias", StringComparison.Ordinal)) p.Zero_();
+        if (!t_skipDraw)
+            using (LibTorch.NoGrad())
+                foreach ((string name, Tensor p) in module.NamedParameters())
+                    if (p.Dim == 2) p.Normal_(0, 0.02);                                   // in place, in the tensor's own type
+                    else if (name.EndsWith("bias", StringComparison.Ordinal)) p.Zero_();
         if (dtype != ScalarType.Float32) module.To(dtype);
         return module;
     }
@@ -155,23 +167,23 @@ internal sealed class DecoderLayer : Module
     private readonly DecoderConfig _config;
     private readonly double _scale;
 
-    public DecoderLayer(DecoderConfig c, int index)
+    public DecoderLayer(DecoderConfig c, int index, ScalarType dtype = ScalarType.Float32)
     {
         _config = c;
         var attention = RegisterModule("self_attn", new Holder());
-        _q = attention.Add("q_proj", new Linear(c.Width, c.Heads * c.HeadDim, c.QkvBias));
-        _k = attention.Add("k_proj", new Linear(c.Width, c.KvHeads * c.HeadDim, c.QkvBias));
-        _v = attention.Add("v_proj", new Linear(c.Width, c.KvHeads * c.HeadDim, c.QkvBias));
-        _o = attention.Add("o_proj", new Linear(c.Heads * c.HeadDim, c.Width, c.OutputBias));
+        _q = attention.Add("q_proj", new Linear(c.Width, c.Heads * c.HeadDim, c.QkvBias, dtype));
+        _k = attention.Add("k_proj", new Linear(c.Width, c.KvHeads * c.HeadDim, c.QkvBias, dtype));
+        _v = attention.Add("v_proj", new Linear(c.Width, c.KvHeads * c.HeadDim, c.QkvBias, dtype));
+        _o = attention.Add("o_proj", new Linear(c.Heads * c.HeadDim, c.Width, c.OutputBias, dtype));
         if (c.QkNorm)
         {
             _qNorm = attention.Add("q_norm", new RmsNorm(c.HeadDim, c.NormEpsilon, c.NormPlusOne));
             _kNorm = attention.Add("k_norm", new RmsNorm(c.HeadDim, c.NormEpsilon, c.NormPlusOne));
         }
         var mlp = RegisterModule("mlp", new Holder());
-        _gate = mlp.Add("gate_proj", new Linear(c.Width, c.Intermediate, c.MlpBias));
-        _up = mlp.Add("up_proj", new Linear(c.Width, c.Intermediate, c.MlpBias));
-        _down = mlp.Add("down_proj", new Linear(c.Intermediate, c.Width, c.MlpBias));
+        _gate = mlp.Add("gate_proj", new Linear(c.Width, c.Intermediate, c.MlpBias, dtype));
+        _up = mlp.Add("up_proj", new Linear(c.Width, c.Intermediate, c.MlpBias, dtype));
+        _down = mlp.Add("down_proj", new Linear(c.Intermediate, c.Width, c.MlpBias, dtype));
         _inputNorm = RegisterModule("input_layernorm", new RmsNorm(c.Width, c.NormEpsilon, c.NormPlusOne));
         _postAttentionNorm = RegisterModule("post_attention_layernorm", new RmsNorm(c.Width, c.NormEpsilon, c.NormPlusOne));
         if (c.SandwichNorms)
