@@ -6,6 +6,7 @@ using Slovo.Output;
 using Slovo.Evaluation;
 using Slovo.Generation;
 using Slovo.LanguageModels;
+using Slovo.Models;
 using Slovo.Text;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Tokenizers.Trainers;
@@ -23,16 +24,17 @@ internal static partial class LmCommand
         var corpus = new CorpusOptions();
         var modelPath = ModelOption();
         var device = Opt.Device();
+        var dtype = Opt.DType();
         var context = Opt.OptionalInt("--context", "gpt: positions per window (default: a run's own --context, else the model's n_positions)", min: 1);
         var rows = new Option<string?>("--rows") { Description = "gpt: packed or texts, as in lm train (default: a run's own --rows, else packed)" };
         rows.AcceptOnlyFromAmong("packed", "texts");
         var command = new Command("eval", "Validation figures of a trained model on the same seeded split (loss, perplexity, bits/char).")
-            .With([modelPath, .. corpus.All, context, rows, device]);
+            .With([modelPath, .. corpus.All, context, rows, device, dtype]);
         command.SetAction(p =>
         {
             Device d = Opt.ResolveDevice(p.GetValue(device));
             List<string> texts = corpus.Read(p);
-            using LanguageModel lm = LanguageModel.Load(p.GetValue(modelPath)!, d);
+            using LanguageModel lm = ModelRegistry.Default.LoadLanguageModel(p.GetValue(modelPath)!, new ModelLoadOptions { Device = d, DType = Opt.ResolveDType(p.GetValue(dtype)) });
             if (p.GetValue(context) is { } window)
             {
                 if (lm.Context is not { } positions) throw new UsageException("--context is for GPT models (a recurrent model reads each text whole)");
@@ -104,14 +106,16 @@ internal static partial class LmCommand
         var prettify = Opt.Flag("--prettify", "no space before punctuation, sentences capitalised");
         var stream = Opt.Flag("--stream", "print tokens as they are produced (one prompt, no beams)");
         var device = Opt.Device();
+        var dtype = Opt.DType();
         var command = new Command("generate", "Continue prompts with a trained language model (greedy, sampling, top-k/p, min-p, beams, ...).")
-            .With([modelPath, prompt, promptsFile, .. set.All, samples, prettify, stream, device]);
+            .With([modelPath, prompt, promptsFile, .. set.All, samples, prettify, stream, device, dtype]);
         command.SetAction(p =>
         {
             string? file = p.GetValue(promptsFile);
             List<string> prompts = file is not null ? File.ReadAllLines(file).ToList() : [p.GetValue(prompt)!];
             if (prompts.Count == 0) throw new InvalidDataException($"{file} holds no prompts; put one prompt per line");
-            return Generate(p.GetValue(modelPath)!, prompts, set.Read(p), p.GetValue(samples), p.GetValue(prettify), p.GetValue(stream), Opt.ResolveDevice(p.GetValue(device)));
+            return Generate(p.GetValue(modelPath)!, prompts, set.Read(p), p.GetValue(samples), p.GetValue(prettify), p.GetValue(stream), Opt.ResolveDevice(p.GetValue(device)),
+                            Opt.ResolveDType(p.GetValue(dtype)));
         });
         return command;
     }
@@ -131,10 +135,11 @@ internal static partial class LmCommand
         var output = Opt.OptionalText("--out", "write prompt, reference and completion(s) per line as TSV", "FILE");
         var set = new GenerationOptionSet(0);
         var device = Opt.Device();
+        var dtype = Opt.DType();
         var threads = Opt.Int("--threads", "intra-op threads (under slovo launch: the cores shared among this machine's workers)", Workers.DefaultThreads, min: 1);
         var command = new Command("complete",
                 "Cut each text at --cut of its characters, let the model complete it, and score the completions against the true rest (mean ROUGE-1/2/L F1).")
-            .With([modelPath, data, cut, margin, heal, clean, limit, batch, candidates, unicode, output, .. set.All.Where(o => o != set.MaxTokens && o != set.Stop), device, threads]);
+            .With([modelPath, data, cut, margin, heal, clean, limit, batch, candidates, unicode, output, .. set.All.Where(o => o != set.MaxTokens && o != set.Stop), device, dtype, threads]);
         command.SetAction(p =>
         {
             Device d = Opt.ResolveDevice(p.GetValue(device));
@@ -146,7 +151,7 @@ internal static partial class LmCommand
             List<string> texts = lines.Where(t => t.Length >= 2).ToList();
             if (p.GetValue(limit) > 0) texts = texts.Take(p.GetValue(limit)).ToList();
             if (texts.Count == 0) throw new InvalidDataException($"{path} holds no text of two or more characters to cut");
-            using LanguageModel model = LanguageModel.Load(p.GetValue(modelPath)!, d);
+            using LanguageModel model = ModelRegistry.Default.LoadLanguageModel(p.GetValue(modelPath)!, new ModelLoadOptions { Device = d, DType = Opt.ResolveDType(p.GetValue(dtype)) });
             if (p.GetValue(heal) && model.Vocabulary.Level == TokenLevel.Word) throw new UsageException("--heal needs a character or subword model (a word model has no partial words to heal)");
             GenerationOptions generation = Checked(set.Read(p), model);
             var rouge = new Rouge(tokenization: p.GetValue(unicode) ? RougeTokenization.Unicode : RougeTokenization.Ascii);
@@ -191,11 +196,12 @@ internal static partial class LmCommand
     /// sample. Prompts of Slovo's models start with &lt;s&gt;; a Hugging Face folder's are encoded as Hugging Face does, without
     /// a BOS token (an empty one starts from it).
     /// </summary>
-    internal static int Generate(string modelPath, List<string> prompts, GenerationOptions options, int samples, bool prettify, bool stream, Device device)
+    internal static int Generate(string modelPath, List<string> prompts, GenerationOptions options, int samples, bool prettify, bool stream, Device device,
+                                 ScalarType dtype = ScalarType.Float32)
     {
         if (stream && (prompts.Count > 1 || options.Beams > 1 || samples > 1)) throw new UsageException("--stream works with one prompt, one sample and no beams");
         if (stream && prettify) throw new UsageException("--prettify rewrites the whole text at the end; drop it or --stream");
-        using LanguageModel model = LanguageModel.Load(modelPath, device);
+        using LanguageModel model = ModelRegistry.Default.LoadLanguageModel(modelPath, new ModelLoadOptions { Device = device, DType = dtype });
         options = Checked(options, model);
         string Show(IReadOnlyList<int> promptIds, IReadOnlyList<int> generated)
         {
