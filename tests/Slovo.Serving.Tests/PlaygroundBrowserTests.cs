@@ -22,6 +22,15 @@ public sealed class PlaygroundBrowserTests(LoopbackFixture server) : IClassFixtu
         return (playwright, browser);
     }
 
+    // The playground in a phone-sized window, once it has listed the server's models.
+    private async Task<IPage> PhonePage(IBrowser browser)
+    {
+        IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 390, Height = 844 } });
+        await page.GotoAsync(server.Address.ToString());
+        await Assertions.Expect(page.Locator("#models")).ToContainTextAsync("tiny-gpt");
+        return page;
+    }
+
     [Fact]
     public async Task Typing_a_prompt_streams_tokens_into_the_page_using_the_keyboard_only()
     {
@@ -29,10 +38,7 @@ public sealed class PlaygroundBrowserTests(LoopbackFixture server) : IClassFixtu
         using (playwright)
         await using (browser)
         {
-            // A phone-sized window.
-            IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 390, Height = 844 } });
-            await page.GotoAsync(server.Address.ToString());
-            await Assertions.Expect(page.Locator("#models")).ToContainTextAsync("tiny-gpt");
+            IPage page = await PhonePage(browser);
 
             // A tiny model writes 30 tokens in milliseconds, faster than the network hands them over, so the browser's own
             // network throttling (DevTools protocol) slows the download to ~1 KB/s: the ~30 events (~6 KB) then arrive over several
@@ -116,9 +122,7 @@ public sealed class PlaygroundBrowserTests(LoopbackFixture server) : IClassFixtu
         using (playwright)
         await using (browser)
         {
-            IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 390, Height = 844 } });
-            await page.GotoAsync(server.Address.ToString());
-            await Assertions.Expect(page.Locator("#models")).ToContainTextAsync("tiny-gpt");
+            IPage page = await PhonePage(browser);
             await page.Locator("#tab-chat").ClickAsync();
             await Assertions.Expect(page.Locator("#panel-chat")).ToBeVisibleAsync();
             await page.Locator("#system").FillAsync("we");
