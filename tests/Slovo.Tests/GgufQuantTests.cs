@@ -61,16 +61,23 @@ public sealed class GgufQuantTests
                 "MOSTLY_Q4_1" => GgmlType.Q4_1, _ => GgmlType.Q4_K,
             }, seen);
             // The model as a whole: Slovo's logits on the dequantized weights near llama.cpp's on the quantized file.
-            int[] prompt = [5, 17, 42, 99, 123, 7, 256, 31];
-            using var oracle = new LlamaCpp(quantized);
-            float[] want2 = oracle.Logits(prompt)[^1];
             using var model = (DecoderModel)GgufModels.LoadModel(file);
-            using var noGrad = LibTorch.NoGrad();
-            float[] got2 = model.Forward(Tensor.From(prompt.Select(i => (long)i).ToArray(), 1, prompt.Length)).Logits[0, -1].ToArray<float>();
-            double diff = want2.Zip(got2, (a, b) => Math.Abs(a - b)).Max(), range = want2.Max(Math.Abs);
+            (double diff, double range) = LastLogitsGap(quantized, model);
             Assert.True(diff < 0.1 * range, $"{ftype}: last-position logits differ by {diff:g3} (largest {range:g3})");
         }
         finally { File.Delete(quantized); }
+    }
+
+    private static readonly int[] Prompt = [5, 17, 42, 99, 123, 7, 256, 31];
+
+    // The largest gap between llama.cpp's last-position logits on a file and Slovo's on the model read from it, and the largest logit.
+    private static (double Gap, double Range) LastLogitsGap(string gguf, DecoderModel model)
+    {
+        using var oracle = new LlamaCpp(gguf);
+        float[] want = oracle.Logits(Prompt)[^1];
+        using var noGrad = LibTorch.NoGrad();
+        float[] got = model.Forward(Tensor.From(Prompt.Select(i => (long)i).ToArray(), 1, Prompt.Length)).Logits[0, -1].ToArray<float>();
+        return (want.Zip(got, (a, b) => Math.Abs(a - b)).Max(), want.Max(Math.Abs));
     }
 
     public static TheoryData<GgmlType> Written => new(GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0);
@@ -88,17 +95,13 @@ public sealed class GgufQuantTests
             GgufModels.Export(model, tokenizer, path, type);
             GgufFile file = GgufFile.Read(path);
             Assert.Contains(file.Tensors, t => t.Type == type);
-            int[] prompt = [5, 17, 42, 99, 123, 7, 256, 31];
-            using var oracle = new LlamaCpp(path);
-            float[] want = oracle.Logits(prompt)[^1];
             using var back = (DecoderModel)GgufModels.LoadModel(file);
-            using var noGrad = LibTorch.NoGrad();
-            float[] got = back.Forward(Tensor.From(prompt.Select(i => (long)i).ToArray(), 1, prompt.Length)).Logits[0, -1].ToArray<float>();
-            double diff = want.Zip(got, (a, b) => Math.Abs(a - b)).Max(), range = want.Max(Math.Abs);
+            (double diff, double range) = LastLogitsGap(path, back);
             // llama.cpp multiplies half and Q8_0 weights with activations rounded to the same kind; Slovo dequantizes the weights only.
             Assert.True(diff < 0.02 * range, $"{type}: logits differ by {diff:g3} (largest {range:g3})");
             // With Q8_0 llama.cpp also rounds the activations to 8 bits, which can flip a near tie; the half types keep greedy tokens.
-            if (type != GgmlType.Q8_0) Assert.Equal(oracle.Greedy(prompt, 8), GgufFamilyOracleTests.Greedy(back, prompt, 8));
+            using var oracle = new LlamaCpp(path);
+            if (type != GgmlType.Q8_0) Assert.Equal(oracle.Greedy(Prompt, 8), GgufFamilyOracleTests.Greedy(back, Prompt, 8));
         }
         finally { File.Delete(path); }
     }
