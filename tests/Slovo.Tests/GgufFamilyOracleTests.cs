@@ -11,7 +11,8 @@ namespace Slovo.Tests;
 /// <summary>
 /// Every open family exported to GGUF and run by llama.cpp: a tiny random config per family that exercises what the family
 /// has and llama.cpp implements for it (GQA and MQA, q/k/v/o biases, q/k norms, head_dim apart from width / heads, Gemma's
-/// sliding windows, soft-capping and (1 + w) norms, Phi-3's fused projections and partial rotary, linear RoPE scaling), written
+/// sliding windows, soft-capping and (1 + w) norms, Phi-3's fused projections and partial rotary, Llama 3's RoPE scaling as
+/// llama.cpp's rope_freqs, linear RoPE scaling), written
 /// as F32. llama.cpp's prompt logits equal Slovo's within 1e-4 (5e-3 for Gemma's GeGLU: llama.cpp's CPU GELU is a float16
 /// table) and its greedy continuation equals Slovo's for 32 tokens.
 /// Mistral is written as llama.cpp's llama architecture, which has no sliding window (Slovo's window is checked against
@@ -57,8 +58,12 @@ public sealed class GgufFamilyOracleTests
         };
         return type switch
         {
-            "llama" => c with { QkvBias = true, OutputBias = true, RopeScaling = new RopeScaling("linear", 2) },
-            "mistral" => c with { KvHeads = 1 },
+            "llama" => c with
+            {
+                QkvBias = true, OutputBias = true, RopeTheta = 500000,
+                RopeScaling = new RopeScaling("llama3", 8) { OriginalMaxPositions = 16, LowFreqFactor = 1, HighFreqFactor = 4 },
+            },
+            "mistral" => c with { KvHeads = 1, RopeScaling = new RopeScaling("linear", 2) },
             "qwen2" => c with { QkvBias = true, KvHeads = 1, TieEmbeddings = true, RopeTheta = 1e6 },
             "qwen3" => c with { QkNorm = true, HeadDim = 24, TieEmbeddings = true, RopeTheta = 1e6 },
             "gemma2" => c with
@@ -124,6 +129,7 @@ public sealed class GgufFamilyOracleTests
             // Slovo reads its own file back to the same model.
             using var back = (DecoderModel)GgufModels.LoadModel(GgufFile.Read(path));
             Assert.Equal(greedy, Greedy(back, prompt, 32));
+            Assert.Equal(config.RopeScaling, back.Config.RopeScaling);
         }
         finally { File.Delete(path); }
     }

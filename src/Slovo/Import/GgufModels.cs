@@ -55,6 +55,11 @@ public static class GgufModels
                 OriginalMaxPositions = (int?)f.GetInteger($"{arch}.rope.scaling.original_context_length"),
             }
             : null;
+        if (f.Find("rope_freqs.weight") is { } freqs)
+        {
+            using Tensor t = f.Load(freqs);
+            scaling = Llama3ScalingOf(t.ToArray<float>(), rot, f.GetFloat($"{arch}.rope.freq_base") ?? 10000, f.Path);
+        }
         int? window = (int?)f.GetInteger($"{arch}.attention.sliding_window");
         if (arch is "llama" or "qwen2" or "qwen3" or "phi3") window = null; // llama.cpp attends to every key in these
         IReadOnlyList<bool>? slidingLayers = window is null ? null : arch switch
@@ -103,6 +108,21 @@ public static class GgufModels
         }.Validate();
     }
 
+    // Llama 3's rope_scaling behind a rope_freqs tensor: the largest divisor is the factor; the published low and high frequency
+    // factors (1 and 4) and a trained context of a power of two are tried until the divisors they give match the file's.
+    private static RopeScaling Llama3ScalingOf(float[] divisors, int rot, double theta, string path)
+    {
+        if (divisors.Length != rot / 2) throw new GgufFormatException(path, $"rope_freqs holds {divisors.Length} values for {rot / 2} rotary frequencies");
+        double factor = divisors.Max();
+        for (int log = 4; log <= 24; ++log)
+        {
+            var candidate = new RopeScaling("llama3", factor) { OriginalMaxPositions = 1 << log, LowFreqFactor = 1, HighFreqFactor = 4 };
+            double[] want = new Rope(rot, theta, candidate, 1 << log).Divisors();
+            if (want.Zip(divisors).All(p => Math.Abs(p.First - p.Second) <= 1e-4 * Math.Max(1, p.First))) return candidate;
+        }
+        throw new NotSupportedException($"{path}: rope_freqs are not Llama 3's scaling with low/high frequency factors 1 and 4; such files are not read yet");
+    }
+
     // llama.cpp's llama architecture reads Q and K rows interleaved (pairs of neighbouring channels rotate together); Hugging
     // Face's rotate halves. Per head of D rows: HF row r of the first half pairs with row r + D/2; GGUF puts them at 2r, 2r + 1.
     private static Tensor ToInterleaved(Tensor w, int heads)
@@ -143,8 +163,7 @@ public static class GgufModels
                 }
             foreach (GgufTensorInfo info in f.Tensors)
             {
-                if (info.Name == "rope_freqs.weight")
-                    throw new NotSupportedException($"{f.Path}: per-dimension RoPE factors (rope_freqs, as Llama 3.1 files carry) are not read yet");
+                if (info.Name == "rope_freqs.weight") continue; // read into the config (ReadConfig)
                 if (!byGguf.TryGetValue(info.Name, out string? hf)) throw new GgufFormatException(f.Path, $"tensor '{info.Name}' is not one a {c.ModelType} model has");
                 using var scope = DisposeScope.Begin();
                 Tensor t = f.Load(info, ScalarType.Float32);
@@ -292,8 +311,10 @@ public static class GgufModels
             {
                 DecoderConfig c = d.Config;
                 arch = ArchitectureOf(c);
-                if (c.RopeScaling is { Type: not "linear" and not "yarn" } rs)
-                    throw new NotSupportedException($"rope_scaling '{rs.Type}' has no GGUF form Slovo writes (linear and yarn have)");
+                if (c.RopeScaling is { Type: not "linear" and not "yarn" and not "llama3" } rs)
+                    throw new NotSupportedException($"rope_scaling '{rs.Type}' has no GGUF form Slovo writes (linear, yarn and llama3 have)");
+                if (c.RopeScaling is { Type: "llama3" } && arch != "llama")
+                    throw new NotSupportedException($"llama3 rope scaling is written as llama.cpp's rope_freqs, which its {arch} architecture does not read");
                 if (c.QueryPreAttentionScalar is { } q && q != c.HeadDim)
                     throw new NotSupportedException($"query_pre_attn_scalar {q} differs from head_dim {c.HeadDim}; llama.cpp derives the scale from head_dim for this size");
                 meta.Add(new("general.architecture", arch));
@@ -309,7 +330,13 @@ public static class GgufModels
                 meta.Add(new($"{arch}.rope.freq_base", (float)c.RopeTheta));
                 meta.Add(new($"{arch}.rope.dimension_count", (uint)c.RotaryDim));
                 meta.Add(new($"{arch}.vocab_size", (uint)c.VocabSize));
-                if (c.RopeScaling is { } scaling)
+                if (c.RopeScaling is { Type: "llama3" })
+                {
+                    // llama.cpp reads Llama 3's scaling as per-dimension divisors of the rotary frequencies (its converter's rope_freqs).
+                    double[] divisors = new Rope(c.RotaryDim, c.RopeTheta, c.RopeScaling, c.MaxPositions).Divisors();
+                    tensors.Add(("rope_freqs.weight", Tensor.From(divisors.Select(x => (float)x).ToArray()), GgmlType.F32));
+                }
+                else if (c.RopeScaling is { } scaling)
                 {
                     meta.Add(new($"{arch}.rope.scaling.type", scaling.Type));
                     meta.Add(new($"{arch}.rope.scaling.factor", (float)scaling.Factor));

@@ -62,6 +62,16 @@ internal sealed class Rope
     /// <summary>Channels that rotate.</summary>
     public int Dim => _dim;
 
+    /// <summary>
+    /// What each base frequency is divided by under this scaling (θ^(−2i/R) / the scaled frequency): llama.cpp's rope_freqs
+    /// tensor for Llama 3's scaling. Not defined for dynamic scaling, which depends on the positions read.
+    /// </summary>
+    public double[] Divisors()
+    {
+        double[] unscaled = Frequencies(_theta);
+        return unscaled.Select((f, i) => f / _inverse[i]).ToArray();
+    }
+
     private double[] Frequencies(double theta)
     {
         var inverse = new double[_dim / 2];
