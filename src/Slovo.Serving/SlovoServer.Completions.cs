@@ -24,7 +24,7 @@ public static partial class SlovoServer
             if (chat && ChatModel is { } own)
             {
                 // The model's own chat template, rendered as Hugging Face renders it; the reply ends at one of its end ids.
-                try { templated = [own.Encode(Messages(f))]; }
+                try { templated = [own.Encode(Messages(f), Tools(f))]; }
                 catch (Exception e) when (e is Slovo.Chat.TemplateRaisedException or Slovo.Chat.TemplateException)
                 {
                     throw new ApiException(400, $"the model's chat template refused the conversation: {e.Message}", "messages");
@@ -125,6 +125,25 @@ public static partial class SlovoServer
             }
         }
 
+        // An assistant's tool calls as a template reads them: OpenAI sends each call's arguments as a JSON string, templates
+        // expect the object (as Hugging Face's own servers hand it over); a string that is not a JSON object stays a string.
+        private static System.Text.Json.Nodes.JsonArray ToolCalls(JsonElement calls)
+        {
+            var array = (System.Text.Json.Nodes.JsonArray)System.Text.Json.Nodes.JsonNode.Parse(calls.GetRawText())!;
+            foreach (System.Text.Json.Nodes.JsonNode? call in array)
+                if (call?["function"] is System.Text.Json.Nodes.JsonObject function && function["arguments"] is System.Text.Json.Nodes.JsonValue v
+                    && v.TryGetValue(out string? text))
+                {
+                    try { if (System.Text.Json.Nodes.JsonNode.Parse(text) is System.Text.Json.Nodes.JsonObject parsed) function["arguments"] = parsed; }
+                    catch (JsonException) { }
+                }
+            return array;
+        }
+
+        // The request's tool definitions, handed to the model's template as they are.
+        private static System.Text.Json.Nodes.JsonArray? Tools(Fields f) =>
+            f.Array("tools") is { } tools ? (System.Text.Json.Nodes.JsonArray)System.Text.Json.Nodes.JsonNode.Parse(tools.GetRawText())! : null;
+
         private static object Usage(int promptTokens, List<Choice> choices)
         {
             int completion = choices.Sum(c => c.Tokens.Count);
@@ -147,7 +166,13 @@ public static partial class SlovoServer
                     content = string.Concat(c.EnumerateArray().Where(p => p.ValueKind == JsonValueKind.Object && p.TryGetProperty("text", out _))
                                                               .Select(p => p.GetProperty("text").GetString()));
                 else content = mf.String("content") ?? "";
-                messages.Add(new ChatMessage(role == "developer" ? "system" : role, content));
+                var message = new ChatMessage(role == "developer" ? "system" : role, content)
+                {
+                    ToolCallId = mf.String("tool_call_id"),
+                    Name = mf.String("name"),
+                    ToolCalls = m.TryGetProperty("tool_calls", out JsonElement calls) && calls.ValueKind == JsonValueKind.Array ? ToolCalls(calls) : null,
+                };
+                messages.Add(message);
             }
             if (messages.Count == 0) throw new ApiException(400, "'messages' is empty; give at least one message", "messages");
             return messages;

@@ -36,7 +36,7 @@ public sealed class OpenModelServingTests : IAsyncLifetime
         File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"), new JsonObject { ["chat_template"] = template, ["add_bos_token"] = false }.ToJsonString());
         var config = new DecoderConfig
         {
-            ModelType = "qwen2", VocabSize = tokenizer.VocabSize, Width = 32, Intermediate = 64, Layers = 1, Heads = 2, KvHeads = 1, HeadDim = 16, MaxPositions = 512,
+            ModelType = "qwen2", VocabSize = tokenizer.VocabSize, Width = 32, Intermediate = 64, Layers = 1, Heads = 2, KvHeads = 1, HeadDim = 16, MaxPositions = 2048,
             QkvBias = true, TieEmbeddings = true, BosTokenId = 2, EosTokenIds = [0, 2],
         };
         using (var model = RandomGenerator.Seeded(3, () => new DecoderModel(config)))
@@ -72,5 +72,34 @@ public sealed class OpenModelServingTests : IAsyncLifetime
         JsonElement choice = body.GetProperty("choices")[0];
         Assert.Equal("stop", choice.GetProperty("finish_reason").GetString());
         Assert.Equal("", choice.GetProperty("message").GetProperty("content").GetString());
+    }
+
+    [Fact]
+    public async Task ToolsAndToolCallsReachTheTemplate()
+    {
+        using HttpClient client = _app.GetTestClient();
+        string json = """
+            {"messages":[{"role":"user","content":"Weather in Paris?"},
+                         {"role":"assistant","content":null,"tool_calls":[{"id":"call1","type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"Paris\"}"}}]},
+                         {"role":"tool","tool_call_id":"call1","content":"18 C"}],
+             "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather in a city","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],
+             "temperature":0,"max_tokens":5}
+            """;
+        using HttpResponseMessage r = await client.PostAsync("/v1/chat/completions", new StringContent(json, Encoding.UTF8, "application/json"));
+        string text = await r.Content.ReadAsStringAsync();
+        Assert.True(r.StatusCode == HttpStatusCode.OK, text);
+        var chat = new ChatModel(_models.Generator!);
+        var tools = (JsonArray)JsonNode.Parse("""[{"type":"function","function":{"name":"get_weather","description":"Weather in a city","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]""")!;
+        var conversation = new List<ChatMessage>
+        {
+            new("user", "Weather in Paris?"),
+            new("assistant", "") { ToolCalls = (JsonArray)JsonNode.Parse("""[{"id":"call1","type":"function","function":{"name":"get_weather","arguments":{"city":"Paris"}}}]""")! },
+            new("tool", "18 C") { ToolCallId = "call1" },
+        };
+        string rendered = chat.Render(conversation, tools);
+        Assert.Contains("<tools>", rendered);
+        Assert.Contains("{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}", rendered);  // the arguments as an object
+        Assert.Contains("<tool_response>\n18 C\n</tool_response>", rendered);
+        Assert.Equal(chat.Encode(conversation, tools).Count, JsonDocument.Parse(text).RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
     }
 }
