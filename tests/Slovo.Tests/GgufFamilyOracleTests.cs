@@ -3,6 +3,7 @@ using Slovo.LanguageModels;
 using Slovo.TestSupport;
 using Slovo.Tokenizers;
 using Slovo.Tokenizers.Trainers;
+using Slovo.Text;
 using Slovo.Torch;
 using Slovo.Torch.Serialization;
 
@@ -149,5 +150,48 @@ public sealed class GgufFamilyOracleTests
         }
         model.Release(state);
         return result.ToArray();
+    }
+
+    [Fact]
+    public void GptTwoAndASlovoTrainedGptRunInLlamaCppAsInSlovo()
+    {
+        // The shipped Hugging Face GPT-2 folder (random weights, byte-level BPE), and a character-free Slovo GPT of its own
+        // byte-level tokenizer, each exported as F32 GGUF (llama.cpp's gpt2 architecture).
+        using LanguageModel hf = LanguageModel.Load(TestSupport.TestPaths.SharedModel("tiny-random-gpt2"));
+        Tokenizer bpe = TokenizerTrainer.Train(Enumerable.Repeat("the cat sat on the mat; a dog ran to the park and back again.", 20),
+            new TokenizerTrainingOptions { Model = TokenizerModel.ByteLevelBpe, VocabSize = 300, SpecialTokens = ["<pad>", "<s>", "</s>", "<unk>"] });
+        var vocab = new SubwordVocabulary(bpe);
+        using var gpt = RandomGenerator.Seeded(11, () => new GptModel(new GptConfig
+        {
+            Layers = 2, Heads = 2, Width = 32, Positions = 64, VocabSize = vocab.Size, EmbeddingDropout = 0, AttentionDropout = 0, ResidualDropout = 0,
+        }));
+        using (LibTorch.NoGrad())
+            foreach (Tensor p in gpt.Parameters())
+                if (p.Dim == 2) p.Normal_(0, 0.3);
+        gpt.Eval();
+        using LanguageModel trained = LanguageModel.Of(gpt, vocab);
+        foreach (LanguageModel lm in new[] { hf, trained })
+        {
+            string path = Path.Combine(Path.GetTempPath(), $"slovo-gpt2-{Guid.NewGuid():N}.gguf");
+            try
+            {
+                GgufModels.Export(lm, path, GgmlType.F32);
+                var model = (GptModel)lm.Module;
+                int[] prompt = [5, 17, 42, 99, 123, 7, 256, 31];
+                using var oracle = new LlamaCpp(path);
+                float[][] want = oracle.Logits(prompt);
+                using (LibTorch.NoGrad())
+                {
+                    float[] got = model.Forward(Tensor.From(prompt.Select(i => (long)i).ToArray(), 1, prompt.Length)).Logits.ToArray<float>();
+                    int v = model.VocabSize;
+                    double worst = Enumerable.Range(0, prompt.Length).Max(p => Enumerable.Range(0, v).Max(k => Math.Abs(got[p * v + k] - want[p][k])));
+                    // GPT-2's MLP is a GELU, which llama.cpp's CPU backend reads from a float16 table (as for Gemma above).
+                    Assert.True(worst < 5e-3, $"{lm.Source}: prompt logits differ from llama.cpp's by up to {worst:g3}");
+                }
+                Assert.Equal(oracle.Greedy(prompt, 32), Greedy(model, prompt, 32));
+                Assert.Equal(lm.EncodePrompt("the cat sat"), oracle.Tokenize("the cat sat", addBos: lm.PromptsStartWithSos));
+            }
+            finally { File.Delete(path); }
+        }
     }
 }
