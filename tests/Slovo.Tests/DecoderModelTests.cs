@@ -57,10 +57,10 @@ public sealed class DecoderModelTests
             float[] want = expected.ToArray<float>();
             int v = model.VocabSize;
             float[] Want(int row, int position) => want.AsSpan((row * 8 + position) * v, v).ToArray();
-            // Dynamic NTK scaling changes θ once a call reads past the trained length, so a cached sequence (earlier keys
+            // Dynamic NTK scaling (and longrope) change the frequencies once a call reads past the trained length, so a cached sequence (earlier keys
             // rotated with the old θ) differs from a full pass by design, as in Hugging Face; there rows are compared with
             // one sequence stepped alone.
-            bool dynamic = model.Config.RopeScaling?.Type == "dynamic";
+            bool dynamic = model.Config.RopeScaling?.Type is "dynamic" or "longrope";
             float[][] Alone(int[] row, int prompt)
             {
                 var result = new List<float[]>();

@@ -13,7 +13,7 @@ namespace Slovo.Tests;
 /// Every open family exported to GGUF and run by llama.cpp: a tiny random config per family that exercises what the family
 /// has and llama.cpp implements for it (GQA and MQA, q/k/v/o biases, q/k norms, head_dim apart from width / heads, Gemma's
 /// sliding windows, soft-capping and (1 + w) norms, Phi-3's fused projections and partial rotary, Llama 3's RoPE scaling as
-/// llama.cpp's rope_freqs, linear RoPE scaling), written
+/// llama.cpp's rope_freqs, Phi-3's longrope within its trained context, linear RoPE scaling), written
 /// as F32. llama.cpp's prompt logits equal Slovo's within 1e-4 (5e-3 for Gemma's GeGLU: llama.cpp's CPU GELU is a float16
 /// table) and its greedy continuation equals Slovo's for 32 tokens.
 /// Mistral is written as llama.cpp's llama architecture, which has no sliding window (Slovo's window is checked against
@@ -78,7 +78,14 @@ public sealed class GgufFamilyOracleTests
                 Layers = 6, SlidingWindow = 6, SlidingLayers = [true, true, true, true, true, false], QueryPreAttentionScalar = 16, RopeTheta = 1e6,
                 LocalRopeTheta = 10000,
             },
-            "phi3" => c with { FusedProjections = true, PartialRotary = 0.5 },
+            "phi3" => c with
+            {
+                FusedProjections = true, PartialRotary = 0.5, MaxPositions = 131072,
+                RopeScaling = new RopeScaling("longrope", 32)
+                {
+                    OriginalMaxPositions = 4096, ShortFactor = [1.0, 1.5, 2.0, 3.5], LongFactor = [1.0, 4.0, 9.0, 16.0],
+                },
+            },
             _ => throw new ArgumentException(type),
         };
     }

@@ -3,7 +3,7 @@
 
 Run from the repository root:  /usr/bin/python3 tests/golden/make_decoder_golden.py
 The reference below is written from the Hugging Face modeling semantics of each family (llama, mistral, qwen2, qwen3,
-gemma2, gemma3_text, phi3): rotate-half RoPE with the rope_scaling types linear, dynamic, llama3 and yarn; grouped-query
+gemma2, gemma3_text, phi3): rotate-half RoPE with the rope_scaling types linear, dynamic, llama3, yarn and longrope; grouped-query
 attention; sliding windows; Gemma's (1 + w) RMSNorm, scaled embeddings, sandwich norms and soft-capping; Phi-3's fused
 projections and partial rotary. Each family is one file decoder_<type>.safetensors holding the weights under Hugging
 Face's names ("param.*"), the prompt ids ("in.ids", two rows of 8) and the logits ("out.logits"); the config.json text
@@ -43,8 +43,9 @@ FAMILIES = {
                         hidden_activation="gelu_pytorch_tanh", query_pre_attn_scalar=16, sliding_window=3, sliding_window_pattern=2,
                         tie_word_embeddings=True, rope_scaling={"rope_type": "linear", "factor": 8.0}),
     "phi3": dict(hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                 max_position_embeddings=64, rms_norm_eps=1e-5, rope_theta=10000.0, partial_rotary_factor=0.5, hidden_act="silu",
-                 tie_word_embeddings=False),
+                 max_position_embeddings=64, original_max_position_embeddings=6, rms_norm_eps=1e-5, rope_theta=10000.0,
+                 partial_rotary_factor=0.5, hidden_act="silu", tie_word_embeddings=False,
+                 rope_scaling={"type": "longrope", "short_factor": [1.0, 1.25], "long_factor": [2.5, 7.0]}),
 }
 
 
@@ -53,7 +54,13 @@ def inv_freq(cfg, dim, base, scaling, seq_len):
     scale = 1.0
     if scaling is None:
         return inv, scale
-    kind, factor = scaling["rope_type"], scaling["factor"]
+    kind = scaling.get("rope_type", scaling.get("type"))
+    if kind == "longrope":
+        trained = cfg["original_max_position_embeddings"]
+        factor = cfg["max_position_embeddings"] / trained
+        ext = torch.tensor(scaling["long_factor"] if seq_len > trained else scaling["short_factor"], dtype=torch.float64)
+        return inv / ext, math.sqrt(1 + math.log(factor) / math.log(trained))
+    factor = scaling["factor"]
     trained = scaling.get("original_max_position_embeddings", cfg["max_position_embeddings"])
     if kind == "linear":
         inv = inv / factor

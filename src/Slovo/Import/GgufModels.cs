@@ -55,6 +55,21 @@ public static class GgufModels
                 OriginalMaxPositions = (int?)f.GetInteger($"{arch}.rope.scaling.original_context_length"),
             }
             : null;
+        if (f.Find("rope_factors_long.weight") is { } longFactors && f.Find("rope_factors_short.weight") is { } shortFactors)
+        {
+            using Tensor l = f.Load(longFactors), sh = f.Load(shortFactors);
+            int trained = (int)(f.GetInteger($"{arch}.rope.scaling.original_context_length") ?? f.GetInteger($"{arch}.context_length") ?? 4096);
+            double factor = (double)(f.GetInteger($"{arch}.context_length") ?? trained) / trained;
+            scaling = new RopeScaling("longrope", factor)
+            {
+                OriginalMaxPositions = trained, LongFactor = l.ToArray<float>().Select(x => (double)x).ToArray(),
+                ShortFactor = sh.ToArray<float>().Select(x => (double)x).ToArray(),
+            };
+            // An attention factor other than longrope's own rule is kept (the file stores it as float32, hence the tolerance).
+            if (f.GetFloat($"{arch}.rope.scaling.attn_factor") is { } attention
+                && Math.Abs(attention - new Rope(rot, f.GetFloat($"{arch}.rope.freq_base") ?? 10000, scaling, trained).AttentionScale) > 1e-6)
+                scaling = scaling with { AttentionFactor = attention };
+        }
         if (f.Find("rope_freqs.weight") is { } freqs)
         {
             using Tensor t = f.Load(freqs);
@@ -163,7 +178,7 @@ public static class GgufModels
                 }
             foreach (GgufTensorInfo info in f.Tensors)
             {
-                if (info.Name == "rope_freqs.weight") continue; // read into the config (ReadConfig)
+                if (info.Name is "rope_freqs.weight" or "rope_factors_long.weight" or "rope_factors_short.weight") continue; // read into the config (ReadConfig)
                 if (!byGguf.TryGetValue(info.Name, out string? hf)) throw new GgufFormatException(f.Path, $"tensor '{info.Name}' is not one a {c.ModelType} model has");
                 using var scope = DisposeScope.Begin();
                 Tensor t = f.Load(info, ScalarType.Float32);
@@ -311,8 +326,10 @@ public static class GgufModels
             {
                 DecoderConfig c = d.Config;
                 arch = ArchitectureOf(c);
-                if (c.RopeScaling is { Type: not "linear" and not "yarn" and not "llama3" } rs)
-                    throw new NotSupportedException($"rope_scaling '{rs.Type}' has no GGUF form Slovo writes (linear, yarn and llama3 have)");
+                if (c.RopeScaling is { Type: not "linear" and not "yarn" and not "llama3" and not "longrope" } rs)
+                    throw new NotSupportedException($"rope_scaling '{rs.Type}' has no GGUF form Slovo writes (linear, yarn, llama3 and longrope have)");
+                if (c.RopeScaling is { Type: "longrope" } && arch != "phi3")
+                    throw new NotSupportedException($"longrope is written as llama.cpp's rope_factors_long/short, which its {arch} architecture does not read");
                 if (c.RopeScaling is { Type: "llama3" } && arch != "llama")
                     throw new NotSupportedException($"llama3 rope scaling is written as llama.cpp's rope_freqs, which its {arch} architecture does not read");
                 if (c.QueryPreAttentionScalar is { } q && q != c.HeadDim)
@@ -335,6 +352,15 @@ public static class GgufModels
                     // llama.cpp reads Llama 3's scaling as per-dimension divisors of the rotary frequencies (its converter's rope_freqs).
                     double[] divisors = new Rope(c.RotaryDim, c.RopeTheta, c.RopeScaling, c.MaxPositions).Divisors();
                     tensors.Add(("rope_freqs.weight", Tensor.From(divisors.Select(x => (float)x).ToArray()), GgmlType.F32));
+                }
+                else if (c.RopeScaling is { Type: "longrope" } longrope)
+                {
+                    // llama.cpp's Phi-3: the two lists of divisors as tensors, the trained context and the attention factor as metadata.
+                    var rope = new Rope(c.RotaryDim, c.RopeTheta, longrope, c.MaxPositions);
+                    tensors.Add(("rope_factors_long.weight", Tensor.From(longrope.LongFactor!.Select(x => (float)x).ToArray()), GgmlType.F32));
+                    tensors.Add(("rope_factors_short.weight", Tensor.From(longrope.ShortFactor!.Select(x => (float)x).ToArray()), GgmlType.F32));
+                    meta.Add(new($"{arch}.rope.scaling.attn_factor", (float)rope.AttentionScale));
+                    meta.Add(new($"{arch}.rope.scaling.original_context_length", (uint)(longrope.OriginalMaxPositions ?? c.MaxPositions)));
                 }
                 else if (c.RopeScaling is { } scaling)
                 {

@@ -6,7 +6,9 @@ namespace Slovo.LanguageModels;
 /// How rotary position frequencies are stretched for contexts longer than the model trained on (Hugging Face's
 /// <c>rope_scaling</c>): "linear" (positions divided by <see cref="Factor"/>), "dynamic" (NTK: θ grows once a sequence passes
 /// the trained length), "llama3" (low frequencies divided by the factor, high ones kept, a smooth band between) and "yarn"
-/// (a ramp between interpolated and extrapolated frequencies, with attention scaled by <see cref="AttentionFactor"/>).
+/// (a ramp between interpolated and extrapolated frequencies, with attention scaled by <see cref="AttentionFactor"/>) and
+/// "longrope" (Phi-3.5/Phi-4: per-frequency divisors, <see cref="ShortFactor"/> within the trained context and
+/// <see cref="LongFactor"/> once a sequence passes it, attention scaled by √(1 + ln(factor) / ln(trained))).
 /// </summary>
 public sealed record RopeScaling(string Type, double Factor)
 {
@@ -25,11 +27,28 @@ public sealed record RopeScaling(string Type, double Factor)
     /// <summary>yarn: the ramp's slow boundary, in rotations (default 1).</summary>
     public double BetaSlow { get; init; } = 1;
 
-    /// <summary>yarn: the scale of cos and sin (default 0.1 ln(factor) + 1).</summary>
+    /// <summary>yarn, longrope: the scale of cos and sin (default: yarn 0.1 ln(factor) + 1, longrope √(1 + ln(factor) / ln(trained))).</summary>
     public double? AttentionFactor { get; init; }
 
+    /// <summary>longrope: the divisors of the rotary frequencies within the trained context.</summary>
+    public IReadOnlyList<double>? ShortFactor { get; init; }
+
+    /// <summary>longrope: the divisors once a sequence passes the trained context.</summary>
+    public IReadOnlyList<double>? LongFactor { get; init; }
+
     /// <summary>The rope types Slovo reads.</summary>
-    public static IReadOnlyList<string> Types { get; } = ["linear", "dynamic", "llama3", "yarn"];
+    public static IReadOnlyList<string> Types { get; } = ["linear", "dynamic", "llama3", "yarn", "longrope"];
+
+    /// <summary>Equal when every setting is, the factor lists element by element.</summary>
+    public bool Equals(RopeScaling? other) =>
+        other is not null && Type == other.Type && Factor == other.Factor && OriginalMaxPositions == other.OriginalMaxPositions
+        && LowFreqFactor == other.LowFreqFactor && HighFreqFactor == other.HighFreqFactor && BetaFast == other.BetaFast && BetaSlow == other.BetaSlow
+        && AttentionFactor == other.AttentionFactor && Same(ShortFactor, other.ShortFactor) && Same(LongFactor, other.LongFactor);
+
+    private static bool Same(IReadOnlyList<double>? a, IReadOnlyList<double>? b) => a is null ? b is null : b is not null && a.SequenceEqual(b);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Type, Factor, OriginalMaxPositions);
 }
 
 /// <summary>
@@ -158,6 +177,8 @@ public sealed record DecoderConfig
             throw new NotSupportedException($"hidden_act '{Activation}' is not supported (silu, gelu_pytorch_tanh, gelu are)");
         if (RopeScaling is { } rs && !RopeScaling.Types.Contains(rs.Type))
             throw new NotSupportedException($"rope_scaling type '{rs.Type}' is not supported ({string.Join(", ", RopeScaling.Types)} are)");
+        if (RopeScaling is { Type: "longrope" } lr && (lr.ShortFactor?.Count != RotaryDim / 2 || lr.LongFactor?.Count != RotaryDim / 2))
+            throw new InvalidDataException($"longrope needs short_factor and long_factor of {RotaryDim / 2} values each (one per rotary frequency)");
         if (SlidingLayers is { } sl && sl.Count != Layers) throw new InvalidDataException($"{sl.Count} layer types for {Layers} layers");
         if (SlidingWindow is <= 0) throw new InvalidDataException($"sliding_window must be positive, got {SlidingWindow}");
         return this;
@@ -190,10 +211,17 @@ public sealed record DecoderConfig
         if (o["rope_scaling"] is JsonObject rs)
         {
             string rtype = (rs["rope_type"] ?? rs["type"])?.GetValue<string>() ?? "default";
+            if (rtype == "su") rtype = "longrope";
+            static IReadOnlyList<double>? List(JsonNode? n) => n is JsonArray a ? a.Select(x => x!.GetValue<double>()).ToArray() : null;
+            int? original = Get<int>(rs, "original_max_position_embeddings") ?? Get<int>(o, "original_max_position_embeddings");
+            double? factor = Get<double>(rs, "factor");
+            if (rtype == "longrope" && original is { } trained) factor ??= (double)(Get<int>(o, "max_position_embeddings") ?? trained) / trained;
             if (rtype != "default")
-                scaling = new RopeScaling(rtype, Get<double>(rs, "factor") ?? 1)
+                scaling = new RopeScaling(rtype, factor ?? 1)
                 {
-                    OriginalMaxPositions = Get<int>(rs, "original_max_position_embeddings"),
+                    OriginalMaxPositions = original,
+                    ShortFactor = List(rs["short_factor"]),
+                    LongFactor = List(rs["long_factor"]),
                     LowFreqFactor = Get<double>(rs, "low_freq_factor") ?? 1,
                     HighFreqFactor = Get<double>(rs, "high_freq_factor") ?? 4,
                     BetaFast = Get<double>(rs, "beta_fast") ?? 32,
@@ -291,6 +319,15 @@ public sealed record DecoderConfig
             if (rs.OriginalMaxPositions is { } omp) r["original_max_position_embeddings"] = omp;
             if (rs.Type == "llama3") { r["low_freq_factor"] = rs.LowFreqFactor; r["high_freq_factor"] = rs.HighFreqFactor; }
             if (rs.Type == "yarn") { r["beta_fast"] = rs.BetaFast; r["beta_slow"] = rs.BetaSlow; if (rs.AttentionFactor is { } af) r["attention_factor"] = af; }
+            if (rs.Type == "longrope")
+            {
+                r.Remove("original_max_position_embeddings");
+                r.Remove("factor");
+                r["short_factor"] = new JsonArray(rs.ShortFactor!.Select(x => (JsonNode)x).ToArray());
+                r["long_factor"] = new JsonArray(rs.LongFactor!.Select(x => (JsonNode)x).ToArray());
+                if (rs.AttentionFactor is { } af) r["attention_factor"] = af;
+                if (rs.OriginalMaxPositions is { } trained) o["original_max_position_embeddings"] = trained;
+            }
             o["rope_scaling"] = r;
         }
         if (SlidingWindow is { } w)

@@ -43,6 +43,12 @@ internal sealed class Rope
                 }
                 break;
             }
+            case "longrope":
+                _short = Divided(scaling.ShortFactor!);
+                _long = Divided(scaling.LongFactor!);
+                _inverse = _short;
+                _scale = scaling.AttentionFactor ?? (scaling.Factor <= 1 ? 1 : Math.Sqrt(1 + Math.Log(scaling.Factor) / Math.Log(_trained)));
+                break;
             case "yarn":
             {
                 double Correction(double rotations) => _dim * Math.Log(_trained / (rotations * 2 * Math.PI)) / (2 * Math.Log(theta));
@@ -62,6 +68,9 @@ internal sealed class Rope
     /// <summary>Channels that rotate.</summary>
     public int Dim => _dim;
 
+    /// <summary>The scale of cos and sin (yarn's and longrope's attention factor; 1 otherwise).</summary>
+    public double AttentionScale => _scale;
+
     /// <summary>
     /// What each base frequency is divided by under this scaling (θ^(−2i/R) / the scaled frequency): llama.cpp's rope_freqs
     /// tensor for Llama 3's scaling. Not defined for dynamic scaling, which depends on the positions read.
@@ -70,6 +79,16 @@ internal sealed class Rope
     {
         double[] unscaled = Frequencies(_theta);
         return unscaled.Select((f, i) => f / _inverse[i]).ToArray();
+    }
+
+    // longrope's two sets of frequencies: the base ones divided by the short or the long factors.
+    private readonly double[]? _short, _long;
+
+    private double[] Divided(IReadOnlyList<double> factors)
+    {
+        double[] f = Frequencies(_theta);
+        for (int i = 0; i < f.Length; ++i) f[i] /= factors[i];
+        return f;
     }
 
     private double[] Frequencies(double theta)
@@ -85,13 +104,14 @@ internal sealed class Rope
         using var scope = DisposeScope.Begin();
         Tensor p = positions.Dim == 1 ? positions.Unsqueeze(0) : positions;                                      // (B, T)
         Tensor inv;                                                                                                // (B or 1, 1, R/2)
-        if (_scaling?.Type == "dynamic")
+        if (_scaling?.Type is "dynamic" or "longrope")
         {
-            // θ grows with the positions each row has reached (rows of a batch reach different lengths).
+            // Frequencies that follow the positions each row has reached (rows of a batch reach different lengths): dynamic
+            // NTK grows θ, longrope switches to its long factors, once a row passes the trained context.
             long[] seen = p.Max(1).Values.ToArray<long>();
-            float[] all = seen.SelectMany(s => (s + 1 > _trained
-                ? Frequencies(_theta * Math.Pow(_scaling.Factor * (s + 1) / _trained - (_scaling.Factor - 1), _dim / (_dim - 2.0)))
-                : _inverse).Select(f => (float)f)).ToArray();
+            double[] Past(long s) => _scaling.Type == "longrope" ? _long!
+                : Frequencies(_theta * Math.Pow(_scaling.Factor * (s + 1) / _trained - (_scaling.Factor - 1), _dim / (_dim - 2.0)));
+            float[] all = seen.SelectMany(s => (s + 1 > _trained ? Past(s) : _inverse).Select(f => (float)f)).ToArray();
             inv = Tensor.From(all, seen.Length, 1, _inverse.Length).To(positions.Device);
         }
         else inv = Tensor.From(_inverse.Select(f => (float)f).ToArray()).To(positions.Device);
