@@ -48,6 +48,42 @@ public sealed class ChatCommandTests
     }
 
     [Fact]
+    public async Task CtrlCStopsTheReplyAndTheSessionGoesOn()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Slovo.Cli.dll"));
+        foreach (string a in new[] { "chat", "--model", TinyLlama, "--greedy", "--max-tokens", "4000" }) start.ArgumentList.Add(a);
+        using Process process = Process.Start(start)!;
+        var error = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) => { lock (error) error.AppendLine(e.Data); };
+        process.BeginErrorReadLine();
+        // Characters, not lines: a reply in progress has no line end yet.
+        var streamed = new System.Text.StringBuilder();
+        Task reader = Task.Run(() =>
+        {
+            var buffer = new char[256];
+            int n;
+            while ((n = process.StandardOutput.Read(buffer, 0, buffer.Length)) > 0) lock (streamed) streamed.Append(buffer, 0, n);
+        });
+        process.StandardInput.WriteLine("Tell me a very long story.");
+        process.StandardInput.Flush();
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < 60) { lock (streamed) if (streamed.Length > 20) break; Thread.Sleep(20); }
+        Assert.True(streamed.Length > 20, "the reply never started streaming");
+        using (Process kill = Process.Start("kill", ["-INT", process.Id.ToString()])!) kill.WaitForExit();
+        clock.Restart();
+        while (clock.Elapsed.TotalSeconds < 30) { lock (error) if (error.ToString().Contains("(reply stopped)")) break; Thread.Sleep(20); }
+        Assert.Contains("(reply stopped)", error.ToString());
+        Assert.False(process.HasExited, "Ctrl+C ended the session");
+        process.StandardInput.WriteLine("/exit");
+        process.StandardInput.Close();
+        Assert.True(process.WaitForExit(30_000));
+        await reader.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, process.ExitCode);
+        Assert.True(streamed.ToString().Length < 4000 * 2, "the reply ran on to its token limit");
+    }
+
+    [Fact]
     public void AGgufImportsAsAFolderAndExportsBackInEachType()
     {
         string dir = Path.Combine(Path.GetTempPath(), $"slovo-import-{Guid.NewGuid():N}");
