@@ -127,4 +127,23 @@ public sealed class DecoderModelTests
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
     }
+
+    [Fact]
+    public void SoftCappedAttentionWithoutAWindowIsStillCausal()
+    {
+        (DecoderModel golden, Tensor ids, _) = LoadGolden("gemma2");
+        using (golden)
+        {
+            DecoderConfig config = golden.Config with { SlidingWindow = null, SlidingLayers = null };
+            using var model = new DecoderModel(config);
+            model.LoadStateDict(golden.StateDict());
+            model.Eval();
+            using var noGrad = LibTorch.NoGrad();
+            int[] row = ids.ToArray<long>().Take(8).Select(i => (int)i).ToArray();
+            float[] full = model.Forward(Tensor.From(row.Select(i => (long)i).ToArray(), 1, 8)).Logits[0, 3].ToArray<float>();
+            (KvCache state, float[] prefix) = model.Start(row[..4]);                 // position 3 read with nothing after it
+            model.Release(state);
+            AssertClose(prefix, full, "position 3 of the full pass against the 4-token prefix");
+        }
+    }
 }

@@ -113,7 +113,9 @@ public sealed partial class DecoderModel : CachedDecoder
         (Tensor Cos, Tensor Sin) global = _globalRope.Table(positions, x.DType);
         (Tensor Cos, Tensor Sin) local = ReferenceEquals(_localRope, _globalRope) ? global : _localRope.Table(positions, x.DType);
         Tensor? fullMask = null, slidingMask = null;
-        if (keep is not null || t > 1 || Config.SlidingWindow is not null)
+        // No mask at all where causality is the whole rule (no padding, no window, and either one new position or none cached):
+        // attention then takes it as is_causal, which libtorch 2.x runs with its fused kernels.
+        if (keep is not null || (t > 1 && past > 0) || Config.SlidingWindow is not null)
         {
             // Which keys each query sees, (B or 1, 1, T, K): causal by column, real (not padding) keys, and for sliding layers
             // keys fewer than the window's positions back (position ids, which count from each row's first real token).
@@ -242,7 +244,8 @@ internal sealed class DecoderLayer : Module
         {
             Tensor scores = q.MatMul(k.Transpose(-1, -2)).Mul(_scale);                                        // (B, H, T, K)
             scores = scores.Div(cap).Tanh().Mul(cap);
-            if (mask is not null) scores = scores.MaskedFill(mask.LogicalNot(), Attention.LowestOf(scores.DType));
+            Tensor? allowed = mask ?? (t > 1 ? Attention.CausalMask(t, keys, x.Device).View(1, 1, t, keys) : null);
+            if (allowed is not null) scores = scores.MaskedFill(allowed.LogicalNot(), Attention.LowestOf(scores.DType));
             y = scores.Softmax(-1, ScalarType.Float32).To(q.DType).MatMul(v);
         }
         else
