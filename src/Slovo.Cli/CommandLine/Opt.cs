@@ -173,6 +173,20 @@ internal static class Opt
         };
     }
 
+    /// <summary>The <c>--engine</c> option of commands that decode: torch (Slovo's own) or llamacpp (the model exported to GGUF, cached beside it).</summary>
+    public static Option<string> Engine() =>
+        Choice("--engine", "what computes the next-token scores: torch (default; training, GPUs, every model) or llamacpp (a decoder exported to GGUF once, cached beside it, run by llama.cpp)",
+               "torch", "torch", "llamacpp");
+
+    /// <summary>Makes <paramref name="model"/> decode with the engine <paramref name="engine"/> names; the result, when not null, is disposed after the model's last use.</summary>
+    public static IDisposable? UseEngine(Slovo.LanguageModels.LanguageModel model, string? engine, int rows)
+    {
+        if (engine != "llamacpp") return null;
+        if (model.Module is not Slovo.LanguageModels.CachedDecoder)
+            throw new UsageException($"--engine llamacpp runs transformer decoders (GPT-2, the open families); this is a {model.Kind} model");
+        return Slovo.LlamaCpp.LlamaCppEngine.Use(model, new Slovo.LlamaCpp.LlamaCppOptions { MaxRows = Math.Max(1, rows), Threads = Slovo.Torch.LibTorch.Threads });
+    }
+
     /// <summary>The <c>--dtype</c> option of decoders: the type their weights are loaded into, whatever the files store.</summary>
     public static Option<string> DType() =>
         Choice("--dtype", "the type the weights are loaded into: fp32, bf16 or f16 (decoders of the open families and GGUF files)", "fp32", "fp32", "bf16", "f16");

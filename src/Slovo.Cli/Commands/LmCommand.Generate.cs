@@ -107,15 +107,16 @@ internal static partial class LmCommand
         var stream = Opt.Flag("--stream", "print tokens as they are produced (one prompt, no beams)");
         var device = Opt.Device();
         var dtype = Opt.DType();
+        var engine = Opt.Engine();
         var command = new Command("generate", "Continue prompts with a trained language model (greedy, sampling, top-k/p, min-p, beams, ...).")
-            .With([modelPath, prompt, promptsFile, .. set.All, samples, prettify, stream, device, dtype]);
+            .With([modelPath, prompt, promptsFile, .. set.All, samples, prettify, stream, device, dtype, engine]);
         command.SetAction(p =>
         {
             string? file = p.GetValue(promptsFile);
             List<string> prompts = file is not null ? File.ReadAllLines(file).ToList() : [p.GetValue(prompt)!];
             if (prompts.Count == 0) throw new InvalidDataException($"{file} holds no prompts; put one prompt per line");
             return Generate(p.GetValue(modelPath)!, prompts, set.Read(p), p.GetValue(samples), p.GetValue(prettify), p.GetValue(stream), Opt.ResolveDevice(p.GetValue(device)),
-                            Opt.ResolveDType(p.GetValue(dtype)));
+                            Opt.ResolveDType(p.GetValue(dtype)), p.GetValue(engine));
         });
         return command;
     }
@@ -197,11 +198,12 @@ internal static partial class LmCommand
     /// a BOS token (an empty one starts from it).
     /// </summary>
     internal static int Generate(string modelPath, List<string> prompts, GenerationOptions options, int samples, bool prettify, bool stream, Device device,
-                                 ScalarType dtype = ScalarType.Float32)
+                                 ScalarType dtype = ScalarType.Float32, string? engine = null)
     {
         if (stream && (prompts.Count > 1 || options.Beams > 1 || samples > 1)) throw new UsageException("--stream works with one prompt, one sample and no beams");
         if (stream && prettify) throw new UsageException("--prettify rewrites the whole text at the end; drop it or --stream");
         using LanguageModel model = ModelRegistry.Default.LoadLanguageModel(modelPath, new ModelLoadOptions { Device = device, DType = dtype });
+        using IDisposable? engineInUse = Opt.UseEngine(model, engine, Math.Max(prompts.Count * samples, options.Beams * 2));
         options = Checked(options, model);
         string Show(IReadOnlyList<int> promptIds, IReadOnlyList<int> generated)
         {

@@ -29,8 +29,9 @@ internal static class ServeCommand
         var quiet = Opt.Flag("--quiet", "do not log each request");
         var threads = Opt.Int("--threads", "libtorch intra-op threads", Environment.ProcessorCount, min: 1);
         var device = Opt.Device();
+        var engine = Opt.Engine();
         var command = new Command("serve", "Serve models over HTTP: OpenAI-compatible completions, chat, embeddings, plus classify, tokenize and a playground page at /.")
-            .With(model, embedder, classifier, host, port, batch, queue, timeout, maxBody, maxTokens, template, quiet, threads, device);
+            .With(model, embedder, classifier, host, port, batch, queue, timeout, maxBody, maxTokens, template, quiet, threads, device, engine);
         command.SetAction(p =>
         {
             string? m = p.GetValue(model), e = p.GetValue(embedder), c = p.GetValue(classifier);
@@ -48,6 +49,8 @@ internal static class ServeCommand
                 Scheduler = new SchedulerOptions { MaxBatch = p.GetValue(batch), QueueCapacity = p.GetValue(queue), Timeout = TimeSpan.FromSeconds(p.GetValue(timeout)) },
             };
             using ServedModels served = ServedModels.Load(m, e, c, on);
+            // llama.cpp's batch holds the scheduler's rows, and beams' copies on top.
+            using IDisposable? engineInUse = served.Generator is { } generator ? Opt.UseEngine(generator, p.GetValue(engine), 2 * p.GetValue(batch)) : null;
             WebApplication app = SlovoServer.Create(served, options);
             try
             {
