@@ -17,6 +17,20 @@ internal static class LoadBench
         throw new InvalidOperationException($"no {field} in /proc/self/status");
     }
 
+    /// <summary>The benchmark's SmolLM2-135M-shaped folder (written by "load-rss-make").</summary>
+    public static string Folder => Path.Combine(Path.GetTempPath(), "slovo-bench-smollm2-135m-shape");
+
+    /// <summary>Writes the folder in a child process when it is missing.</summary>
+    public static void EnsureFolder()
+    {
+        if (File.Exists(Path.Combine(Folder, "model.safetensors"))) return;
+        string self = typeof(LoadBench).Assembly.Location, host = Environment.ProcessPath!;
+        string[] argv = Path.GetFileNameWithoutExtension(host) == "dotnet" ? [self, "load-rss-make", Folder] : ["load-rss-make", Folder];
+        using var child = Process.Start(new ProcessStartInfo(host, argv) { UseShellExecute = false })!;
+        child.WaitForExit();
+        if (child.ExitCode != 0) throw new InvalidOperationException("could not write the benchmark model");
+    }
+
     public static int Run(string[] args)
     {
         if (args[0] == "load-rss-make")
@@ -44,7 +58,7 @@ internal static class LoadBench
                               $"peak {peak / 1e3,7:F1} MB: the load added {(peak - before) / 1e3,7:F1} MB = {(peak - before) * 1e3 / weights:F2} x the weights ({seconds:F1} s)");
             return 0;
         }
-        string dir = Path.Combine(Path.GetTempPath(), "slovo-bench-smollm2-135m-shape");
+        string dir = Folder;
         string self = typeof(LoadBench).Assembly.Location, host = Environment.ProcessPath!;
         int Child(params string[] a)
         {
