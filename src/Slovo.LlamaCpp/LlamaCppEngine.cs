@@ -97,10 +97,14 @@ public static class LlamaCppEngine
         lock (s_gate)
             if (!s_quiet)
             {
-                NativeLibraryConfig.All.WithLogCallback((level, message) =>
+                NativeLogConfig.LLamaLogCallback callback = (level, message) =>
                 {
                     if (Log is { } log && level is LLamaLogLevel.Error or LLamaLogLevel.Warning) log(message.TrimEnd());
-                });
+                };
+                // Before llama.cpp is loaded the callback is part of its configuration; once another part of the process
+                // has loaded it, the callback is set on the loaded library instead.
+                try { NativeLibraryConfig.All.WithLogCallback(callback); }
+                catch (InvalidOperationException) { NativeLogConfig.llama_log_set(callback); }
                 s_quiet = true;
             }
         string gguf = GgufFor(model, options);

@@ -23,11 +23,13 @@ internal sealed class LlamaCpp : IDisposable
         {
             if (!s_configured)
             {
-                NativeLibraryConfig.All.WithLogCallback((level, message) =>
+                NativeLogConfig.LLamaLogCallback callback = (level, message) =>
                 {
                     if (level is LLamaLogLevel.Error or LLamaLogLevel.Warning)
                         lock (s_log) { s_log.Enqueue(message.TrimEnd()); while (s_log.Count > 20) s_log.Dequeue(); }
-                });
+                };
+                try { NativeLibraryConfig.All.WithLogCallback(callback); }
+                catch (InvalidOperationException) { NativeLogConfig.llama_log_set(callback); } // the engine loaded llama.cpp first
                 s_configured = true;
             }
         }
