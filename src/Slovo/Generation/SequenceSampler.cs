@@ -64,8 +64,14 @@ public sealed class SequenceSampler
             foreach (int end in _options.EndTokens) l[end] = float.NegativeInfinity;
         }
         _prefix?.Mask(l, _prefixText);
-        double[] p = LogitProcessor.Distribution(l, _options);
-        int token = LogitProcessor.Sample(p, _rng);
+        int token;
+        if (_options.Greedy || _options.Temperature == 0)
+        {
+            // The distribution would be one-hot on the argmax: take it without building one over the whole vocabulary.
+            token = LogitProcessor.ArgMax(l);
+            if (float.IsNegativeInfinity(l[token])) throw new InvalidOperationException("every token is forbidden; relax the n-gram ban or the filters");
+        }
+        else token = LogitProcessor.Sample(LogitProcessor.Distribution(l, _options), _rng);
         _logProb += LogitProcessor.LogProbability(logits, token);
         if (_prefix is not null && _prefixText.Length < _prefix.Text.Length) _prefixText += _prefix.TextOf([token]);
         _generated.Add(token);
