@@ -137,10 +137,11 @@ internal static partial class LmCommand
         var set = new GenerationOptionSet(0);
         var device = Opt.Device();
         var dtype = Opt.DType();
+        var engine = Opt.Engine();
         var threads = Opt.Int("--threads", "intra-op threads (under slovo launch: the cores shared among this machine's workers)", Workers.DefaultThreads, min: 1);
         var command = new Command("complete",
                 "Cut each text at --cut of its characters, let the model complete it, and score the completions against the true rest (mean ROUGE-1/2/L F1).")
-            .With([modelPath, data, cut, margin, heal, clean, limit, batch, candidates, unicode, output, .. set.All.Where(o => o != set.MaxTokens && o != set.Stop), device, dtype, threads]);
+            .With([modelPath, data, cut, margin, heal, clean, limit, batch, candidates, unicode, output, .. set.All.Where(o => o != set.MaxTokens && o != set.Stop), device, dtype, engine, threads]);
         command.SetAction(p =>
         {
             Device d = Opt.ResolveDevice(p.GetValue(device));
@@ -153,6 +154,8 @@ internal static partial class LmCommand
             if (p.GetValue(limit) > 0) texts = texts.Take(p.GetValue(limit)).ToList();
             if (texts.Count == 0) throw new InvalidDataException($"{path} holds no text of two or more characters to cut");
             using LanguageModel model = ModelRegistry.Default.LoadLanguageModel(p.GetValue(modelPath)!, new ModelLoadOptions { Device = d, DType = Opt.ResolveDType(p.GetValue(dtype)) });
+            // Rows of one step: a batch of texts, times the candidates of each, times the beams of each.
+            using IDisposable? engineInUse = Opt.UseEngine(model, p.GetValue(engine), p.GetValue(batch) * p.GetValue(candidates) * Math.Max(1, 2 * set.Read(p).Beams));
             if (p.GetValue(heal) && model.Vocabulary.Level == TokenLevel.Word) throw new UsageException("--heal needs a character or subword model (a word model has no partial words to heal)");
             GenerationOptions generation = Checked(set.Read(p), model);
             var rouge = new Rouge(tokenization: p.GetValue(unicode) ? RougeTokenization.Unicode : RougeTokenization.Ascii);
