@@ -6,7 +6,6 @@ using Slovo.Cli.CommandLine;
 using Slovo.Generation;
 using Slovo.LanguageModels;
 using Slovo.Models;
-using Slovo.Torch;
 using Slovo.Torch.Serialization;
 
 namespace Slovo.Cli.Commands;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Slovo.Classification;
-using Slovo.Encoders;
 using Slovo.Cli.CommandLine;
 using Slovo.Models;
 using Slovo.Output;

@@ -8,10 +8,8 @@ using Slovo.Generation;
 using Slovo.LanguageModels;
 using Slovo.Models;
 using Slovo.Text;
-using Slovo.Tokenizers.Serialization;
 using Slovo.Tokenizers.Trainers;
 using Slovo.Torch;
-using Slovo.Torch.NN;
 using Slovo.Torch.Serialization;
 
 namespace Slovo.Cli.Commands;

@@ -1,12 +1,9 @@
-using System.Text;
 using System.CommandLine;
 using Slovo.Cli.CommandLine;
-using Slovo.Embeddings;
 using Slovo.Evaluation;
 using Slovo.Generation;
 using Slovo.LanguageModels;
 using Slovo.Text;
-using Slovo.Tokenizers.Serialization;
 using Slovo.Tokenizers.Trainers;
 using Slovo.Torch;
 using Slovo.Torch.Distributed;

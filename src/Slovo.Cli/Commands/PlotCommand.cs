@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Slovo.Cli.CommandLine;
 using Slovo.Cli.Output;
-using Slovo.Output;
 using Slovo.Training;
 
 namespace Slovo.Cli.Commands;

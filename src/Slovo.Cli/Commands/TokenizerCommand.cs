@@ -6,7 +6,6 @@ using Slovo.Cli.Output;
 using Slovo.Output;
 using Slovo.Tokenizers;
 using Slovo.Tokenizers.Models;
-using Slovo.Tokenizers.PreTokenizers;
 using Slovo.Tokenizers.Processors;
 using Slovo.Tokenizers.Serialization;
 using Slovo.Tokenizers.Trainers;

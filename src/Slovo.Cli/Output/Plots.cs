@@ -1,4 +1,3 @@
-using Slovo.Output;
 using ScottPlot;
 using Slovo.Torch.Serialization;
 using Slovo.Training;

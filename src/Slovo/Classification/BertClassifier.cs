@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Slovo.Encoders;
-using Slovo.Tokenizers.Serialization;
 using Slovo.Torch;
 using Slovo.Torch.NN;
 using Slovo.Torch.Serialization;

@@ -1,6 +1,5 @@
 using Slovo.LanguageModels;
 using Slovo.Torch;
-using Slovo.Torch.NN;
 using Slovo.Torch.Serialization;
 
 namespace Slovo.Import;

@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Slovo.Torch;
 using Slovo.Torch.NN;
 using Slovo.Torch.Serialization;
 using Slovo.Training;

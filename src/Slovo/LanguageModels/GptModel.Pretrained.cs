@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Slovo.Generation;
 using Slovo.Torch;
 using Slovo.Torch.NN;
 using Slovo.Torch.Serialization;

@@ -3,7 +3,6 @@ using System.Text.Json.Serialization;
 using Slovo.Generation;
 using Slovo.Torch;
 using Slovo.Torch.NN;
-using Slovo.Training;
 
 namespace Slovo.LanguageModels;
 

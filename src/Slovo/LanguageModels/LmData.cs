@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Slovo.Text;
 using Slovo.Training;
 

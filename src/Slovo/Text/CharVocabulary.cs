@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Slovo.Tokenizers;
 using Slovo.Tokenizers.Decoders;
 using Slovo.Tokenizers.Models;

@@ -1,7 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Slovo.Tokenizers;
-using Slovo.Tokenizers.Models;
 using Slovo.Tokenizers.Normalizers;
 using Slovo.Tokenizers.PreTokenizers;
 using Slovo.Tokenizers.Serialization;

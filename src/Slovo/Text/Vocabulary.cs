@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Slovo.Tokenizers;
 using Slovo.Tokenizers.Decoders;
 using Slovo.Tokenizers.Models;
 using Slovo.Tokenizers.Normalizers;

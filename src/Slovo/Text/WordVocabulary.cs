@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Slovo.Tokenizers.Decoders;
 using Slovo.Tokenizers.Models;
 using Slovo.Tokenizers.Normalizers;
 using Slovo.Tokenizers.PreTokenizers;

@@ -6,7 +6,6 @@ using Slovo.Text;
 using Slovo.Tokenizers;
 using Slovo.Tokenizers.Processors;
 using Slovo.Tokenizers.Serialization;
-using Slovo.Torch;
 using Slovo.Torch.Serialization;
 
 namespace Slovo.LanguageModels;

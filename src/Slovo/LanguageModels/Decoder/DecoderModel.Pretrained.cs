@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Slovo.Torch;
-using Slovo.Torch.NN;
 using Slovo.Torch.Serialization;
 
 namespace Slovo.LanguageModels;
