@@ -27,7 +27,7 @@ internal static class ModelsCommand
         var model = Opt.Path("--model", "a decoder: a Hugging Face folder (gpt2 or an open family), a GGUF file, or a GPT run of 'slovo lm train' with a subword tokenizer", required: true);
         var gguf = Opt.Path("--gguf", "the GGUF file to write", required: true, helpName: "FILE");
         var type = Opt.Choice("--type", "how the weights are stored: f32, f16, bf16 or q8_0 (norms and biases stay f32)", "f16", "f32", "f16", "bf16", "q8_0");
-        var command = new Command("export", "Write a decoder as a GGUF file that llama.cpp, Ollama and LM Studio run, with its tokenizer and chat template.")
+        var command = new Command("export", "Write a decoder as a GGUF file that llama.cpp (and the tools built on it, such as Ollama and LM Studio) runs, with its tokenizer and chat template.")
             .With(model, gguf, type);
         command.SetAction(p =>
         {
