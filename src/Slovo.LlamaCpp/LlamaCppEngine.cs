@@ -58,7 +58,7 @@ public static class LlamaCppEngine
     /// <summary>The GGUF file llama.cpp runs for <paramref name="model"/>: the model's own file when it is a GGUF, else an export (cached).</summary>
     public static string GgufFor(LanguageModel model, LlamaCppOptions options)
     {
-        if (File.Exists(model.Source) && IsGguf(model.Source)) return model.Source;
+        if (File.Exists(model.Source) && GgufFile.IsGguf(model.Source)) return model.Source;
         string folder = options.CacheFolder ?? (Directory.Exists(model.Source) ? Path.Combine(model.Source, ".slovo-engines")
             : File.Exists(model.Source) ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model.Source))!, ".slovo-engines")
             : Path.Combine(Path.GetTempPath(), "slovo-engines"));
@@ -69,13 +69,6 @@ public static class LlamaCppEngine
             GgufModels.Export(model, path, options.Type);   // atomic: a killed export leaves no half file
         }
         return path;
-    }
-
-    private static bool IsGguf(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        Span<byte> magic = stackalloc byte[4];
-        return stream.Read(magic) == 4 && magic.SequenceEqual("GGUF"u8);
     }
 
     // The weights' names, shapes, types and bytes, hashed: a changed model never reads a stale export.

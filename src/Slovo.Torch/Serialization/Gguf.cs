@@ -103,6 +103,14 @@ public sealed class GgufFile
 
     private GgufFormatException Bad(string problem) => new(Path, problem);
 
+    /// <summary>Whether the file at <paramref name="path"/> starts with GGUF's magic ("GGUF").</summary>
+    public static bool IsGguf(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        Span<byte> magic = stackalloc byte[4];
+        return stream.Length >= 4 && stream.Read(magic) == 4 && BinaryPrimitives.ReadUInt32LittleEndian(magic) == Magic;
+    }
+
     /// <summary>Reads the header (metadata and tensor descriptions) of a GGUF file; the data is read by <see cref="Load"/>.</summary>
     public static GgufFile Read(string path)
     {

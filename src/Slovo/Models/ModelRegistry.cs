@@ -57,7 +57,7 @@ public sealed class ModelRegistry
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (File.Exists(path))
-            return (ByFormat(path, GgufFamily.IsGguf(path) ? GgufFamily.Format : FormatOfModelFile(path)), new ModelLocation(path, path, null));
+            return (ByFormat(path, GgufFile.IsGguf(path) ? GgufFamily.Format : FormatOfModelFile(path)), new ModelLocation(path, path, null));
         if (!Directory.Exists(path)) throw new FileNotFoundException($"{Path.GetFullPath(path)} does not exist; give a model folder or file{Hint(task)}", path);
         var run = new RunFolder(path);
         string modelFile = run[RunFolder.ModelFile];

@@ -77,14 +77,6 @@ internal static class GgufFamily
     public static ModelFamily Family { get; } = new("gguf", ModelTask.LanguageModel, typeof(DecoderConfig), typeof(CachedDecoder),
         "the tokenizer in the file's metadata (tokenizer.ggml.*)", Load) { Format = Format };
 
-    /// <summary>Whether <paramref name="path"/> starts with GGUF's magic.</summary>
-    public static bool IsGguf(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        Span<byte> magic = stackalloc byte[4];
-        return stream.Length >= 4 && stream.Read(magic) == 4 && magic.SequenceEqual("GGUF"u8);
-    }
-
     private static IDisposable Load(ModelLocation location, ModelLoadOptions options)
     {
         GgufFile file = GgufFile.Read(location.Weights);
