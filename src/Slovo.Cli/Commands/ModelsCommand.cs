@@ -24,18 +24,27 @@ internal static class ModelsCommand
 
     private static Command ExportCommand()
     {
-        var model = Opt.Path("--model", "a decoder: a Hugging Face folder (gpt2 or an open family), a GGUF file, or a GPT run of 'slovo lm train' with a subword tokenizer", required: true);
-        var gguf = Opt.Path("--gguf", "the GGUF file to write", required: true, helpName: "FILE");
-        var type = Opt.Choice("--type", "how the weights are stored: f32, f16, bf16 or q8_0 (norms and biases stay f32)", "f16", "f32", "f16", "bf16", "q8_0");
-        var command = new Command("export", "Write a decoder as a GGUF file that llama.cpp (and the tools built on it, such as Ollama and LM Studio) runs, with its tokenizer and chat template.")
-            .With(model, gguf, type);
+        var model = Opt.Path("--model", "a decoder (a Hugging Face folder of gpt2 or an open family, a GGUF file, a GPT run of 'slovo lm train') for --gguf; an encoder folder (slovo models import, a fine-tuned encoder's model/) for --onnx", required: true);
+        var gguf = Opt.OptionalText("--gguf", "the GGUF file to write (a decoder)", "FILE");
+        var onnx = Opt.OptionalText("--onnx", "the ONNX file to write (a BERT-shaped encoder: inputs input_ids, attention_mask, token_type_ids; output last_hidden_state)", "FILE");
+        var type = Opt.Choice("--type", "how a GGUF stores the weights: f32, f16, bf16 or q8_0 (norms and biases stay f32)", "f16", "f32", "f16", "bf16", "q8_0");
+        var command = new Command("export", "Write a decoder as a GGUF file that llama.cpp (and the tools built on it, such as Ollama and LM Studio) runs, with its tokenizer and chat template; or an encoder as ONNX for ONNX Runtime.")
+            .With(model, gguf, onnx, type);
         command.SetAction(p =>
         {
+            string? ggufPath = p.GetValue(gguf), onnxPath = p.GetValue(onnx);
+            if ((ggufPath is null) == (onnxPath is null)) throw new UsageException("give --gguf FILE (a decoder) or --onnx FILE (an encoder)");
+            if (onnxPath is not null)
+            {
+                using TextEncoder encoder = ModelRegistry.Default.LoadEncoder(p.GetValue(model)!);
+                encoder.ExportOnnx(onnxPath);
+                Console.WriteLine($"wrote {onnxPath}: BERT encoder, {encoder.Model.ParameterCount():N0} parameters as float32, {new FileInfo(onnxPath).Length / 1e6:F1} MB");
+                return 0;
+            }
             GgmlType ggml = p.GetValue(type) switch { "f32" => GgmlType.F32, "bf16" => GgmlType.BF16, "q8_0" => GgmlType.Q8_0, _ => GgmlType.F16 };
             using LanguageModels.LanguageModel lm = LanguageModels.LanguageModel.Load(p.GetValue(model)!);
-            string path = p.GetValue(gguf)!;
-            GgufModels.Export(lm, path, ggml);
-            Console.WriteLine($"wrote {path}: {lm.Kind}, {lm.Module.ParameterCount():N0} parameters as {ggml}, {new FileInfo(path).Length / 1e6:F1} MB");
+            GgufModels.Export(lm, ggufPath!, ggml);
+            Console.WriteLine($"wrote {ggufPath}: {lm.Kind}, {lm.Module.ParameterCount():N0} parameters as {ggml}, {new FileInfo(ggufPath!).Length / 1e6:F1} MB");
             return 0;
         });
         return command;
@@ -97,6 +106,8 @@ internal static class ModelsCommand
                 throw new InvalidDataException($"the vocabulary has {tokenizer.VocabSize} tokens but the model's embeddings only {model.Config.VocabSize}; give the vocab.txt the model was trained with");
             model.SavePretrained(dir);
             AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer.json"), TokenizerJson.ToJson(tokenizer));
+            // The graph itself, as it came: --engine onnxruntime runs it as it is.
+            AtomicFile.Write(Path.Combine(dir, "model.onnx"), s => s.Write(onnxBytes));
             BertConfig c = model.Config;
             Console.WriteLine($"wrote {dir}: BERT encoder, {c.Layers} layers, {c.Heads} heads, width {c.Width}, feed-forward {c.Intermediate}, vocabulary {c.VocabSize:N0}, " +
                               $"{c.Positions} positions, {(model.HasPooler ? "with" : "no")} pooler, {model.ParameterCount():N0} parameters");

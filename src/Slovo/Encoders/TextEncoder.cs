@@ -34,6 +34,21 @@ public sealed class TextEncoder : IDisposable
     /// <summary>The embedding size.</summary>
     public int Dimension => Model.Config.Width;
 
+    /// <summary>The folder the encoder was read from (<see cref="Load"/>), or null for one made in memory.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>What computes the last hidden states at inference: null for the torch model itself, or an engine set by
+    /// <see cref="UseBackend"/> (e.g. Slovo.OnnxRuntime). Training and <see cref="MeanPooled"/> always use the torch model.</summary>
+    public IEncoderBackend? Backend { get; private set; }
+
+    /// <summary>Makes <see cref="Encode"/> and <see cref="Hidden"/> run on <paramref name="backend"/> (null: back to the torch model).</summary>
+    public void UseBackend(IEncoderBackend? backend)
+    {
+        if (backend is not null && backend.Width != Dimension)
+            throw new ArgumentException($"the engine gives vectors of {backend.Width}, the encoder {Dimension}", nameof(backend));
+        Backend = backend;
+    }
+
     /// <summary>Reads a folder written by <c>slovo models import</c> or Hugging Face (config.json, model.safetensors, tokenizer.json or vocab.txt).</summary>
     public static TextEncoder Load(string dir, int maxTokens = 256)
     {
@@ -42,7 +57,7 @@ public sealed class TextEncoder : IDisposable
             : File.Exists(vocab) ? BertVocab.Load(vocab)
             : throw new FileNotFoundException($"no tokenizer.json or vocab.txt in {Path.GetFullPath(dir)}; import the model with 'slovo models import'", tokenizerJson);
         BertModel model = BertModel.FromPretrained(dir);
-        return new TextEncoder(model, tokenizer, Math.Min(maxTokens, model.Config.Positions));
+        return new TextEncoder(model, tokenizer, Math.Min(maxTokens, model.Config.Positions)) { Source = dir };
     }
 
     /// <summary>The ids of <paramref name="text"/>, cut to <see cref="MaxTokens"/> with the final [SEP] kept.</summary>
@@ -111,8 +126,18 @@ public sealed class TextEncoder : IDisposable
                     ids[r * t + p] = batch[r][p];
                     mask[r * t + p] = 1;
                 }
-            Tensor idT = Model.ToDevice(Tensor.From(ids, rows.Length, t)), maskT = Model.ToDevice(Tensor.From(mask, rows.Length, t));
-            (Tensor hidden, _) = Model.Forward(idT, maskT);
+            Tensor hidden, maskT;
+            if (Backend is { } engine)
+            {
+                hidden = Tensor.From(engine.LastHidden(ids, mask, rows.Length, t), rows.Length, t, Dimension);
+                maskT = Tensor.From(mask, rows.Length, t);
+            }
+            else
+            {
+                Tensor idT = Model.ToDevice(Tensor.From(ids, rows.Length, t));
+                maskT = Model.ToDevice(Tensor.From(mask, rows.Length, t));
+                (hidden, _) = Model.Forward(idT, maskT);
+            }
             use(rows, batch, hidden, maskT);
         }
     }
@@ -169,8 +194,30 @@ public sealed class TextEncoder : IDisposable
         return hidden.Mul(m).Sum([1]).Div(m.Sum([1]).Clamp(min: 1e-9));                           // (B, C)
     }
 
+    /// <summary>Writes the encoder as ONNX (<see cref="BertOnnx"/>): inputs input_ids, attention_mask and token_type_ids,
+    /// output last_hidden_state, as Hugging Face's BERT exports; pooling stays with the caller, as here.</summary>
+    public void ExportOnnx(string path) => BertOnnx.Export(Model, path);
+
     /// <inheritdoc />
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        (Backend as IDisposable)?.Dispose();
+        Model.Dispose();
+    }
+}
+
+/// <summary>
+/// An engine that computes an encoder's last hidden states for <see cref="TextEncoder"/> at inference (tokenizing, batching
+/// by length and pooling stay with the encoder).
+/// </summary>
+public interface IEncoderBackend
+{
+    /// <summary>The width of the hidden states.</summary>
+    int Width { get; }
+
+    /// <summary>The last hidden states, rows × tokens × <see cref="Width"/> in row-major order, of <paramref name="ids"/> and
+    /// <paramref name="mask"/> (rows × tokens; mask 1 for real tokens, 0 for padding).</summary>
+    float[] LastHidden(long[] ids, long[] mask, int rows, int tokens);
 }
 
 /// <summary>Settings of <see cref="TextEncoder.FineTune"/>: the shared ones with contrastive fine-tuning's defaults, and the temperature.</summary>
