@@ -173,18 +173,57 @@ internal static class Opt
         };
     }
 
-    /// <summary>The <c>--engine</c> option of commands that decode: torch (Slovo's own) or llamacpp (the model exported to GGUF, cached beside it).</summary>
-    public static Option<string> Engine() =>
-        Choice("--engine", "what computes the next-token scores: torch (default; training, GPUs, every model) or llamacpp (a decoder exported to GGUF once, cached beside it, run by llama.cpp)",
-               "torch", "torch", "llamacpp");
+    private static readonly string[] s_engines = ["auto", "torch", "llamacpp", "onnxruntime"];
 
-    /// <summary>Makes <paramref name="model"/> decode with the engine <paramref name="engine"/> names; the result, when not null, is disposed after the model's last use.</summary>
-    public static IDisposable? UseEngine(Slovo.LanguageModels.LanguageModel model, string? engine, int rows)
+    /// <summary>
+    /// The <c>--engine</c> option: what runs the model at inference. torch (Slovo's own; training, GPUs, every model), llamacpp
+    /// (decoders, exported to GGUF once and cached beside the model) or onnxruntime (encoders: an imported model.onnx as it is,
+    /// or an export cached beside the model); a comma-separated list where a command serves several models, each taking the
+    /// first listed engine that runs it. auto (the default): decoders on torch, encoders on onnxruntime on a CPU and torch on a GPU.
+    /// </summary>
+    public static Option<string> Engine() => new("--engine")
     {
-        if (engine != "llamacpp") return null;
+        Description = "what runs the model: torch, llamacpp (decoders, exported to GGUF once and cached beside the model), onnxruntime (encoders, " +
+                      "the imported model.onnx or an export cached beside the model), or auto: decoders on torch, encoders on onnxruntime on a CPU; " +
+                      "a comma-separated list where several models are served, each taking the first engine that runs it",
+        DefaultValueFactory = _ => "auto", HelpName = "auto|torch|llamacpp|onnxruntime",
+        CustomParser = r =>
+        {
+            string s = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "auto";
+            string? bad = s.Split(',').FirstOrDefault(e => !s_engines.Contains(e.Trim()));
+            if (bad is not null) r.AddError($"unknown engine '{bad}'; use {string.Join(", ", s_engines)} (or a comma-separated list of them)");
+            return s;
+        },
+    };
+
+    // The first engine of the list that runs this kind of model (null: none does).
+    private static string? Pick(string? engine, params string[] runs) =>
+        (engine ?? "auto").Split(',').Select(e => e.Trim()).FirstOrDefault(runs.Contains);
+
+    /// <summary>Makes <paramref name="model"/> decode with the engine <paramref name="engine"/> names; the result, when not null,
+    /// is disposed after the model's last use. <paramref name="strict"/>: an engine list with none for decoders is an error
+    /// (not where other models are served beside it).</summary>
+    public static IDisposable? UseEngine(Slovo.LanguageModels.LanguageModel model, string? engine, int rows, bool strict = true)
+    {
+        string? pick = Pick(engine, "auto", "torch", "llamacpp");
+        if (pick is null && strict) throw new UsageException($"--engine {engine} runs encoders; a language model runs on torch or llamacpp");
+        pick ??= "auto";
+        if (pick != "llamacpp") return null;
         if (model.Module is not Slovo.LanguageModels.CachedDecoder)
             throw new UsageException($"--engine llamacpp runs transformer decoders (GPT-2, the open families); this is a {model.Kind} model");
         return Slovo.LlamaCpp.LlamaCppEngine.Use(model, new Slovo.LlamaCpp.LlamaCppOptions { MaxRows = Math.Max(1, rows), Threads = Slovo.Torch.LibTorch.Threads });
+    }
+
+    /// <summary>Makes <paramref name="encoder"/> run on the engine <paramref name="engine"/> names (auto: onnxruntime on a CPU,
+    /// torch on a GPU); returns the engine's name.</summary>
+    public static string UseEngine(Slovo.Encoders.TextEncoder encoder, string? engine, Slovo.Torch.Device device, bool strict = true)
+    {
+        string? pick = Pick(engine, "auto", "torch", "onnxruntime");
+        if (pick is null && strict) throw new UsageException($"--engine {engine} runs decoders; an encoder runs on torch or onnxruntime");
+        if (pick is null or "auto") pick = device.Type == Slovo.Torch.DeviceType.CPU ? "onnxruntime" : "torch";
+        if (pick != "onnxruntime") return "torch";
+        Slovo.OnnxRuntime.OnnxRuntimeEngine.Use(encoder, new Slovo.OnnxRuntime.OnnxRuntimeOptions { Threads = Slovo.Torch.LibTorch.Threads });
+        return "onnxruntime";
     }
 
     /// <summary>The <c>--dtype</c> option of decoders: the type their weights are loaded into, whatever the files store.</summary>

@@ -125,8 +125,9 @@ internal static class ModelsCommand
         var batch = Opt.Int("--batch", "texts per batch (batched by length)", 32, min: 1);
         var maxTokens = Opt.Int("--max-tokens", "tokens per text at most, [CLS] and [SEP] included", 256, min: 2);
         var device = Opt.Device();
+        var engine = Opt.Engine();
         var command = new Command("embed", "Sentence embeddings (mean pooling, L2-normalised) of each line of a file, written as word2vec text vectors.")
-            .With(modelPath, data, output, batch, maxTokens, device);
+            .With(modelPath, data, output, batch, maxTokens, device, engine);
         command.SetAction(p =>
         {
             Device d = Opt.ResolveDevice(p.GetValue(device));
@@ -134,11 +135,12 @@ internal static class ModelsCommand
             if (!File.Exists(path)) throw new FileNotFoundException($"no file {Path.GetFullPath(path)}; give one text per line", path);
             List<string> texts = File.ReadAllLines(path).ToList();
             using TextEncoder encoder = ModelRegistry.Default.LoadEncoder(p.GetValue(modelPath)!, d, p.GetValue(maxTokens));
+            string used = Opt.UseEngine(encoder, p.GetValue(engine), d);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             float[][] vectors = encoder.Encode(texts, p.GetValue(batch));
             var keys = texts.Select((t, i) => t.Trim().Length == 0 ? $"<line{i + 1}>" : string.Join('_', t.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))).ToList();
             new KeyedVectors(keys, vectors.SelectMany(v => v).ToArray(), encoder.Dimension).Save(p.GetValue(output)!, binary: false);
-            Console.WriteLine($"wrote {texts.Count:N0} vectors of {encoder.Dimension} to {p.GetValue(output)} ({texts.Count / Math.Max(1e-9, clock.Elapsed.TotalSeconds):N0} texts/s on {d})");
+            Console.WriteLine($"wrote {texts.Count:N0} vectors of {encoder.Dimension} to {p.GetValue(output)} ({texts.Count / Math.Max(1e-9, clock.Elapsed.TotalSeconds):N0} texts/s, {(used == "torch" ? $"torch on {d}" : used)})");
             return 0;
         });
         return command;

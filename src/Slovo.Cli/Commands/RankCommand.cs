@@ -33,11 +33,12 @@ internal static class RankCommand
         var preprocess = Opt.Flag("--preprocess", "word vectors: the duplicates recipe's preprocessing (HTML, punctuation and English stopwords removed) instead of lower-cased words");
         var batch = Opt.Int("--batch", "encoder: texts per batch", 32, min: 1);
         var device = Opt.Device();
+        var engine = Opt.Engine();
         var command = new Command("eval",
                 "Duplicate-question ranking as the course scored it: each duplicate pair's first question is the query, its second is hidden among " +
                 "--negatives other questions, and the rank of the duplicate by cosine similarity gives Hits@K, DCG@K and MRR. Questions are " +
                 "cut at their first '<' (the shipped files append an HTML body to the title).")
-            .With(model, glove, pairs, pool, negatives, seed, preprocess, batch, device);
+            .With(model, glove, pairs, pool, negatives, seed, preprocess, batch, device, engine);
         command.SetAction(p =>
         {
             string? dir = p.GetValue(model), vectors = p.GetValue(glove);
@@ -75,8 +76,9 @@ internal static class RankCommand
             {
                 Device d = Opt.ResolveDevice(p.GetValue(device));
                 using TextEncoder encoder = ModelRegistry.Default.LoadEncoder(dir, d);
+                string used = Opt.UseEngine(encoder, p.GetValue(engine), d);
                 pooled = encoder.Encode(questions, p.GetValue(batch)).SelectMany(v => v).ToArray();
-                (dim, what) = (encoder.Dimension, $"encoder {dir} on {d}");
+                (dim, what) = (encoder.Dimension, $"encoder {dir} on {(used == "torch" ? $"torch on {d}" : used)}");
             }
             else
             {

@@ -50,7 +50,10 @@ internal static class ServeCommand
             };
             using ServedModels served = ServedModels.Load(m, e, c, on);
             // llama.cpp's batch holds the scheduler's rows, and beams' copies on top.
-            using IDisposable? engineInUse = served.Generator is { } generator ? Opt.UseEngine(generator, p.GetValue(engine), 2 * p.GetValue(batch)) : null;
+            string engines = p.GetValue(engine)!;
+            bool strict = served.Embedder is null || served.Generator is null;
+            using IDisposable? engineInUse = served.Generator is { } generator ? Opt.UseEngine(generator, engines, 2 * p.GetValue(batch), strict) : null;
+            if (served.Embedder is { } embedding) Opt.UseEngine(embedding, engines, on, strict);
             WebApplication app = SlovoServer.Create(served, options);
             try
             {
