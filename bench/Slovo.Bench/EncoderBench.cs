@@ -35,30 +35,7 @@ internal static class EncoderBench
 
         var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
         using var session = new InferenceSession(onnx, options);
-        float[][] Ort()
-        {
-            var result = new List<float[]>();
-            foreach (int[][] b in ids.Chunk(batch))
-            {
-                int t = b.Max(x => x.Length);
-                var input = new DenseTensor<long>([b.Length, t]);
-                var mask = new DenseTensor<long>([b.Length, t]);
-                for (int r = 0; r < b.Length; ++r)
-                    for (int p = 0; p < b[r].Length; ++p) (input[r, p], mask[r, p]) = (b[r][p], 1);
-                using var outputs = session.Run([NamedOnnxValue.CreateFromTensor("input_ids", input), NamedOnnxValue.CreateFromTensor("attention_mask", mask),
-                                                 NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>([b.Length, t]))]);
-                float[] h = outputs.First(o => o.Name == "last_hidden_state").AsTensor<float>().ToArray();
-                for (int r = 0; r < b.Length; ++r)
-                {
-                    var v = new float[384];
-                    for (int p = 0; p < b[r].Length; ++p)
-                        for (int c = 0; c < 384; ++c) v[c] += h[(r * t + p) * 384 + c] / b[r].Length;
-                    float norm = MathF.Sqrt(v.Sum(x => x * x));
-                    result.Add(v.Select(x => x / norm).ToArray());
-                }
-            }
-            return result.ToArray();
-        }
+        float[][] Ort() => OrtEmbed(session, ids, batch);
         // Every engine is timed on the same pre-tokenized id batches (TextEncoder.Encode would tokenize as well).
         float[][] OursFromIds()
         {
@@ -112,5 +89,34 @@ internal static class EncoderBench
         Console.WriteLine($"    ONNX Runtime {o:F2} s ({ids.Length / o:N0} texts/s)");
         Console.WriteLine($"    PyTorch      {pt:F2} s ({ids.Length / pt:N0} texts/s)");
         Console.WriteLine($"    ratio Slovo/PyTorch time = {s / pt:F2} (target <= 1.0); Slovo/ONNX Runtime time = {s / o:F2} (target <= 1.5)");
+    }
+
+    /// <summary>ONNX Runtime alone: sentence embeddings of id batches (in the order given, <paramref name="batch"/> at a time),
+    /// mean pooling and L2 normalisation in plain C#.</summary>
+    public static float[][] OrtEmbed(InferenceSession session, int[][] ids, int batch)
+    {
+        var result = new List<float[]>();
+        foreach (int[][] b in ids.Chunk(batch))
+        {
+            int t = b.Max(x => x.Length);
+            var input = new DenseTensor<long>([b.Length, t]);
+            var mask = new DenseTensor<long>([b.Length, t]);
+            for (int r = 0; r < b.Length; ++r)
+                for (int p = 0; p < b[r].Length; ++p) (input[r, p], mask[r, p]) = (b[r][p], 1);
+            using var outputs = session.Run([NamedOnnxValue.CreateFromTensor("input_ids", input), NamedOnnxValue.CreateFromTensor("attention_mask", mask),
+                                             NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>([b.Length, t]))]);
+            Tensor<float> hidden = outputs.First(o => o.Name == "last_hidden_state").AsTensor<float>();
+            int width = hidden.Dimensions[2];
+            float[] h = hidden.ToArray();
+            for (int r = 0; r < b.Length; ++r)
+            {
+                var v = new float[width];
+                for (int p = 0; p < b[r].Length; ++p)
+                    for (int c = 0; c < width; ++c) v[c] += h[(r * t + p) * width + c] / b[r].Length;
+                float norm = MathF.Sqrt(v.Sum(x => x * x));
+                result.Add(v.Select(x => x / norm).ToArray());
+            }
+        }
+        return result.ToArray();
     }
 }

@@ -69,77 +69,102 @@ public sealed class TextEncoder : IDisposable
     }
 
     /// <summary>Unit-length sentence embeddings, one per text, in order.</summary>
-    public float[][] Encode(IReadOnlyList<string> texts, int batchSize = 32) => Run(texts, batchSize, (hidden, mask) =>
+    public float[][] Encode(IReadOnlyList<string> texts, int batchSize = 32) => EncodeIds(Tokenize(texts), batchSize);
+
+    /// <summary>Unit-length sentence embeddings of texts already turned into ids (<see cref="Ids"/>), one per text, in order.</summary>
+    public float[][] EncodeIds(IReadOnlyList<int[]> ids, int batchSize = 32)
     {
-        // Mean over the real tokens, then L2 normalisation (sentence-transformers' Pooling + Normalize).
-        using var scope = DisposeScope.Begin();
-        Tensor m = mask.To(ScalarType.Float32).Unsqueeze(2);                                         // (B, T, 1)
-        Tensor mean = hidden.Mul(m).Sum([1]).Div(m.Sum([1]).Clamp(min: 1e-9));                       // (B, C)
-        Tensor unit = mean.Div(mean.Norm(2, [1], keepDim: true).Clamp(min: 1e-12));
-        return unit.MoveToOuterScope();
-    });
+        var result = new float[ids.Count][];
+        if (Backend is { } engine)
+        {
+            // The engine's hidden states are pooled here in plain C#: no torch operator (and no second thread pool) runs beside the engine.
+            ForEachBatch(ids, batchSize, (rows, batch, flat, mask, t) =>
+            {
+                float[] h = engine.LastHidden(flat, mask, rows.Length, t);
+                int c = Dimension;
+                for (int r = 0; r < rows.Length; ++r)
+                {
+                    var v = new float[c];
+                    for (int p = 0; p < batch[r].Length; ++p)
+                    {
+                        ReadOnlySpan<float> row = h.AsSpan((r * t + p) * c, c);
+                        for (int k = 0; k < c; ++k) v[k] += row[k];
+                    }
+                    float n = Math.Max(batch[r].Length, 1), norm = 0;
+                    for (int k = 0; k < c; ++k) norm += (v[k] /= n) * v[k];
+                    norm = Math.Max(MathF.Sqrt(norm), 1e-12f);
+                    for (int k = 0; k < c; ++k) v[k] /= norm;
+                    result[rows[r]] = v;
+                }
+            });
+            return result;
+        }
+        RunBatches(ids, batchSize, (rows, _, hidden, mask) =>
+        {
+            // Mean over the real tokens, then L2 normalisation (sentence-transformers' Pooling + Normalize).
+            using var scope = DisposeScope.Begin();
+            Tensor m = mask.To(ScalarType.Float32).Unsqueeze(2);                                         // (B, T, 1)
+            Tensor mean = hidden.Mul(m).Sum([1]).Div(m.Sum([1]).Clamp(min: 1e-9));                       // (B, C)
+            Tensor unit = mean.Div(mean.Norm(2, [1], keepDim: true).Clamp(min: 1e-12));
+            float[] pooled = unit.ToArray<float>();
+            for (int r = 0; r < rows.Length; ++r) result[rows[r]] = pooled.AsSpan(r * Dimension, Dimension).ToArray();
+        });
+        return result;
+    }
 
     /// <summary>The last hidden states of every text, (tokens, C) each, [CLS] and [SEP] included.</summary>
     public float[][][] Hidden(IReadOnlyList<string> texts, int batchSize = 32)
     {
         var result = new float[texts.Count][][];
-        RunBatches(texts, batchSize, (rows, ids, hidden, mask) =>
+        void Keep(int[] rows, int[][] ids, float[] h, int t)
         {
-            float[] h = hidden.Contiguous().ToArray<float>();
-            long t = hidden.Size(1);
             for (int r = 0; r < rows.Length; ++r)
-                result[rows[r]] = Enumerable.Range(0, ids[r].Length).Select(p => h.AsSpan((int)((r * t + p) * Dimension), Dimension).ToArray()).ToArray();
-        });
+                result[rows[r]] = Enumerable.Range(0, ids[r].Length).Select(p => h.AsSpan((r * t + p) * Dimension, Dimension).ToArray()).ToArray();
+        }
+        if (Backend is { } engine)
+            ForEachBatch(Tokenize(texts), batchSize, (rows, batch, flat, mask, t) => Keep(rows, batch, engine.LastHidden(flat, mask, rows.Length, t), t));
+        else
+            RunBatches(Tokenize(texts), batchSize, (rows, ids, hidden, mask) => Keep(rows, ids, hidden.To(ScalarType.Float32).Contiguous().ToArray<float>(), (int)hidden.Size(1)));
         return result;
     }
 
-    private float[][] Run(IReadOnlyList<string> texts, int batchSize, Func<Tensor, Tensor, Tensor> pool)
+    private int[][] Tokenize(IReadOnlyList<string> texts)
     {
-        var result = new float[texts.Count][];
-        RunBatches(texts, batchSize, (rows, _, hidden, mask) =>
-        {
-            using Tensor pooled = pool(hidden, mask);
-            float[] flat = pooled.ToArray<float>();
-            for (int r = 0; r < rows.Length; ++r) result[rows[r]] = flat.AsSpan(r * Dimension, Dimension).ToArray();
-        });
-        return result;
-    }
-
-    private void RunBatches(IReadOnlyList<string> texts, int batchSize, Action<int[], int[][], Tensor, Tensor> use)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         int[][] all = new int[texts.Count][];
         Parallel.For(0, texts.Count, i => all[i] = Ids(texts[i]));
-        int[] order = Enumerable.Range(0, texts.Count).OrderBy(i => all[i].Length).ThenBy(i => i).ToArray();
-        Model.Eval();
-        using var noGrad = LibTorch.NoGrad();
+        return all;
+    }
+
+    // Batches of texts of about the same length (sorted by length): the rows' indices, their ids, and the padded ids and mask (rows × t).
+    private static void ForEachBatch(IReadOnlyList<int[]> all, int batchSize, Action<int[], int[][], long[], long[], int> use)
+    {
+        ArgumentNullException.ThrowIfNull(all);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        int[] order = Enumerable.Range(0, all.Count).OrderBy(i => all[i].Length).ThenBy(i => i).ToArray();
         foreach (int[] rows in order.Chunk(batchSize))
         {
-            using var scope = DisposeScope.Begin();
             int t = rows.Max(r => all[r].Length);
             var ids = new long[rows.Length * t];
             var mask = new long[rows.Length * t];
             int[][] batch = rows.Select(r => all[r]).ToArray();
             for (int r = 0; r < rows.Length; ++r)
-                for (int p = 0; p < batch[r].Length; ++p)
-                {
-                    ids[r * t + p] = batch[r][p];
-                    mask[r * t + p] = 1;
-                }
-            Tensor hidden, maskT;
-            if (Backend is { } engine)
-            {
-                hidden = Tensor.From(engine.LastHidden(ids, mask, rows.Length, t), rows.Length, t, Dimension);
-                maskT = Tensor.From(mask, rows.Length, t);
-            }
-            else
-            {
-                Tensor idT = Model.ToDevice(Tensor.From(ids, rows.Length, t));
-                maskT = Model.ToDevice(Tensor.From(mask, rows.Length, t));
-                (hidden, _) = Model.Forward(idT, maskT);
-            }
-            use(rows, batch, hidden, maskT);
+                for (int p = 0; p < batch[r].Length; ++p) (ids[r * t + p], mask[r * t + p]) = (batch[r][p], 1);
+            use(rows, batch, ids, mask, t);
         }
+    }
+
+    // The torch model's last hidden states (B, T, C) and mask (B, T), batch by batch.
+    private void RunBatches(IReadOnlyList<int[]> all, int batchSize, Action<int[], int[][], Tensor, Tensor> use)
+    {
+        Model.Eval();
+        using var noGrad = LibTorch.NoGrad();
+        ForEachBatch(all, batchSize, (rows, batch, ids, mask, t) =>
+        {
+            using var scope = DisposeScope.Begin();
+            Tensor maskT = Model.ToDevice(Tensor.From(mask, rows.Length, t));
+            (Tensor hidden, _) = Model.Forward(Model.ToDevice(Tensor.From(ids, rows.Length, t)), maskT);
+            use(rows, batch, hidden, maskT);
+        });
     }
 
     /// <summary>
