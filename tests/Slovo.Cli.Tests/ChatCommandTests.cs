@@ -111,4 +111,14 @@ public sealed class ChatCommandTests
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
     }
+
+    [Fact]
+    public void GenerateGivesTheSameGreedyTokensOnEitherDecoderEngine()
+    {
+        string[] args = ["lm", "generate", "--model", TinyLlama, "--prompt", "Once upon a time", "--greedy", "--max-tokens", "12"];
+        string torch = Cli.Ok([.. args, "--engine", "torch"]), llama = Cli.Ok([.. args, "--engine", "llamacpp"]);
+        Assert.Equal(torch, llama);
+        Assert.Contains("runs encoders", Cli.Fails(2, [.. args, "--engine", "onnxruntime"]));
+        Assert.Contains("give --gguf FILE", Cli.Fails(2, "models", "export", "--model", TinyLlama));
+    }
 }
