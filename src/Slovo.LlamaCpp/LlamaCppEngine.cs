@@ -161,8 +161,18 @@ internal sealed class LlamaCppBatch(LLamaContext context, int positions, int max
     private List<(int Seq, int Position)> _rows = [];
     private readonly Stack<int> _free = new(Enumerable.Range(0, maxRows).Reverse());
     private readonly LLamaBatch _batch = new();
+    // One score buffer per sequence, reused every step (the scores are read before the batch's next call).
+    private readonly float[]?[] _scores = new float[maxRows][];
 
     public int Count => _rows.Count;
+
+    private float[] Scores(int seq, int index)
+    {
+        ReadOnlySpan<float> logits = context.NativeHandle.GetLogitsIth(index);
+        float[] buffer = _scores[seq] ??= new float[logits.Length];
+        logits.CopyTo(buffer);
+        return buffer;
+    }
 
     private int TakeSequence() => _free.Count > 0 ? _free.Pop()
         : throw new InvalidOperationException($"llama.cpp holds {maxRows} rows at most in one batch (LlamaCppOptions.MaxRows)");
@@ -189,7 +199,7 @@ internal sealed class LlamaCppBatch(LLamaContext context, int positions, int max
                 for (int i = start; i < end; ++i) _batch.Add(prompt[i], i, (LLamaSeqId)seq, i == prompt.Count - 1);
                 Decode();
             }
-            scores.Add(context.NativeHandle.GetLogitsIth(_batch.TokenCount - 1).ToArray());
+            scores.Add(Scores(seq, _batch.TokenCount - 1));
             _rows.Add((seq, prompt.Count));
         }
         return scores;
@@ -210,7 +220,7 @@ internal sealed class LlamaCppBatch(LLamaContext context, int positions, int max
         }
         Decode();
         var scores = new float[tokens.Count][];
-        for (int i = 0; i < tokens.Count; ++i) scores[i] = context.NativeHandle.GetLogitsIth(i).ToArray();
+        for (int i = 0; i < tokens.Count; ++i) scores[i] = Scores(_rows[i].Seq, i);
         return scores;
     }
 

@@ -46,10 +46,11 @@ public interface IDecodingBatch : IDisposable
     /// <summary>Rows in the batch.</summary>
     int Count { get; }
 
-    /// <summary>Reads the prompts as new rows at the end of the batch; returns their next-token scores.</summary>
+    /// <summary>Reads the prompts as new rows at the end of the batch; returns their next-token scores (an engine may reuse
+    /// the arrays: they hold these scores until the batch's next call).</summary>
     IReadOnlyList<float[]> Add(IReadOnlyList<IReadOnlyList<int>> prompts);
 
-    /// <summary>Reads one token per row (in row order); returns every row's next-token scores.</summary>
+    /// <summary>Reads one token per row (in row order); returns every row's next-token scores (valid until the batch's next call).</summary>
     IReadOnlyList<float[]> Step(IReadOnlyList<int> tokens);
 
     /// <summary>Keeps only <paramref name="rows"/>, in that order (a row may be named more than once: it is copied), dropping the others.</summary>

@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+
 namespace Slovo.Generation;
 
 /// <summary>Turns a model's logits into the distribution a token is drawn from, following <see cref="GenerationOptions"/>.</summary>
@@ -112,16 +115,30 @@ public static class LogitProcessor
     public static double LogProbability(float[] logits, int token) =>
         float.IsNegativeInfinity(logits[token]) ? double.NegativeInfinity : logits[token] - LogSumExp(logits);
 
+    // max + log Σ exp(x − max), vectorised (TensorPrimitives): a decoder's vocabulary is tens of thousands of logits per token.
     private static double LogSumExp(float[] logits)
     {
-        double max = logits.Max(), sum = 0;
-        foreach (float l in logits) if (!float.IsNegativeInfinity(l)) sum += Math.Exp(l - max);
-        return max + Math.Log(sum);
+        float max = TensorPrimitives.Max(logits);
+        if (float.IsNegativeInfinity(max) || float.IsNaN(max)) return max;
+        float[] buffer = ArrayPool<float>.Shared.Rent(logits.Length);
+        try
+        {
+            Span<float> shifted = buffer.AsSpan(0, logits.Length);
+            TensorPrimitives.Subtract(logits, max, shifted);
+            TensorPrimitives.Exp(shifted, shifted);
+            return max + Math.Log(TensorPrimitives.Sum<float>(shifted));
+        }
+        finally { ArrayPool<float>.Shared.Return(buffer); }
     }
 
     /// <summary>The index of the largest value (the first on ties).</summary>
     public static int ArgMax(float[] values)
     {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Length == 0) throw new ArgumentException("no values", nameof(values));
+        float max = TensorPrimitives.Max(values);
+        int at = float.IsNaN(max) ? -1 : Array.IndexOf(values, max);
+        if (at >= 0) return at;
         int best = 0;
         for (int i = 1; i < values.Length; ++i) if (values[i] > values[best]) best = i;
         return best;

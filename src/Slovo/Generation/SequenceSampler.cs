@@ -56,9 +56,11 @@ public sealed class SequenceSampler
     public int Next(float[] logits)
     {
         ArgumentNullException.ThrowIfNull(logits);
-        float[] l = (float[])logits.Clone();
+        bool early = _generated.Count < _options.MinTokens && (_options.EosToken is not null || _options.EndTokens.Count > 0);
+        bool changes = early || _prefix is not null || _options.RepetitionPenalty != 1 || _options.NoRepeatNgramSize > 0;
+        float[] l = changes ? (float[])logits.Clone() : logits;   // the scores are only read when nothing changes them
         LogitProcessor.ApplyPenalties(l, _history, _options);
-        if (_generated.Count < _options.MinTokens)
+        if (early)
         {
             if (_options.EosToken is { } eos) l[eos] = float.NegativeInfinity;
             foreach (int end in _options.EndTokens) l[end] = float.NegativeInfinity;
