@@ -39,7 +39,7 @@ internal static class EngineBench
         TokenizerJson.Save(tokenizer, path);
     }
 
-    public static void Run()
+    public static void Run(string? only = null)
     {
         LibTorch.Threads = Environment.ProcessorCount; // both engines use every core (llama.cpp gets the same count)
         LoadBench.EnsureFolder();
@@ -49,12 +49,13 @@ internal static class EngineBench
         int[] prompt = Enumerable.Range(0, 20).Select(_ => random.Next(300, 49152)).ToArray();
         var greedy = new GenerationOptions { MaxTokens = Tokens, Greedy = true };
         var configs = new List<(string Name, Func<int[]> Round, IDisposable Owner)>();
+        bool torchOnly = only == "torch";
         foreach ((string name, ScalarType dtype) in new[] { ("torch fp32", ScalarType.Float32), ("torch bf16", ScalarType.BFloat16) })
         {
             LanguageModel lm = ModelRegistry.Default.LoadLanguageModel(dir, new ModelLoadOptions { DType = dtype });
             configs.Add(($"Slovo {name}", () => lm.Generate(prompt, greedy).Tokens.ToArray(), lm));
         }
-        foreach (GgmlType type in new[] { GgmlType.F32, GgmlType.F16, GgmlType.Q8_0 })
+        foreach (GgmlType type in torchOnly ? [] : new[] { GgmlType.F32, GgmlType.F16, GgmlType.Q8_0 })
         {
             LanguageModel lm = LanguageModel.Load(dir);
             LlamaCppBackend backend = LlamaCppEngine.Use(lm, new LlamaCppOptions { Type = type, Context = 256, MaxRows = 1, Threads = LibTorch.Threads });
@@ -80,6 +81,11 @@ internal static class EngineBench
         Console.WriteLine($"(q) batch-1 greedy decoding: {Tokens} tokens after a {prompt.Length}-token prompt, SmolLM2-135M-shaped Llama (random weights), {LibTorch.Threads} threads, median of {Rounds} alternating rounds (prompt included)");
         double Rate(string name) => Tokens / times[name].Order().ElementAt(Rounds / 2);
         foreach ((string name, _, _) in configs) Console.WriteLine($"  {name,-24} {Rate(name),8:F1} tokens/s");
+        if (torchOnly)
+        {
+            foreach ((_, _, IDisposable owner) in configs) owner.Dispose();
+            return;
+        }
         foreach (string type in new[] { "F32", "F16", "Q8_0" })
         {
             bool same = outputs[$"Slovo llamacpp {type}"].SequenceEqual(outputs[$"llama.cpp loop {type}"]);

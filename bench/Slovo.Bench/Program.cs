@@ -35,9 +35,14 @@ if (which == "encode-engines")
     EncoderEngineBench.Run(FindRepoRoot());
     return 0;
 }
+if (which == "engine-profile")
+{
+    DecodeProfile.Run();
+    return 0;
+}
 if (which == "engine-decode")
 {
-    EngineBench.Run();
+    EngineBench.Run(args.Length > 1 ? args[1] : null);
     return 0;
 }
 if (which == "allreduce-worker")

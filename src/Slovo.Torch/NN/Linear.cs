@@ -5,7 +5,7 @@ namespace Slovo.Torch.NN;
 /// <summary>y = x Wᵀ + b. Weight (out, in), bias (out); initialised as PyTorch does.</summary>
 public sealed class Linear : Module<Tensor, Tensor>
 {
-    private static readonly Op s_linear = new("linear");
+    private static readonly Op s_linear = new("linear"), s_mv = new("mv"), s_addmv = new("addmv");
 
     /// <summary>Weight, shape (out, in).</summary>
     public Tensor Weight { get; }
@@ -33,6 +33,33 @@ public sealed class Linear : Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) => Functional(input, Weight, Bias);
 
-    /// <summary>The functional form.</summary>
-    public static Tensor Functional(Tensor input, Tensor weight, Tensor? bias = null) => s_linear.Call(input, weight, bias);
+    /// <summary>
+    /// The functional form. One row at inference on a CPU (a decoder's next token at batch 1, no gradients) in float32 runs as
+    /// a matrix-vector product (BLAS gemv), which reads the weight at about twice the bandwidth of the gemm behind
+    /// <c>linear</c> at that shape (measured in bench/README.md, "Decoding engines"); bfloat16 and half stay on <c>linear</c>,
+    /// whose oneDNN kernels are the faster ones there. <see cref="BatchOneKernels"/> turns this off.
+    /// </summary>
+    public static Tensor Functional(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        if (BatchOneKernels && weight.DType == ScalarType.Float32 && weight.Dim == 2 && input.DType == ScalarType.Float32
+            && input.Device.Type == DeviceType.CPU && !LibTorch.IsGradEnabled && input.NumElements == weight.Size(1))
+            return MatrixVector(input, weight, bias);
+        return s_linear.Call(input, weight, bias);
+    }
+
+    /// <summary>Whether one-row float32 products at inference on a CPU run as matrix-vector products (default true; false:
+    /// always <c>linear</c>).</summary>
+    public static bool BatchOneKernels { get; set; } = true;
+
+    private static Tensor MatrixVector(Tensor input, Tensor weight, Tensor? bias)
+    {
+        long[] shape = input.Shape;
+        long rows = weight.Size(0);
+        shape[^1] = rows;
+        using Tensor row = input.Reshape(input.NumElements);
+        using Tensor y = bias is null ? s_mv.Call(weight, row) : s_addmv.Call(bias, weight, row);
+        return y.View(shape);
+    }
 }
