@@ -45,12 +45,17 @@ internal static class ServeBench
             gpt.Eval();
             lm = LanguageModel.Of(gpt, bpe);
         }
-        using var models = new ServedModels { Generator = lm, GeneratorId = "tweets-" + kind };
         int maxBatch = levels.Max();
+        // gpt-llamacpp: the same GPT decoded by llama.cpp (exported to GGUF F32; one llama.cpp sequence per row), as
+        // 'slovo serve --engine llamacpp' runs it.
+        using IDisposable? engine = kind == "gpt-llamacpp"
+            ? Slovo.LlamaCpp.LlamaCppEngine.Use(lm, new Slovo.LlamaCpp.LlamaCppOptions { MaxRows = 2 * maxBatch, Threads = LibTorch.Threads })
+            : null;
+        using var models = new ServedModels { Generator = lm, GeneratorId = "tweets-" + kind };
         WebApplication app = SlovoServer.Create(models, new ServerOptions { Port = 0, Scheduler = new SchedulerOptions { MaxBatch = maxBatch, QueueCapacity = 256 } });
         app.StartAsync().GetAwaiter().GetResult();
         var address = new Uri(app.Urls.First());
-        Console.WriteLine($"(o) slovo serve under load: {lm.Kind} {lm.Module.ParameterCount():N0} parameters, BPE {bpe.Size:N0}, libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores, " +
+        Console.WriteLine($"(o) slovo serve under load: {lm.Kind}{(engine is null ? "" : " on llama.cpp")} {lm.Module.ParameterCount():N0} parameters, BPE {bpe.Size:N0}, libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores, " +
                           $"{LibTorch.Threads} intra-op threads, max batch {maxBatch}; {seconds:0} s per level; {tokens} tokens per request; server and clients in one process on loopback");
         // The scheduler alone (no HTTP): what the model and batching give, before the server's and clients' costs.
         var scheduler = (CompletionScheduler)app.Services.GetService(typeof(CompletionScheduler))!;
