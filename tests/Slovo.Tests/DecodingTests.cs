@@ -156,4 +156,19 @@ public class DecodingBackendTests
             Assert.Equal(expected[s], lm.GenerateBatch(prompts, strategies[s]).Select(r => r.Tokens.ToArray()).ToList());
         Assert.True(wrapped.Steps > 0);
     }
+
+    [Fact]
+    public void AGpt2LoadsInBfloat16AndScoresAsInFloat32WithinBfloat16sPrecision()
+    {
+        string dir = TestPaths.SharedModel("tiny-random-gpt2");
+        using Slovo.LanguageModels.LanguageModel full = Slovo.Models.ModelRegistry.Default.LoadLanguageModel(dir);
+        using Slovo.LanguageModels.LanguageModel half = Slovo.Models.ModelRegistry.Default.LoadLanguageModel(dir, new Slovo.Models.ModelLoadOptions { DType = Slovo.Torch.ScalarType.BFloat16 });
+        Assert.All(half.Module.Parameters(), p => Assert.Equal(Slovo.Torch.ScalarType.BFloat16, p.DType));
+        IReadOnlyList<int> prompt = full.EncodePrompt("the world is a stage");
+        using IDecodingBatch a = full.OpenBatch(), b = half.OpenBatch();
+        float[] x = a.Add([prompt])[0], y = b.Add([prompt])[0];
+        double scale = x.Max(Math.Abs);
+        Assert.True(x.Zip(y).Max(p => Math.Abs(p.First - p.Second)) < 0.02 * scale + 0.02, "bfloat16 scores differ from float32 beyond bfloat16's precision");
+        Assert.False(x.SequenceEqual(y));   // the bfloat16 model really ran in bfloat16
+    }
 }

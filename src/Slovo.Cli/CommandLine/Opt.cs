@@ -228,7 +228,7 @@ internal static class Opt
 
     /// <summary>The <c>--dtype</c> option of decoders: the type their weights are loaded into, whatever the files store.</summary>
     public static Option<string> DType() =>
-        Choice("--dtype", "the type the weights are loaded into: fp32, bf16 or f16 (decoders of the open families and GGUF files)", "fp32", "fp32", "bf16", "f16");
+        Choice("--dtype", "the type the weights are loaded into: fp32, bf16 or f16 (transformer decoders: GPT-2, the open families, GGUF files)", "fp32", "fp32", "bf16", "f16");
 
     /// <summary>The scalar type a parsed <c>--dtype</c> names.</summary>
     public static Slovo.Torch.ScalarType ResolveDType(string? dtype) => dtype switch

@@ -20,6 +20,7 @@ internal static class Gpt2Family
     {
         Func<GptConfig, GptConfig>? adjust = options.Dropout is { } p ? c => c with { EmbeddingDropout = p, AttentionDropout = p, ResidualDropout = p } : null;
         LanguageModel model = location.Run is { } run ? LoadRun(run, location.Weights, adjust) : LoadPretrained(location.Weights, adjust);
+        if (options.DType != Slovo.Torch.ScalarType.Float32) model.Module.To(options.DType);   // --dtype bf16|f16: read as float32, then converted
         return model.OnDevice(options.Device);
     }
 
