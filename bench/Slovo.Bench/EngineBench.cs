@@ -57,7 +57,9 @@ internal static class EngineBench
         var config = new GptConfig { Layers = 12, Heads = 12, Width = 768, Positions = 1024, VocabSize = 50257, BosTokenId = 50256, EosTokenId = 50256 };
         using GptModel model = RandomGenerator.Seeded(124, () => new GptModel(config));
         Directory.CreateDirectory(dir);
-        model.SavePretrained(dir, template.ToJsonString());
+        string tokenizer = Path.Combine(Path.GetTempPath(), "slovo-bench-gpt2-tokenizer.json");
+        File.WriteAllText(tokenizer, template.ToJsonString());
+        model.SavePretrained(dir, tokenizer);
     }
 
     private static string Folder(string model)

@@ -31,20 +31,33 @@ public sealed partial class GptModel
         catch (JsonException e) { throw new InvalidDataException($"{configPath}: not a GPT-2 config ({e.Message})", e); }
         if (config.ModelType != "gpt2") throw new InvalidDataException($"{configPath}: model_type is '{config.ModelType}', not gpt2");
         if (adjust is not null) config = adjust(config);
-        Dictionary<string, Tensor> raw = SafeTensors.Load(weights);
+        // One tensor at a time, straight into the model's own memory (Conv1D weights through one transposed temporary):
+        // the load holds the model and one tensor, not a second copy of every weight.
         var model = new GptModel(config);
         try
         {
-            var state = new Dictionary<string, Tensor>();
-            using var scope = DisposeScope.Begin();
-            foreach ((string key, Tensor t) in raw)
-            {
-                string name = key.StartsWith("transformer.", StringComparison.Ordinal) ? key["transformer.".Length..] : key;
-                if (name.EndsWith(".attn.bias", StringComparison.Ordinal) && t.Dim == 4 || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal)) continue;
-                if (name == "lm_head.weight" && config.TieWordEmbeddings) continue;
-                state[name] = IsConv1D(name) ? t.T().Contiguous() : t;
-            }
-            model.LoadStateDict(state);
+            Dictionary<string, Tensor> own = model.StateDict();
+            var read = new HashSet<string>(StringComparer.Ordinal);
+            using (LibTorch.NoGrad())
+                SafeTensors.ForEach(weights, entry =>
+                {
+                    string key = entry.Name, name = key.StartsWith("transformer.", StringComparison.Ordinal) ? key["transformer.".Length..] : key;
+                    if (name.EndsWith(".attn.bias", StringComparison.Ordinal) && entry.Shape.Length == 4 || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal)) return;
+                    if (name == "lm_head.weight" && config.TieWordEmbeddings) return;
+                    if (!own.TryGetValue(name, out Tensor? target)) throw new ArgumentException($"unexpected key '{key}'");
+                    if (IsConv1D(name))
+                    {
+                        using Tensor stored = entry.Read();
+                        using Tensor transposed = stored.T();
+                        if (!transposed.Shape.SequenceEqual(target.Shape))
+                            throw new ArgumentException($"'{key}' is [{string.Join(", ", stored.Shape)}] in the file, the model needs [{string.Join(", ", target.Shape.Reverse())}]");
+                        target.Copy_(transposed);
+                    }
+                    else entry.ReadInto(target);
+                    read.Add(name);
+                });
+            List<string> missing = own.Keys.Where(k => !read.Contains(k)).ToList();
+            if (missing.Count > 0) throw new ArgumentException($"missing keys: {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", ..." : "")}");
             model.Eval();
             return model;
         }
@@ -53,7 +66,6 @@ public sealed partial class GptModel
             model.Dispose();
             throw new InvalidDataException($"{weights}: the weights do not fit the config ({e.Message.ReplaceLineEndings(" ")})", e);
         }
-        finally { TensorDictionary.DisposeAll(raw); }
     }
 
     /// <summary>
