@@ -25,6 +25,13 @@ public class EncoderCommandTests
         KeyedVectors kvTorch = KeyedVectors.Load(torchVectors);
         Assert.Equal(kv.Words, kvTorch.Words);
         Assert.True(kv.Data.ToArray().Zip(kvTorch.Data.ToArray()).All(q => Math.Abs(q.First - q.Second) < 1e-4));
+        // bfloat16 weights on the torch engine (auto picks torch for them): within bfloat16's precision of float32.
+        string bf16Vectors = Path.Combine(dir, "bf16.txt");
+        Assert.Contains("in bf16", Cli.Ok("embed", "--model", model, "--data", texts, "--out", bf16Vectors, "--dtype", "bf16"));
+        KeyedVectors kvHalf = KeyedVectors.Load(bf16Vectors);
+        double worst = kv.Data.ToArray().Zip(kvHalf.Data.ToArray()).Max(q => Math.Abs(q.First - q.Second));
+        Assert.InRange(worst, 1e-6, 2e-2);
+        Assert.Contains("float32 graph", Cli.Fails(2, ["embed", "--model", model, "--data", texts, "--out", vectors, "--dtype", "bf16", "--engine", "onnxruntime"]));
         Assert.Contains("runs decoders", Cli.Fails(2, ["embed", "--model", model, "--data", texts, "--out", vectors, "--engine", "llamacpp"]));
         Assert.Contains("unknown engine 'onnx'", Cli.Fails(2, ["embed", "--model", model, "--data", texts, "--out", vectors, "--engine", "onnx"]));
         Assert.Equal(4, kv.Count);

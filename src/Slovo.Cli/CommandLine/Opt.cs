@@ -220,8 +220,10 @@ internal static class Opt
     {
         string? pick = Pick(engine, "auto", "torch", "onnxruntime");
         if (pick is null && strict) throw new UsageException($"--engine {engine} runs decoders; an encoder runs on torch or onnxruntime");
-        if (pick is null or "auto") pick = device.Type == Slovo.Torch.DeviceType.CPU ? "onnxruntime" : "torch";
+        bool float32 = encoder.Model.Parameters().First().DType == Slovo.Torch.ScalarType.Float32;
+        if (pick is null or "auto") pick = device.Type == Slovo.Torch.DeviceType.CPU && float32 ? "onnxruntime" : "torch";
         if (pick != "onnxruntime") return "torch";
+        if (!float32) throw new UsageException("--engine onnxruntime runs the float32 graph; leave out --dtype, or use --engine torch");
         Slovo.OnnxRuntime.OnnxRuntimeEngine.Use(encoder, new Slovo.OnnxRuntime.OnnxRuntimeOptions { Threads = Slovo.Torch.LibTorch.Threads });
         return "onnxruntime";
     }

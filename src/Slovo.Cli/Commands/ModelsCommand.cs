@@ -126,8 +126,9 @@ internal static class ModelsCommand
         var maxTokens = Opt.Int("--max-tokens", "tokens per text at most, [CLS] and [SEP] included", 256, min: 2);
         var device = Opt.Device();
         var engine = Opt.Engine();
+        var dtype = Opt.Choice("--dtype", "the type the encoder's weights are loaded into for the torch engine: fp32, or bf16 (oneDNN's bfloat16 kernels: faster on CPUs that have them, within about 4e-3)", "fp32", "fp32", "bf16");
         var command = new Command("embed", "Sentence embeddings (mean pooling, L2-normalised) of each line of a file, written as word2vec text vectors.")
-            .With(modelPath, data, output, batch, maxTokens, device, engine);
+            .With(modelPath, data, output, batch, maxTokens, device, engine, dtype);
         command.SetAction(p =>
         {
             Device d = Opt.ResolveDevice(p.GetValue(device));
@@ -135,12 +136,13 @@ internal static class ModelsCommand
             if (!File.Exists(path)) throw new FileNotFoundException($"no file {Path.GetFullPath(path)}; give one text per line", path);
             List<string> texts = File.ReadAllLines(path).ToList();
             using TextEncoder encoder = ModelRegistry.Default.LoadEncoder(p.GetValue(modelPath)!, d, p.GetValue(maxTokens));
+            if (p.GetValue(dtype) == "bf16") encoder.Model.To(ScalarType.BFloat16);
             string used = Opt.UseEngine(encoder, p.GetValue(engine), d);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             float[][] vectors = encoder.Encode(texts, p.GetValue(batch));
             var keys = texts.Select((t, i) => t.Trim().Length == 0 ? $"<line{i + 1}>" : string.Join('_', t.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))).ToList();
             new KeyedVectors(keys, vectors.SelectMany(v => v).ToArray(), encoder.Dimension).Save(p.GetValue(output)!, binary: false);
-            Console.WriteLine($"wrote {texts.Count:N0} vectors of {encoder.Dimension} to {p.GetValue(output)} ({texts.Count / Math.Max(1e-9, clock.Elapsed.TotalSeconds):N0} texts/s, {(used == "torch" ? $"torch on {d}" : used)})");
+            Console.WriteLine($"wrote {texts.Count:N0} vectors of {encoder.Dimension} to {p.GetValue(output)} ({texts.Count / Math.Max(1e-9, clock.Elapsed.TotalSeconds):N0} texts/s, {(used == "torch" ? $"torch on {d}{(p.GetValue(dtype) == "bf16" ? " in bf16" : "")}" : used)})");
             return 0;
         });
         return command;
