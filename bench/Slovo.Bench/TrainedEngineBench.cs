@@ -18,12 +18,20 @@ internal static class TrainedEngineBench
     {
         if (args.Length < 3)
         {
-            Console.Error.WriteLine("usage: engine-trained MODEL TEXTS [N]   (a trained run or folder, and held-out texts one per line)");
+            Console.Error.WriteLine("usage: engine-trained MODEL TEXTS [N [--held-out-of-lines K]]   (a trained run or folder; held-out texts one per line, or the texts lm train held out of a corpus of K-line texts)");
             return 2;
         }
         string model = args[1];
         int n = args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 500;
-        List<string> texts = File.ReadLines(args[2]).Where(t => t.Trim().Length > 0).Take(n).Select(t => t.Replace("\\n", "\n")).ToList();
+        List<string> texts;
+        if (args.Length > 5 && args[4] == "--held-out-of-lines")
+        {
+            // The validation texts 'slovo lm train --format lines --lines-per-text K' held out (10%, seed 1).
+            int k = int.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture);
+            List<string> all = Slovo.Text.Corpus.JoinLines(Slovo.Text.Corpus.Read(args[2], "lines"), k);
+            texts = Slovo.Text.Corpus.Split(all, 0.1, 1).Valid.Take(n).ToList();
+        }
+        else texts = File.ReadLines(args[2]).Where(t => t.Trim().Length > 0).Take(n).ToList();
         LibTorch.Threads = Environment.ProcessorCount;
         var engines = new List<(string Name, LanguageModel Lm, IDisposable? Engine)>();
         foreach ((string name, ScalarType dtype) in new[] { ("torch fp32", ScalarType.Float32), ("torch bf16", ScalarType.BFloat16) })
