@@ -84,6 +84,39 @@ internal static class EngineBench
         foreach (string model in s_models.Where(m => !args.Any(s_models.Contains) || args.Contains(m))) RunModel(model, torchOnly);
     }
 
+    /// <summary>
+    /// engine-cache: the torch engine's batch-1 greedy decoding of the GPT-2 124M shape (fp32) with the key/value cache
+    /// written in place and with it concatenated at every token, 128 and 900 tokens after a 20-token prompt.
+    /// </summary>
+    public static void RunCache()
+    {
+        LibTorch.Threads = Environment.ProcessorCount;
+        string dir = Folder("gpt2");
+        var random = new Random(20);
+        int[] prompt = Enumerable.Range(0, 20).Select(_ => random.Next(300, 50256)).ToArray();
+        using LanguageModel lm = ModelRegistry.Default.LoadLanguageModel(dir);
+        Console.WriteLine($"torch engine, GPT-2 124M shape (random weights), fp32, {LibTorch.Threads} threads: greedy tokens/s, median of {Rounds} alternating rounds");
+        foreach (int tokens in new[] { 128, 900 })
+        {
+            var options = new GenerationOptions { MaxTokens = tokens, Greedy = true };
+            var times = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
+            var outputs = new Dictionary<bool, int[]>();
+            for (int r = -1; r < Rounds; ++r)
+                foreach (bool inPlace in new[] { true, false })
+                {
+                    Slovo.Torch.NN.KeyValue.InPlace = inPlace;
+                    var clock = Stopwatch.StartNew();
+                    int[] output = lm.Generate(prompt, options).Tokens.ToArray();
+                    if (r < 0) outputs[inPlace] = output; // the first round warms up
+                    else times[inPlace].Add(clock.Elapsed.TotalSeconds);
+                }
+            Slovo.Torch.NN.KeyValue.InPlace = true;
+            double Rate(bool inPlace) => outputs[inPlace].Length / global::Rounds.Median(times[inPlace]);
+            Console.WriteLine($"  {tokens,4} tokens: cache in place {Rate(true),6:F1}   concatenated {Rate(false),6:F1}   in place / concatenated {Rate(true) / Rate(false):F3}   " +
+                              $"same tokens: {outputs[true].SequenceEqual(outputs[false])}");
+        }
+    }
+
     private static void RunModel(string model, bool torchOnly)
     {
         string dir = Folder(model);

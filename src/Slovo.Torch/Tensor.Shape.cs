@@ -12,7 +12,7 @@ public sealed partial class Tensor
     private static readonly Op s_cat = new("cat"), s_stack = new("stack"), s_chunk = new("chunk");
     private static readonly Op s_split = new("split", "Tensor"), s_splitSizes = new("split", "sizes"), s_unbind = new("unbind", "int");
     private static readonly Op s_expand = new("expand"), s_repeat = new("repeat"), s_flatten = new("flatten", "using_ints");
-    private static readonly Op s_narrow = new("narrow"), s_flip = new("flip"), s_roll = new("roll"), s_t = new("t");
+    private static readonly Op s_narrow = new("narrow"), s_asStrided = new("as_strided"), s_flip = new("flip"), s_roll = new("roll"), s_t = new("t");
     private static readonly Op s_toDtype = new("to", "dtype"), s_toDevice = new("to", "device");
     private static readonly Op s_tril = new("tril"), s_triu = new("triu"), s_diagonal = new("diagonal");
 
@@ -86,6 +86,9 @@ public sealed partial class Tensor
 
     /// <summary>Flattens dimensions start..end into one.</summary>
     public Tensor Flatten(long startDim = 0, long endDim = -1) => s_flatten.Call(this, startDim, endDim);
+
+    /// <summary>A view of this tensor's storage with the given sizes and strides, from <paramref name="offset"/> elements into the storage.</summary>
+    internal Tensor AsStrided(long[] size, long[] strides, long offset = 0) => s_asStrided.Call(this, NativeArg.Ints(size), NativeArg.Ints(strides), offset);
 
     /// <summary>A view of <paramref name="length"/> elements from <paramref name="start"/> along <paramref name="dim"/>.</summary>
     public Tensor Narrow(long dim, long start, long length) => s_narrow.Call(this, dim, start, length);

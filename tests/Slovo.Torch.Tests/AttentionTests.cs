@@ -42,6 +42,43 @@ public class AttentionTests
     }
 
     [Fact]
+    public void TheCacheGrowsInPlaceAndAStateReadAgainKeepsItsOwnKeys()
+    {
+        using var scope = DisposeScope.Begin();
+        using var noGrad = LibTorch.NoGrad();
+        Tensor Keys(long t) => Tensor.Rand([1, 2, t, 4]);
+        Tensor k0 = Keys(3), k1 = Keys(1), k2 = Keys(1), k3 = Keys(1);
+        KeyValue s0 = KeyValue.Append(null, k0, k0.Mul(2));
+        Assert.Equal((3L, 64L), (s0.Length, s0.Capacity));
+        KeyValue s1 = KeyValue.Append(s0, k1, k1.Mul(2));
+        Assert.True(s1.SharesBuffersWith(s0));
+        Assert.True(s1.Key.Equal(Tensor.Cat([k0, k1], 2)) && s1.Value.Equal(Tensor.Cat([k0, k1], 2).Mul(2)));
+        // s0 read again: s1 already wrote after it, so the branch gets buffers of its own and s1 keeps its keys.
+        KeyValue branch = KeyValue.Append(s0, k2, k2.Mul(2));
+        Assert.False(branch.SharesBuffersWith(s0));
+        Assert.True(branch.Key.Equal(Tensor.Cat([k0, k2], 2)));
+        Assert.True(s1.Key.Equal(Tensor.Cat([k0, k1], 2)));
+        KeyValue s2 = KeyValue.Append(s1, k3, k3.Mul(2));
+        Assert.True(s2.SharesBuffersWith(s0));
+        Assert.True(s2.Key.Equal(Tensor.Cat([k0, k1, k3], 2)) && branch.Key.Equal(Tensor.Cat([k0, k2], 2)));
+        // Past the room: new buffers of twice the positions.
+        KeyValue full = KeyValue.Append(s2, Keys(61), Keys(61));
+        Assert.Equal((66L, 132L), (full.Length, full.Capacity));
+        Assert.False(full.SharesBuffersWith(s2));
+        Assert.True(full.Key.Narrow(2, 0, 5).Equal(s2.Key));
+    }
+
+    [Fact]
+    public void TrainingConcatenatesTheCache()
+    {
+        using var scope = DisposeScope.Begin();
+        Tensor k0 = Tensor.Rand([1, 2, 3, 4]), k1 = Tensor.Rand([1, 2, 1, 4]);
+        KeyValue s1 = KeyValue.Append(KeyValue.Append(null, k0, k0), k1, k1);
+        Assert.Equal((4L, 4L), (s1.Length, s1.Capacity));
+        Assert.True(s1.Key.Equal(Tensor.Cat([k0, k1], 2)));
+    }
+
+    [Fact]
     public void PreLayerNormBlockMatchesPyTorch()
     {
         using var scope = DisposeScope.Begin();

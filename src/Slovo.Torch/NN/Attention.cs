@@ -77,11 +77,75 @@ public static class Attention
     public static bool DrawsFromGlobalGenerator(double dropout) => dropout > 0 && FusedAvailable;
 }
 
-/// <summary>The keys and values of the positions seen so far, per layer: (B, H, T, D) each.</summary>
+/// <summary>
+/// The keys and values of the positions seen so far, per layer: (B, H, T, D) each. Made by <see cref="Append"/> outside
+/// training, they are views of buffers with room for more positions, so that reading a token writes its key and value in
+/// place instead of copying the whole cache.
+/// </summary>
 public sealed record KeyValue(Tensor Key, Tensor Value)
 {
+    // Shared by the states that view one pair of buffers. Only the state whose length equals Written may write after its
+    // end; any other (an older state read again, a row copied in a batch) gets new buffers, so a returned state never changes.
+    private sealed class Room(long capacity)
+    {
+        public long Capacity { get; } = capacity;
+        public long Written { get; set; }
+    }
+
+    private Room? _room;
+
     /// <summary>Positions held.</summary>
     public long Length => Key.Size(-2);
+
+    /// <summary>Positions the buffers behind <see cref="Key"/> and <see cref="Value"/> hold before they must grow (<see cref="Length"/> when they are plain tensors).</summary>
+    public long Capacity => _room?.Capacity ?? Length;
+
+    /// <summary>Off: every append concatenates, as in training (the bench compares the two).</summary>
+    internal static bool InPlace { get; set; } = true;
+
+    /// <summary>Whether both views share one pair of buffers (the second was written in place after the first).</summary>
+    internal bool SharesBuffersWith(KeyValue other) => _room is not null && ReferenceEquals(_room, other._room);
+
+    /// <summary>
+    /// The cache after <paramref name="past"/> with the keys and values (B, H, T, D) of T more positions. With gradients
+    /// on (training) it is a concatenation. Without them the new positions are written into <paramref name="past"/>'s
+    /// buffers when they have room and no other state has written there; else into new buffers of twice the positions
+    /// (at least 64), so a decoding loop allocates its cache O(log n) times rather than at every token.
+    /// </summary>
+    public static KeyValue Append(KeyValue? past, Tensor key, Tensor value)
+    {
+        if (LibTorch.IsGradEnabled || !InPlace)
+            return past is null ? new KeyValue(key, value) : new KeyValue(Tensor.Cat([past.Key, key], 2), Tensor.Cat([past.Value, value], 2));
+        long p = past?.Length ?? 0, t = key.Size(2), length = p + t;
+        using var scope = DisposeScope.Begin();
+        Tensor keys, values;
+        Room room;
+        if (past?._room is { } shared && shared.Written == p && length <= shared.Capacity)
+        {
+            room = shared;
+            keys = Whole(past.Key, room.Capacity);
+            values = Whole(past.Value, room.Capacity);
+        }
+        else
+        {
+            room = new Room(Math.Max(64, 2 * length));
+            keys = Buffer(key, room.Capacity);
+            values = Buffer(value, room.Capacity);
+            if (p > 0)
+            {
+                keys.Narrow(2, 0, p).Copy_(past!.Key);
+                values.Narrow(2, 0, p).Copy_(past.Value);
+            }
+        }
+        keys.Narrow(2, p, t).Copy_(key);
+        values.Narrow(2, p, t).Copy_(value);
+        room.Written = length;
+        return new KeyValue(keys.Narrow(2, 0, length).MoveToOuterScope(), values.Narrow(2, 0, length).MoveToOuterScope()) { _room = room };
+
+        static Tensor Buffer(Tensor like, long capacity) => Tensor.Empty([like.Size(0), like.Size(1), capacity, like.Size(3)], like.DType, like.Device);
+        // The buffer a view made here starts at: same strides, storage offset 0, all the capacity.
+        static Tensor Whole(Tensor view, long capacity) => view.AsStrided([view.Size(0), view.Size(1), capacity, view.Size(3)], view.Strides);
+    }
 }
 
 /// <summary>
@@ -129,16 +193,14 @@ public sealed class CausalSelfAttention : Module
         Tensor[] qkv = _qkv.Forward(x).Split(c, 2);                                            // 3 × (B, T, C)
         Tensor Heads_(Tensor z) => z.View(b, t, Heads, d).Transpose(1, 2);                    // (B, H, T, D)
         Tensor q = Heads_(qkv[0]), k = Heads_(qkv[1]), v = Heads_(qkv[2]);
-        if (past is not null)
-        {
-            k = Tensor.Cat([past.Key, k], 2);
-            v = Tensor.Cat([past.Value, v], 2);
-        }
+        KeyValue present = KeyValue.Append(past, k, v);
         Tensor? mask = keep?.View(b, 1, 1, keep.Size(1));                                     // (B, 1, 1, Tk)
-        Tensor y = Attention.ScaledDotProduct(q, k, v, mask, causal: true, AttentionDropout, Training);
+        Tensor y = Attention.ScaledDotProduct(q, present.Key, present.Value, mask, causal: true, AttentionDropout, Training);
         y = _out.Forward(y.Transpose(1, 2).Reshape(b, t, c));                                 // (B, T, C)
         y = Dropout.Functional(y, ResidualDropout, Training);
-        return (y.MoveToOuterScope(), new KeyValue(k.MoveToOuterScope(), v.MoveToOuterScope()));
+        present.Key.MoveToOuterScope();
+        present.Value.MoveToOuterScope();
+        return (y.MoveToOuterScope(), present);
     }
 }
 

@@ -227,12 +227,8 @@ internal sealed class DecoderLayer : Module
         if (_qNorm is not null) { q = _qNorm.Forward(q); k = _kNorm!.Forward(k); }
         q = Rope.Apply(q, cos, sin);
         k = Rope.Apply(k, cos, sin);
-        if (past is not null)
-        {
-            k = Tensor.Cat([past.Key, k], 2);                                                                 // (B, G, K, D)
-            v = Tensor.Cat([past.Value, v], 2);
-        }
-        var present = new KeyValue(k, v);
+        var present = KeyValue.Append(past, k, v);                                                          // (B, G, K, D)
+        (k, v) = (present.Key, present.Value);
         long keys = k.Size(2);
         if (g != h)
         {
