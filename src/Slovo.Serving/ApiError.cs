@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
 
 namespace Slovo.Serving;
@@ -6,6 +7,9 @@ namespace Slovo.Serving;
 /// <summary>A request the server refuses, answered with OpenAI's error object and <see cref="Status"/>.</summary>
 public sealed class ApiException(int status, string message, string? param = null, string type = "invalid_request_error") : Exception(message)
 {
+    /// <summary>OpenAI's error code ("model_not_found", ...), or null.</summary>
+    public string? Code { get; init; }
+
     /// <summary>The HTTP status.</summary>
     public int Status { get; } = status;
 
@@ -31,15 +35,55 @@ internal static class RequestBody
             buffer.Write(chunk, 0, read);
         }
         if (buffer.Length == 0) throw new ApiException(400, "the request has no body; send a JSON object");
+        byte[] bytes = buffer.ToArray();
+        if (!Utf8.IsValid(bytes))
+        {
+            Utf8.ToUtf16(bytes, new char[bytes.Length], out int valid, out _, replaceInvalidSequences: false);
+            throw new ApiException(400, $"the body is not valid UTF-8 (an invalid byte sequence at byte {valid:N0}); send the JSON encoded as UTF-8");
+        }
+        JsonElement root;
         try
         {
-            using JsonDocument doc = JsonDocument.Parse(buffer.ToArray());
+            using JsonDocument doc = JsonDocument.Parse(bytes);
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ApiException(400, "the body must be a JSON object");
-            return doc.RootElement.Clone();
+            root = doc.RootElement.Clone();
         }
         catch (JsonException e)
         {
             throw new ApiException(400, $"the body is not valid JSON: {e.Message}");
+        }
+        CheckText(root, "");
+        return root;
+    }
+
+    // Every string and property name must be Unicode text: JSON's \u escapes can spell half of a UTF-16 surrogate pair,
+    // which no string can hold.
+    private static void CheckText(JsonElement e, string path)
+    {
+        try
+        {
+            switch (e.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = e.GetString();
+                    break;
+                case JsonValueKind.Array:
+                    int i = 0;
+                    foreach (JsonElement item in e.EnumerateArray()) CheckText(item, $"{path}[{i++}]");
+                    break;
+                case JsonValueKind.Object:
+                    foreach (JsonProperty p in e.EnumerateObject())
+                    {
+                        string name = p.Name;
+                        CheckText(p.Value, path.Length == 0 ? name : $"{path}.{name}");
+                    }
+                    break;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            throw new ApiException(400, $"{(path.Length == 0 ? "a property name" : $"'{path}'")} holds an unpaired UTF-16 surrogate (an escape such as \\ud800 without its pair); send valid Unicode text",
+                                   path.Length == 0 ? null : path);
         }
     }
 
@@ -55,6 +99,8 @@ internal readonly struct Fields(JsonElement o)
 
     public bool Has(string name) => Get(name) is not null;
 
+    public JsonElement? Raw(string name) => Get(name);
+
     public string? String(string name)
     {
         if (Get(name) is not { } v) return null;
@@ -66,7 +112,7 @@ internal readonly struct Fields(JsonElement o)
     {
         if (Get(name) is not { } v) return null;
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long x)) throw new ApiException(400, $"'{name}' must be an integer", name);
-        if (x < min || x > max) throw new ApiException(400, $"'{name}' is {x}; it must be {Range(min, max)}", name);
+        if (x < min || x > max) throw new ApiException(400, $"'{name}' is {x}; it must be between {min} and {max}", name);
         return (int)x;
     }
 
@@ -116,7 +162,4 @@ internal readonly struct Fields(JsonElement o)
         if (v.ValueKind != JsonValueKind.Array) throw new ApiException(400, $"'{name}' must be an array", name);
         return v;
     }
-
-    private static string Range(long min, long max) =>
-        max == int.MaxValue ? $"at least {min}" : min == int.MinValue ? $"at most {max}" : $"between {min} and {max}";
 }

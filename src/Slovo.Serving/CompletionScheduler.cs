@@ -11,7 +11,7 @@ public sealed record SchedulerOptions
     /// <summary>Sequences decoded together at most; more wait in the queue.</summary>
     public int MaxBatch { get; init; } = 16;
 
-    /// <summary>Sequences that may wait for a place in the batch; beyond it <see cref="CompletionScheduler.Submit"/> refuses (HTTP 503).</summary>
+    /// <summary>Sequences that may wait for a place in the batch; beyond it <see cref="CompletionScheduler.Submit(IReadOnlyList{int}, GenerationOptions, CancellationToken)"/> refuses (HTTP 503).</summary>
     public int QueueCapacity { get; init; } = 64;
 
     /// <summary>The longest a sequence may take, queued and decoded; then it is stopped.</summary>
@@ -25,7 +25,11 @@ public sealed class QueueFullException(int capacity) : Exception($"the server is
 /// <param name="Id">The token.</param>
 /// <param name="Text">The text that became final with it: whole characters, never the start of a possible stop string, and
 /// nothing of a stop string that ended the sequence ("" while a character is split across tokens).</param>
-public readonly record struct GeneratedToken(int Id, string Text);
+public readonly record struct GeneratedToken(int Id, string Text)
+{
+    /// <summary>The token's log-probability and the most likely tokens at its position, when the job asked for them.</summary>
+    public TokenLogprob? Logprob { get; init; }
+}
 
 /// <summary>One sequence submitted to a <see cref="CompletionScheduler"/>.</summary>
 public sealed class CompletionJob
@@ -33,10 +37,13 @@ public sealed class CompletionJob
     private readonly Channel<GeneratedToken> _tokens = Channel.CreateUnbounded<GeneratedToken>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly TaskCompletionSource<GenerationResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    internal CompletionJob(IReadOnlyList<int> prompt, SequenceSampler sampler, CancellationToken cancel, DateTime deadline)
+    internal CompletionJob(IReadOnlyList<int> prompt, SequenceSampler sampler, CancellationToken cancel, DateTime deadline, int? topLogprobs)
     {
-        (Prompt, Sampler, Cancel, Deadline) = (prompt, sampler, cancel, deadline);
+        (Prompt, Sampler, Cancel, Deadline, TopLogprobs) = (prompt, sampler, cancel, deadline, topLogprobs);
     }
+
+    /// <summary>How many most likely tokens each generated token carries with its log-probability (null: no log-probabilities).</summary>
+    public int? TopLogprobs { get; }
 
     /// <summary>The prompt's ids.</summary>
     public IReadOnlyList<int> Prompt { get; }
@@ -52,7 +59,7 @@ public sealed class CompletionJob
     internal DateTime Deadline { get; }
     internal int Pending { get; set; }
 
-    internal void Emit(int token) => _tokens.Writer.TryWrite(new GeneratedToken(token, Sampler.NewText));
+    internal void Emit(int token, TokenLogprob? logprob) => _tokens.Writer.TryWrite(new GeneratedToken(token, Sampler.NewText) { Logprob = logprob });
 
     internal void Finish(GenerationResult result)
     {
@@ -78,7 +85,7 @@ public sealed class CompletionScheduler : IDisposable
 {
     private readonly LanguageModel _model;
     private readonly SchedulerOptions _options;
-    private readonly Channel<CompletionJob> _queue;
+    private readonly Channel<object> _queue; // CompletionJob or ScoreJob
     private readonly Thread _worker;
     private readonly CancellationTokenSource _stop = new();
     private int _queued, _active;
@@ -91,7 +98,7 @@ public sealed class CompletionScheduler : IDisposable
         _options = options ?? new SchedulerOptions();
         if (_options.MaxBatch < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.MaxBatch, "MaxBatch must be at least 1");
         if (_options.QueueCapacity < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.QueueCapacity, "QueueCapacity must be at least 1");
-        _queue = Channel.CreateUnbounded<CompletionJob>(new UnboundedChannelOptions { SingleReader = true });
+        _queue = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
         _worker = new Thread(Run) { IsBackground = true, Name = "slovo-decoder" };
         _worker.Start();
     }
@@ -119,7 +126,15 @@ public sealed class CompletionScheduler : IDisposable
     /// Cancelling <paramref name="cancel"/> stops the sequence at the next step. The options' stop strings end it, as they end
     /// offline generation.
     /// </summary>
-    public CompletionJob Submit(IReadOnlyList<int> prompt, GenerationOptions options, CancellationToken cancel = default)
+    public CompletionJob Submit(IReadOnlyList<int> prompt, GenerationOptions options, CancellationToken cancel = default) =>
+        Submit(prompt, options, null, cancel);
+
+    /// <summary>
+    /// Queues one sequence as <see cref="Submit(IReadOnlyList{int}, GenerationOptions, CancellationToken)"/> does; with
+    /// <paramref name="topLogprobs"/> each generated token carries its log-probability under the model and that many most
+    /// likely tokens (<see cref="GeneratedToken.Logprob"/>).
+    /// </summary>
+    public CompletionJob Submit(IReadOnlyList<int> prompt, GenerationOptions options, int? topLogprobs, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(options);
@@ -130,14 +145,57 @@ public sealed class CompletionScheduler : IDisposable
             Interlocked.Decrement(ref _queued);
             throw new QueueFullException(_options.QueueCapacity);
         }
+        if (topLogprobs is < 0) throw new ArgumentOutOfRangeException(nameof(topLogprobs), topLogprobs, "must be at least 0");
         var job = new CompletionJob(prompt, new SequenceSampler(prompt, options, options.Seed, ids => _model.Decode(ids), keepText: true), cancel,
-                                    DateTime.UtcNow + _options.Timeout);
+                                    DateTime.UtcNow + _options.Timeout, topLogprobs);
+        Enqueue(job);
+        return job;
+    }
+
+    /// <summary>
+    /// The log-probability of each token of <paramref name="ids"/> after the ones before it (<see cref="LanguageModel.ScoreTokens"/>),
+    /// computed on the decoding thread between steps. Refused as <see cref="Submit(IReadOnlyList{int}, GenerationOptions, CancellationToken)"/>
+    /// is when the queue is full.
+    /// </summary>
+    public Task<IReadOnlyList<TokenLogprob>> ScoreAsync(IReadOnlyList<int> ids, int top, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (Interlocked.Increment(ref _queued) > _options.QueueCapacity)
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new QueueFullException(_options.QueueCapacity);
+        }
+        var job = new ScoreJob(ids, top, cancel);
+        Enqueue(job);
+        return job.Done.Task;
+    }
+
+    private void Enqueue(object job)
+    {
         if (!_queue.Writer.TryWrite(job))
         {
             Interlocked.Decrement(ref _queued);
             throw new ObjectDisposedException(nameof(CompletionScheduler));
         }
-        return job;
+    }
+
+    private sealed class ScoreJob(IReadOnlyList<int> ids, int top, CancellationToken cancel)
+    {
+        public IReadOnlyList<int> Ids => ids;
+        public int Top => top;
+        public CancellationToken Cancel => cancel;
+        public TaskCompletionSource<IReadOnlyList<TokenLogprob>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private void Score(ScoreJob job)
+    {
+        if (job.Cancel.IsCancellationRequested)
+        {
+            job.Done.TrySetCanceled(job.Cancel);
+            return;
+        }
+        try { job.Done.TrySetResult(_model.ScoreTokens(job.Ids, job.Top)); }
+        catch (Exception e) when (e is not OutOfMemoryException) { job.Done.TrySetException(e); }
     }
 
     private void Run()
@@ -157,10 +215,11 @@ public sealed class CompletionScheduler : IDisposable
                     catch (OperationCanceledException) { return; }
                 }
                 var joining = new List<CompletionJob>();
-                while (rows.Count + joining.Count < _options.MaxBatch && _queue.Reader.TryRead(out CompletionJob? job))
+                while (rows.Count + joining.Count < _options.MaxBatch && _queue.Reader.TryRead(out object? item))
                 {
                     Interlocked.Decrement(ref _queued);
-                    if (!Ended(job)) joining.Add(job);
+                    if (item is ScoreJob score) Score(score);
+                    else if (item is CompletionJob job && !Ended(job)) joining.Add(job);
                 }
                 try
                 {
@@ -195,15 +254,19 @@ public sealed class CompletionScheduler : IDisposable
         {
             var stopped = new ObjectDisposedException(nameof(CompletionScheduler), "the server is stopping");
             foreach (CompletionJob job in rows) job.Fail(stopped);
-            while (_queue.Reader.TryRead(out CompletionJob? job)) job.Fail(stopped);
+            while (_queue.Reader.TryRead(out object? item))
+            {
+                if (item is CompletionJob job) job.Fail(stopped);
+                else if (item is ScoreJob score) score.Done.TrySetException(stopped);
+            }
             batch.Dispose();
         }
     }
 
-    private void Sample(CompletionJob job, float[] logits)
+    private static void Sample(CompletionJob job, float[] logits)
     {
-        job.Pending = job.Sampler.Next(logits);
-        job.Emit(job.Pending);
+        job.Pending = job.Sampler.Next(logits); // reads the scores without changing them
+        job.Emit(job.Pending, job.TopLogprobs is { } top ? TokenLogprob.Of(logits, job.Pending, top) : null);
     }
 
     // Whether a job must leave (it ended, was cancelled, or ran out of time); settles it if so.

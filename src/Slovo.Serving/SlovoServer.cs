@@ -73,7 +73,7 @@ public static partial class SlovoServer
             }
             catch (ApiException e)
             {
-                await Error(context, e.Status, e.Message, e.Type, e.Param);
+                await Error(context, e.Status, e.Message, e.Type, e.Param, e.Code);
             }
             catch (QueueFullException e)
             {
@@ -94,11 +94,19 @@ public static partial class SlovoServer
             }
         }
 
-        private static async Task Error(HttpContext context, int status, string message, string type, string? param)
+        private static async Task Error(HttpContext context, int status, string message, string type, string? param, string? code = null)
         {
             if (context.Response.HasStarted) return;
             context.Response.StatusCode = status;
-            await context.Response.WriteAsJsonAsync(new { error = new { message, type, param, code = (string?)null } }, Json);
+            await context.Response.WriteAsJsonAsync(new { error = new { message, type, param, code } }, Json);
+        }
+
+        // A request's 'model', when given, must name the model that serves the endpoint (404 model_not_found otherwise, as OpenAI answers).
+        private void CheckModel(Fields f, string served)
+        {
+            if (f.String("model") is not { } asked || asked == served) return;
+            string list = string.Join(", ", ModelList().Select(m => $"'{m.id}' ({m.kind})"));
+            throw new ApiException(404, $"the model '{asked}' is not served here for this endpoint; this server serves {list}", "model") { Code = "model_not_found" };
         }
 
         public async Task Playground(HttpContext context)
@@ -150,6 +158,7 @@ public static partial class SlovoServer
         {
             var encoder = models.Embedder ?? throw new ApiException(404, "this server has no embedding model; start it with --embedder DIR (e.g. from 'slovo models import --nuget minilm')", "model", "not_found_error");
             var f = new Fields(await RequestBody.ReadAsync(context, options.MaxBodyBytes));
+            CheckModel(f, models.EmbedderId);
             List<string> input = f.Strings("input") ?? throw new ApiException(400, "'input' is required: a string or an array of strings", "input");
             if (input.Count == 0) throw new ApiException(400, "'input' is an empty list; give at least one text", "input");
             string format = f.String("encoding_format") ?? "float";
@@ -178,6 +187,7 @@ public static partial class SlovoServer
         {
             var classifier = models.Classifier ?? throw new ApiException(404, "this server has no classifier; start it with --classifier DIR (a run of 'slovo classify train')", "model", "not_found_error");
             var f = new Fields(await RequestBody.ReadAsync(context, options.MaxBodyBytes));
+            CheckModel(f, models.ClassifierId);
             List<string> input = f.Strings("input") ?? throw new ApiException(400, "'input' is required: a string or an array of strings", "input");
             if (input.Count == 0) throw new ApiException(400, "'input' is an empty list; give at least one text", "input");
             float[][] probabilities;
@@ -201,6 +211,7 @@ public static partial class SlovoServer
         {
             LanguageModel lm = Generator;
             var f = new Fields(await RequestBody.ReadAsync(context, options.MaxBodyBytes));
+            CheckModel(f, models.GeneratorId);
             string text = f.String("text") ?? f.String("prompt") ?? throw new ApiException(400, "'text' is required: the string to tokenize", "text");
             int[] ids = lm.Vocabulary.Encode(text);
             if (ids.Length > MaxTokenizeTokens) throw new ApiException(400, $"the text is {ids.Length:N0} tokens; tokenize at most {MaxTokenizeTokens:N0} at a time", "text");

@@ -54,13 +54,64 @@ public abstract class LanguageModel : IDisposable
     /// (<see cref="UseBackend"/>).</summary>
     public IDecodingBackend Backend { get; private set; } = null!;
 
+    private IDecodingBackend? _own;
+
     /// <summary>Decodes with <paramref name="backend"/> from now on (it must score the same vocabulary).</summary>
     public void UseBackend(IDecodingBackend backend)
     {
         ArgumentNullException.ThrowIfNull(backend);
         if (Backend is { } current && backend.VocabSize != current.VocabSize)
             throw new ArgumentException($"the backend scores {backend.VocabSize} tokens, the model {current.VocabSize}", nameof(backend));
+        _own ??= backend; // the first backend is the model's own (torch)
         Backend = backend;
+    }
+
+    /// <summary>
+    /// The log-probability of each token of <paramref name="ids"/> after the tokens before it, for ids[1..] (the first token
+    /// has no context and no entry), each with the <paramref name="top"/> most likely tokens at its position. A transformer
+    /// on the torch engine reads the sequence in one pass; other models and engines read it token by token. Not thread-safe
+    /// with other calls on the model (a server runs it on its decoding thread).
+    /// </summary>
+    public IReadOnlyList<TokenLogprob> ScoreTokens(IReadOnlyList<int> ids, int top = 0)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (top < 0 || top > Vocabulary.Size) throw new ArgumentOutOfRangeException(nameof(top), top, $"must be between 0 and the vocabulary's {Vocabulary.Size}");
+        foreach (int id in ids)
+            if (id < 0 || id >= Vocabulary.Size) throw new ArgumentOutOfRangeException(nameof(ids), id, $"token ids must be in [0, {Vocabulary.Size})");
+        if (Context is int context && ids.Count > context) throw new ArgumentException($"{ids.Count} tokens exceed the model's context of {context}", nameof(ids));
+        var result = new List<TokenLogprob>(Math.Max(0, ids.Count - 1));
+        if (ids.Count < 2) return result;
+        if (Module is CachedDecoder decoder && ReferenceEquals(Backend, _own))
+        {
+            using var noGrad = LibTorch.NoGrad();
+            using var scope = DisposeScope.Begin();
+            long t = ids.Count;
+            Tensor input = Tensor.From(ids.Select(i => (long)i).ToArray(), 1, t).To(Device);
+            (Tensor logits, KvCache cache) = decoder.Forward(input);
+            decoder.Release(cache);
+            Tensor logp = logits[0].Narrow(0, 0, t - 1).To(ScalarType.Float32).LogSoftmax(-1);                      // (T − 1, V)
+            float[] chosen = logp.Gather(1, input[0].Narrow(0, 1, t - 1).View(t - 1, 1)).To(Device.CPU).ToArray<float>();
+            float[] topValues = [];
+            long[] topIds = [];
+            if (top > 0)
+            {
+                (Tensor values, Tensor indices) = logp.TopK(top, -1);
+                topValues = values.To(Device.CPU).ToArray<float>();
+                topIds = indices.To(Device.CPU).ToArray<long>();
+            }
+            for (int i = 0; i < t - 1; ++i)
+                result.Add(new TokenLogprob(ids[i + 1], chosen[i],
+                    Enumerable.Range(i * top, top).Select(j => ((int)topIds[j], topValues[j])).ToArray()));
+            return result;
+        }
+        using IDecodingBatch batch = OpenBatch();
+        float[] scores = batch.Add([ids.Take(1).ToArray()])[0];
+        for (int i = 1; i < ids.Count; ++i)
+        {
+            result.Add(TokenLogprob.Of(scores, ids[i], top));
+            if (i < ids.Count - 1) scores = batch.Step([ids[i]])[0];
+        }
+        return result;
     }
 
     /// <summary>One continuation of <paramref name="prompt"/> (ids); <paramref name="onToken"/> receives each token as it comes.</summary>
