@@ -219,8 +219,8 @@ public static partial class SlovoServer
                         {
                             token = Text(e.Id),
                             logprob = e.Score!.Logprob,
-                            bytes = Encoding.UTF8.GetBytes(Text(e.Id)),
-                            top_logprobs = e.Score.Top.Take(k).Select(t => new { token = Text(t.Id), logprob = t.Logprob, bytes = Encoding.UTF8.GetBytes(Text(t.Id)) }),
+                            bytes = Encoding.UTF8.GetBytes(Text(e.Id)).Select(b => (int)b),
+                            top_logprobs = e.Score.Top.Take(k).Select(t => new { token = Text(t.Id), logprob = t.Logprob, bytes = Encoding.UTF8.GetBytes(Text(t.Id)).Select(b => (int)b) }),
                         }),
                         refusal = (object?)null,
                     };

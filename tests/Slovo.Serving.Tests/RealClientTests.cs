@@ -43,6 +43,21 @@ public sealed class RealClientTests(LoopbackFixture server) : IClassFixture<Loop
     }
 
     [Fact]
+    public async Task Openai_sdk_reads_chat_logprobs()
+    {
+        OpenAI.Chat.ChatClient chat = Client().GetChatClient("tiny-gpt");
+        var options = new OpenAI.Chat.ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 6, IncludeLogProbabilities = true, TopLogProbabilityCount = 3 };
+        OpenAI.Chat.ChatCompletion completion = (await chat.CompleteChatAsync([new OpenAI.Chat.UserChatMessage("we propose")], options)).Value;
+        Assert.Equal(completion.Usage.OutputTokenCount, completion.ContentTokenLogProbabilities.Count);
+        foreach (OpenAI.Chat.ChatTokenLogProbabilityDetails token in completion.ContentTokenLogProbabilities)
+        {
+            Assert.Equal(3, token.TopLogProbabilities.Count);
+            Assert.Equal(token.TopLogProbabilities[0].LogProbability, token.LogProbability, 5); // greedy takes the likeliest
+            Assert.True(token.LogProbability <= 0);
+        }
+    }
+
+    [Fact]
     public async Task Embedding_generator_gets_the_encoders_vectors()
     {
         IEmbeddingGenerator<string, Embedding<float>> embedder = Client().GetEmbeddingClient("tiny-bert").AsIEmbeddingGenerator();
