@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -99,6 +100,8 @@ public static partial class SlovoServer
             o = o with { MaxTokens = Math.Max(1, maxTokens), StopStrings = stops }; // the sampler ends a sequence at a stop string, as offline
 
             using var abort = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            long arrived = Stopwatch.GetTimestamp();
+            metrics.PromptTokens(ids.Sum(p => p.Count));
             var choices = new List<Choice>();
             try
             {
@@ -110,7 +113,7 @@ public static partial class SlovoServer
                     {
                         var cts = CancellationTokenSource.CreateLinkedTokenSource(abort.Token);
                         CompletionJob? job = maxTokens == 0 ? null : scheduler!.Submit(ids[p], o with { Seed = seed + i }, top, cts.Token);
-                        choices.Add(new Choice(p * n + i, cts, job) { Prompt = ids[p], PromptScores = scored });
+                        choices.Add(new Choice(p * n + i, cts, job) { Prompt = ids[p], PromptScores = scored, Arrived = arrived });
                     }
                 }
             }
@@ -311,13 +314,14 @@ public static partial class SlovoServer
             public IEnumerable<int> Tokens => Generated.Select(g => g.Id);
             public string Text { get; set; } = "";
             public string? Finish { get; set; }
+            public long Arrived { get; init; } // the request's arrival (Stopwatch timestamp), for the time to the first token
             public List<GeneratedToken> Unsent { get; set; } = []; // tokens whose text never became final (a stop string's)
         }
 
         // Reads a choice's tokens as they come; onDelta gets each piece of text that became final (the sampler holds back a
         // split character and a possible start of a stop string, and ends the sequence before a stop string) with the tokens
         // read since the last piece. A choice with no job (max_tokens 0 with echo) generates nothing.
-        private static async Task Drive(Choice c, Func<string, IReadOnlyList<GeneratedToken>, Task>? onDelta)
+        private async Task Drive(Choice c, Func<string, IReadOnlyList<GeneratedToken>, Task>? onDelta)
         {
             if (c.Job is null)
             {
@@ -326,8 +330,12 @@ public static partial class SlovoServer
             }
             var text = new StringBuilder();
             var pending = new List<GeneratedToken>();
+            long last = c.Arrived;
             await foreach (GeneratedToken token in c.Job.Tokens.ReadAllAsync())
             {
+                long now = Stopwatch.GetTimestamp();
+                metrics.Token(c.Generated.Count == 0, Stopwatch.GetElapsedTime(last, now));
+                last = now;
                 c.Generated.Add(token);
                 pending.Add(token);
                 text.Append(token.Text);

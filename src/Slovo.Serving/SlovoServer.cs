@@ -34,9 +34,16 @@ public static partial class SlovoServer
         builder.WebHost.UseUrls($"http://{(options.Host.Contains(':') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
         // The scheduler is a service so that the host disposes it (stopping its decoding thread) when the app stops.
         if (models.Generator is { } generator) builder.Services.AddSingleton(_ => new CompletionScheduler(generator, options.Scheduler));
+        builder.Services.AddSingleton(services => new ServingMetrics(() => services.GetService<CompletionScheduler>()));
         configure?.Invoke(builder);
         WebApplication app = builder.Build();
-        var api = new Api(models, options, models.Generator is null ? null : app.Services.GetRequiredService<CompletionScheduler>());
+        var metrics = app.Services.GetRequiredService<ServingMetrics>();
+        var api = new Api(models, options, models.Generator is null ? null : app.Services.GetRequiredService<CompletionScheduler>(), metrics);
+        app.Use(async (context, next) =>
+        {
+            await next(context);
+            metrics.Request(context.Request.Path, context.Response.StatusCode);
+        });
         if (options.LogRequests)
         {
             app.Use(async (context, next) =>
@@ -48,6 +55,11 @@ public static partial class SlovoServer
         }
         app.MapGet("/", api.Playground);
         app.MapGet("/health", api.Health);
+        app.MapGet("/metrics", async context =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await metrics.WriteAsync(context.Response.Body, context.RequestAborted);
+        });
         app.MapGet("/v1/models", api.Models);
         app.MapPost("/v1/completions", context => api.Guard(context, () => api.Complete(context, chat: false)));
         app.MapPost("/v1/chat/completions", context => api.Guard(context, () => api.Complete(context, chat: true)));
@@ -56,11 +68,11 @@ public static partial class SlovoServer
         app.MapPost("/v1/tokenize", context => api.Guard(context, () => api.Tokenize(context)));
         app.MapFallback(context => api.Guard(context, () => throw new ApiException(404,
             $"no endpoint {context.Request.Method} {context.Request.Path}; the server answers /v1/completions, /v1/chat/completions, /v1/embeddings, " +
-            "/v1/models, /v1/classify, /v1/tokenize, /health and the playground at /", type: "not_found_error")));
+            "/v1/models, /v1/classify, /v1/tokenize, /health, /metrics and the playground at /", type: "not_found_error")));
         return app;
     }
 
-    private sealed partial class Api(ServedModels models, ServerOptions options, CompletionScheduler? scheduler)
+    private sealed partial class Api(ServedModels models, ServerOptions options, CompletionScheduler? scheduler, ServingMetrics metrics)
     {
         private readonly SemaphoreSlim _encoderLock = new(1, 1);
         private static readonly long Started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
