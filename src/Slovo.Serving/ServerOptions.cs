@@ -30,6 +30,12 @@ public sealed record ServerOptions
     /// <summary>How chat messages are laid into a prompt for a model without its own chat template (a model with one is rendered by it).</summary>
     public ChatLayout ChatLayout { get; init; } = ChatLayout.Plain;
 
+    /// <summary>
+    /// On stopping (SIGTERM, Ctrl+C): how long requests already running (streams included) may take to finish; the server
+    /// accepts no new connections meanwhile, and cancels whatever still runs after it.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Whether to log each request (method, path, status, time) to the console.</summary>
     public bool LogRequests { get; init; }
 }

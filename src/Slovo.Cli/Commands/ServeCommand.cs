@@ -27,11 +27,12 @@ internal static class ServeCommand
         var maxTokens = Opt.Int("--max-tokens-limit", "most tokens one completion may ask for (models without a context limit)", 4096, min: 1);
         var template = Opt.Enum("--chat-template", "for a model without its own chat template, how chat messages become a prompt: plain (contents, one per line) or dialog (User:/Assistant: lines); a model with one is rendered by it", ChatLayout.Plain);
         var quiet = Opt.Flag("--quiet", "do not log each request");
+        var drain = Opt.Double("--drain-timeout", "on SIGTERM or Ctrl+C: seconds running requests may take to finish (no new ones are accepted); then the rest are cancelled", 30, min: 0);
         var threads = Opt.Int("--threads", "libtorch intra-op threads", Environment.ProcessorCount, min: 1);
         var device = Opt.Device();
         var engine = Opt.Engine();
         var command = new Command("serve", "Serve models over HTTP: OpenAI-compatible completions, chat, embeddings, plus classify, tokenize and a playground page at /.")
-            .With(model, embedder, classifier, host, port, batch, queue, timeout, maxBody, maxTokens, template, quiet, threads, device, engine);
+            .With(model, embedder, classifier, host, port, batch, queue, timeout, maxBody, maxTokens, template, quiet, drain, threads, device, engine);
         command.SetAction(p =>
         {
             string? m = p.GetValue(model), e = p.GetValue(embedder), c = p.GetValue(classifier);
@@ -46,6 +47,7 @@ internal static class ServeCommand
                 MaxTokensLimit = p.GetValue(maxTokens),
                 ChatLayout = p.GetValue(template),
                 LogRequests = !p.GetValue(quiet),
+                DrainTimeout = TimeSpan.FromSeconds(p.GetValue(drain)),
                 Scheduler = new SchedulerOptions { MaxBatch = p.GetValue(batch), QueueCapacity = p.GetValue(queue), Timeout = TimeSpan.FromSeconds(p.GetValue(timeout)) },
             };
             using ServedModels served = ServedModels.Load(m, e, c, on);
@@ -68,6 +70,8 @@ internal static class ServeCommand
             if (served.Embedder is { } en) Console.Error.WriteLine($"embedder {served.EmbedderId}: {en.Dimension}-d");
             if (served.Classifier is { } cl) Console.Error.WriteLine($"classifier {served.ClassifierId}: {cl.Classes} classes");
             Console.WriteLine($"serving on {address} (playground: {address}/, API: {address}/v1); Ctrl+C stops");
+            app.Lifetime.ApplicationStopping.Register(() =>
+                Console.Error.WriteLine($"stopping: no new requests; running ones have {options.DrainTimeout.TotalSeconds:0.#} s to finish (--drain-timeout)"));
             app.WaitForShutdown();
             app.DisposeAsync().AsTask().GetAwaiter().GetResult();
             return 0;
