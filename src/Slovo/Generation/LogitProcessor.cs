@@ -116,7 +116,7 @@ public static class LogitProcessor
         float.IsNegativeInfinity(logits[token]) ? double.NegativeInfinity : logits[token] - LogSumExp(logits);
 
     // max + log Σ exp(x − max), vectorised (TensorPrimitives): a decoder's vocabulary is tens of thousands of logits per token.
-    private static double LogSumExp(float[] logits)
+    internal static double LogSumExp(ReadOnlySpan<float> logits)
     {
         float max = TensorPrimitives.Max(logits);
         if (float.IsNegativeInfinity(max) || float.IsNaN(max)) return max;

@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Slovo.Generation;
 
 /// <summary>
@@ -17,10 +15,7 @@ public sealed record TokenLogprob(int Id, float Logprob, IReadOnlyList<(int Id, 
     {
         if ((uint)token >= (uint)scores.Length) throw new ArgumentOutOfRangeException(nameof(token), token, $"must be in [0, {scores.Length})");
         if (top < 0) throw new ArgumentOutOfRangeException(nameof(top), top, "must be at least 0");
-        float max = TensorPrimitives.Max(scores);
-        double sum = 0;
-        foreach (float s in scores) sum += Math.Exp(s - max);
-        float logZ = max + (float)Math.Log(sum);
+        float logZ = (float)LogitProcessor.LogSumExp(scores);
         var best = new (int Id, float Logprob)[Math.Min(top, scores.Length)];
         if (best.Length > 0)
         {
