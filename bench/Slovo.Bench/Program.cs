@@ -9,8 +9,8 @@ using Slovo.Text;
 // Side-by-side benchmarks of Slovo.Torch against PyTorch (Debian python3-torch: the same libtorch 1.13), in one run.
 // PyTorch runs as a persistent peer process (bench/peer_torch.py), and Slovo and PyTorch rounds alternate one by
 // one so both see the same machine noise; medians are compared and the ratio is printed last.
-// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt-train|gpt-generate|encode|gpt2|gpt2-dotnet|bpe-train|batch-encode|batch-encode-dotnet|rank|w2v-load|lm-generate|lm-train|cls-lstm|cls-train|probes|serve [SECONDS [CLIENTS,... [gpt|lstm]]]|allreduce|load-rss|engine-decode [gpt2|smollm] [torch]|engine-cache|engine-rss|engine-trained MODEL TEXTS [N]|engine-profile|encode-engines|all]
-// ("load-rss" is the decoder-loading memory measure (r) and "engine-decode" the engines' decoding speed (q), not part of "all"; "serve" is the HTTP load test (o) and "allreduce" the all-reduce of (p), not part of "all"; "probes" prints the seeded quality probes behind the tests' thresholds; it is not part of "all")
+// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt-train|gpt-generate|encode|gpt2|gpt2-dotnet|bpe-train|batch-encode|batch-encode-dotnet|rank|w2v-load|lm-generate|lm-train|cls-lstm|cls-train|probes|serve [SECONDS [CLIENTS,... [gpt|lstm]]]|serve-soak [SECONDS [CLIENTS]]|allreduce|load-rss|engine-decode [gpt2|smollm] [torch]|engine-cache|engine-rss|engine-trained MODEL TEXTS [N]|engine-profile|encode-engines|all]
+// ("load-rss" is the decoder-loading memory measure (r) and "engine-decode" the engines' decoding speed (q), not part of "all"; "serve" is the HTTP load test (o), "serve-soak" its soak (o''), and "allreduce" the all-reduce of (p), not part of "all"; "probes" prints the seeded quality probes behind the tests' thresholds; it is not part of "all")
 
 string which = args.Length > 0 ? args[0] : "all";
 if (which == "all")
@@ -64,7 +64,7 @@ if (!File.Exists(python))
     Console.Error.WriteLine($"The PyTorch peer needs {python} with torch. HINT: apt-get install -y python3-torch (or set SLOVO_PYTHON)");
     return 2;
 }
-bool torchFree = which is "serve" or "gpt2" or "gpt2-dotnet" or "bpe-train" or "batch-encode" or "batch-encode-dotnet" or "rank" or "w2v-load" or "probes";
+bool torchFree = which is "serve" or "serve-soak" or "gpt2" or "gpt2-dotnet" or "bpe-train" or "batch-encode" or "batch-encode-dotnet" or "rank" or "w2v-load" or "probes";
 Console.WriteLine(torchFree ? $"{Environment.ProcessorCount} cores" : $"libtorch {LibTorch.Version}, {Environment.ProcessorCount} cores");
 try
 {
@@ -86,6 +86,7 @@ try
     if (which is "cls-train" or "all") ClassifyBench.Train(python, peer);
     if (which is "probes") Probes.Run(FindRepoRoot());
     if (which is "serve") ServeBench.Run(args);
+    if (which is "serve-soak") ServeBench.Soak(args);
     if (which is "allreduce") DistBench.Run(python, FindRepoRoot());
 }
 catch (PeerUnavailableException e)

@@ -88,6 +88,88 @@ internal static class ServeBench
         app.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
+    /// <summary>
+    /// (o'') serve-soak [SECONDS [CLIENTS]]: the GPT of (o) under CLIENTS (32) streaming clients for SECONDS (600), each
+    /// request cut off by its client after a few chunks with probability 0.3. Prints the process's resident memory after a
+    /// warm-up and every minute, then the errors (a refused request, a broken stream the client did not cut, a wrong token
+    /// count) and whether the scheduler emptied once the clients stopped.
+    /// </summary>
+    public static void Soak(string[] args)
+    {
+        double seconds = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 600;
+        int clients = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 32;
+        const int tokens = 64;
+        const double cutShare = 0.3;
+        LibTorch.Threads = Environment.ProcessorCount;
+        List<string> tweets = File.ReadLines(SharedData.Data("tweets", "positive.txt")).Take(20_000).Select(TweetCleaner.Clean).Where(t => t.Length > 20).ToList();
+        SubwordVocabulary bpe = SubwordVocabulary.TrainByteLevelBpe(tweets, 2000);
+        var gpt = new GptModel(new GptConfig { Layers = 4, Heads = 4, Width = 256, Positions = 256, VocabSize = bpe.Size, EmbeddingDropout = 0, AttentionDropout = 0, ResidualDropout = 0 });
+        gpt.Eval();
+        using var models = new ServedModels { Generator = LanguageModel.Of(gpt, bpe), GeneratorId = "tweets-gpt" };
+        WebApplication app = SlovoServer.Create(models, new ServerOptions { Port = 0, LogRequests = false, Scheduler = new SchedulerOptions { MaxBatch = 16, QueueCapacity = 256 } });
+        app.StartAsync().GetAwaiter().GetResult();
+        var scheduler = (CompletionScheduler)app.Services.GetService(typeof(CompletionScheduler))!;
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromMinutes(5) };
+        Console.WriteLine($"(o'') soak: {gpt.ParameterCount():N0}-parameter GPT, {clients} streaming clients for {seconds:0} s, {tokens} tokens a request, " +
+                          $"{cutShare:P0} of requests cut by their client after 1-8 chunks; server and clients in one process on loopback, {Environment.ProcessorCount} cores");
+        static double RssMb()
+        {
+            using var self = Process.GetCurrentProcess();
+            return self.WorkingSet64 / 1048576.0;
+        }
+        Drive(http, tweets, clients, 20, tokens); // warm-up: every batch size met once
+        double startRss = RssMb();
+        Console.WriteLine($"  after warm-up: RSS {startRss:F0} MB");
+        long finished = 0, cut = 0, errors = 0;
+        var clock = Stopwatch.StartNew();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        Task[] loops = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            var rng = new Random(1000 + c);
+            while (!stop.IsCancellationRequested)
+            {
+                string tweet = tweets[rng.Next(tweets.Count)];
+                bool cutting = rng.NextDouble() < cutShare;
+                int keep = rng.Next(1, 9);
+                string body = JsonSerializer.Serialize(new { prompt = tweet[..(tweet.Length / 2)], max_tokens = tokens, min_tokens = tokens, temperature = 0.8, seed = rng.Next(), stream = true });
+                try
+                {
+                    if (cutting)
+                    {
+                        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                        using HttpResponseMessage r = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+                        if (!r.IsSuccessStatusCode) throw new HttpRequestException($"{(int)r.StatusCode}");
+                        using var reader = new StreamReader(await r.Content.ReadAsStreamAsync());
+                        for (int read = 0; read < keep && await reader.ReadLineAsync() is { } line;) if (line.StartsWith("data: ", StringComparison.Ordinal)) ++read;
+                        Interlocked.Increment(ref cut); // disposing the response closes the stream mid-way
+                    }
+                    else
+                    {
+                        Sample s = await Stream(http, body);
+                        if (s.Tokens != tokens) throw new InvalidDataException($"{s.Tokens} tokens instead of {tokens}");
+                        Interlocked.Increment(ref finished);
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or IOException or InvalidDataException)
+                {
+                    if (Interlocked.Increment(ref errors) <= 3) Console.Error.WriteLine($"  error: {e.GetType().Name}: {e.Message}");
+                }
+            }
+        })).ToArray();
+        int minute = 0;
+        while (!Task.WaitAll(loops, TimeSpan.FromSeconds(1)))
+            if (clock.Elapsed.TotalSeconds >= 60 * (minute + 1))
+                Console.WriteLine($"  {++minute,2} min: RSS {RssMb():F0} MB, {Interlocked.Read(ref finished):N0} finished, {Interlocked.Read(ref cut):N0} cut, {Interlocked.Read(ref errors)} errors");
+        var settle = Stopwatch.StartNew();
+        while ((scheduler.Active > 0 || scheduler.Queued > 0) && settle.Elapsed.TotalSeconds < 30) Thread.Sleep(50);
+        double endRss = RssMb();
+        Console.WriteLine($"  end ({clock.Elapsed.TotalSeconds:F0} s): RSS {endRss:F0} MB ({(endRss / startRss - 1) * 100:+0.0;-0.0}% from the start), {finished:N0} finished, {cut:N0} cut, " +
+                          $"{errors} errors; the scheduler {(scheduler.Active == 0 && scheduler.Queued == 0 ? "emptied" : $"still held {scheduler.Active} active and {scheduler.Queued} queued")} " +
+                          $"({scheduler.Cancelled:N0} sequences cancelled in all)");
+        app.StopAsync().GetAwaiter().GetResult();
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
     private static string Ms(double seconds) => $"{seconds * 1000:F0} ms";
 
     private static double Pct(double[] sorted, double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];

@@ -19,15 +19,19 @@ internal static class DistCommand
         var nodeRank = Opt.Int("--node-rank", "this node's index, 0 to nnodes - 1", 0, min: 0);
         var address = Opt.Text("--master-addr", "where rank 0 listens (node 0's address)", "127.0.0.1", "ADDRESS");
         var port = Opt.Int("--master-port", "the port rank 0 listens on", 29500, min: 1, max: 65535);
+        var local = Opt.OptionalText("--local-addr", "the address the other nodes reach this node's workers at (default: --master-addr on node 0 of several, " +
+                                                     "else what this machine's hostname resolves to)", "ADDRESS");
         var command = new Argument<string[]>("command") { Description = "the slovo command each worker runs (after --)", Arity = ArgumentArity.OneOrMore };
         var launch = new Command("launch", "Run a slovo command as N data-parallel workers (torchrun-style): sets RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT; " +
-                                           "a failing worker stops the others and its message is reported.").With(nproc, nnodes, nodeRank, address, port);
+                                           "a failing worker stops the others and its message is reported.").With(nproc, nnodes, nodeRank, address, port, local);
         launch.Add(command);
         launch.SetAction(p =>
         {
             int n = p.GetValue(nproc), nodes = p.GetValue(nnodes), node = p.GetValue(nodeRank);
             if (node >= nodes) throw new UsageException($"--node-rank {node} is outside --nnodes {nodes} (0 to {nodes - 1})");
-            return Launch(p.GetValue(command)!, n, nodes, node, p.GetValue(address)!, p.GetValue(port));
+            string master = p.GetValue(address)!;
+            string? localAddress = p.GetValue(local) ?? (nodes > 1 && node == 0 ? master : null);
+            return Launch(p.GetValue(command)!, n, nodes, node, master, p.GetValue(port), localAddress);
         });
         return launch;
     }
@@ -43,7 +47,7 @@ internal static class DistCommand
         {
             WorkerEnvironment env = WorkerEnvironment.Current() ?? throw new UsageException("WORLD_SIZE is not set: run it as 'slovo launch --nproc 2 -- dist check'");
             if (p.GetValue(failRank) == env.Rank) throw new InvalidDataException($"rank {env.Rank} fails on purpose (--fail-rank {env.Rank})");
-            using ProcessGroup group = ProcessGroup.Init(Backend.Gloo, env.Rank, env.WorldSize, env.MasterAddress, env.MasterPort, TimeSpan.FromSeconds(p.GetValue(timeout)));
+            using ProcessGroup group = ProcessGroup.Init(Backend.Gloo, env.Rank, env.WorldSize, env.MasterAddress, env.MasterPort, TimeSpan.FromSeconds(p.GetValue(timeout)), env.LocalAddress);
             using Tensor x = Tensor.From(new float[] { env.Rank + 1 }, 1);
             group.AllReduce(x);
             float sum = x.ToArray<float>()[0], expected = env.WorldSize * (env.WorldSize + 1) / 2f;
@@ -59,7 +63,7 @@ internal static class DistCommand
     }
 
     // Starts the workers, forwards their output (prefixed with the rank), and stops them all when one fails or on Ctrl+C.
-    private static int Launch(string[] args, int n, int nodes, int node, string address, int port)
+    private static int Launch(string[] args, int n, int nodes, int node, string address, int port, string? localAddress)
     {
         string cli = typeof(DistCommand).Assembly.Location;
         string host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
@@ -84,7 +88,7 @@ internal static class DistCommand
                 var info = new ProcessStartInfo(host) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
                 info.ArgumentList.Add(cli);
                 foreach (string a in args) info.ArgumentList.Add(a);
-                foreach ((string name, string value) in new WorkerEnvironment(rank, local, world, address, port).Variables(localWorldSize: n))
+                foreach ((string name, string value) in new WorkerEnvironment(rank, local, world, address, port) { LocalAddress = localAddress }.Variables(localWorldSize: n))
                     info.Environment[name] = value;
                 var process = new Process { StartInfo = info };
                 var tail = new Queue<string>();

@@ -29,7 +29,7 @@ internal static class Workers
         if (WorkerEnvironment.Current() is not { WorldSize: > 1 } env) return null;
         if (device.Type != DeviceType.CPU)
             throw new UsageException($"data-parallel training runs on the CPU over Gloo (this build has no NCCL for {device}); drop --device under 'slovo launch'");
-        ProcessGroup group = ProcessGroup.Init(Backend.Gloo, env.Rank, env.WorldSize, env.MasterAddress, env.MasterPort, JoinTimeout);
+        ProcessGroup group = ProcessGroup.Init(Backend.Gloo, env.Rank, env.WorldSize, env.MasterAddress, env.MasterPort, JoinTimeout, env.LocalAddress);
         if (env.Rank > 0)
         {
             Ui.Quiet = true;

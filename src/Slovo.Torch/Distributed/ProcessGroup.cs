@@ -141,7 +141,35 @@ public sealed unsafe class ProcessGroup : IDisposable
             throw new TorchException($"rank {rank} of {worldSize} could not join the group at {store.Host}:{store.Port} within {timeout.TotalSeconds:0} s " +
                                      $"(did every rank start?): {why}", null);
         }
-        return new ProcessGroup(h, rank, worldSize, Backend.Gloo, ownsStore ? store : null);
+        var group = new ProcessGroup(h, rank, worldSize, Backend.Gloo, ownsStore ? store : null);
+        try { group.Peers = group.GatherAddresses(hostname ?? System.Net.Dns.GetHostName()); }
+        catch { group.Dispose(); throw; }
+        return group;
+    }
+
+    /// <summary>Each rank's address as it gave it (its hostname, or the address it joined with), in rank order, for messages.</summary>
+    public IReadOnlyList<string> Peers { get; private set; } = [];
+
+    // Every rank's address, through one all-gather of a fixed-size byte tensor.
+    private string[] GatherAddresses(string address)
+    {
+        const int Width = 256; // bytes: 64 characters of up to 4 bytes each
+        byte[] bytes = new byte[Width];
+        Encoding.UTF8.GetBytes(address.Length > Width / 4 ? address[..(Width / 4)] : address).CopyTo(bytes, 0);
+        using Tensor mine = Tensor.From(bytes, Width);
+        Tensor[] all = AllGather(mine);
+        try { return all.Select(t => Encoding.UTF8.GetString(t.ToArray<byte>()).TrimEnd('\0')).ToArray(); }
+        finally { foreach (Tensor t in all) t.Dispose(); }
+    }
+
+    // A collective that failed (a peer gone, a link down, a timeout): the error names this rank and the others with their addresses.
+    private void Collective(string what, int status)
+    {
+        if (status == 0) return;
+        string why = LastError();
+        string others = string.Join(", ", Enumerable.Range(0, Peers.Count).Where(r => r != Rank).Select(r => $"rank {r} at {Peers[r]}"));
+        throw new TorchException($"rank {Rank} of {WorldSize} lost contact with the job during {what}" +
+                                 (others.Length > 0 ? $" (the other ranks: {others})" : "") + $": {why}", null);
     }
 
     private static string LastError() =>
@@ -155,7 +183,7 @@ public sealed unsafe class ProcessGroup : IDisposable
         ArgumentNullException.ThrowIfNull(tensors);
         IntPtr* handles = stackalloc IntPtr[Math.Max(1, tensors.Count)];
         for (int i = 0; i < tensors.Count; ++i) handles[i] = tensors[i].Handle;
-        NativeLibraryLoader.Check(NativeMethods.slovo_pg_allreduce(Handle, handles, tensors.Count, (int)op));
+        Collective("an all-reduce", NativeMethods.slovo_pg_allreduce(Handle, handles, tensors.Count, (int)op));
         GC.KeepAlive(tensors);
     }
 
@@ -169,7 +197,7 @@ public sealed unsafe class ProcessGroup : IDisposable
         if (root < 0 || root >= WorldSize) throw new ArgumentOutOfRangeException(nameof(root), root, $"must lie in [0, {WorldSize})");
         IntPtr* handles = stackalloc IntPtr[Math.Max(1, tensors.Count)];
         for (int i = 0; i < tensors.Count; ++i) handles[i] = tensors[i].Handle;
-        NativeLibraryLoader.Check(NativeMethods.slovo_pg_broadcast(Handle, handles, tensors.Count, root));
+        Collective("a broadcast", NativeMethods.slovo_pg_broadcast(Handle, handles, tensors.Count, root));
         GC.KeepAlive(tensors);
     }
 
@@ -181,14 +209,14 @@ public sealed unsafe class ProcessGroup : IDisposable
         for (int r = 0; r < WorldSize; ++r) outputs[r] = Tensor.EmptyLike(input);
         IntPtr* handles = stackalloc IntPtr[WorldSize];
         for (int r = 0; r < WorldSize; ++r) handles[r] = outputs[r].Handle;
-        try { NativeLibraryLoader.Check(NativeMethods.slovo_pg_allgather(Handle, input.Handle, handles, WorldSize)); }
+        try { Collective("an all-gather", NativeMethods.slovo_pg_allgather(Handle, input.Handle, handles, WorldSize)); }
         catch { foreach (Tensor t in outputs) t.Dispose(); throw; }
         GC.KeepAlive(input);
         return outputs;
     }
 
     /// <summary>Returns once every rank has called it.</summary>
-    public void Barrier() => NativeLibraryLoader.Check(NativeMethods.slovo_pg_barrier(Handle));
+    public void Barrier() => Collective("a barrier", NativeMethods.slovo_pg_barrier(Handle));
 
     /// <inheritdoc />
     public void Dispose()

@@ -16,6 +16,13 @@ public sealed record WorkerEnvironment(int Rank, int LocalRank, int WorldSize, s
     public const string RankVariable = "RANK", LocalRankVariable = "LOCAL_RANK", WorldSizeVariable = "WORLD_SIZE", LocalWorldSizeVariable = "LOCAL_WORLD_SIZE",
         MasterAddressVariable = "MASTER_ADDR", MasterPortVariable = "MASTER_PORT";
 
+    /// <summary>The variable of <see cref="LocalAddress"/>.</summary>
+    public const string LocalAddressVariable = "SLOVO_LOCAL_ADDR";
+
+    /// <summary>The address the other ranks reach this worker at (its node's address on the network the job runs over); null:
+    /// what this machine's hostname resolves to.</summary>
+    public string? LocalAddress { get; init; }
+
     /// <summary>The worker this process is, from the environment; null when <c>WORLD_SIZE</c> is absent (the process runs alone).
     /// A variable that is not a number is an <see cref="InvalidOperationException"/> naming it.</summary>
     public static WorkerEnvironment? Current()
@@ -26,17 +33,25 @@ public sealed record WorkerEnvironment(int Rank, int LocalRank, int WorldSize, s
         return new WorkerEnvironment(Int(RankVariable, Environment.GetEnvironmentVariable(RankVariable)),
                                      Int(LocalRankVariable, Environment.GetEnvironmentVariable(LocalRankVariable) ?? "0"),
                                      Int(WorldSizeVariable, world), Environment.GetEnvironmentVariable(MasterAddressVariable) ?? "127.0.0.1",
-                                     Int(MasterPortVariable, Environment.GetEnvironmentVariable(MasterPortVariable) ?? "29500"));
+                                     Int(MasterPortVariable, Environment.GetEnvironmentVariable(MasterPortVariable) ?? "29500"))
+        {
+            LocalAddress = Environment.GetEnvironmentVariable(LocalAddressVariable) is { Length: > 0 } local ? local : null,
+        };
     }
 
     /// <summary>The variables a launcher sets for this worker (and <c>LOCAL_WORLD_SIZE</c>, the workers on its node).</summary>
-    public IReadOnlyDictionary<string, string> Variables(int localWorldSize) => new Dictionary<string, string>
+    public IReadOnlyDictionary<string, string> Variables(int localWorldSize)
     {
+        var variables = new Dictionary<string, string>
+        {
         [RankVariable] = Rank.ToString(System.Globalization.CultureInfo.InvariantCulture),
         [LocalRankVariable] = LocalRank.ToString(System.Globalization.CultureInfo.InvariantCulture),
         [WorldSizeVariable] = WorldSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         [LocalWorldSizeVariable] = localWorldSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         [MasterAddressVariable] = MasterAddress,
         [MasterPortVariable] = MasterPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
+        };
+        if (LocalAddress is not null) variables[LocalAddressVariable] = LocalAddress;
+        return variables;
+    }
 }
