@@ -63,4 +63,48 @@ public class LaunchCommandTests
         Assert.Contains("[rank 0] epoch 2: train loss", resumed);
         Assert.DoesNotContain("epoch 1: train loss", resumed);
     }
+    [Fact]
+    public void MaxRestartsStartsTheWorkersAgainAfterOneIsKilledAndTheModelIsTheUninterruptedRunsByte_for_byte()
+    {
+        string data = Path.Combine(Directory.CreateTempSubdirectory("slovo-elastic").FullName, "poems.txt");
+        File.WriteAllLines(data, File.ReadLines(TestSupport.TestPaths.SharedData("pushkin", "pushkin.txt")).Take(300));
+        string[] Train(string run) =>
+            ["lm", "train", "--data", data, "--format", "lines", "--level", "char", "--emb", "8", "--hidden", "16", "--dropout", "0", "--batch", "7",
+             "--bptt", "16", "--epochs", "3", "--checkpoint-every", "4", "--threads", "1", "--out", run];
+        string whole = Directory.CreateTempSubdirectory("slovo-elastic-a").FullName, restarted = Directory.CreateTempSubdirectory("slovo-elastic-b").FullName;
+        Cli.Ok(["launch", "--nproc", "2", "--master-port", FreePort(), "--", .. Train(whole)]);
+
+        // The same job as its own process; once a mid-epoch checkpoint of epoch 2 exists, rank 1's worker is killed (SIGKILL).
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { Path.Combine(AppContext.BaseDirectory, "Slovo.Cli.dll"), "launch", "--nproc", "2", "--max-restarts", "1", "--master-port", FreePort(), "--" }
+                     .Concat(Train(restarted))) start.ArgumentList.Add(a);
+        using Process launcher = Process.Start(start)!;
+        var log = new System.Text.StringBuilder();
+        launcher.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
+        launcher.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
+        launcher.BeginOutputReadLine();
+        launcher.BeginErrorReadLine();
+        var clock = Stopwatch.StartNew();
+        string checkpoint = Path.Combine(restarted, "checkpoint.safetensors");
+        while (clock.Elapsed.TotalSeconds < 120 && !launcher.HasExited && !(log.ToString().Contains("epoch 1: train loss") && File.Exists(checkpoint)
+                                                                            && File.GetLastWriteTimeUtc(checkpoint) > DateTime.UtcNow.AddSeconds(-5)))
+            Thread.Sleep(20);
+        Thread.Sleep(Random.Shared.Next(50, 400)); // somewhere between two checkpoints
+        int rank1 = Children(launcher.Id).First(pid => File.ReadAllText($"/proc/{pid}/environ").Split('\0').Contains("RANK=1"));
+        using (Process kill = Process.Start("kill", ["-KILL", rank1.ToString()])!) kill.WaitForExit();
+        Assert.True(launcher.WaitForExit(180_000), $"the job did not finish:\n{log}");
+        launcher.WaitForExit();
+        Assert.True(launcher.ExitCode == 0, log.ToString());
+        Assert.Contains("slovo launch: rank 1 failed (exit code 137: killed by signal 9)", log.ToString());
+        Assert.Contains("starts them all again (restart 1 of 1)", log.ToString());
+        Assert.Contains("[rank 0] resuming from", log.ToString()); // the restarted workers continue from the checkpoint, not from the start
+        Assert.Contains("[rank 0] epoch 3: train loss", log.ToString());
+        Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "model.safetensors")), File.ReadAllBytes(Path.Combine(restarted, "model.safetensors")));
+    }
+
+    private static IEnumerable<int> Children(int pid)
+    {
+        string path = $"/proc/{pid}/task/{pid}/children";
+        return File.Exists(path) ? File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray() : [];
+    }
 }

@@ -19,11 +19,13 @@ internal static class DistCommand
         var nodeRank = Opt.Int("--node-rank", "this node's index, 0 to nnodes - 1", 0, min: 0);
         var address = Opt.Text("--master-addr", "where rank 0 listens (node 0's address)", "127.0.0.1", "ADDRESS");
         var port = Opt.Int("--master-port", "the port rank 0 listens on", 29500, min: 1, max: 65535);
+        var restarts = Opt.Int("--max-restarts", "when a worker fails: stop every worker on this node and start them again, at most this many times " +
+                                                 "(a training command resumes from its last checkpoint; torchrun's --max-restarts)", 0, min: 0);
         var local = Opt.OptionalText("--local-addr", "the address the other nodes reach this node's workers at (default: --master-addr on node 0 of several, " +
                                                      "else what this machine's hostname resolves to)", "ADDRESS");
         var command = new Argument<string[]>("command") { Description = "the slovo command each worker runs (after --)", Arity = ArgumentArity.OneOrMore };
         var launch = new Command("launch", "Run a slovo command as N data-parallel workers (torchrun-style): sets RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT; " +
-                                           "a failing worker stops the others and its message is reported.").With(nproc, nnodes, nodeRank, address, port, local);
+                                           "a failing worker stops the others and its message is reported.").With(nproc, nnodes, nodeRank, address, port, local, restarts);
         launch.Add(command);
         launch.SetAction(p =>
         {
@@ -31,7 +33,18 @@ internal static class DistCommand
             if (node >= nodes) throw new UsageException($"--node-rank {node} is outside --nnodes {nodes} (0 to {nodes - 1})");
             string master = p.GetValue(address)!;
             string? localAddress = p.GetValue(local) ?? (nodes > 1 && node == 0 ? master : null);
-            return Launch(p.GetValue(command)!, n, nodes, node, master, p.GetValue(port), localAddress);
+            int allowed = p.GetValue(restarts);
+            for (int restart = 0; ; ++restart)
+            {
+                (int code, string? failure) = Launch(p.GetValue(command)!, n, nodes, node, master, p.GetValue(port), localAddress, restart);
+                if (failure is null) return code;
+                if (restart == allowed)
+                {
+                    Console.Error.WriteLine($"slovo launch: {failure}; stopped the other workers" + (allowed > 0 ? $" (after {allowed} restart(s), --max-restarts)" : ""));
+                    return code;
+                }
+                Console.Error.WriteLine($"slovo launch: {failure}; stopped the other workers and starts them all again (restart {restart + 1} of {allowed})");
+            }
         });
         return launch;
     }
@@ -62,8 +75,12 @@ internal static class DistCommand
         return dist;
     }
 
+    /// <summary>The variable that tells a worker how many times the launcher has restarted the job (torchrun's TORCHELASTIC_RESTART_COUNT).</summary>
+    public const string RestartVariable = "SLOVO_RESTART_COUNT";
+
     // Starts the workers, forwards their output (prefixed with the rank), and stops them all when one fails or on Ctrl+C.
-    private static int Launch(string[] args, int n, int nodes, int node, string address, int port, string? localAddress)
+    // Returns the exit code, and what failed when a worker did (null otherwise).
+    private static (int Code, string? Failure) Launch(string[] args, int n, int nodes, int node, string address, int port, string? localAddress, int restart)
     {
         string cli = typeof(DistCommand).Assembly.Location;
         string host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
@@ -90,6 +107,7 @@ internal static class DistCommand
                 foreach (string a in args) info.ArgumentList.Add(a);
                 foreach ((string name, string value) in new WorkerEnvironment(rank, local, world, address, port) { LocalAddress = localAddress }.Variables(localWorldSize: n))
                     info.Environment[name] = value;
+                info.Environment[RestartVariable] = restart.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 var process = new Process { StartInfo = info };
                 var tail = new Queue<string>();
                 string prefix = world > 1 ? $"[rank {rank}] " : "";
@@ -112,7 +130,7 @@ internal static class DistCommand
                     Volatile.Write(ref stopping, true);
                     StopAll(workers.Select(w => w.Process));
                     Console.Error.WriteLine("slovo launch: interrupted; stopped every worker");
-                    return 130;
+                    return (130, null);
                 }
                 var failed = workers.FirstOrDefault(w => w.Process.HasExited && w.Process.ExitCode != 0);
                 if (failed.Process is not null)
@@ -124,13 +142,12 @@ internal static class DistCommand
                     lock (failed.Tail) why = failed.Tail.LastOrDefault(l => l.Trim().Length > 0) ?? "(no message)";
                     int code = failed.Process.ExitCode;
                     string how = code > 128 ? $"exit code {code}: killed by signal {code - 128}" : $"exit code {code}";
-                    Console.Error.WriteLine($"slovo launch: rank {failed.Rank} failed ({how}): {why}; stopped the other workers");
-                    return SlovoCli.Failure;
+                    return (SlovoCli.Failure, $"rank {failed.Rank} failed ({how}): {why}");
                 }
                 if (workers.All(w => w.Process.HasExited))
                 {
                     foreach (var w in workers) w.Process.WaitForExit();
-                    return 0;
+                    return (0, null);
                 }
                 Thread.Sleep(50);
             }

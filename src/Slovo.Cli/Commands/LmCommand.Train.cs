@@ -97,7 +97,7 @@ internal static partial class LmCommand
                 Level = p.GetValue(level)!, MinCount = p.GetValue(minCount), MaxVocab = p.GetValue(maxVocab), Tokenizer = p.GetValue(tokenizer),
                 BpeSize = p.GetValue(vocabSize), Kind = p.GetValue(kind)!, Emb = p.GetValue(shape.Emb), Hidden = p.GetValue(shape.Hidden),
                 Layers = p.GetValue(shape.Layers), Dropout = p.GetValue(shape.Dropout), Tie = p.GetValue(tie), Glove = p.GetValue(glove),
-                Freeze = p.GetValue(freeze), Out = p.GetValue(output)!, Resume = p.GetValue(resume),
+                Freeze = p.GetValue(freeze), Out = p.GetValue(output)!, Resume = p.GetValue(resume) || Workers.Restarted(p.GetValue(output)!),
             };
             int seed = p.GetValue(corpus.Seed);
             if (!gpt)

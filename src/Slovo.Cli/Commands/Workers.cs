@@ -16,6 +16,14 @@ internal static class Workers
         double.TryParse(Environment.GetEnvironmentVariable("SLOVO_DIST_TIMEOUT"), System.Globalization.CultureInfo.InvariantCulture, out double s) && s > 0
             ? TimeSpan.FromSeconds(s) : TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Whether this worker was started again by <c>slovo launch --max-restarts</c> after a failure and <paramref name="run"/> has a
+    /// checkpoint to continue from: a training command then resumes as with --resume.
+    /// </summary>
+    public static bool Restarted(string run) =>
+        int.TryParse(Environment.GetEnvironmentVariable(DistCommand.RestartVariable), out int restart) && restart > 0
+        && File.Exists(Path.Combine(run, Slovo.Training.RunFolder.CheckpointFile));
+
     /// <summary>The default of --threads: this machine's cores shared among the workers on it (all of them outside a job).</summary>
     public static int DefaultThreads =>
         Math.Max(1, Environment.ProcessorCount / Math.Max(1, int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.LocalWorldSizeVariable), out int n) ? n : 1));
