@@ -98,6 +98,8 @@ internal static class ServeBench
     {
         double seconds = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 600;
         int clients = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 32;
+        // "concat": the torch engine's key/value cache concatenated at every token instead of written in place (to compare the two).
+        if (args.Contains("concat")) Slovo.Torch.NN.KeyValue.InPlace = false;
         const int tokens = 64;
         const double cutShare = 0.3;
         LibTorch.Threads = Environment.ProcessorCount;
@@ -117,9 +119,16 @@ internal static class ServeBench
             using var self = Process.GetCurrentProcess();
             return self.WorkingSet64 / 1048576.0;
         }
+        // What the RSS holds: the managed heap, and the blocks of 1 MiB or more the CPU caching allocator keeps (freed, for
+        // reuse) and the ones tensors hold (live).
+        static string Heap()
+        {
+            CpuCacheStats cache = LibTorch.CpuCache;
+            return $"managed heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:F0} MB, CPU cache {cache.CachedBytes / 1048576.0:F0} MB freed + {cache.LiveBytes / 1048576.0:F0} MB live";
+        }
         Drive(http, tweets, clients, 20, tokens); // warm-up: every batch size met once
         double startRss = RssMb();
-        Console.WriteLine($"  after warm-up: RSS {startRss:F0} MB");
+        Console.WriteLine($"  after warm-up: RSS {startRss:F0} MB, {Heap()}{(Slovo.Torch.NN.KeyValue.InPlace ? "" : "; key/value cache concatenated")}");
         long finished = 0, cut = 0, errors = 0;
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
@@ -159,11 +168,11 @@ internal static class ServeBench
         int minute = 0;
         while (!Task.WaitAll(loops, TimeSpan.FromSeconds(1)))
             if (clock.Elapsed.TotalSeconds >= 60 * (minute + 1))
-                Console.WriteLine($"  {++minute,2} min: RSS {RssMb():F0} MB, {Interlocked.Read(ref finished):N0} finished, {Interlocked.Read(ref cut):N0} cut, {Interlocked.Read(ref errors)} errors");
+                Console.WriteLine($"  {++minute,2} min: RSS {RssMb():F0} MB, {Heap()}, {Interlocked.Read(ref finished):N0} finished, {Interlocked.Read(ref cut):N0} cut, {Interlocked.Read(ref errors)} errors");
         var settle = Stopwatch.StartNew();
         while ((scheduler.Active > 0 || scheduler.Queued > 0) && settle.Elapsed.TotalSeconds < 30) Thread.Sleep(50);
         double endRss = RssMb();
-        Console.WriteLine($"  end ({clock.Elapsed.TotalSeconds:F0} s): RSS {endRss:F0} MB ({(endRss / startRss - 1) * 100:+0.0;-0.0}% from the start), {finished:N0} finished, {cut:N0} cut, " +
+        Console.WriteLine($"  end ({clock.Elapsed.TotalSeconds:F0} s): RSS {endRss:F0} MB, {Heap()} ({(endRss / startRss - 1) * 100:+0.0;-0.0}% from the start), {finished:N0} finished, {cut:N0} cut, " +
                           $"{errors} errors; the scheduler {(scheduler.Active == 0 && scheduler.Queued == 0 ? "emptied" : $"still held {scheduler.Active} active and {scheduler.Queued} queued")} " +
                           $"({scheduler.Cancelled:N0} sequences cancelled in all)");
         app.StopAsync().GetAwaiter().GetResult();

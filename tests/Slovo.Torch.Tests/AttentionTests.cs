@@ -61,9 +61,9 @@ public class AttentionTests
         KeyValue s2 = KeyValue.Append(s1, k3, k3.Mul(2));
         Assert.True(s2.SharesBuffersWith(s0));
         Assert.True(s2.Key.Equal(Tensor.Cat([k0, k1, k3], 2)) && branch.Key.Equal(Tensor.Cat([k0, k2], 2)));
-        // Past the room: new buffers of twice the positions.
+        // Past the room: new buffers of the next power of two.
         KeyValue full = KeyValue.Append(s2, Keys(61), Keys(61));
-        Assert.Equal((66L, 132L), (full.Length, full.Capacity));
+        Assert.Equal((66L, 128L), (full.Length, full.Capacity));
         Assert.False(full.SharesBuffersWith(s2));
         Assert.True(full.Key.Narrow(2, 0, 5).Equal(s2.Key));
     }

@@ -109,8 +109,9 @@ public sealed record KeyValue(Tensor Key, Tensor Value)
     /// <summary>
     /// The cache after <paramref name="past"/> with the keys and values (B, H, T, D) of T more positions. With gradients
     /// on (training) it is a concatenation. Without them the new positions are written into <paramref name="past"/>'s
-    /// buffers when they have room and no other state has written there; else into new buffers of twice the positions
-    /// (at least 64), so a decoding loop allocates its cache O(log n) times rather than at every token.
+    /// buffers when they have room and no other state has written there; else into new buffers of the next power of two
+    /// above the positions (at least 64), so a decoding loop allocates its cache O(log n) times rather than at every token,
+    /// and the buffers come in few sizes, which a caching allocator reuses.
     /// </summary>
     public static KeyValue Append(KeyValue? past, Tensor key, Tensor value)
     {
@@ -128,7 +129,7 @@ public sealed record KeyValue(Tensor Key, Tensor Value)
         }
         else
         {
-            room = new Room(Math.Max(64, 2 * length));
+            room = new Room(Math.Max(64, (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)length + 1)));
             keys = Buffer(key, room.Capacity);
             values = Buffer(value, room.Capacity);
             if (p > 0)
