@@ -50,9 +50,11 @@ public sealed class ChatCommandTests
     [Fact]
     public async Task CtrlCStopsTheReplyAndTheSessionGoesOn()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Slovo.Cli.dll"));
-        foreach (string a in new[] { "chat", "--model", TinyLlama, "--greedy", "--max-tokens", "4000" }) start.ArgumentList.Add(a);
+        // A job started in the background (`cmd &` in a script, nohup) ignores SIGINT, and its children inherit that; env
+        // gives the chat process SIGINT's default disposition back, as a terminal's foreground process has it.
+        var start = new ProcessStartInfo("env") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { "--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "Slovo.Cli.dll"), "chat", "--model", TinyLlama, "--greedy", "--max-tokens", "4000" })
+            start.ArgumentList.Add(a);
         using Process process = Process.Start(start)!;
         var error = new System.Text.StringBuilder();
         process.ErrorDataReceived += (_, e) => { lock (error) error.AppendLine(e.Data); };
