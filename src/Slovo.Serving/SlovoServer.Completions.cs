@@ -94,8 +94,8 @@ public static partial class SlovoServer
             }
             if (asked is { } a && (a < least || a > most))
                 throw new ApiException(400, $"'{maxName}' is {a}; it must be between {least} and {most}{room}", maxName);
-            int maxTokens = asked is { } given ? (int)given : chat ? most : Math.Min(16, most);
-            if (lm.Context is null && asked is null) maxTokens = chat ? Math.Min(256, most) : Math.Min(16, most);
+            // The default: 16 for a completion; for chat, what the context leaves (256 for a model without a context limit).
+            int maxTokens = asked is { } given ? (int)given : Math.Min(chat ? (lm.Context is null ? 256 : most) : 16, most);
             if (o.MinTokens > maxTokens) throw new ApiException(400, $"'min_tokens' is {o.MinTokens}, more than {maxName} ({maxTokens})", "min_tokens");
             o = o with { MaxTokens = Math.Max(1, maxTokens), StopStrings = stops }; // the sampler ends a sequence at a stop string, as offline
 

@@ -90,7 +90,7 @@ public class LaunchCommandTests
                                                                             && File.GetLastWriteTimeUtc(checkpoint) > DateTime.UtcNow.AddSeconds(-5)))
             Thread.Sleep(20);
         Thread.Sleep(Random.Shared.Next(50, 400)); // somewhere between two checkpoints
-        int rank1 = Children(launcher.Id).First(pid => File.ReadAllText($"/proc/{pid}/environ").Split('\0').Contains("RANK=1"));
+        int rank1 = MultiNodeTests.Children(launcher.Id).First(pid => File.ReadAllText($"/proc/{pid}/environ").Split('\0').Contains("RANK=1"));
         using (Process kill = Process.Start("kill", ["-KILL", rank1.ToString()])!) kill.WaitForExit();
         Assert.True(launcher.WaitForExit(180_000), $"the job did not finish:\n{log}");
         launcher.WaitForExit();
@@ -100,11 +100,5 @@ public class LaunchCommandTests
         Assert.Contains("[rank 0] resuming from", log.ToString()); // the restarted workers continue from the checkpoint, not from the start
         Assert.Contains("[rank 0] epoch 3: train loss", log.ToString());
         Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "model.safetensors")), File.ReadAllBytes(Path.Combine(restarted, "model.safetensors")));
-    }
-
-    private static IEnumerable<int> Children(int pid)
-    {
-        string path = $"/proc/{pid}/task/{pid}/children";
-        return File.Exists(path) ? File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray() : [];
     }
 }

@@ -186,7 +186,8 @@ public sealed class MultiNodeTests
         }
     }
 
-    private static IEnumerable<int> Children(int pid)
+    /// <summary>The child processes of <paramref name="pid"/> (Linux's /proc).</summary>
+    internal static IEnumerable<int> Children(int pid)
     {
         string path = $"/proc/{pid}/task/{pid}/children";
         return File.Exists(path) ? File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray() : [];
