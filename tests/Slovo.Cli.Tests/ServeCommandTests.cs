@@ -87,7 +87,7 @@ public class ServeCommandTests
                 {
                     using var fresh = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(5) };
                     try { fresh.GetAsync("/health").GetAwaiter().GetResult().Dispose(); Thread.Sleep(20); }
-                    catch (HttpRequestException) { refused = true; }
+                    catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException or IOException) { refused = true; } // refused or reset
                 }
             });
             Assert.True(errors.ToString().Contains("stopping:"), errors.ToString());
