@@ -30,8 +30,47 @@ public sealed class Linear : Module<Tensor, Tensor>
         }
     }
 
+    private List<LoraLayer>? _adapters;
+
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => Functional(input, Weight, Bias);
+    /// <remarks>With adapters attached (<see cref="Attach"/>), the one <see cref="LoraLayer.Select"/> chooses adds its low-rank term.</remarks>
+    public override Tensor Forward(Tensor input)
+    {
+        Tensor y = Functional(input, Weight, Bias);
+        if (_adapters is null || LoraLayer.Pick(_adapters) is not { } adapter) return y;
+        using Tensor delta = adapter.Delta(input, Training);
+        return y.Add_(delta);
+    }
+
+    /// <summary>The low-rank adapters attached to this layer, in the order attached.</summary>
+    public IReadOnlyList<LoraLayer> Adapters => (IReadOnlyList<LoraLayer>?)_adapters ?? [];
+
+    /// <summary>Attaches <paramref name="adapter"/> (its shapes must fit this layer); the layer does not own it.</summary>
+    public void Attach(LoraLayer adapter)
+    {
+        ArgumentNullException.ThrowIfNull(adapter);
+        if (adapter.A.Size(1) != Weight.Size(1) || adapter.B.Size(0) != Weight.Size(0))
+            throw new ArgumentException($"an adapter of [{adapter.B.Size(0)} x {adapter.A.Size(1)}] does not fit a layer of [{Weight.Size(0)} x {Weight.Size(1)}]", nameof(adapter));
+        (_adapters ??= []).Add(adapter);
+    }
+
+    /// <summary>Detaches <paramref name="adapter"/>; returns whether it was attached.</summary>
+    public bool Detach(LoraLayer adapter)
+    {
+        bool removed = _adapters?.Remove(adapter) ?? false;
+        if (_adapters is { Count: 0 }) _adapters = null;
+        return removed;
+    }
+
+    /// <summary>Folds <paramref name="adapter"/> into the weight (W += s · B A) and detaches it: the layer then computes what it did with the adapter.</summary>
+    public void Merge(LoraLayer adapter)
+    {
+        if (!Detach(adapter)) throw new ArgumentException("the adapter is not attached to this layer", nameof(adapter));
+        using var noGrad = LibTorch.NoGrad();
+        using Tensor delta = adapter.WeightDelta();
+        using Tensor typed = delta.To(Weight.DType);
+        Weight.Add_(typed);
+    }
 
     /// <summary>
     /// The functional form. One row at inference on a CPU (a decoder's next token at batch 1, no gradients) in float32 runs as

@@ -46,6 +46,10 @@ public abstract class CachedDecoder : Module, IContinuousBatchModel<KvCache>
     /// <summary>Reads the weights of a Hugging Face folder of this very config back into the model (e.g. a run's best epoch).</summary>
     public abstract void LoadFolderWeights(string dir);
 
+    /// <summary>The name a module or parameter of this model has in its Hugging Face folder (GPT-2 adds "transformer."; the open
+    /// families' names are Hugging Face's already). PEFT adapters name their weights by it.</summary>
+    public virtual string HuggingFaceName(string name) => name;
+
     /// <summary>
     /// Logits (B, T, V) for <paramref name="ids"/> (B, T) read after the cached positions <paramref name="cache"/>, and the
     /// cache after them. <paramref name="keep"/> (B, P + T) marks real positions (false: padding, never attended to);

@@ -92,6 +92,9 @@ public sealed partial class GptModel : CachedDecoder
         return (logits.MoveToOuterScope(), new KvCache(presents));
     }
 
+    /// <inheritdoc />
+    public override string HuggingFaceName(string name) => name.StartsWith("lm_head", StringComparison.Ordinal) ? name : "transformer." + name;
+
     /// <summary>
     /// The parameters that transformers are trained without weight decay: biases, LayerNorm scales and the token and
     /// position embeddings (pass them as AdamW's noWeightDecay); only the blocks' projection matrices decay.

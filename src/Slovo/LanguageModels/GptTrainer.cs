@@ -88,6 +88,13 @@ public sealed class GptTrainer
     /// <summary>Called with the folder of the best weights each time it is written (to add files beside them, e.g. a chat template).</summary>
     public Action<string>? OnModelSaved { get; init; }
 
+    /// <summary>
+    /// A LoRA adapter attached to the model: then only the adapter trains (the model's own weights are frozen and get neither
+    /// gradients nor optimizer state), the checkpoint holds the adapter and its optimizer state, and the best weights are the
+    /// adapter in PEFT's format (<c>adapter/</c>) instead of a whole model folder.
+    /// </summary>
+    public LoraAdapter? Adapter { get; init; }
+
     /// <summary>The stream of every sequence, cut into windows of context + 1 ids (each window's last id is the next one's first).</summary>
     public static List<long[]> Windows(IReadOnlyList<int[]> sequences, int context)
     {
@@ -143,24 +150,30 @@ public sealed class GptTrainer
             throw new ArgumentException(o.Rows == GptRows.PerText ? "no training text holds 2 ids or more" : $"the training data holds fewer than {o.Context + 1} ids", nameof(train));
         if (valid.Count == 0) throw new ArgumentException("no validation sequences", nameof(valid));
 
-        using var opt = new AdamW(model.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay, noWeightDecay: model.NoWeightDecayParameters());
-        string settings = JsonSerializer.Serialize(model.ConfigRecord, Json) + JsonSerializer.Serialize(o with { Patience = 0 }, Json);
+        if (Adapter is not null && !ReferenceEquals(Adapter.Model, model)) throw new ArgumentException("the adapter is attached to another model", nameof(model));
+        if (Adapter is not null) LoraAdapter.FreezeBase(model);
+        Module trained = (Module?)Adapter ?? model; // what the optimizer updates and the checkpoint holds
+        using var opt = new AdamW(trained.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay,
+                                  noWeightDecay: Adapter is null ? model.NoWeightDecayParameters() : []);
+        string settings = JsonSerializer.Serialize(model.ConfigRecord, Json) + JsonSerializer.Serialize(o with { Patience = 0 }, Json)
+                          + (Adapter is null ? "" : JsonSerializer.Serialize(Adapter.Options, Json));
         RunFolder? run = runDir is null ? null : new RunFolder(runDir, Group).Create();
         var state = resume
-            ? LmRun.Resume(run![RunFolder.CheckpointFile], CheckpointArchive, settings, model, opt, vocab, Json)
+            ? LmRun.Resume(run![RunFolder.CheckpointFile], CheckpointArchive, settings, trained, opt, vocab, Json)
             : new TrainingState<LmEpochReport>();
         RunFolder? writes = run is { Writes: true } ? run : null; // data-parallel, only rank 0 writes
         writes?.WriteText(RunFolder.VocabularyFile, vocab.ToJson());
         writes?.WriteJson(RunFolder.TrainingFile, o, Json); // how the run validates, read back when the run is loaded
         using TensorBoardWriter? tb = writes?.OpenTensorBoard();
         var clock = Stopwatch.StartNew();
-        var task = new TrainingTask(model, vocab, opt, trainRows, valid, validChars, o, settings, writes, tb, OnEpoch, Group, OnModelSaved);
-        using var loop = new TrainingLoop(model, opt, o)
+        var task = new TrainingTask(model, Adapter, vocab, opt, trainRows, valid, validChars, o, settings, writes, tb, OnEpoch, Group, OnModelSaved);
+        using var loop = new TrainingLoop(trained, opt, o)
         {
-            Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint, DataParallel = DataParallelTraining.Wrap(model, Group),
+            Log = tb, OnProgress = OnStep, OnCheckpoint = OnCheckpoint, DataParallel = DataParallelTraining.Wrap(trained, Group),
         };
         bool stoppedEarly = loop.Run(task, state, keepBestInMemory: writes is null);
-        if (writes is not null && writes.Has(RunFolder.ModelDir)) model.LoadFolderWeights(writes[RunFolder.ModelDir]);
+        if (Adapter is not null && writes is not null && writes.Has(RunFolder.AdapterDir)) Adapter.LoadWeights(writes[RunFolder.AdapterDir]);
+        else if (Adapter is null && writes is not null && writes.Has(RunFolder.ModelDir)) model.LoadFolderWeights(writes[RunFolder.ModelDir]);
         model.Eval();
         LmTrainingResult result = LmRun.Result(state, stoppedEarly, task.Tokens, clock.Elapsed.TotalSeconds);
         writes?.WriteSummary(LmRun.Summary(model.Kind, model.ConfigRecord, model.ParameterCount(), vocab, o, result));
@@ -202,7 +215,7 @@ public sealed class GptTrainer
         return new LmEvaluation(sums[0], (long)sums[1], chars);
     }
 
-    private sealed class TrainingTask(CachedDecoder model, Vocabulary vocab, Optimizer opt, List<long[]> windows, IReadOnlyList<int[]> valid, long validChars,
+    private sealed class TrainingTask(CachedDecoder model, LoraAdapter? adapter, Vocabulary vocab, Optimizer opt, List<long[]> windows, IReadOnlyList<int[]> valid, long validChars,
                                       GptTrainingOptions o, string settings, RunFolder? run, TensorBoardWriter? tb, Action<LmEpochReport>? onEpoch,
                                       ProcessGroup? ranks, Action<string>? onModelSaved)
         : ITrainingTask<long[][], LmEpochReport>
@@ -253,7 +266,13 @@ public sealed class GptTrainer
         }
 
         // A subword vocabulary is a tokenizer.json: with it the model folder is a whole Hugging Face model.
-        public void KeepBest() => run?.Save(RunFolder.ModelDir, dir =>
+        public void KeepBest()
+        {
+            if (adapter is not null) run?.Save(RunFolder.AdapterDir, adapter.Save);
+            else KeepModel();
+        }
+
+        private void KeepModel() => run?.Save(RunFolder.ModelDir, dir =>
         {
             model.SaveFolder(dir);
             if (vocab is SubwordVocabulary s) AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer.json"), TokenizerJson.ToJson(s.Tokenizer));
@@ -261,6 +280,6 @@ public sealed class GptTrainer
         });
 
         public void SaveCheckpoint(TrainingState<LmEpochReport> state) =>
-            run?.Save(RunFolder.CheckpointFile, path => LmRun.Checkpoint(path, CheckpointArchive, settings, model, opt, vocab, state, Json));
+            run?.Save(RunFolder.CheckpointFile, path => LmRun.Checkpoint(path, CheckpointArchive, settings, (Module?)adapter ?? model, opt, vocab, state, Json));
     }
 }

@@ -19,7 +19,7 @@ namespace Slovo.Training;
 public sealed class RunFolder
 {
     /// <summary>File and folder names inside a run folder.</summary>
-    public const string ModelFile = "model.safetensors", ModelDir = "model", CheckpointFile = "checkpoint.safetensors", VocabularyFile = "vocab.json",
+    public const string ModelFile = "model.safetensors", ModelDir = "model", AdapterDir = "adapter", CheckpointFile = "checkpoint.safetensors", VocabularyFile = "vocab.json",
         TrainingFile = "training.json", SummaryFile = "summary.json", TensorBoardDir = "tensorboard";
 
     private static readonly JsonSerializerOptions Indented = new()
