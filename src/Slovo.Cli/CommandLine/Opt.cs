@@ -209,6 +209,8 @@ internal static class Opt
         if (pick is null && strict) throw new UsageException($"--engine {engine} runs encoders; a language model runs on torch or llamacpp");
         pick ??= "auto";
         if (pick != "llamacpp") return null;
+        if (model.Adapter is not null)
+            throw new UsageException("a LoRA adapter runs on --engine torch; for llamacpp fold it into the model first with 'slovo models merge'");
         if (model.Module is not Slovo.LanguageModels.CachedDecoder)
             throw new UsageException($"--engine llamacpp runs transformer decoders (GPT-2, the open families); this is a {model.Kind} model");
         return Slovo.LlamaCpp.LlamaCppEngine.Use(model, new Slovo.LlamaCpp.LlamaCppOptions { MaxRows = Math.Max(1, rows), Threads = Slovo.Torch.LibTorch.Threads });
@@ -227,6 +229,11 @@ internal static class Opt
         Slovo.OnnxRuntime.OnnxRuntimeEngine.Use(encoder, new Slovo.OnnxRuntime.OnnxRuntimeOptions { Threads = Slovo.Torch.LibTorch.Threads });
         return "onnxruntime";
     }
+
+    /// <summary>The <c>--adapter</c> option: a PEFT LoRA adapter folder attached to a transformer decoder (torch engine).</summary>
+    public static Option<string?> Adapter() =>
+        OptionalText("--adapter", "a LoRA adapter folder in PEFT's format (adapter_config.json, adapter_model.safetensors; written by 'lm train --lora') " +
+                                  "attached to the model (transformer decoders, torch engine)", "DIR");
 
     /// <summary>The <c>--dtype</c> option of decoders: the type their weights are loaded into, whatever the files store.</summary>
     public static Option<string> DType() =>

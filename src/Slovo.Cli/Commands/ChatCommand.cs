@@ -29,13 +29,14 @@ internal static class ChatCommand
         var greedy = Opt.Flag("--greedy", "take the most likely token each step (repeatable replies)");
         var seed = Opt.Int("--seed", "sampling seed", 1, min: 0);
         var dtype = Opt.DType();
+        var adapter = Opt.Adapter();
         var device = Opt.Device();
         var engine = Opt.Engine();
         var command = new Command("chat", $"Chat with a model in its own chat template. Commands: {Commands}. With stdin piped, each line is a user message and each reply is printed.")
-            .With(model, system, maxTokens, temperature, topP, topK, greedy, seed, dtype, device, engine);
+            .With(model, adapter, system, maxTokens, temperature, topP, topK, greedy, seed, dtype, device, engine);
         command.SetAction(p =>
         {
-            var options = new ModelLoadOptions { Device = Opt.ResolveDevice(p.GetValue(device)), DType = Opt.ResolveDType(p.GetValue(dtype)) };
+            var options = new ModelLoadOptions { Device = Opt.ResolveDevice(p.GetValue(device)), DType = Opt.ResolveDType(p.GetValue(dtype)), Adapter = p.GetValue(adapter) };
             using LanguageModel lm = ModelRegistry.Default.LoadLanguageModel(p.GetValue(model)!, options);
             using IDisposable? engineInUse = Opt.UseEngine(lm, p.GetValue(engine), rows: 1);
             var chat = new ChatModel(lm);

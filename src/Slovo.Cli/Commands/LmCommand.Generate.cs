@@ -26,13 +26,15 @@ internal static partial class LmCommand
         var context = Opt.OptionalInt("--context", "gpt: positions per window (default: a run's own --context, else the model's n_positions)", min: 1);
         var rows = new Option<string?>("--rows") { Description = "gpt: packed or texts, as in lm train (default: a run's own --rows, else packed)" };
         rows.AcceptOnlyFromAmong("packed", "texts");
+        var adapter = Opt.Adapter();
         var command = new Command("eval", "Validation figures of a trained model on the same seeded split (loss, perplexity, bits/char).")
-            .With([modelPath, .. corpus.All, context, rows, device, dtype]);
+            .With([modelPath, adapter, .. corpus.All, context, rows, device, dtype]);
         command.SetAction(p =>
         {
             Device d = Opt.ResolveDevice(p.GetValue(device));
             List<string> texts = corpus.Read(p);
-            using LanguageModel lm = ModelRegistry.Default.LoadLanguageModel(p.GetValue(modelPath)!, new ModelLoadOptions { Device = d, DType = Opt.ResolveDType(p.GetValue(dtype)) });
+            using LanguageModel lm = ModelRegistry.Default.LoadLanguageModel(p.GetValue(modelPath)!,
+                new ModelLoadOptions { Device = d, DType = Opt.ResolveDType(p.GetValue(dtype)), Adapter = p.GetValue(adapter) });
             if (p.GetValue(context) is { } window)
             {
                 if (lm.Context is not { } positions) throw new UsageException("--context is for GPT models (a recurrent model reads each text whole)");
@@ -106,15 +108,16 @@ internal static partial class LmCommand
         var device = Opt.Device();
         var dtype = Opt.DType();
         var engine = Opt.Engine();
+        var adapter = Opt.Adapter();
         var command = new Command("generate", "Continue prompts with a trained language model (greedy, sampling, top-k/p, min-p, beams, ...).")
-            .With([modelPath, prompt, promptsFile, .. set.All, samples, prettify, stream, device, dtype, engine]);
+            .With([modelPath, adapter, prompt, promptsFile, .. set.All, samples, prettify, stream, device, dtype, engine]);
         command.SetAction(p =>
         {
             string? file = p.GetValue(promptsFile);
             List<string> prompts = file is not null ? File.ReadAllLines(file).ToList() : [p.GetValue(prompt)!];
             if (prompts.Count == 0) throw new InvalidDataException($"{file} holds no prompts; put one prompt per line");
             return Generate(p.GetValue(modelPath)!, prompts, set.Read(p), p.GetValue(samples), p.GetValue(prettify), p.GetValue(stream), Opt.ResolveDevice(p.GetValue(device)),
-                            Opt.ResolveDType(p.GetValue(dtype)), p.GetValue(engine));
+                            Opt.ResolveDType(p.GetValue(dtype)), p.GetValue(engine), p.GetValue(adapter));
         });
         return command;
     }
@@ -137,9 +140,10 @@ internal static partial class LmCommand
         var dtype = Opt.DType();
         var engine = Opt.Engine();
         var threads = Opt.Int("--threads", "intra-op threads (under slovo launch: the cores shared among this machine's workers)", Workers.DefaultThreads, min: 1);
+        var adapter = Opt.Adapter();
         var command = new Command("complete",
                 "Cut each text at --cut of its characters, let the model complete it, and score the completions against the true rest (mean ROUGE-1/2/L F1).")
-            .With([modelPath, data, cut, margin, heal, clean, limit, batch, candidates, unicode, output, .. set.All.Where(o => o != set.MaxTokens && o != set.Stop), device, dtype, engine, threads]);
+            .With([modelPath, adapter, data, cut, margin, heal, clean, limit, batch, candidates, unicode, output, .. set.All.Where(o => o != set.MaxTokens && o != set.Stop), device, dtype, engine, threads]);
         command.SetAction(p =>
         {
             Device d = Opt.ResolveDevice(p.GetValue(device));
@@ -151,7 +155,8 @@ internal static partial class LmCommand
             List<string> texts = lines.Where(t => t.Length >= 2).ToList();
             if (p.GetValue(limit) > 0) texts = texts.Take(p.GetValue(limit)).ToList();
             if (texts.Count == 0) throw new InvalidDataException($"{path} holds no text of two or more characters to cut");
-            using LanguageModel model = ModelRegistry.Default.LoadLanguageModel(p.GetValue(modelPath)!, new ModelLoadOptions { Device = d, DType = Opt.ResolveDType(p.GetValue(dtype)) });
+            using LanguageModel model = ModelRegistry.Default.LoadLanguageModel(p.GetValue(modelPath)!,
+                new ModelLoadOptions { Device = d, DType = Opt.ResolveDType(p.GetValue(dtype)), Adapter = p.GetValue(adapter) });
             // Rows of one step: a batch of texts, times the candidates of each, times the beams of each.
             using IDisposable? engineInUse = Opt.UseEngine(model, p.GetValue(engine), p.GetValue(batch) * p.GetValue(candidates) * Math.Max(1, 2 * set.Read(p).Beams));
             if (p.GetValue(heal) && model.Vocabulary.Level == TokenLevel.Word) throw new UsageException("--heal needs a character or subword model (a word model has no partial words to heal)");
@@ -199,11 +204,11 @@ internal static partial class LmCommand
     /// a BOS token (an empty one starts from it).
     /// </summary>
     internal static int Generate(string modelPath, List<string> prompts, GenerationOptions options, int samples, bool prettify, bool stream, Device device,
-                                 ScalarType dtype = ScalarType.Float32, string? engine = null)
+                                 ScalarType dtype = ScalarType.Float32, string? engine = null, string? adapter = null)
     {
         if (stream && (prompts.Count > 1 || options.Beams > 1 || samples > 1)) throw new UsageException("--stream works with one prompt, one sample and no beams");
         if (stream && prettify) throw new UsageException("--prettify rewrites the whole text at the end; drop it or --stream");
-        using LanguageModel model = ModelRegistry.Default.LoadLanguageModel(modelPath, new ModelLoadOptions { Device = device, DType = dtype });
+        using LanguageModel model = ModelRegistry.Default.LoadLanguageModel(modelPath, new ModelLoadOptions { Device = device, DType = dtype, Adapter = adapter });
         using IDisposable? engineInUse = Opt.UseEngine(model, engine, Math.Max(prompts.Count * samples, options.Beams * 2));
         options = Checked(options, model);
         string Show(IReadOnlyList<int> promptIds, IReadOnlyList<int> generated)

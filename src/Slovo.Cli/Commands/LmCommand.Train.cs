@@ -73,6 +73,11 @@ internal static partial class LmCommand
         var init = Opt.OptionalText("--init", "gpt: fine-tune a pretrained decoder (a Hugging Face folder of GPT-2 or an open family, a GGUF file, or a GPT run) with its own tokenizer and shape " +
                                               "(--level, --tokenizer, --layers, --heads, --emb do not apply)", "DIR");
         var rows = RowsOption();
+        var lora = Opt.OptionalInt("--lora", "with --init: train a LoRA adapter of rank R instead of every weight (saved in PEFT's format in --out/adapter)", min: 1);
+        var loraAlpha = Opt.Double("--lora-alpha", "LoRA alpha: the low-rank product is scaled by alpha / R", 16, min: 1e-9, max: 1e9);
+        var loraDropout = Opt.Double("--lora-dropout", "dropout on each adapted layer's input to the adapter", 0.05, min: 0, max: 0.99);
+        var loraTargets = Opt.OptionalText("--lora-targets", "comma-separated layer names to adapt, e.g. q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj " +
+                                                             "(open families) or c_attn,c_proj,c_fc (GPT-2); default: q_proj,v_proj or c_attn, as PEFT chooses", "NAMES");
         var shape = new ShapeOptions(new ShapeDefaults(Emb: 128, Hidden: 256, Layers: 1, Dropout: 0.2, Bptt: 128));
         var training = LmTrainingSet();
         var tie = Opt.Flag("--tie", "share input and output embeddings (needs --emb = --hidden)");
@@ -82,13 +87,17 @@ internal static partial class LmCommand
                                        "training.json, summary.json, tensorboard/", "runs/lm", "DIR");
         var resume = Opt.Flag("--resume", "continue the run in --out exactly where it stopped (same options)");
         var command = new Command("train", "Train a word-, char- or subword-level RNN/LSTM/GRU language model, or a GPT.")
-            .With([.. corpus.All, level, minCount, maxVocab, tokenizer, vocabSize, kind, heads, context, rows, init, .. shape.All, .. training.All, tie, glove, freeze,
+            .With([.. corpus.All, level, minCount, maxVocab, tokenizer, vocabSize, kind, heads, context, rows, init, lora, loraAlpha, loraDropout, loraTargets, .. shape.All, .. training.All, tie, glove, freeze,
                    output, resume]);
         command.SetAction(p =>
         {
             bool gpt = p.GetValue(kind) == "gpt";
             bool Given(Option o) => TrainingOptionSet.Given(p, o);
             if (p.GetValue(init) is not null && !gpt) throw new UsageException("--init needs --model gpt");
+            if (p.GetValue(init) is null && (Given(lora) || Given(loraAlpha) || Given(loraDropout) || Given(loraTargets)))
+                throw new UsageException("--lora adapts a pretrained model: give it with --init");
+            if (!Given(lora) && (Given(loraAlpha) || Given(loraDropout) || Given(loraTargets)))
+                throw new UsageException("--lora-alpha, --lora-dropout and --lora-targets need --lora R");
             if (Given(rows) && !gpt) throw new UsageException("--rows needs --model gpt (a recurrent model always reads one text per row)");
             if (Given(context) && !gpt) throw new UsageException("--context needs --model gpt (a recurrent model reads each text whole, in --bptt windows)");
             if (Given(shape.Bptt) && gpt) throw new UsageException("--bptt is for the recurrent models (a gpt reads --context windows)");
@@ -113,8 +122,15 @@ internal static partial class LmCommand
                 throw new UsageException($"--emb ({p.GetValue(shape.Emb)}) must split evenly into --heads ({p.GetValue(heads)})");
             var defaults = new GptTrainingOptions { Seed = seed, Rows = Rows(p.GetValue(rows)!) };
             GptTrainingOptions g = training.Bind(p, defaults with { Context = p.GetValue(context) ?? defaults.Context });
+            LoraOptions? adapter = p.GetValue(lora) is { } rank
+                ? new LoraOptions
+                {
+                    Rank = rank, Alpha = p.GetValue(loraAlpha), Dropout = p.GetValue(loraDropout),
+                    Targets = p.GetValue(loraTargets)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                }
+                : null;
             return TrainGpt(corpus.Read(p), p.GetValue(corpus.Lowercase), p.GetValue(corpus.ValidFraction), g, choices, p.GetValue(heads), p.GetValue(init),
-                            dropoutGiven: Given(shape.Dropout));
+                            dropoutGiven: Given(shape.Dropout), lora: adapter);
         });
         return command;
     }
@@ -199,7 +215,7 @@ internal static partial class LmCommand
     /// fine-tuned with its own tokenizer (its dropout rates kept unless <paramref name="dropoutGiven"/>).
     /// </summary>
     internal static int TrainGpt(List<string> texts, bool lowercase, double validFraction, GptTrainingOptions train, TrainChoices c, int heads, string? init = null,
-                                 bool dropoutGiven = false)
+                                 bool dropoutGiven = false, LoraOptions? lora = null)
     {
         Device on = train.Device ?? Device.CPU;
         if (train.Threads is { } threads) LibTorch.Threads = threads;
@@ -227,11 +243,22 @@ internal static partial class LmCommand
                 : model is DecoderModel { Config: var dc } ? $"{dc.ModelType}, {dc.Layers} layer(s), {dc.Heads} heads ({dc.KvHeads} key/value), width {dc.Width}" : model.Kind;
             view.WriteLine($"model: {shape}, context {train.Context}, {model.ParameterCount():N0} parameters; libtorch {LibTorch.Version}, {Where(train)}");
             // An open-family model keeps its chat template and start-token rule beside its best weights, so the run chats as it did.
+            LoraAdapter? adapter = null;
+            if (lora is not null)
+            {
+                try { adapter = RandomGenerator.Seeded((ulong)train.Seed, () => LoraAdapter.Attach(model, lora, baseModel: Path.GetFullPath(init!))); }
+                catch (ArgumentException e) { throw new UsageException($"--lora-targets: {e.Message}"); }
+                long total = model.ParameterCount() + adapter.ParameterCount();
+                view.WriteLine($"LoRA: rank {lora.Rank}, alpha {lora.Alpha}, dropout {lora.Dropout}, on {adapter.LayerNames.Count} layers ({string.Join(",", adapter.Options.Targets!)}); " +
+                               $"{adapter.ParameterCount():N0} trainable parameters, {100.0 * adapter.ParameterCount() / total:F2}% of {total:N0}");
+            }
+            using LoraAdapter? ownedAdapter = adapter;
             string? template = pretrained?.ChatTemplate;
             bool addBos = pretrained?.PromptsStartWithSos ?? true;
             var trainer = new GptTrainer
             {
                 Group = group,
+                Adapter = adapter,
                 OnModelSaved = model is DecoderModel ? dir => AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer_config.json"),
                     new System.Text.Json.Nodes.JsonObject { ["add_bos_token"] = addBos, ["chat_template"] = template }.ToJsonString()) : null,
                 OnStep = view.EpochBars("", "tok"),
@@ -243,7 +270,9 @@ internal static partial class LmCommand
             if (group is not null) view.WriteLine($"data-parallel: {group.WorldSize} processes, each reading its share of every batch of {train.BatchSize}");
             LmTrainingResult r = trainer.Train(model, data.Vocab, data.Train, data.Valid, data.ValidChars, train, c.Out, c.Resume);
             view.WriteLine($"best epoch {r.BestEpoch}: perplexity {r.BestValid.Perplexity:F2}, {r.BestValid.BitsPerChar:F3} bits/char{(r.StoppedEarly ? "; stopped early" : "")}; {r.Seconds:F0} s");
-            view.WriteLine($"wrote {run[RunFolder.ModelDir]} (a Hugging Face {model.Kind} folder), {run[RunFolder.VocabularyFile]} and {run[RunFolder.SummaryFile]}");
+            if (adapter is not null)
+                view.WriteLine($"wrote {run[RunFolder.AdapterDir]} (a PEFT LoRA adapter of {init}; 'slovo models merge' folds it in), {run[RunFolder.VocabularyFile]} and {run[RunFolder.SummaryFile]}");
+            else view.WriteLine($"wrote {run[RunFolder.ModelDir]} (a Hugging Face {model.Kind} folder), {run[RunFolder.VocabularyFile]} and {run[RunFolder.SummaryFile]}");
             return 0;
         });
     }

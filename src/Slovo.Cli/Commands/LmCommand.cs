@@ -60,5 +60,5 @@ internal static partial class LmCommand
     private static GptRows Rows(string value) => value == "texts" ? GptRows.PerText : GptRows.Packed;
 
     private static Option<string> ModelOption() =>
-        Opt.Path("--model", "a run folder of 'slovo lm train' (recurrent or gpt), a model.safetensors, a Hugging Face folder (gpt2, llama, mistral, qwen2, qwen3, gemma2, gemma3_text, phi3) or a GGUF file", required: true);
+        Opt.Path("--model", "a run folder of 'slovo lm train' (recurrent or gpt), a model.safetensors, a Hugging Face folder (gpt2, llama, mistral, qwen2, qwen3, gemma2, gemma3_text, phi3), a GGUF file, or a LoRA adapter folder or run (its base model named inside)", required: true);
 }

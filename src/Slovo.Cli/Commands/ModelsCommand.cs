@@ -19,6 +19,42 @@ internal static class ModelsCommand
         var command = new Command("models", "Bring pretrained models into Slovo's (Hugging Face) folder format.");
         command.Add(ImportCommand());
         command.Add(ExportCommand());
+        command.Add(MergeCommand());
+        return command;
+    }
+
+    private static Command MergeCommand()
+    {
+        var model = Opt.OptionalText("--model", "the base model the adapter was trained on (default: the base_model_name_or_path its adapter_config.json names)", "DIR");
+        var adapter = Opt.Path("--adapter", "a LoRA adapter folder in PEFT's format, or a run of 'lm train --lora'", required: true, helpName: "DIR");
+        var output = Opt.Path("--out", "the folder to write: the merged model as its base is laid out (a Hugging Face folder with its tokenizer, or a GPT run's model/ and vocab.json)", required: true, helpName: "DIR");
+        var command = new Command("merge", "Fold a LoRA adapter into its base model's weights (W + alpha/r · B A) and write the result as a whole model, which every engine (and 'models export --gguf') runs.")
+            .With(model, adapter, output);
+        command.SetAction(p =>
+        {
+            string adapterDir = ModelRegistry.AdapterIn(p.GetValue(adapter)!)
+                ?? throw new UsageException($"{Path.GetFullPath(p.GetValue(adapter)!)} holds no {LanguageModels.LoraAdapter.ConfigFile}; give a PEFT adapter folder or a run of 'lm train --lora'");
+            string basePath = p.GetValue(model) ?? LanguageModels.LoraAdapter.ReadConfig(adapterDir).BaseModel
+                ?? throw new UsageException($"{adapterDir}/{LanguageModels.LoraAdapter.ConfigFile} names no base model; give it with --model");
+            using LanguageModels.LanguageModel lm = ModelRegistry.Default.LoadLanguageModel(basePath, new ModelLoadOptions { Adapter = adapterDir });
+            LanguageModels.LoraAdapter merged = lm.Adapter!;
+            var decoder = (LanguageModels.CachedDecoder)lm.Module;
+            merged.Merge();
+            string dir = p.GetValue(output)!;
+            // A Slovo GPT run reads its prompts after the start token with its vocab.json: the merged model stays a run of that layout.
+            bool run = File.Exists(Path.Combine(lm.Source, Training.RunFolder.VocabularyFile)) && Directory.Exists(Path.Combine(lm.Source, Training.RunFolder.ModelDir));
+            string weights = run ? Path.Combine(dir, Training.RunFolder.ModelDir) : dir;
+            decoder.SaveFolder(weights);
+            if (lm.Vocabulary is Text.SubwordVocabulary sub) AtomicFile.WriteAllText(Path.Combine(weights, "tokenizer.json"), TokenizerJson.ToJson(sub.Tokenizer));
+            if (decoder is LanguageModels.DecoderModel)
+                AtomicFile.WriteAllText(Path.Combine(weights, "tokenizer_config.json"),
+                    new System.Text.Json.Nodes.JsonObject { ["add_bos_token"] = lm.PromptsStartWithSos, ["chat_template"] = lm.ChatTemplate }.ToJsonString());
+            if (run)
+                foreach (string name in new[] { Training.RunFolder.VocabularyFile, Training.RunFolder.TrainingFile })
+                    if (File.Exists(Path.Combine(lm.Source, name))) AtomicFile.WriteAllText(Path.Combine(dir, name), File.ReadAllText(Path.Combine(lm.Source, name)));
+            Console.WriteLine($"merged {adapterDir} ({merged.Options.Rank}-rank on {merged.LayerNames.Count} layers) into {Path.GetFullPath(basePath)}; wrote {dir}: {lm.Kind}, {decoder.ParameterCount():N0} parameters");
+            return 0;
+        });
         return command;
     }
 

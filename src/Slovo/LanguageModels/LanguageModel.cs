@@ -157,9 +157,27 @@ public abstract class LanguageModel : IDisposable
         catch { Dispose(); throw; }
     }
 
+    /// <summary>The LoRA adapter attached at load (<see cref="ModelLoadOptions.Adapter"/>), or null. The model owns it.</summary>
+    public LoraAdapter? Adapter { get; private set; }
+
+    /// <summary>Attaches the PEFT LoRA adapter in <paramref name="dir"/> to this transformer decoder; the model owns it from then on.</summary>
+    public LoraAdapter AttachAdapter(string dir)
+    {
+        if (Module is not CachedDecoder decoder)
+            throw new InvalidOperationException($"LoRA adapters fit transformer decoders (GPT-2, the open families); this is a {Kind} model");
+        LoraAdapter adapter = LoraAdapter.Load(dir, decoder);
+        if (Adapter is null) Adapter = adapter;
+        else _extraAdapters.Add(adapter);
+        return adapter;
+    }
+
+    private readonly List<LoraAdapter> _extraAdapters = [];
+
     /// <inheritdoc />
     public void Dispose()
     {
+        Adapter?.Dispose();
+        foreach (LoraAdapter a in _extraAdapters) a.Dispose();
         Module.Dispose();
         GC.SuppressFinalize(this);
     }

@@ -36,6 +36,9 @@ public sealed record ModelLoadOptions
 
     /// <summary>Decoders: the type the weights are loaded into (float32, bfloat16 or float16), whatever they are stored as.</summary>
     public ScalarType DType { get; init; } = ScalarType.Float32;
+
+    /// <summary>Transformer decoders: a PEFT LoRA adapter folder to attach to the model (null: none).</summary>
+    public string? Adapter { get; init; }
 }
 
 /// <summary>

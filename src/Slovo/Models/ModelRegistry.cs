@@ -104,11 +104,41 @@ public sealed class ModelRegistry
 
     private T Load<T>(string path, ModelTask task, ModelLoadOptions options) where T : class, IDisposable
     {
+        // A LoRA adapter folder (or a run that trained one) stands for its base model with the adapter attached.
+        if (task == ModelTask.LanguageModel && AdapterIn(path) is { } adapterDir)
+        {
+            if (options.Adapter is not null) throw new ArgumentException($"{Path.GetFullPath(path)} is a LoRA adapter; give its base model as the model and the adapter with --adapter", nameof(path));
+            (_, string? baseModel) = LoraAdapter.ReadConfig(adapterDir);
+            if (baseModel is null || !(Directory.Exists(baseModel) || File.Exists(baseModel)))
+                throw new FileNotFoundException($"{Path.GetFullPath(adapterDir)} is a LoRA adapter whose base model ({baseModel ?? "not named"}) is not here; " +
+                                                "give the base model as the model and this folder with --adapter");
+            return Load<T>(baseModel, task, options with { Adapter = adapterDir });
+        }
         (ModelFamily family, ModelLocation location) = Resolve(path, task);
         if (family.Task != task)
             throw new InvalidDataException($"{Path.GetFullPath(path)} holds a {Describe(family.Task)} ({family.Name}), not a {Describe(task)}; give it where a {Describe(family.Task)} is asked for");
         IDisposable loaded = family.Load(location, options);
+        if (options.Adapter is { } adapter)
+        {
+            try
+            {
+                if (loaded is not LanguageModel lm) throw new ArgumentException($"--adapter fits language models; {Path.GetFullPath(path)} holds a {Describe(family.Task)}");
+                if (lm.Module is not CachedDecoder) throw new ArgumentException($"LoRA adapters fit transformer decoders (GPT-2, the open families); {Path.GetFullPath(path)} holds a {lm.Kind} model");
+                lm.AttachAdapter(adapter);
+            }
+            catch { loaded.Dispose(); throw; }
+        }
         return loaded as T ?? throw new InvalidOperationException($"family '{family.Name}' loaded a {loaded.GetType().Name}, not a {typeof(T).Name}");
+    }
+
+    /// <summary>The PEFT adapter folder <paramref name="path"/> is (adapter_config.json inside), or holds as a LoRA run
+    /// (<c>adapter/</c> and no <c>model/</c>); else null.</summary>
+    public static string? AdapterIn(string path)
+    {
+        if (!Directory.Exists(path)) return null;
+        if (File.Exists(Path.Combine(path, LoraAdapter.ConfigFile))) return path;
+        string run = Path.Combine(path, RunFolder.AdapterDir);
+        return File.Exists(Path.Combine(run, LoraAdapter.ConfigFile)) && !Directory.Exists(Path.Combine(path, RunFolder.ModelDir)) ? run : null;
     }
 
     private static string Describe(ModelTask task) => task switch
