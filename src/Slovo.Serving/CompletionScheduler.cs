@@ -1,3 +1,4 @@
+using Slovo.Torch.NN;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Slovo.Generation;
@@ -91,9 +92,17 @@ public sealed class CompletionScheduler : IDisposable
     private int _queued, _active;
     private long _steps, _finished, _cancelled;
 
-    /// <summary>Starts the decoding thread.</summary>
-    public CompletionScheduler(LanguageModel model, SchedulerOptions? options = null)
+    private readonly LoraAdapter? _adapter;
+
+    /// <summary>Starts the decoding thread; it applies the model's own <see cref="LanguageModel.Adapter"/>, if it has one.</summary>
+    public CompletionScheduler(LanguageModel model, SchedulerOptions? options = null) : this(model, options, model?.Adapter) { }
+
+    /// <summary>Starts the decoding thread, which applies <paramref name="adapter"/> (one of the model's LoRA adapters) and no other;
+    /// null: the base model alone. Several schedulers on one model serve its adapters side by side.</summary>
+    public CompletionScheduler(LanguageModel model, SchedulerOptions? options, LoraAdapter? adapter)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        _adapter = adapter;
         _model = model;
         _options = options ?? new SchedulerOptions();
         if (_options.MaxBatch < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.MaxBatch, "MaxBatch must be at least 1");
@@ -200,6 +209,7 @@ public sealed class CompletionScheduler : IDisposable
 
     private void Run()
     {
+        using var chosen = LoraLayer.Select(_adapter); // this thread's forward passes apply this adapter only
         var rows = new List<CompletionJob>();
         IDecodingBatch batch = _model.OpenBatch();
         try

@@ -19,7 +19,7 @@ public static partial class SlovoServer
         {
             LanguageModel lm = Generator;
             var f = new Fields(await RequestBody.ReadAsync(context, options.MaxBodyBytes));
-            CheckModel(f, models.GeneratorId);
+            (CompletionScheduler scheduler, string model) = SchedulerFor(f);
             List<IReadOnlyList<int>> ids;
             var stops = new List<string>();
             bool templated = false;
@@ -108,11 +108,11 @@ public static partial class SlovoServer
                 for (int p = 0; p < ids.Count; ++p)
                 {
                     // The prompt's own log-probabilities, scored once for its n choices.
-                    Task<IReadOnlyList<TokenLogprob>>? scored = echo && top is not null ? scheduler!.ScoreAsync(ids[p], top.Value, abort.Token) : null;
+                    Task<IReadOnlyList<TokenLogprob>>? scored = echo && top is not null ? scheduler.ScoreAsync(ids[p], top.Value, abort.Token) : null;
                     for (int i = 0; i < n; ++i)
                     {
                         var cts = CancellationTokenSource.CreateLinkedTokenSource(abort.Token);
-                        CompletionJob? job = maxTokens == 0 ? null : scheduler!.Submit(ids[p], o with { Seed = seed + i }, top, cts.Token);
+                        CompletionJob? job = maxTokens == 0 ? null : scheduler.Submit(ids[p], o with { Seed = seed + i }, top, cts.Token);
                         choices.Add(new Choice(p * n + i, cts, job) { Prompt = ids[p], PromptScores = scored, Arrived = arrived });
                     }
                 }
@@ -124,7 +124,6 @@ public static partial class SlovoServer
             }
             string id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
             long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            string model = models.GeneratorId;
             int promptTokens = ids.Sum(p => p.Count);
             var shape = new Shape(lm, chat, echo, top);
             try

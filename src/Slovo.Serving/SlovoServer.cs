@@ -35,12 +35,20 @@ public static partial class SlovoServer
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainTimeout);
         builder.WebHost.UseUrls($"http://{(options.Host.Contains(':') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
         // The scheduler is a service so that the host disposes it (stopping its decoding thread) when the app stops.
-        if (models.Generator is { } generator) builder.Services.AddSingleton(_ => new CompletionScheduler(generator, options.Scheduler));
+        // Each LoRA adapter served beside the model decodes on a scheduler (and a thread) of its own over the same base weights.
+        if (models.Generator is { } generator)
+        {
+            builder.Services.AddSingleton(_ => new CompletionScheduler(generator, options.Scheduler));
+            builder.Services.AddSingleton(_ => new AdapterSchedulers(models.Adapters.ToDictionary(a => a.Id, a => new CompletionScheduler(generator, options.Scheduler, a.Adapter))));
+        }
         builder.Services.AddSingleton(services => new ServingMetrics(() => services.GetService<CompletionScheduler>()));
         configure?.Invoke(builder);
         WebApplication app = builder.Build();
         var metrics = app.Services.GetRequiredService<ServingMetrics>();
-        var api = new Api(models, options, models.Generator is null ? null : app.Services.GetRequiredService<CompletionScheduler>(), metrics);
+        var api = new Api(models, options, models.Generator is null ? null : app.Services.GetRequiredService<CompletionScheduler>(), metrics)
+        {
+            Adapters = models.Generator is null ? new Dictionary<string, CompletionScheduler>() : app.Services.GetRequiredService<AdapterSchedulers>().ById,
+        };
         app.Use(async (context, next) =>
         {
             await next(context);
@@ -74,8 +82,30 @@ public static partial class SlovoServer
         return app;
     }
 
+    // The adapters' schedulers, disposed with the app as the model's is.
+    private sealed class AdapterSchedulers(Dictionary<string, CompletionScheduler> byId) : IDisposable
+    {
+        public Dictionary<string, CompletionScheduler> ById { get; } = byId;
+
+        public void Dispose()
+        {
+            foreach (CompletionScheduler s in ById.Values) s.Dispose();
+        }
+    }
+
     private sealed partial class Api(ServedModels models, ServerOptions options, CompletionScheduler? scheduler, ServingMetrics metrics)
     {
+        public required IReadOnlyDictionary<string, CompletionScheduler> Adapters { get; init; }
+
+        // The scheduler a completion request's 'model' names (the model's when none is named) and the id it answers under.
+        private (CompletionScheduler Scheduler, string Id) SchedulerFor(Fields f)
+        {
+            _ = Generator;
+            if (f.String("model") is { } asked && Adapters.TryGetValue(asked, out CompletionScheduler? adapter)) return (adapter, asked);
+            CheckModel(f, models.GeneratorId);
+            return (scheduler!, models.GeneratorId);
+        }
+
         private readonly SemaphoreSlim _encoderLock = new(1, 1);
         private static readonly long Started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
@@ -146,7 +176,12 @@ public static partial class SlovoServer
         {
             var list = new List<(string, string, object)>();
             if (models.Generator is { } g)
+            {
                 list.Add((models.GeneratorId, "generator", new { architecture = g.Kind, vocabulary = g.Vocabulary.Size, context = g.Context, device = g.Device.ToString() }));
+                foreach ((string id, LoraAdapter a) in models.Adapters)
+                    list.Add((id, "generator", new { architecture = g.Kind, vocabulary = g.Vocabulary.Size, context = g.Context, device = g.Device.ToString(),
+                                                     base_model = models.GeneratorId, lora = new { rank = a.Options.Rank, alpha = a.Options.Alpha, targets = a.Options.Targets } }));
+            }
             if (models.Embedder is { } e)
                 list.Add((models.EmbedderId, "embedder", new { architecture = "bert", dimension = e.Dimension, context = e.MaxTokens }));
             if (models.Classifier is { } c)
@@ -225,7 +260,7 @@ public static partial class SlovoServer
         {
             LanguageModel lm = Generator;
             var f = new Fields(await RequestBody.ReadAsync(context, options.MaxBodyBytes));
-            CheckModel(f, models.GeneratorId);
+            (_, string model) = SchedulerFor(f); // an adapter tokenizes as its base does
             string text = f.String("text") ?? f.String("prompt") ?? throw new ApiException(400, "'text' is required: the string to tokenize", "text");
             int[] ids = lm.Vocabulary.Encode(text);
             if (ids.Length > MaxTokenizeTokens) throw new ApiException(400, $"the text is {ids.Length:N0} tokens; tokenize at most {MaxTokenizeTokens:N0} at a time", "text");
@@ -241,7 +276,7 @@ public static partial class SlovoServer
             }
             await context.Response.WriteAsJsonAsync(new
             {
-                model = models.GeneratorId,
+                model,
                 text = lm.Decode(ids),
                 ids,
                 tokens = ids.Select(lm.Vocabulary.TokenOf),

