@@ -9,7 +9,7 @@ using Slovo.Text;
 // Side-by-side benchmarks of Slovo.Torch against PyTorch (Debian python3-torch: the same libtorch 1.13), in one run.
 // PyTorch runs as a persistent peer process (bench/peer_torch.py), and Slovo and PyTorch rounds alternate one by
 // one so both see the same machine noise; medians are compared and the ratio is printed last.
-// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt-train|gpt-generate|encode|gpt2|gpt2-dotnet|bpe-train|batch-encode|batch-encode-dotnet|rank|w2v-load|lm-generate|lm-train|cls-lstm|cls-train|probes|serve [SECONDS [CLIENTS,... [gpt|lstm]]]|serve-soak [SECONDS [CLIENTS]]|allreduce|load-rss|engine-decode [gpt2|smollm] [torch]|engine-cache|engine-rss|engine-trained MODEL TEXTS [N]|engine-profile|encode-engines|all]
+// usage: dotnet run -c Release --project bench/Slovo.Bench -- [add|lstm|gpt-train|gpt-generate|encode|gpt2|gpt2-dotnet|bpe-train|batch-encode|batch-encode-dotnet|rank|w2v-load|lm-generate|lm-train|cls-lstm|cls-train|probes|serve [SECONDS [CLIENTS,... [gpt|lstm]]]|serve-soak [SECONDS [CLIENTS]]|allreduce|load-rss|engine-decode [gpt2|smollm] [torch]|engine-cache|engine-rss|engine-trained MODEL TEXTS [N]|engine-profile|encode-engines|train-memory [STEPS [BATCH [CONTEXT]]]|all]
 // ("load-rss" is the decoder-loading memory measure (r) and "engine-decode" the engines' decoding speed (q), not part of "all"; "serve" is the HTTP load test (o), "serve-soak" its soak (o''), and "allreduce" the all-reduce of (p), not part of "all"; "probes" prints the seeded quality probes behind the tests' thresholds; it is not part of "all")
 
 string which = args.Length > 0 ? args[0] : "all";
@@ -41,6 +41,8 @@ if (which == "engine-profile")
     return 0;
 }
 if (which == "engine-rss") return EngineBench.Memory(args);
+if (which == "train-memory") return TrainMemoryBench.Run(args);
+if (which == "train-memory-worker") return TrainMemoryBench.Worker(args);
 if (which == "engine-trained") return TrainedEngineBench.Run(args);
 if (which == "engine-cache")
 {

@@ -75,7 +75,7 @@ SLOVO_API int slovo_set_blas_threads(int32_t n) {
 // `dtype` (e.g. bfloat16), the rest in float32, as torch.autocast does. Push returns the previous state for pop; the
 // cast-weight cache is cleared when the outermost region ends. libtorch 2.4 replaced the per-device calls with ones taking
 // the device type; both are served.
-namespace {
+namespace slovo {
 bool autocast_enabled(c10::DeviceType d) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
   return at::autocast::is_autocast_enabled(d);
@@ -104,7 +104,11 @@ void set_autocast(c10::DeviceType d, bool enabled, at::ScalarType dtype) {
   }
 #endif
 }
-}  // namespace
+}  // namespace slovo
+
+using slovo::autocast_dtype;
+using slovo::autocast_enabled;
+using slovo::set_autocast;
 
 SLOVO_API int slovo_autocast_push(int32_t device_type, int32_t dtype, int32_t* prev_enabled, int32_t* prev_dtype) {
   SLOVO_TRY

@@ -8,6 +8,10 @@
 
 namespace slovo {
 void set_error(const char* message);
+// This thread's autocast state for a device type (runtime.cpp; libtorch 1.x and 2.x alike).
+bool autocast_enabled(c10::DeviceType d);
+at::ScalarType autocast_dtype(c10::DeviceType d);
+void set_autocast(c10::DeviceType d, bool enabled, at::ScalarType dtype);
 }
 
 // Wraps an export body: any exception becomes status 1 with its message.

@@ -29,6 +29,17 @@ public sealed unsafe class RandomGenerator : IDisposable
         Seed = seed;
     }
 
+    private RandomGenerator(IntPtr handle, Device device, ulong seed) => (_handle, Device, Seed) = (handle, device, seed);
+
+    /// <summary>A copy in this generator's current state: it draws exactly what this one would draw next, without moving it.</summary>
+    public RandomGenerator Clone()
+    {
+        IntPtr h;
+        NativeLibraryLoader.Check(NativeMethods.slovo_generator_clone(Handle, &h));
+        GC.KeepAlive(this);
+        return new RandomGenerator(h, Device, Seed);
+    }
+
     /// <summary>The device whose random operators it serves.</summary>
     public Device Device { get; }
 

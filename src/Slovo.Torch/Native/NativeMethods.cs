@@ -133,6 +133,8 @@ internal static unsafe partial class NativeMethods
     [DllImport(Lib)] internal static extern int slovo_generator_new(int deviceType, int deviceIndex, ulong seed, IntPtr* result);
     [DllImport(Lib)] internal static extern int slovo_generator_seed(IntPtr generator, ulong seed);
     [DllImport(Lib)] internal static extern void slovo_generator_free(IntPtr generator);
+    [DllImport(Lib)] internal static extern int slovo_generator_clone(IntPtr generator, IntPtr* result);
+    [DllImport(Lib)] internal static extern int slovo_checkpoint(IntPtr segment, long state, IntPtr input, IntPtr* result);
     [DllImport(Lib)] internal static extern int slovo_set_num_threads(int n);
     [DllImport(Lib)] internal static extern int slovo_get_num_threads();
     [DllImport(Lib)] internal static extern int slovo_cuda_device_count();

@@ -46,6 +46,23 @@ public abstract class CachedDecoder : Module, IContinuousBatchModel<KvCache>
     /// <summary>Reads the weights of a Hugging Face folder of this very config back into the model (e.g. a run's best epoch).</summary>
     public abstract void LoadFolderWeights(string dir);
 
+    /// <summary>
+    /// Whether training forward passes checkpoint each block (<see cref="Checkpoint"/>): its activations are recomputed in the
+    /// backward pass instead of kept, trading about one more forward pass for the memory of all blocks' activations. It changes
+    /// no result. Inference and cached decoding are never checkpointed.
+    /// </summary>
+    public bool CheckpointActivations { get; set; }
+
+    /// <summary>Whether this forward pass checkpoints its blocks: asked for, in training, with autograd recording and no cache.</summary>
+    protected bool Checkpointing(KvCache? cache)
+    {
+        if (!CheckpointActivations || !Training || !LibTorch.IsGradEnabled || cache is not null) return false;
+        if (DrawsFromGlobalGenerator)
+            throw new NotSupportedException("activation checkpointing replays dropout from the run's own generator, but this model's attention dropout draws from " +
+                                            "libtorch's global one (the fused kernel); set its attention dropout to 0 or train without checkpointing");
+        return true;
+    }
+
     /// <summary>The name a module or parameter of this model has in its Hugging Face folder (GPT-2 adds "transformer."; the open
     /// families' names are Hugging Face's already). PEFT adapters name their weights by it.</summary>
     public virtual string HuggingFaceName(string name) => name;

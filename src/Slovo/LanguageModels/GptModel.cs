@@ -79,8 +79,21 @@ public sealed partial class GptModel : CachedDecoder
         Tensor x = _tokens.Forward(ids).Add(_positions.Forward(positions));                                       // (B, T, C)
         x = Dropout.Functional(x, Config.EmbeddingDropout, Training);
         var presents = new KeyValue[_blocks.Length];
+        bool checkpointing = Checkpointing(cache);
         for (int i = 0; i < _blocks.Length; ++i)
-            (x, presents[i]) = _blocks[i].Forward(x, cache?.Layers[i], keep);
+        {
+            if (checkpointing)
+            {
+                TransformerBlock block = _blocks[i];
+                (x, Tensor[] kv) = Checkpoint.Run(x, [keep], (h, c) =>
+                {
+                    (Tensor o, KeyValue p) = block.Forward(h, null, c[0]);
+                    return (o, [p.Key, p.Value]);
+                });
+                presents[i] = new KeyValue(kv[0], kv[1]);
+            }
+            else (x, presents[i]) = _blocks[i].Forward(x, cache?.Layers[i], keep);
+        }
         if (lastOnly && t > 1) x = x.Narrow(1, t - 1, 1);
         x = _final.Forward(x);
         Tensor logits = _head is not null ? _head.Forward(x) : Linear.Functional(x, _tokens.Weight, null);       // (B, T, V)

@@ -95,6 +95,10 @@ public sealed class GptTrainer
     /// </summary>
     public LoraAdapter? Adapter { get; init; }
 
+    /// <summary>Checkpoint each block's activations in training (<see cref="CachedDecoder.CheckpointActivations"/>): less memory,
+    /// about one more forward pass of compute, the same result.</summary>
+    public bool CheckpointActivations { get; init; }
+
     /// <summary>The stream of every sequence, cut into windows of context + 1 ids (each window's last id is the next one's first).</summary>
     public static List<long[]> Windows(IReadOnlyList<int[]> sequences, int context)
     {
@@ -153,6 +157,7 @@ public sealed class GptTrainer
         if (Adapter is not null && !ReferenceEquals(Adapter.Model, model)) throw new ArgumentException("the adapter is attached to another model", nameof(model));
         if (Adapter is not null) LoraAdapter.FreezeBase(model);
         Module trained = (Module?)Adapter ?? model; // what the optimizer updates and the checkpoint holds
+        model.CheckpointActivations = CheckpointActivations;
         using var opt = new AdamW(trained.Parameters(), lr: o.LearningRate, weightDecay: o.WeightDecay,
                                   noWeightDecay: Adapter is null ? model.NoWeightDecayParameters() : []);
         string settings = JsonSerializer.Serialize(model.ConfigRecord, Json) + JsonSerializer.Serialize(o with { Patience = 0 }, Json)

@@ -131,11 +131,23 @@ public sealed partial class DecoderModel : CachedDecoder
             }
         }
         var presents = new KeyValue[_layers.Length];
+        bool checkpointing = Checkpointing(cache);
         for (int i = 0; i < _layers.Length; ++i)
         {
             bool sliding = Config.IsSliding(i);
             (Tensor cos, Tensor sin) = sliding ? local : global;
-            (x, presents[i]) = _layers[i].Forward(x, cache?.Layers[i], sliding ? slidingMask : fullMask, cos, sin);
+            Tensor? mask = sliding ? slidingMask : fullMask;
+            if (checkpointing)
+            {
+                DecoderLayer layer = _layers[i];
+                (x, Tensor[] kv) = Checkpoint.Run(x, [mask, cos, sin], (h, c) =>
+                {
+                    (Tensor o, KeyValue p) = layer.Forward(h, null, c[0], c[1]!, c[2]!);
+                    return (o, [p.Key, p.Value]);
+                });
+                presents[i] = new KeyValue(kv[0], kv[1]);
+            }
+            else (x, presents[i]) = _layers[i].Forward(x, cache?.Layers[i], mask, cos, sin);
         }
         if (lastOnly && t > 1) x = x.Narrow(1, t - 1, 1);
         x = _norm.Forward(x);
