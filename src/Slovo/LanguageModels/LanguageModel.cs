@@ -214,6 +214,10 @@ public abstract class LanguageModel : IDisposable
 
     internal static LanguageModel Of(GptModel model, Vocabulary vocabulary, bool promptsStartWithSos, string source) => new Gpt(model, vocabulary, promptsStartWithSos, source);
 
+    /// <summary>An open-family decoder (a Llama trained here, say) with its vocabulary: prompts start with the start token when
+    /// <paramref name="addBos"/>. Disposing the result disposes the model.</summary>
+    public static LanguageModel Of(DecoderModel model, Vocabulary vocabulary, bool addBos = true) => Of(model, vocabulary, addBos, "memory", null);
+
     /// <summary>An open-family decoder with its vocabulary, whether prompts start with the start token, and its chat template.</summary>
     internal static LanguageModel Of(DecoderModel model, Vocabulary vocabulary, bool addBos, string source, string? chatTemplate) =>
         new Decoder(model, vocabulary, addBos, source) { ChatTemplate = chatTemplate, EndIds = model.Config.EosTokenIds.Count > 0 ? model.Config.EosTokenIds : [vocabulary.EosId] };
