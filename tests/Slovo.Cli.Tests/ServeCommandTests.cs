@@ -17,10 +17,10 @@ public class ServeCommandTests
         Assert.Contains("--device", Cli.Fails(2, ["serve", "--model", missing, "--device", "tpu"]));
     }
 
-    private static string TinyLlama => TestSupport.TestPaths.SharedModel("llama-2-tiny-random-gguf", "llama-2-tiny-random.gguf");
+    internal static string TinyLlama => TestSupport.TestPaths.SharedModel("llama-2-tiny-random-gguf", "llama-2-tiny-random.gguf");
 
     // `slovo serve` as its own process on a free port: the process, its address, and its standard error so far.
-    private static (Process Server, Uri Address, StringBuilder Errors) Start(params string[] extra)
+    internal static (Process Server, Uri Address, StringBuilder Errors) Start(params string[] extra)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Slovo.Cli.dll"));
@@ -39,7 +39,7 @@ public class ServeCommandTests
         return (server, new Uri(printed["serving on ".Length..].Split(' ')[0]), errors);
     }
 
-    private static void Terminate(Process server)
+    internal static void Terminate(Process server)
     {
         using Process kill = Process.Start("kill", ["-TERM", server.Id.ToString()])!;
         kill.WaitForExit();
