@@ -7,12 +7,18 @@ namespace Slovo.Cli.Tests;
 [Collection("cli")]
 public sealed class LoraCommandTests
 {
+    // The first non-empty lines of the shipped Pushkin poems, one text each, in a file of their own.
+    internal static string Poems(int lines)
+    {
+        string data = Path.Combine(Directory.CreateTempSubdirectory("slovo-poems").FullName, "poems.txt");
+        File.WriteAllLines(data, File.ReadLines(TestSupport.TestPaths.SharedData("pushkin", "pushkin.txt")).Where(l => l.Length > 0).Take(lines));
+        return data;
+    }
+
     [Fact]
     public void ALoraRunGeneratesAsItsBaseWithTheAdapterAndAsTheMergedModel()
     {
-        string gguf = TestSupport.TestPaths.SharedModel("llama-2-tiny-random-gguf", "llama-2-tiny-random.gguf");
-        string data = Path.Combine(Directory.CreateTempSubdirectory("slovo-lora-data").FullName, "poems.txt");
-        File.WriteAllLines(data, File.ReadLines(TestSupport.TestPaths.SharedData("pushkin", "pushkin.txt")).Where(l => l.Length > 0).Take(600));
+        string gguf = ServeCommandTests.TinyLlama, data = Poems(600);
         string run = Directory.CreateTempSubdirectory("slovo-lora-run").FullName, merged = Directory.CreateTempSubdirectory("slovo-lora-merged").FullName;
         string printed = Cli.Ok("lm", "train", "--data", data, "--format", "lines", "--model", "gpt", "--init", gguf, "--context", "32", "--epochs", "2",
                                 "--batch", "8", "--warmup", "2", "--lr", "0.05", "--threads", "1", "--out", run,
@@ -79,9 +85,7 @@ public sealed class CheckpointActivationsCommandTests
     [Fact]
     public void ACheckpointedRunEndsWithThePlainRunsWeights()
     {
-        string gguf = TestSupport.TestPaths.SharedModel("llama-2-tiny-random-gguf", "llama-2-tiny-random.gguf");
-        string data = Path.Combine(Directory.CreateTempSubdirectory("slovo-ckpt-data").FullName, "poems.txt");
-        File.WriteAllLines(data, File.ReadLines(TestSupport.TestPaths.SharedData("pushkin", "pushkin.txt")).Where(l => l.Length > 0).Take(300));
+        string gguf = ServeCommandTests.TinyLlama, data = LoraCommandTests.Poems(300);
         string plain = Directory.CreateTempSubdirectory("slovo-ckpt-plain").FullName, checkpointed = Directory.CreateTempSubdirectory("slovo-ckpt-on").FullName;
         string[] Train(string run) => ["lm", "train", "--data", data, "--format", "lines", "--model", "gpt", "--init", gguf, "--context", "32", "--epochs", "1",
                                        "--batch", "8", "--warmup", "2", "--lr", "0.01", "--threads", "1", "--out", run];
