@@ -74,6 +74,7 @@ internal static partial class LmCommand
                                               "(--level, --tokenizer, --layers, --heads, --emb do not apply)", "DIR");
         var rows = RowsOption();
         var lora = Opt.OptionalInt("--lora", "with --init: train a LoRA adapter of rank R instead of every weight (saved in PEFT's format in --out/adapter)", min: 1);
+        lora.HelpName = "R";
         var loraAlpha = Opt.Double("--lora-alpha", "LoRA alpha: the low-rank product is scaled by alpha / R", 16, min: 1e-9, max: 1e9);
         var loraDropout = Opt.Double("--lora-dropout", "dropout on each adapted layer's input to the adapter", 0.05, min: 0, max: 0.99);
         var loraTargets = Opt.OptionalText("--lora-targets", "comma-separated layer names to adapt, e.g. q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj " +
