@@ -172,7 +172,7 @@ foreach ((string name, LanguageModel model) in baselines.Concat(tuned.Select(t =
     return (mean, 1.96 * sd / Math.Sqrt(d.Length));
 }
 static string Show((double Mean, double Half) p) =>
-    FormattableString.Invariant($"{p.Mean:+0.0000;-0.0000} ± {p.Half:F4}{(Math.Abs(p.Mean) <= p.Half ? " (within noise)" : "")}");
+    FormattableString.Invariant($"{p.Mean:+0.0000;-0.0000;0.0000} ± {p.Half:F4}{(Math.Abs(p.Mean) <= p.Half ? " (within noise)" : "")}");
 
 // The better fine-tuned model (MBR healed) leaves as a Hugging Face folder (a LoRA adapter folded in), as GGUF, and, for LoRA, as
 // base + PEFT adapter; llama.cpp runs the GGUF and must give Slovo's greedy tokens.

@@ -226,7 +226,7 @@ string Paired((string, string, bool) gptRow, (string, string, bool) lstmRow)
 {
     double[] d = PerTweet(gptRow).Zip(PerTweet(lstmRow), (g, l) => g - l).ToArray();
     double mean = d.Average(), sd = Math.Sqrt(d.Sum(x => (x - mean) * (x - mean)) / (d.Length - 1)), half = 1.96 * sd / Math.Sqrt(d.Length);
-    return FormattableString.Invariant($"{mean:+0.0000;-0.0000} ± {half:F4}{(Math.Abs(mean) <= half ? " (within noise)" : "")}");
+    return FormattableString.Invariant($"{mean:+0.0000;-0.0000;0.0000} ± {half:F4}{(Math.Abs(mean) <= half ? " (within noise)" : "")}");
 }
 var bestLstmRow = table.Where(r => r.Model == "LSTM").MaxBy(r => r.Scores.RougeL.F1);
 var bestGptRow = table.Where(r => r.Model == "GPT" && r.Healed).MaxBy(r => r.Scores.RougeL.F1);
