@@ -111,12 +111,12 @@ using (DecoderModel model = RandomGenerator.Seeded((ulong)seed, () => new Decode
 }
 string pretrainedFolder = Path.Combine(pretrainDir, RunFolder.ModelDir);
 
-// Fine-tuning on recipes/tweets' training tweets, one tweet per row as recipes/tweets' GPT trains: every weight, or a LoRA
-// adapter on the attention's query and value projections (PEFT's default targets) with the pretrained weights frozen.
+// Fine-tuning on recipes/tweets' training tweets, one tweet per row as recipes/tweets' GPT trains, one epoch: every weight, or a
+// LoRA adapter on the attention's query and value projections (PEFT's default targets) with the pretrained weights frozen.
 LmDataset tweetData = Tokenized(train, valid);
 var fineTuning = new GptTrainingOptions
 {
-    Epochs = quick ? 1 : 2, BatchSize = 16, Context = 64, LearningRate = 5e-4, MinLearningRate = 5e-5, WarmupSteps = quick ? 20 : 100, WeightDecay = 0.1, Patience = 1,
+    Epochs = 1, BatchSize = 16, Context = 64, LearningRate = 5e-4, MinLearningRate = 5e-5, WarmupSteps = quick ? 20 : 100, WeightDecay = 0.1, Patience = 1,
     Seed = seed, CheckpointEvery = 200, Rows = GptRows.PerText,
 };
 var ways = new (string Name, string Dir, LoraOptions? Lora, GptTrainingOptions Options)[]
