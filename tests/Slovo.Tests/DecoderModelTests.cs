@@ -17,10 +17,10 @@ public sealed class DecoderModelTests
 {
     public static TheoryData<string> Families => new(DecoderConfig.ModelTypes);
 
-    internal static (DecoderModel Model, Tensor Ids, Tensor Logits) LoadGolden(string type)
+    internal static (DecoderModel Model, Tensor Ids, Tensor Logits) LoadGolden(string type, string file = "decoder")
     {
         (Dictionary<string, Tensor> g, Dictionary<string, string> meta) =
-            SafeTensors.LoadWithMetadata(Path.Combine(TestPaths.RepoRoot, "tests", "golden", $"decoder_{type}.safetensors"));
+            SafeTensors.LoadWithMetadata(Path.Combine(TestPaths.RepoRoot, "tests", "golden", $"{file}_{type}.safetensors"));
         DecoderConfig config = DecoderConfig.FromHuggingFace((JsonObject)JsonNode.Parse(meta["config"])!);
         var model = new DecoderModel(config);
         var loader = model.BeginLoad();

@@ -72,6 +72,28 @@ public sealed class LoraTests
         Assert.True(diff < 1e-5, $"{kind}: merged and unmerged differ by {diff:g3}");
     }
 
+    /// <summary>PEFT adapter folders written by tests/golden/make_lora_golden.py (PyTorch, PEFT's layout and names; rank-stabilised
+    /// scaling for qwen2) give the logits PyTorch computes with the adapted weights.</summary>
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    public void APeftAdapterGivesPyTorchsLogits(string type)
+    {
+        (DecoderModel model, Tensor ids, Tensor expected) = DecoderModelTests.LoadGolden(type, "lora");
+        using (model)
+        using (LoraAdapter adapter = LoraAdapter.Load(Path.Combine(TestSupport.TestPaths.RepoRoot, "tests", "golden", $"lora_{type}"), model))
+        using (LibTorch.NoGrad())
+        {
+            Assert.Equal(type == "llama" ? 2 * 2 : 2 * 7, adapter.LayerNames.Count); // 2 layers × the targets
+            using Tensor logits = model.Forward(ids).Logits;
+            double diff = logits.Sub(expected).Abs().Max().ToDouble();
+            Assert.True(diff < 1e-4, $"{type}: max |Δ| {diff:g3} against PyTorch");
+            adapter.Detach();
+            using Tensor plain = model.Forward(ids).Logits;
+            Assert.True(plain.Sub(expected).Abs().Max().ToDouble() > 1e-2, "without the adapter the logits must differ");
+        }
+    }
+
     [Fact]
     public void PeftFilesUsePeftsNamesAndLoadBackToTheSameOutputs()
     {
