@@ -41,7 +41,9 @@ public static partial class SlovoServer
             builder.Services.AddSingleton(_ => new CompletionScheduler(generator, options.Scheduler));
             builder.Services.AddSingleton(_ => new AdapterSchedulers(models.Adapters.ToDictionary(a => a.Id, a => new CompletionScheduler(generator, options.Scheduler, a.Adapter))));
         }
-        builder.Services.AddSingleton(services => new ServingMetrics(() => services.GetService<CompletionScheduler>()));
+        builder.Services.AddSingleton(services => new ServingMetrics(() => services.GetService<CompletionScheduler>() is { } main
+            ? services.GetRequiredService<AdapterSchedulers>().ById.Select(a => (a.Key, a.Value)).Prepend((models.GeneratorId, main))
+            : []));
         configure?.Invoke(builder);
         WebApplication app = builder.Build();
         var metrics = app.Services.GetRequiredService<ServingMetrics>();

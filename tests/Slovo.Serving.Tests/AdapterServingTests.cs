@@ -88,4 +88,17 @@ public sealed class AdapterServingTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Contains("'poet' (generator)", await missing.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task MetricsGaugeEachServedModelsScheduler()
+    {
+        using HttpClient client = _app.GetTestClient();
+        string text = await client.GetStringAsync("/metrics");
+        // One sample per model, each adapter's scheduler beside the base model's, and none without a model label.
+        foreach (string gauge in new[] { "slovo_serving_queue_depth", "slovo_serving_active_sequences" })
+        {
+            string[] samples = text.Split('\n').Where(l => l.StartsWith(gauge + "{", StringComparison.Ordinal) || l.StartsWith(gauge + " ", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal([$"{gauge}{{model=\"critic\"}} 0", $"{gauge}{{model=\"poet\"}} 0", $"{gauge}{{model=\"tiny-gpt\"}} 0"], samples);
+        }
+    }
 }

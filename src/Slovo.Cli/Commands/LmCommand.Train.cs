@@ -263,8 +263,7 @@ internal static partial class LmCommand
                 Group = group,
                 Adapter = adapter,
                 CheckpointActivations = checkpointActivations,
-                OnModelSaved = model is DecoderModel ? dir => AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer_config.json"),
-                    new System.Text.Json.Nodes.JsonObject { ["add_bos_token"] = addBos, ["chat_template"] = template }.ToJsonString()) : null,
+                OnModelSaved = model is DecoderModel ? dir => TokenizerConfig.Write(dir, addBos, template) : null,
                 OnStep = view.EpochBars("", "tok"),
                 OnEpoch = e => view.WriteLine($"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, validation loss {e.Valid.Loss:F4}, perplexity {e.Valid.Perplexity:F2}, " +
                                               $"{e.Valid.BitsPerChar:F3} bits/char, {e.TokensPerSecond:N0} tok/s{(e.Improved ? " *" : "")}"),

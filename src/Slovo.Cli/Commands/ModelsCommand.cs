@@ -47,8 +47,7 @@ internal static class ModelsCommand
             decoder.SaveFolder(weights);
             if (lm.Vocabulary is Text.SubwordVocabulary sub) AtomicFile.WriteAllText(Path.Combine(weights, "tokenizer.json"), TokenizerJson.ToJson(sub.Tokenizer));
             if (decoder is LanguageModels.DecoderModel)
-                AtomicFile.WriteAllText(Path.Combine(weights, "tokenizer_config.json"),
-                    new System.Text.Json.Nodes.JsonObject { ["add_bos_token"] = lm.PromptsStartWithSos, ["chat_template"] = lm.ChatTemplate }.ToJsonString());
+                LanguageModels.TokenizerConfig.Write(weights, lm.PromptsStartWithSos, lm.ChatTemplate);
             if (run)
                 foreach (string name in new[] { Training.RunFolder.VocabularyFile, Training.RunFolder.TrainingFile })
                     if (File.Exists(Path.Combine(lm.Source, name))) AtomicFile.WriteAllText(Path.Combine(dir, name), File.ReadAllText(Path.Combine(lm.Source, name)));

@@ -292,15 +292,10 @@ public static class GgufModels
         if (model is DecoderModel d) d.SavePretrained(dir);
         else ((GptModel)model).SavePretrained(dir);
         AtomicFile.WriteAllText(System.IO.Path.Combine(dir, "tokenizer.json"), Slovo.Tokenizers.Serialization.TokenizerJson.ToJson(tokenizer));
-        var config = new System.Text.Json.Nodes.JsonObject
-        {
-            ["add_bos_token"] = file.GetBool("tokenizer.ggml.add_bos_token") ?? file.GetString("tokenizer.ggml.model") == "llama",
-            ["add_eos_token"] = file.GetBool("tokenizer.ggml.add_eos_token") ?? false,
-        };
-        if (file.GetInteger("tokenizer.ggml.bos_token_id") is { } bos) config["bos_token"] = tokenizer.IdToToken((int)bos);
-        if (file.GetInteger("tokenizer.ggml.eos_token_id") is { } eos) config["eos_token"] = tokenizer.IdToToken((int)eos);
-        if (file.GetString("tokenizer.chat_template") is { } template) config["chat_template"] = template;
-        AtomicFile.WriteAllText(System.IO.Path.Combine(dir, "tokenizer_config.json"), config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        LanguageModels.TokenizerConfig.Write(dir, file.GetBool("tokenizer.ggml.add_bos_token") ?? file.GetString("tokenizer.ggml.model") == "llama",
+            file.GetString("tokenizer.chat_template"), file.GetBool("tokenizer.ggml.add_eos_token") ?? false,
+            file.GetInteger("tokenizer.ggml.bos_token_id") is { } bos ? tokenizer.IdToToken((int)bos) : null,
+            file.GetInteger("tokenizer.ggml.eos_token_id") is { } eos ? tokenizer.IdToToken((int)eos) : null);
         string kind = model is DecoderModel dm ? dm.Config.ModelType : "gpt2";
         return $"wrote {dir}: {kind} from {file.GetString("general.name") ?? System.IO.Path.GetFileName(gguf)}, {model.ParameterCount():N0} parameters, " +
                $"{tokenizer.VocabSize:N0}-token {file.GetString("tokenizer.ggml.model")} tokenizer{(file.GetString("tokenizer.chat_template") is null ? "" : ", chat template")}";

@@ -27,7 +27,7 @@ internal static class DecoderFamily
         string tokenizerPath = Path.Combine(dir, "tokenizer.json");
         if (!File.Exists(tokenizerPath)) throw new FileNotFoundException($"no tokenizer.json in {Path.GetFullPath(dir)}; save the tokenizer beside the model", tokenizerPath);
         Tokenizer tokenizer = TokenizerJson.Load(tokenizerPath);
-        (bool? addBos, string? template) = ReadTokenizerConfig(dir);
+        (bool? addBos, string? template) = TokenizerConfig.Read(dir);
         DecoderModel model = DecoderModel.FromPretrained(dir, options.DType);
         try
         {
@@ -41,28 +41,6 @@ internal static class DecoderFamily
         }
         catch { model.Dispose(); throw; }
     }
-
-    /// <summary>add_bos_token and chat_template of tokenizer_config.json (either may be absent; a list of named templates gives "default").</summary>
-    internal static (bool? AddBos, string? ChatTemplate) ReadTokenizerConfig(string dir)
-    {
-        string path = Path.Combine(dir, "tokenizer_config.json");
-        if (!File.Exists(path)) return (null, ReadTemplateFile(dir));
-        JsonObject o;
-        try { o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object"); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e); }
-        bool? addBos = o["add_bos_token"] is JsonValue v && v.TryGetValue(out bool b) ? b : null;
-        string? template = o["chat_template"] switch
-        {
-            JsonValue t when t.TryGetValue(out string? s) => s,
-            JsonArray named => named.OfType<JsonObject>().FirstOrDefault(n => n["name"]?.GetValue<string>() == "default")?["template"]?.GetValue<string>(),
-            _ => null,
-        };
-        return (addBos, template ?? ReadTemplateFile(dir));
-    }
-
-    // Newer folders keep the template in chat_template.jinja.
-    private static string? ReadTemplateFile(string dir) =>
-        File.Exists(Path.Combine(dir, "chat_template.jinja")) ? File.ReadAllText(Path.Combine(dir, "chat_template.jinja")) : null;
 }
 
 /// <summary>
