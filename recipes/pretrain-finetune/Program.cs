@@ -215,6 +215,95 @@ using (LlamaCppEngine.Use(llamaSide, new LlamaCppOptions { Type = GgmlType.F32, 
 }
 Console.WriteLine($"llama.cpp (F32 GGUF of {export}) gives Slovo's greedy tokens on {llamaSame} of {llamaPrompts} test prompts");
 
+// The exported model through the slovo command itself: `lm complete` on the GGUF with llama.cpp, and `slovo serve` holding the
+// pretrained weights once with both adapters, each asked for the same test prompts by HTTP. Their output goes into the README.
+string cliDll = Path.Combine(root, "src", "Slovo.Cli", "bin", "Release", "net10.0", "Slovo.Cli.dll");
+string cliShown;
+if (!File.Exists(cliDll)) cliShown = "The slovo command is not built (./scripts/setup builds it), so this run could not show it; rerun the recipe after building.";
+else
+{
+    string Run(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
+        foreach (string a in arguments.Prepend(cliDll)) start.ArgumentList.Add(a);
+        using Process p = Process.Start(start)!;
+        Task<string> error = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"slovo {string.Join(' ', arguments)} failed ({p.ExitCode}): {error.Result}");
+        return output.TrimEnd();
+    }
+    string Rel(string path) => Path.GetRelativePath(root, path);
+    string cliTweets = Path.Combine(runs, "cli-tweets.txt"), cliOut = Path.Combine(runs, "cli-completions.tsv");
+    AtomicFile.WriteAllText(cliTweets, string.Join('\n', test.Take(5)) + "\n");
+    string[] completeArgs = ["lm", "complete", "--model", Rel(gguf), "--engine", "llamacpp", "--data", Rel(cliTweets), "--greedy", "--heal", "--out", Rel(cliOut)];
+    string completeText = Run(completeArgs);
+    var completed = File.ReadLines(cliOut).Skip(1).Select(l => l.Split('\t')).ToList();
+
+    string[] serveArgs = ["serve", "--model", Rel(pretrainDir), "--adapter", $"tweets-r8={Rel(tuned[1].Dir)},tweets-r32={Rel(tuned[2].Dir)}", "--port", "0"];
+    var serveStart = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
+    foreach (string a in serveArgs.Prepend(cliDll)) serveStart.ArgumentList.Add(a);
+    using Process server = Process.Start(serveStart)!;
+    var served = new List<(string Model, string Prompt, string Text)>();
+    var serverLog = new List<string>();
+    var serverErrors = new System.Collections.Concurrent.ConcurrentQueue<string>(); // the models it loaded, written to stderr
+    server.ErrorDataReceived += (_, e) => { if (e.Data is not null) serverErrors.Enqueue(e.Data); };
+    server.BeginErrorReadLine();
+    try
+    {
+        string? address = null;
+        for (string? line; address is null && (line = server.StandardOutput.ReadLine()) is not null;)
+        {
+            serverLog.Add(line);
+            if (Regex.Match(line, @"^serving on (http://\S+)") is { Success: true } m) address = m.Groups[1].Value;
+        }
+        if (address is null) throw new InvalidOperationException($"slovo serve did not start: {string.Join('\n', serverErrors.Concat(serverLog))}");
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+        foreach (string prompt in test.Take(3).Select(t => t[..(3 * t.Length / 4)]))
+            foreach (string id in new[] { "pretrain", "tweets-r8", "tweets-r32" })
+            {
+                string body = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object> { ["model"] = id, ["prompt"] = prompt, ["max_tokens"] = 16, ["temperature"] = 0 });
+                using HttpResponseMessage r = http.PostAsync("/v1/completions", new StringContent(body, Encoding.UTF8, "application/json")).Result;
+                string answer = r.Content.ReadAsStringAsync().Result;
+                if (!r.IsSuccessStatusCode) throw new InvalidOperationException($"slovo serve answered {(int)r.StatusCode}: {answer}");
+                served.Add((id, prompt, System.Text.Json.Nodes.JsonNode.Parse(answer)!["choices"]![0]!["text"]!.GetValue<string>()));
+            }
+    }
+    finally { server.Kill(entireProcessTree: true); server.WaitForExit(); }
+    // The server logs the models it loaded and then each request (a time first) to stderr, its address to stdout: shown in that order.
+    static bool IsRequestLog(string line) => Regex.IsMatch(line, @"^\d\d:\d\d:\d\d ");
+    var shown = new StringBuilder();
+    shown.AppendLine(CultureInfo.InvariantCulture, $"""
+        Run by this recipe: the GGUF completing five test tweets in llama.cpp,
+
+        ```
+        $ scripts/slovo {string.Join(' ', completeArgs)}
+        {completeText}
+        ```
+
+        | prompt‸ | true rest | completion | healed completion |
+        |---|---|---|---|
+        """);
+    foreach (string[] c in completed) shown.AppendLine($"| {LmRecipe.Escape(c[0])}‸ | {LmRecipe.Escape(c[1])} | {LmRecipe.Escape(c[2])} | {LmRecipe.Escape(c[^1])} |");
+    shown.AppendLine();
+    shown.AppendLine(CultureInfo.InvariantCulture, $"""
+        and the server holding the pretrained weights once with both adapters, asked by HTTP (`POST /v1/completions`, `"temperature": 0`,
+        16 tokens) for three test prompts under each model name:
+
+        ```
+        $ scripts/slovo {string.Join(' ', serveArgs)}
+        {string.Join('\n', serverErrors.Where(l => !IsRequestLog(l)).Concat(serverLog).Concat(serverErrors.Where(IsRequestLog)))}
+        ```
+
+        | prompt‸ | {string.Join(" | ", served.Select(s => $"`\"model\": \"{s.Model}\"`").Distinct())} |
+        |---|---|---|---|
+        """);
+    foreach (var row in served.GroupBy(s => s.Prompt))
+        shown.AppendLine($"| {LmRecipe.Escape(row.Key)}‸ | " + string.Join(" | ", row.Select(s => LmRecipe.Escape(s.Text))) + " |");
+    cliShown = shown.ToString().TrimEnd();
+}
+Console.WriteLine("the slovo command completed with the GGUF and served the adapters");
+
 // README
 List<ScalarEvent> steps = TensorBoardReader.ReadScalars(Path.Combine(pretrainDir, RunFolder.TensorBoardDir)).Where(e => e.Tag == "train/loss").OrderBy(e => e.Step).ToList();
 var smoothed = steps.Chunk(Math.Max(1, steps.Count / 100)).Select(c => (Step: c[^1].Step, Loss: c.Average(e => e.Value))).ToList();
@@ -306,15 +395,17 @@ md.AppendLine(CultureInfo.InvariantCulture, $"""
     The better fine-tuned model ({bestTuned.Name}) is written as a Hugging Face llama folder, `runs/export` (a LoRA adapter folded in, as
     `slovo models merge` does), and as GGUF, `runs/export.f16.gguf`; each LoRA run is also its base plus a PEFT adapter (`runs/lora-r8/adapter`,
     `runs/lora-r32/adapter`). llama.cpp (LLamaSharp, F32 GGUF) gives Slovo's greedy tokens on **{llamaSame} of {llamaPrompts}** test prompts
-    ({llamaTokens:N0} tokens). The runs are not committed; after running the recipe:
+    ({llamaTokens:N0} tokens).
+
+    {cliShown}
+
+    The runs are not committed; after running the recipe, the same by hand:
 
     ```sh
     scripts/slovo lm complete --model recipes/pretrain-finetune/runs/export --data recipes/tweets/runs/validation-tweets.txt --greedy --heal --limit 200
     scripts/slovo lm complete --model recipes/pretrain-finetune/runs/lora-r32 --data recipes/tweets/runs/validation-tweets.txt --greedy --heal --limit 200
     scripts/slovo serve --model recipes/pretrain-finetune/runs/pretrain --adapter tweets-r8=recipes/pretrain-finetune/runs/lora-r8,tweets-r32=recipes/pretrain-finetune/runs/lora-r32
     ```
-
-    The server holds the pretrained weights once and answers `"model": "tweets-r8"` or `"tweets-r32"` with that adapter, `"pretrain"` without.
 
     **Pushkin.** The course fine-tuned ruGPT3 on Pushkin; there is no Russian text here to pretrain on besides Pushkin himself, so this
     recipe has no Pushkin row.
