@@ -40,18 +40,26 @@ public class GptTrainingTests
         }
         Assert.Equal(3, r1.History.Count);
         Assert.True(r1.History[^1].TrainLoss < r1.History[0].TrainLoss, "training loss did not fall");
-        int checkpoints = 0;
+        // Killed at the first checkpoint inside the second epoch; each of its batches takes at least 50 ms.
+        TrainingProgress last = default;
         using (GptModel m = NewModel(d))
         {
-            var dying = new GptTrainer { OnCheckpoint = _ => { if (++checkpoints == 3) throw new OperationCanceledException("killed"); } };
+            var dying = new GptTrainer
+            {
+                OnStep = p => { Thread.Sleep(50); last = p; },
+                OnCheckpoint = _ => { if (last.Epoch == 2 && last.Batch < last.Batches) throw new OperationCanceledException("killed"); },
+            };
             Assert.Throws<OperationCanceledException>(() => dying.Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o, killed));
         }
+        Assert.Equal(2, last.Epoch);
         using (GptModel m = NewModel(d, seed: 99)) // other initial weights: everything must come from the checkpoint
         {
             LmTrainingResult r2 = new GptTrainer().Train(m, d.Vocab, d.Train, d.Valid, d.ValidChars, o, killed, resume: true);
             Assert.Equal(expected, Weights(m));
             Assert.Equal(r1.Steps, r2.Steps);
             Assert.Equal(r1.History.Select(h => h.Valid.NllSum), r2.History.Select(h => h.Valid.NllSum));
+            // The interrupted epoch reports its time before the kill too.
+            Assert.True(r2.History[1].Seconds >= 0.05 * last.Batch, $"epoch 2 took {r2.History[1].Seconds:F3} s, its {last.Batch} batches before the kill at least {0.05 * last.Batch:F2} s");
         }
         using (GptModel m = NewModel(d))
             Assert.Contains("same options", Assert.Throws<InvalidDataException>(() =>

@@ -48,6 +48,9 @@ public sealed class TrainingState<TReport>
     /// <summary>The items that loss covers.</summary>
     public long EpochItems { get; set; }
 
+    /// <summary>Seconds the current epoch trained in earlier sessions (a resumed epoch reports them with its own).</summary>
+    public double EpochSeconds { get; set; }
+
     /// <summary>The epoch (from 1) with the best score; 0 before any.</summary>
     public int BestEpoch { get; set; }
 
@@ -254,6 +257,7 @@ public sealed class TrainingLoop : IDisposable
                 IReadOnlyList<TBatch> batches = task.Batches(state.Epoch);
                 LRScheduler? schedule = Options.CreateSchedule(_optimizer, batches.Count); // set to the run's global batch index before every batch
                 var epochClock = Stopwatch.StartNew();
+                double epochSecondsBefore = state.EpochSeconds;
                 long epochItems = 0;
                 for (int bi = state.Batch; bi < batches.Count; ++bi)
                 {
@@ -275,11 +279,14 @@ public sealed class TrainingLoop : IDisposable
                     OnProgress?.Invoke(new TrainingProgress(state.Epoch + 1, Options.Epochs, bi + 1, batches.Count, _step, b.Mean,
                         _optimizer.LearningRate, epochItems / epochClock.Elapsed.TotalSeconds));
                     if (Options.CheckpointEvery > 0 && state.Batch % Options.CheckpointEvery == 0 && state.Batch < batches.Count)
+                    {
+                        state.EpochSeconds = epochSecondsBefore + epochClock.Elapsed.TotalSeconds;
                         Checkpoint(task, state, secondsBefore, session);
+                    }
                 }
 
                 double trainLoss = state.EpochLossSum / Math.Max(1, state.EpochItems);
-                EpochOutcome<TReport> end = task.EndEpoch(state.Epoch + 1, trainLoss, epochClock.Elapsed.TotalSeconds,
+                EpochOutcome<TReport> end = task.EndEpoch(state.Epoch + 1, trainLoss, epochSecondsBefore + epochClock.Elapsed.TotalSeconds,
                     epochItems / epochClock.Elapsed.TotalSeconds, _step, state.BestScore);
                 state.History.Add(end.Report);
                 state.Epoch++;
@@ -297,7 +304,7 @@ public sealed class TrainingLoop : IDisposable
                     }
                     else state.BadEpochs++;
                 }
-                (state.Batch, state.EpochLossSum, state.EpochItems) = (0, 0, 0);
+                (state.Batch, state.EpochLossSum, state.EpochItems, state.EpochSeconds) = (0, 0, 0, 0);
                 Checkpoint(task, state, secondsBefore, session);
             }
             if (best is not null) Model.LoadStateDict(best);
