@@ -104,6 +104,7 @@ internal sealed class ProgressBar
     private readonly ProgressTask? _task;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private double _lastPrint = double.NegativeInfinity;
+    private long _first = -1; // the position of the first report: a resumed epoch starts part-way, and the clock starts there
     private bool _done;
 
     private readonly double _interval;
@@ -124,10 +125,11 @@ internal sealed class ProgressBar
                 if (last) { _task.StopTask(); _done = true; }
                 return;
             }
+            if (_first < 0) _first = done;
             double elapsed = _clock.Elapsed.TotalSeconds;
             if (Ui.Quiet || (!last && elapsed - _lastPrint < _interval)) return;
             _lastPrint = elapsed;
-            double eta = done <= 0 ? double.NaN : elapsed / done * (_total - done);
+            double eta = done <= _first ? double.NaN : elapsed / (done - _first) * (_total - done);
             Console.Error.WriteLine($"{_label} {done}/{_total} {status} elapsed {Format(elapsed)} eta {(double.IsNaN(eta) ? "?" : Format(eta))}");
             _done = last;
         }
