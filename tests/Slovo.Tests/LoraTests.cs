@@ -150,6 +150,25 @@ public sealed class LoraTests
     }
 
     [Fact]
+    public void AllLinearTargetsEveryLinearLayerButTheOutputHead()
+    {
+        DecoderConfig config;
+        using (DecoderModel golden = DecoderModelTests.LoadGolden("llama").Model) config = golden.Config with { TieEmbeddings = false };
+        using DecoderModel llama = new(config); // an output head of its own, which all-linear leaves alone
+        Assert.Contains("lm_head", LoraAdapter.TargetableNames(llama));
+        using (LoraAdapter adapter = LoraAdapter.Attach(llama, new LoraOptions { Rank = 2, Targets = [LoraAdapter.AllLinear] }))
+        {
+            Assert.Equal(["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"], adapter.Options.Targets!.Order(StringComparer.Ordinal));
+            Assert.Equal(7 * llama.Config.Layers, adapter.LayerNames.Count);
+            adapter.Detach();
+        }
+        using GptModel gpt = Gpt();
+        using LoraAdapter onGpt = LoraAdapter.Attach(gpt, new LoraOptions { Rank = 2, Targets = [LoraAdapter.AllLinear] });
+        Assert.Equal(["c_attn", "c_fc", "c_proj"], onGpt.Options.Targets!.Order(StringComparer.Ordinal));
+        Assert.Equal(4 * 2, onGpt.LayerNames.Count); // c_attn, the attention's c_proj, c_fc and the MLP's c_proj in each of 2 blocks
+    }
+
+    [Fact]
     public void SeveralAdaptersOnOneBaseAreChosenPerThread()
     {
         using GptModel model = Gpt();

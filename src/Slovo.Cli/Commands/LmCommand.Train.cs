@@ -78,7 +78,7 @@ internal static partial class LmCommand
         var loraAlpha = Opt.Double("--lora-alpha", "LoRA alpha: the low-rank product is scaled by alpha / R", 16, min: 1e-9, max: 1e9);
         var loraDropout = Opt.Double("--lora-dropout", "dropout on each adapted layer's input to the adapter", 0.05, min: 0, max: 0.99);
         var loraTargets = Opt.OptionalText("--lora-targets", "comma-separated layer names to adapt, e.g. q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj " +
-                                                             "(open families) or c_attn,c_proj,c_fc (GPT-2); default: q_proj,v_proj or c_attn, as PEFT chooses", "NAMES");
+                                                             "(open families) or c_attn,c_proj,c_fc (GPT-2), or all-linear (every linear layer but the output head); default: q_proj,v_proj or c_attn, as PEFT chooses", "NAMES");
         var checkpointActivations = Opt.Flag("--checkpoint-activations", "gpt: recompute each block's activations in the backward pass instead of keeping them (less memory, about a quarter more time, the same result)");
         var shape = new ShapeOptions(new ShapeDefaults(Emb: 128, Hidden: 256, Layers: 1, Dropout: 0.2, Bptt: 128));
         var training = LmTrainingSet();

@@ -85,6 +85,9 @@ public sealed class LoraAdapter : Module
     /// and value projections of the open families (<c>q_proj</c>, <c>v_proj</c>).</summary>
     public static IReadOnlyList<string> DefaultTargets(CachedDecoder model) => model is GptModel ? ["c_attn"] : ["q_proj", "v_proj"];
 
+    /// <summary>The target that stands for every linear layer but the output head (PEFT's <c>"all-linear"</c>), expanded when attached.</summary>
+    public const string AllLinear = "all-linear";
+
     /// <summary>The names of the layers an adapter can target in <paramref name="model"/> (each <see cref="Linear"/>'s last name part).</summary>
     public static IReadOnlyList<string> TargetableNames(CachedDecoder model) =>
         Linears(model).Select(l => l.Name[(l.Name.LastIndexOf('.') + 1)..]).Distinct().ToList();
@@ -100,6 +103,8 @@ public sealed class LoraAdapter : Module
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         IReadOnlyList<string> targets = options.Targets ?? DefaultTargets(model);
+        if (targets.Contains(AllLinear))
+            targets = targets.Where(t => t != AllLinear).Concat(TargetableNames(model).Where(t => t != "lm_head")).Distinct().ToList();
         var adapter = new LoraAdapter(model, options with { Targets = targets }, baseModel);
         var matched = new HashSet<string>(StringComparer.Ordinal);
         foreach ((string name, Linear layer) in Linears(model))
