@@ -13,7 +13,14 @@ public static class RecipeCharts
     /// Stacked panels, each (title, y label, lines) against <paramref name="xLabel"/>, written to <paramref name="path"/>;
     /// returns the Markdown that shows the image from the README in the same folder.
     /// </summary>
-    public static string Panels(string path, string alt, string xLabel, params (string Title, string YLabel, IReadOnlyList<ChartSeries> Lines)[] panels)
+    public static string Panels(string path, string alt, string xLabel, params (string Title, string YLabel, IReadOnlyList<ChartSeries> Lines)[] panels) =>
+        Panels(path, alt, panels.Select(p => (p.Title, xLabel, p.YLabel, p.Lines)).ToArray());
+
+    /// <summary>
+    /// Stacked panels, each (title, x label, y label, lines), written to <paramref name="path"/>; an axis whose values are all
+    /// whole numbers (epochs) gets whole-number ticks. Returns the Markdown that shows the image from the README in the same folder.
+    /// </summary>
+    public static string Panels(string path, string alt, params (string Title, string XLabel, string YLabel, IReadOnlyList<ChartSeries> Lines)[] panels)
     {
         var multiplot = new Multiplot();
         multiplot.AddPlots(panels.Length);
@@ -28,7 +35,9 @@ public static class RecipeCharts
             }
             plot.Title(panels[i].Title);
             plot.YLabel(panels[i].YLabel);
-            plot.XLabel(xLabel);
+            plot.XLabel(panels[i].XLabel);
+            if (panels[i].Lines.All(l => l.X.All(x => x == Math.Round(x))))
+                plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
             plot.ShowLegend(Alignment.UpperRight);
         }
         multiplot.SavePng(path, 820, 280 * panels.Length);

@@ -312,10 +312,10 @@ Console.WriteLine("the slovo command completed with the GGUF and served the adap
 // README
 List<ScalarEvent> steps = TensorBoardReader.ReadScalars(Path.Combine(pretrainDir, RunFolder.TensorBoardDir)).Where(e => e.Tag == "train/loss").OrderBy(e => e.Step).ToList();
 var smoothed = steps.Chunk(Math.Max(1, steps.Count / 100)).Select(c => (Step: c[^1].Step, Loss: c.Average(e => e.Value))).ToList();
-string curves = RecipeCharts.Panels(Path.Combine(recipe, quick ? "curves-quick.png" : "curves.png"), "training curves", "step",
-    ("pretraining: training loss (nats per token, mean of each 1% of the steps)", "loss",
+string curves = RecipeCharts.Panels(Path.Combine(recipe, quick ? "curves-quick.png" : "curves.png"), "training curves",
+    ("pretraining: training loss (nats per token, mean of each 1% of the steps)", "step", "loss",
         [new ChartSeries("pretraining", smoothed.Select(s => (double)s.Step).ToList(), smoothed.Select(s => s.Loss).ToList())]),
-    ("fine-tuning: validation loss per epoch (nats per token; epoch 0 is the pretrained model)", "loss",
+    ("fine-tuning: validation loss (nats per token)", "epoch (0: the pretrained model)", "loss",
         tuned.Select(t => new ChartSeries(t.Name.Replace("fine-tuned: ", ""), t.Result.History.Select(h => (double)h.Epoch).Prepend(0).ToList(),
             t.Result.History.Select(h => h.Valid.Loss).Prepend(zeroShot.Loss).ToList())).ToList()));
 
