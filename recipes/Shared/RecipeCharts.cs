@@ -38,10 +38,29 @@ public static class RecipeCharts
             plot.XLabel(panels[i].XLabel);
             if (panels[i].Lines.All(l => l.X.All(x => x == Math.Round(x))))
                 plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
-            plot.ShowLegend(Alignment.UpperRight);
+            plot.ShowLegend(EmptiestCorner(panels[i].Lines));
         }
         multiplot.SavePng(path, 820, 280 * panels.Length);
         return $"![{alt}]({Path.GetFileName(path)})";
+    }
+
+    // The legend goes to the corner with the fewest points of the lines under it (a corner: the outer 45% of the width and
+    // 35% of the height, about what a legend of a few lines covers), upper right on a tie.
+    private static Alignment EmptiestCorner(IReadOnlyList<ChartSeries> lines)
+    {
+        var points = lines.SelectMany(l => l.X.Zip(l.Y)).Where(p => double.IsFinite(p.First) && double.IsFinite(p.Second)).ToList();
+        if (points.Count == 0) return Alignment.UpperRight;
+        double x0 = points.Min(p => p.First), x1 = points.Max(p => p.First), y0 = points.Min(p => p.Second), y1 = points.Max(p => p.Second);
+        double Fraction(double v, double lo, double hi) => hi > lo ? (v - lo) / (hi - lo) : 0.5;
+        var corners = new (Alignment Corner, bool Right, bool Upper)[]
+        {
+            (Alignment.UpperRight, true, true), (Alignment.UpperLeft, false, true), (Alignment.LowerRight, true, false), (Alignment.LowerLeft, false, false),
+        };
+        return corners.MinBy(c => points.Count(p =>
+        {
+            double fx = Fraction(p.First, x0, x1), fy = Fraction(p.Second, y0, y1);
+            return (c.Right ? fx >= 0.55 : fx <= 0.45) && (c.Upper ? fy >= 0.65 : fy <= 0.35);
+        })).Corner;
     }
 
     /// <summary>Collects the mean batch loss of each epoch from a trainer's progress records.</summary>
