@@ -227,11 +227,16 @@ string cliShown;
 if (!File.Exists(cliDll)) cliShown = "The slovo command is not built (./scripts/setup builds it), so this run could not show it; rerun the recipe after building.";
 else
 {
-    string Run(params string[] arguments)
+    // `slovo ARGS` started from the repository root, its output read by the recipe.
+    Process Start(string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
         foreach (string a in arguments.Prepend(cliDll)) start.ArgumentList.Add(a);
-        using Process p = Process.Start(start)!;
+        return Process.Start(start)!;
+    }
+    string Run(params string[] arguments)
+    {
+        using Process p = Start(arguments);
         Task<string> error = p.StandardError.ReadToEndAsync();
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
@@ -246,9 +251,7 @@ else
     var completed = File.ReadLines(cliOut).Skip(1).Select(l => l.Split('\t')).ToList();
 
     string[] serveArgs = ["serve", "--model", Rel(pretrainDir), "--adapter", $"tweets-r8={Rel(tuned[1].Dir)},tweets-r32={Rel(tuned[2].Dir)}", "--port", "0"];
-    var serveStart = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
-    foreach (string a in serveArgs.Prepend(cliDll)) serveStart.ArgumentList.Add(a);
-    using Process server = Process.Start(serveStart)!;
+    using Process server = Start(serveArgs);
     var served = new List<(string Model, string Prompt, string Text)>();
     var serverLog = new List<string>();
     var serverErrors = new System.Collections.Concurrent.ConcurrentQueue<string>(); // the models it loaded, written to stderr
